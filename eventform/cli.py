@@ -1,0 +1,156 @@
+"""The ``eventform`` command line: synth, lint, validate and the toolchain set-up."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from eventform import toolchain
+from eventform.errors import CatalogError
+
+app = typer.Typer(
+    help="eventform: one event catalog becomes SNS, SQS, EventBridge, Lambda and IAM Terraform for every environment.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+RootOption = Annotated[
+    Path, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
+]
+
+
+def _root(root: Path | None) -> Path:
+    return (root or Path.cwd()).resolve()
+
+
+def _fail(error: CatalogError) -> None:
+    errors.print(str(error), markup=False, highlight=False)
+    errors.print("Nothing was written.", style="bold red")
+    raise typer.Exit(1)
+
+
+def stack_summary(stack_dir: Path) -> Counter[str]:
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    return Counter({kind: len(items) for kind, items in config.get("resource", {}).items()})
+
+
+@app.command()
+def synth(
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="Environment(s) to build; default: all.")] = None,
+    stack: Annotated[
+        list[str] | None, typer.Option("--stack", "-s", help="Stack(s) to build, e.g. dev-orders.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: cdktf.out).")] = None,
+    root: RootOption = None,
+) -> None:
+    """Validate the catalog and synthesize Terraform JSON into cdktf.out/stacks/<env>-<domain>/."""
+    from eventform.app import synthesize
+
+    project = _root(root)
+    try:
+        with console.status("Synthesizing (loading the AWS bindings takes a few seconds)..."):
+            result = synthesize(project, out, env, stack)
+    except CatalogError as error:
+        _fail(error)
+    table = Table(title=f"Synthesized {len(result.stacks)} stacks in {result.seconds:.1f}s -> {result.outdir}")
+    table.add_column("stack")
+    table.add_column("resources", justify="right")
+    table.add_column("what")
+    total = 0
+    for planned in result.stacks:
+        counts = stack_summary(result.outdir / "stacks" / planned.name)
+        total += sum(counts.values())
+        what = ", ".join(f"{n} {kind.removeprefix('aws_')}" for kind, n in sorted(counts.items()))
+        table.add_row(planned.name, str(sum(counts.values())), what)
+    table.add_row("[bold]total", f"[bold]{total}", "")
+    console.print(table)
+
+
+@app.command()
+def lint(root: RootOption = None) -> None:
+    """Validate the catalog and every environment; print what the catalog declares."""
+    from eventform.loader import load
+
+    try:
+        catalog, environments = load(_root(root))
+    except CatalogError as error:
+        _fail(error)
+    table = Table(
+        title=f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, "
+        f"{len(catalog.consumers)} consumers, environments: {', '.join(e.name for e in environments)}"
+    )
+    table.add_column("event")
+    table.add_column("versions")
+    table.add_column("channel")
+    table.add_column("consumers")
+    for event in catalog.events:
+        topic = catalog.domain(event.domain).topic
+        channel = "FIFO topic" if topic and topic.fifo else "topic"
+        consumers = ", ".join(c.qualified_name for c in catalog.consumers_of(event.qualified_name)) or "-"
+        table.add_row(event.qualified_name, ", ".join(f"v{v.number}" for v in event.versions), channel, consumers)
+    console.print(table)
+
+
+@app.command()
+def validate(
+    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Only these stacks.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Synthesized output (default: cdktf.out).")] = None,
+    root: RootOption = None,
+) -> None:
+    """Run `terraform init -backend=false` + `terraform validate` on synthesized stacks."""
+    project = _root(root)
+    stacks_dir = (out or project / "cdktf.out") / "stacks"
+    if not stacks_dir.is_dir():
+        errors.print(f"{stacks_dir} does not exist: run `eventform synth` first.")
+        raise typer.Exit(1)
+    available = sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file())
+    chosen = [p for p in available if not stack or p.name in stack]
+    missing = sorted(set(stack or ()) - {p.name for p in available})
+    if missing:
+        errors.print(f"not synthesized: {', '.join(missing)}; available: {', '.join(p.name for p in available)}")
+        raise typer.Exit(1)
+    try:
+        with console.status(f"terraform validate on {len(chosen)} stacks..."):
+            results = toolchain.validate_stacks(chosen, project)
+    except FileNotFoundError as error:
+        errors.print(str(error))
+        raise typer.Exit(1) from error
+    table = Table(title="terraform validate")
+    for column in ("stack", "result", "aws provider constraint used"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.stack, "[green]valid" if result.ok else "[red]invalid", result.provider_constraint)
+    console.print(table)
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        errors.print(f"--- {result.stack}\n{result.output}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("toolchain")
+def toolchain_command(root: RootOption = None) -> None:
+    """Write the project's Terraform CLI config (.cache/terraform.rc) and show the tools in use."""
+    project = _root(root)
+    path = toolchain.write_cli_config(project)
+    mirror = toolchain.find_mirror()
+    console.print(f"Terraform CLI config: {path}")
+    console.print(
+        f"provider mirror: {mirror or 'none (the public registry)'}"
+        f"{' with hashicorp/aws ' + ', '.join(toolchain.mirrored_aws_versions(mirror)) if mirror else ''}"
+    )
+    console.print(f"terraform: {toolchain.terraform_binary() or 'NOT FOUND'}")
+    console.print(f"node for jsii and cdktn: {toolchain.node22(project) or 'NOT INSTALLED (run make setup)'}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,187 @@
+"""The catalog model: frozen, validated facts that constructs read and never re-check.
+
+Data flows one way: YAML + JSON Schema files -> :mod:`eventform.loader` -> these objects -> ``modules/``.
+Everything here is already resolved for one environment where it matters (see :meth:`Consumer.queue_for`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Encryption = Literal["service-managed", "customer-managed"]
+FilterScope = Literal["attributes", "body"]
+
+# Message attributes the publisher sets on every SNS message, whatever the event.
+ENVELOPE_ATTRIBUTES: tuple[str, ...] = ("type", "version", "source")
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """SQS settings of one consumer queue, in seconds."""
+
+    max_receive_count: int = 5
+    visibility_timeout: int = 30
+    retention: int = 4 * 86400
+    delay: int = 0
+
+
+@dataclass(frozen=True)
+class EventVersion:
+    number: int
+    schema_path: Path
+    schema: dict[str, Any]
+    examples_path: Path
+    examples: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    domain: str
+    name: str
+    description: str
+    versions: tuple[EventVersion, ...]
+    via: tuple[str, ...] = ("topic",)
+    attributes: tuple[str, ...] = ()
+    pii: tuple[str, ...] = ()
+    message_group: str | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.domain}/{self.name}"
+
+    @property
+    def latest(self) -> EventVersion:
+        return self.versions[-1]
+
+    def version(self, number: int) -> EventVersion:
+        for candidate in self.versions:
+            if candidate.number == number:
+                return candidate
+        raise KeyError(f"{self.qualified_name} has no version {number}")
+
+
+@dataclass(frozen=True)
+class Topic:
+    fifo: bool = False
+    content_based_deduplication: bool = False
+
+
+@dataclass(frozen=True)
+class Consumer:
+    domain: str
+    name: str
+    description: str
+    events: tuple[str, ...]
+    delivery: str = "queue"
+    filter: dict[str, Any] | None = None
+    filter_scope: FilterScope = "attributes"
+    queue: dict[str, int] = field(default_factory=dict)
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict)
+    fifo: bool = False
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.domain}/{self.name}"
+
+    def queue_for(self, environment: Environment) -> QueueSettings:
+        """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
+        merged: dict[str, int] = {"retention": environment.queue_retention}
+        merged.update(self.queue)
+        merged.update(self.overrides.get(environment.name, {}))
+        return QueueSettings(**merged)
+
+    def source_domains(self) -> tuple[str, ...]:
+        """Domains whose topics this consumer subscribes to, sorted for deterministic output."""
+        return tuple(sorted({qualified.split("/", 1)[0] for qualified in self.events}))
+
+    def events_from(self, domain: str) -> tuple[str, ...]:
+        return tuple(sorted(q.split("/", 1)[1] for q in self.events if q.startswith(domain + "/")))
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    owner: str
+    description: str
+    source: str
+    data_classification: str
+    path: Path
+    topic: Topic | None
+    events: tuple[Event, ...]
+    consumers: tuple[Consumer, ...]
+
+    def event(self, name: str) -> Event:
+        for candidate in self.events:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"{self.name} has no event {name}")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    domains: tuple[Domain, ...]
+
+    def domain(self, name: str) -> Domain:
+        for candidate in self.domains:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"no domain {name}")
+
+    def event(self, qualified_name: str) -> Event:
+        domain, name = qualified_name.split("/", 1)
+        return self.domain(domain).event(name)
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(event for domain in self.domains for event in domain.events)
+
+    @property
+    def consumers(self) -> tuple[Consumer, ...]:
+        return tuple(consumer for domain in self.domains for consumer in domain.consumers)
+
+    def consumers_of(self, qualified_event: str) -> tuple[Consumer, ...]:
+        return tuple(c for c in self.consumers if qualified_event in c.events)
+
+
+@dataclass(frozen=True)
+class Backend:
+    type: Literal["local", "s3"]
+    bucket: str | None = None
+    region: str | None = None
+    key_prefix: str = "eventform"
+
+
+@dataclass(frozen=True)
+class Alarms:
+    dlq_messages: int = 0
+    oldest_message_age: int = 900
+    period: int = 60
+    evaluation_periods: int = 1
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    account_id: str
+    region: str
+    provider_version: str
+    backend: Backend
+    encryption: Encryption
+    path: Path
+    queue_retention: int = 4 * 86400
+    dlq_retention: int = 14 * 86400
+    log_retention_days: int = 30
+    alarms: Alarms = Alarms()
+    tags: dict[str, str] = field(default_factory=dict)
+    endpoint: str | None = None
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint is not None
+
+    @property
+    def customer_managed_keys(self) -> bool:
+        return self.encryption == "customer-managed"

@@ -1,0 +1,95 @@
+"""Deterministic AWS resource names and ARNs, within AWS limits by construction.
+
+Every name is ``<env>-<domain>-<name>[suffix]``. When that is longer than the service allows, the readable part is
+cut and an 8-character hash of the *full* name is appended, so two different long names never collide and the same
+catalog always yields the same names. Cross-stack references are computed here, never read from remote state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+# AWS limits (characters). SQS counts the ".fifo" suffix; CloudWatch alarm names allow 255.
+LIMITS: dict[str, int] = {
+    "sqs": 80,
+    "sns": 256,
+    "alarm": 255,
+    "kms_alias": 256,
+    "lambda": 64,
+    "iam_role": 64,
+    "rule": 64,
+    "ssm": 1011,
+}
+HASH_LENGTH = 8
+
+
+def fit(full_name: str, limit: int, suffix: str = "") -> str:
+    """Return ``full_name + suffix`` if it fits in ``limit``; otherwise cut it and insert a hash of the whole."""
+    if len(full_name) + len(suffix) <= limit:
+        return full_name + suffix
+    digest = hashlib.sha256((full_name + suffix).encode()).hexdigest()[:HASH_LENGTH]
+    keep = limit - len(suffix) - HASH_LENGTH - 1
+    if keep < 1:
+        raise ValueError(f"limit {limit} leaves no room for a readable name with suffix {suffix!r}")
+    return f"{full_name[:keep].rstrip('-')}-{digest}{suffix}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """Names and ARNs of one environment."""
+
+    env: str
+    region: str
+    account_id: str
+
+    def _arn(self, service: str, resource: str) -> str:
+        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+
+    # Stacks ---------------------------------------------------------------------------------------------
+    def stack(self, domain: str) -> str:
+        return f"{self.env}-{domain}"
+
+    @property
+    def platform_stack(self) -> str:
+        return f"{self.env}-platform"
+
+    # SNS ------------------------------------------------------------------------------------------------
+    def topic(self, domain: str, fifo: bool) -> str:
+        return fit(f"{self.env}-{domain}-events", LIMITS["sns"], ".fifo" if fifo else "")
+
+    def topic_arn(self, domain: str, fifo: bool) -> str:
+        return self._arn("sns", self.topic(domain, fifo))
+
+    @property
+    def alarm_topic(self) -> str:
+        return f"{self.env}-platform-alarms"
+
+    @property
+    def alarm_topic_arn(self) -> str:
+        return self._arn("sns", self.alarm_topic)
+
+    # SQS ------------------------------------------------------------------------------------------------
+    def queue(self, domain: str, consumer: str, fifo: bool) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}", LIMITS["sqs"], ".fifo" if fifo else "")
+
+    def dlq(self, domain: str, consumer: str, fifo: bool) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}", LIMITS["sqs"], "-dlq.fifo" if fifo else "-dlq")
+
+    def queue_arn(self, name: str) -> str:
+        return self._arn("sqs", name)
+
+    # CloudWatch -----------------------------------------------------------------------------------------
+    def alarm(self, queue_name: str, what: str) -> str:
+        return fit(queue_name, LIMITS["alarm"], f"-{what}")
+
+    # KMS ------------------------------------------------------------------------------------------------
+    def key_alias(self, domain: str) -> str:
+        return fit(f"alias/eventform/{self.env}/{domain}", LIMITS["kms_alias"])
+
+    def key_alias_arn(self, domain: str) -> str:
+        return self._arn("kms", self.key_alias(domain))
+
+    # SSM ------------------------------------------------------------------------------------------------
+    def parameter(self, *parts: str) -> str:
+        return "/".join(["", "eventform", self.env, *parts])

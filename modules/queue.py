@@ -1,0 +1,138 @@
+"""A consumer queue that always brings its dead-letter queue, redrive, TLS-only policies and alarms."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktn_provider_aws.sqs_queue import SqsQueue
+from cdktn_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
+from modules.alarms import AlarmSettings, QueueAlarm
+from modules.policies import Statement, deny_insecure_transport, document
+
+LONG_POLL_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class QueueNames:
+    queue: str
+    queue_arn: str
+    dlq: str
+    dlq_arn: str
+    dlq_alarm: str
+    age_alarm: str
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    fifo: bool
+    max_receive_count: int
+    visibility_timeout: int
+    retention: int
+    delay: int
+    dlq_retention: int
+    kms_key: str | None  # None: SQS-managed encryption (SSE-SQS)
+
+
+class ConsumerQueue(Construct):
+    """Queue + DLQ (``<name>-dlq``), redrive and redrive-allow, queue policies, DLQ-depth and age alarms.
+
+    ``sender_topic_arns`` are the only topics allowed to send (``aws:SourceArn``): the confused-deputy guard.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        names: QueueNames,
+        config: QueueConfig,
+        sender_topic_arns: tuple[str, ...],
+        alarms: AlarmSettings,
+        tags: dict[str, str],
+    ) -> None:
+        super().__init__(scope, id)
+        self.names = names
+        encryption = (
+            {"kms_master_key_id": config.kms_key, "kms_data_key_reuse_period_seconds": 300}
+            if config.kms_key
+            else {"sqs_managed_sse_enabled": True}
+        )
+        fifo = {"fifo_queue": True, "deduplication_scope": "messageGroup", "fifo_throughput_limit": "perMessageGroupId"}
+        self.dlq = SqsQueue(
+            self,
+            "dlq",
+            name=names.dlq,
+            message_retention_seconds=config.dlq_retention,
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            redrive_allow_policy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [names.queue_arn]}, sort_keys=True
+            ),
+            tags=tags,
+            **(fifo if config.fifo else {}),
+            **encryption,
+        )
+        self.queue = SqsQueue(
+            self,
+            "queue",
+            name=names.queue,
+            visibility_timeout_seconds=config.visibility_timeout,
+            message_retention_seconds=config.retention,
+            delay_seconds=config.delay,
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            redrive_policy=json.dumps(
+                {"deadLetterTargetArn": names.dlq_arn, "maxReceiveCount": config.max_receive_count}, sort_keys=True
+            ),
+            tags=tags,
+            depends_on=[self.dlq],  # SQS refuses a redrive policy whose target does not exist yet
+            **(fifo if config.fifo else {}),
+            **encryption,
+        )
+        statements: list[Statement] = []
+        if sender_topic_arns:
+            statements.append(
+                Statement(
+                    sid="SubscribedTopicsSend",
+                    effect="Allow",
+                    principal={"Service": "sns.amazonaws.com"},
+                    actions=("sqs:SendMessage",),
+                    resources=(names.queue_arn,),
+                    conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
+                )
+            )
+        SqsQueuePolicy(
+            self,
+            "policy",
+            queue_url=self.queue.url,
+            policy=document(*statements, deny_insecure_transport(("sqs:*",), names.queue_arn)),
+        )
+        SqsQueuePolicy(
+            self,
+            "dlq-policy",
+            queue_url=self.dlq.url,
+            policy=document(deny_insecure_transport(("sqs:*",), names.dlq_arn)),
+        )
+        self.dlq_alarm = QueueAlarm(
+            self,
+            "dlq-alarm",
+            name=names.dlq_alarm,
+            queue_name=names.dlq,
+            metric="ApproximateNumberOfMessagesVisible",
+            threshold=alarms.dlq_messages,
+            description=f"Messages are waiting in the dead-letter queue {names.dlq}: inspect and redrive them.",
+            settings=alarms,
+            tags=tags,
+        )
+        self.age_alarm = QueueAlarm(
+            self,
+            "age-alarm",
+            name=names.age_alarm,
+            queue_name=names.queue,
+            metric="ApproximateAgeOfOldestMessage",
+            threshold=alarms.oldest_message_age,
+            description=f"The oldest message in {names.queue} waits longer than {alarms.oldest_message_age}s.",
+            settings=alarms,
+            tags=tags,
+        )

@@ -1,0 +1,269 @@
+"""The stacks: one per (environment, domain) and one platform stack per environment.
+
+Stacks receive frozen model objects and never read files or the process environment. Cross-stack references are
+deterministic names and ARNs (:class:`eventform.naming.Names`), not remote state.
+"""
+
+from __future__ import annotations
+
+from cdktn import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
+from constructs import Construct
+
+from eventform import filters
+from eventform.model import Catalog, Consumer, Domain, Environment
+from eventform.naming import Names
+from modules.alarms import AlarmSettings
+from modules.encryption import DomainKey
+from modules.parameters import Locator
+from modules.policies import Statement
+from modules.queue import ConsumerQueue, QueueConfig, QueueNames
+from modules.subscription import QueueSubscription
+from modules.topic import EventTopic
+
+REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
+PLATFORM = "platform"
+PLATFORM_OWNER = "platform"
+# Services the local environment reaches on the embedded AWS (all exist in provider 5.100 and 6.x).
+LOCAL_SERVICES = (
+    "cloudwatch",
+    "dynamodb",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "scheduler",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)
+
+
+def _python_keyword(service: str) -> str:
+    """jsii renames provider arguments that are Python keywords (``lambda`` -> ``lambda_``)."""
+    return "lambda_" if service == "lambda" else service
+
+
+def output_id(*parts: str) -> str:
+    """Terraform identifiers cannot hold '-': ``send-email``, ``queue_url`` -> ``send_email_queue_url``."""
+    return "_".join(parts).replace("-", "_").replace(".", "_")
+
+
+class EventformStack(TerraformStack):
+    """Provider, backend and provider version constraint from the environment."""
+
+    def __init__(self, scope: Construct, id: str, *, environment: Environment) -> None:
+        super().__init__(scope, id)
+        self.environment = environment
+        self.names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
+        if environment.is_local:
+            AwsProvider(
+                self,
+                "aws",
+                region=environment.region,
+                skip_credentials_validation=True,
+                skip_metadata_api_check="true",
+                skip_requesting_account_id=True,
+                skip_region_validation=True,
+                s3_use_path_style=True,
+                endpoints=[AwsProviderEndpoints(**{_python_keyword(s): environment.endpoint for s in LOCAL_SERVICES})],
+            )
+        else:
+            AwsProvider(self, "aws", region=environment.region, allowed_account_ids=[environment.account_id])
+        if environment.backend.type == "s3":
+            S3Backend(
+                self,
+                bucket=environment.backend.bucket or "",
+                key=f"{environment.backend.key_prefix}/{id}.tfstate",
+                region=environment.backend.region,
+                encrypt=True,
+                use_lockfile=True,  # S3-native locking (Terraform >= 1.10), no DynamoDB table
+            )
+        else:
+            # Relative to cdktf.out/stacks/<stack>: the state lives at the project root and survives re-synthesis.
+            LocalBackend(self, path=f"../../../terraform.{id}.tfstate")
+        self.add_override("terraform.required_providers.aws.version", environment.provider_version)
+        self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+
+    def tags(self, domain: str, owner: str, classification: str) -> dict[str, str]:
+        return {
+            **self.environment.tags,
+            "env": self.environment.name,
+            "domain": domain,
+            "owner": owner,
+            "data-classification": classification,
+            "managed-by": "eventform",
+        }
+
+    def alarm_settings(self) -> AlarmSettings:
+        alarms = self.environment.alarms
+        return AlarmSettings(
+            alarm_topic_arn=self.names.alarm_topic_arn,
+            dlq_messages=alarms.dlq_messages,
+            oldest_message_age=alarms.oldest_message_age,
+            period=alarms.period,
+            evaluation_periods=alarms.evaluation_periods,
+        )
+
+    def kms_key_for(self, domain: str) -> str | None:
+        return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
+
+
+class PlatformStack(EventformStack):
+    """Per environment: the alarm topic (always with its own key: CloudWatch cannot use the AWS-managed SNS key)
+    and, where the environment asks for customer-managed encryption, one KMS key per domain."""
+
+    def __init__(self, scope: Construct, id: str, *, environment: Environment, catalog: Catalog) -> None:
+        super().__init__(scope, id, environment=environment)
+        tags = self.tags(PLATFORM, PLATFORM_OWNER, "internal")
+        names = self.names
+        alarm_key = DomainKey(
+            self,
+            "alarm-key",
+            alias=names.key_alias(PLATFORM),
+            account_id=environment.account_id,
+            description=f"eventform {environment.name}: alarm topic",
+            tags=tags,
+        )
+        alarm_topic = EventTopic(
+            self,
+            "alarm-topic",
+            name=names.alarm_topic,
+            arn=names.alarm_topic_arn,
+            account_id=environment.account_id,
+            fifo=False,
+            content_based_deduplication=False,
+            kms_key=alarm_key.alias.name,
+            tags=tags,
+            extra_statements=(
+                Statement(
+                    sid="CloudWatchAlarmsPublish",
+                    effect="Allow",
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                    actions=("sns:Publish",),
+                    resources=(names.alarm_topic_arn,),
+                    conditions={
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:aws:cloudwatch:{environment.region}:{environment.account_id}:alarm:*"
+                        },
+                        "StringEquals": {"aws:SourceAccount": environment.account_id},
+                    },
+                ),
+            ),
+        )
+        TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
+        Locator(
+            self,
+            "alarm-topic-parameter",
+            name=names.parameter(PLATFORM, "alarm_topic_arn"),
+            value=alarm_topic.topic.arn,
+            description="Topic every eventform alarm notifies",
+            tags=tags,
+        )
+        if environment.customer_managed_keys:
+            for domain in catalog.domains:
+                key = DomainKey(
+                    self,
+                    f"key-{domain.name}",
+                    alias=names.key_alias(domain.name),
+                    account_id=environment.account_id,
+                    description=f"eventform {environment.name}: {domain.name}",
+                    tags=self.tags(domain.name, domain.owner, domain.data_classification),
+                )
+                TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+
+
+class DomainStack(EventformStack):
+    """A domain's topic (if it publishes) and the queues and subscriptions of the consumers it owns."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, environment: Environment, catalog: Catalog, domain: Domain
+    ) -> None:
+        super().__init__(scope, id, environment=environment)
+        self.catalog = catalog
+        self.domain = domain
+        tags = self.tags(domain.name, domain.owner, domain.data_classification)
+        names = self.names
+        if domain.topic is not None:
+            topic = EventTopic(
+                self,
+                "topic",
+                name=names.topic(domain.name, domain.topic.fifo),
+                arn=names.topic_arn(domain.name, domain.topic.fifo),
+                account_id=environment.account_id,
+                fifo=domain.topic.fifo,
+                content_based_deduplication=domain.topic.content_based_deduplication,
+                kms_key=self.kms_key_for(domain.name),
+                tags=tags,
+            )
+            TerraformOutput(self, "topic_arn", value=topic.topic.arn)
+            Locator(
+                self,
+                "topic-parameter",
+                name=names.parameter(domain.name, "topic_arn"),
+                value=topic.topic.arn,
+                description=f"SNS topic of the {domain.name} domain's events",
+                tags=tags,
+            )
+        for consumer in domain.consumers:
+            self._consumer(consumer, tags)
+
+    def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
+        names, environment = self.names, self.environment
+        settings = consumer.queue_for(environment)
+        queue_name = names.queue(consumer.domain, consumer.name, consumer.fifo)
+        dlq_name = names.dlq(consumer.domain, consumer.name, consumer.fifo)
+        sources = {d: self.catalog.domain(d) for d in consumer.source_domains()}
+        topic_arns = {d: names.topic_arn(d, bool(s.topic and s.topic.fifo)) for d, s in sources.items()}
+        queue = ConsumerQueue(
+            self,
+            f"consumer-{consumer.name}",
+            names=QueueNames(
+                queue=queue_name,
+                queue_arn=names.queue_arn(queue_name),
+                dlq=dlq_name,
+                dlq_arn=names.queue_arn(dlq_name),
+                dlq_alarm=names.alarm(dlq_name, "visible-messages"),
+                age_alarm=names.alarm(queue_name, "oldest-message-age"),
+            ),
+            config=QueueConfig(
+                fifo=consumer.fifo,
+                max_receive_count=settings.max_receive_count,
+                visibility_timeout=settings.visibility_timeout,
+                retention=settings.retention,
+                delay=settings.delay,
+                dlq_retention=environment.dlq_retention,
+                kms_key=self.kms_key_for(consumer.domain),
+            ),
+            sender_topic_arns=tuple(topic_arns.values()),
+            alarms=self.alarm_settings(),
+            tags=tags,
+        )
+        for source, topic_arn in topic_arns.items():
+            QueueSubscription(
+                self,
+                f"consumer-{consumer.name}-from-{source}",
+                topic_arn=topic_arn,
+                queue_arn=queue.queue.arn,
+                filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
+                filter_scope=consumer.filter_scope,
+            )
+        for attribute, value in (
+            ("queue_url", queue.queue.url),
+            ("queue_arn", queue.queue.arn),
+            ("dlq_url", queue.dlq.url),
+            ("dlq_arn", queue.dlq.arn),
+        ):
+            TerraformOutput(self, output_id(consumer.name, attribute), value=value)
+            Locator(
+                self,
+                f"consumer-{consumer.name}-{attribute}",
+                name=names.parameter(consumer.domain, "consumers", consumer.name, attribute),
+                value=value,
+                description=f"{attribute} of consumer {consumer.qualified_name}",
+                tags=tags,
+            )

@@ -1,0 +1,55 @@
+"""A domain's SNS topic: encrypted, TLS-only, publishable by its own account."""
+
+from __future__ import annotations
+
+from cdktn_provider_aws.sns_topic import SnsTopic
+from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
+from constructs import Construct
+
+from modules.policies import Statement, account_root, deny_insecure_transport, document
+
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+
+
+class EventTopic(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        arn: str,
+        account_id: str,
+        fifo: bool,
+        content_based_deduplication: bool,
+        kms_key: str | None,
+        tags: dict[str, str],
+        extra_statements: tuple[Statement, ...] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        self.arn_value = arn
+        self.topic = SnsTopic(
+            self,
+            "topic",
+            name=name,
+            fifo_topic=fifo or None,
+            content_based_deduplication=content_based_deduplication if fifo else None,
+            kms_master_key_id=kms_key or AWS_MANAGED_SNS_KEY,
+            tags=tags,
+        )
+        SnsTopicPolicy(
+            self,
+            "policy",
+            arn=self.topic.arn,
+            policy=document(
+                Statement(
+                    sid="AccountPublishesAndSubscribes",
+                    effect="Allow",
+                    principal=account_root(account_id),
+                    actions=("sns:GetTopicAttributes", "sns:Publish", "sns:Subscribe"),
+                    resources=(arn,),
+                ),
+                *extra_statements,
+                deny_insecure_transport(("sns:Publish",), arn),
+            ),
+        )
