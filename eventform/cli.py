@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eventform import toolchain
+from eventform import cli_authoring, toolchain
 from eventform.errors import CatalogError
 
 app = typer.Typer(
@@ -151,6 +151,8 @@ def toolchain_command(root: RootOption = None) -> None:
     console.print(f"terraform: {toolchain.terraform_binary() or 'NOT FOUND'}")
     console.print(f"node for jsii and cdktn: {toolchain.node22(project) or 'NOT INSTALLED (run make setup)'}")
 
+
+cli_authoring.register(app)  # add, docs, diff, export (eventform/cli_authoring.py)
 
 if __name__ == "__main__":
     app()

@@ -59,3 +59,16 @@ def stack(synthesized: SynthResult):
         return StackJson(synthesized.outdir / "stacks" / name / "cdk.tf.json")
 
     return open_stack
+
+
+# Files a temporary copy of the project needs: the catalog and environments are all that loading and synthesis read.
+PROJECT_COPY_DIRS = ("catalog", "environments")
+
+
+@pytest.fixture()
+def project_copy(tmp_path: Path) -> Path:
+    """A throw-away copy of the catalog and environments, for tests that write to them."""
+    root = tmp_path / "project"
+    for name in PROJECT_COPY_DIRS:
+        shutil.copytree(ROOT / name, root / name)
+    return root

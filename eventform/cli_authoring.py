@@ -1,0 +1,134 @@
+"""Authoring commands of the CLI: ``add``, ``docs``, ``diff`` and ``export``.
+
+Kept apart from :mod:`eventform.cli` so that module only registers them (``register(app)``); each command loads
+its heavy imports lazily so ``eventform --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from eventform.errors import CatalogError
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+add_app = typer.Typer(help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.",
+                      no_args_is_help=True)
+export_app = typer.Typer(help="Export the catalog to other formats.", no_args_is_help=True)
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
+]
+
+
+def _root(root: Path | None) -> Path:
+    return (root or Path.cwd()).resolve()
+
+
+def _fail(error: CatalogError) -> None:
+    from eventform.scaffold import LintFailedError
+
+    errors.print(str(error), markup=False, highlight=False)
+    if isinstance(error, LintFailedError):
+        errors.print("Lint failed after the change: it was rolled back, nothing was written.", style="bold red")
+    else:
+        errors.print("Nothing was written.", style="bold red")
+    raise typer.Exit(1)
+
+
+def _report(result, root: Path) -> None:
+    for path in result.written:
+        console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
+    catalog = result.catalog
+    console.print(f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, "
+                  f"{len(catalog.consumers)} consumers.")
+    console.print("[bold]Next steps:[/]")
+    for number, step in enumerate(result.next_steps, 1):
+        console.print(f"  {number}. {step}", markup=False, highlight=False)
+
+
+@add_app.command("domain")
+def add_domain(
+    name: Annotated[str, typer.Argument(help="Domain name, e.g. shipping.")],
+    owner: Annotated[str, typer.Option("--owner", help="Owning team, e.g. team-logistics.")],
+    description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
+    classification: Annotated[
+        str, typer.Option("--classification", help="public | internal | confidential | restricted.")
+    ] = "internal",
+    root: RootOption = None,
+) -> None:
+    """Create catalog/<name>.yaml."""
+    from eventform.scaffold import add_domain as scaffold
+
+    project = _root(root)
+    try:
+        result = scaffold(project, name, owner, description, classification)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@add_app.command("event")
+def add_event(
+    domain: Annotated[str, typer.Argument(help="Domain that publishes the event.")],
+    name: Annotated[str, typer.Argument(help="<entity>.<past-tense verb>, e.g. order.shipped.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Publish version N of an existing event (copies N-1).")
+    ] = None,
+    topic: Annotated[bool, typer.Option("--topic", help="Publish on the SNS topic (added if missing).")] = False,
+    bus: Annotated[bool, typer.Option("--bus", help="EventBridge bus: not supported yet.")] = False,
+    description: Annotated[str | None, typer.Option("--description", help="One sentence: the fact.")] = None,
+    message_group: Annotated[
+        str | None, typer.Option("--message-group", help="FIFO topics: field naming the aggregate id.")
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Add an event (schema skeleton + one example) or a new version of one, then lint."""
+    from eventform.scaffold import add_event as scaffold
+
+    if bus:
+        errors.print("--bus: EventBridge buses are not supported yet by this version of eventform.\n"
+                     "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written.")
+        raise typer.Exit(2)
+    project = _root(root)
+    try:
+        result = scaffold(project, domain, name, version, topic, description, message_group)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@add_app.command("consumer")
+def add_consumer(
+    domain: Annotated[str, typer.Argument(help="Domain that owns the consumer.")],
+    name: Annotated[str, typer.Argument(help="Consumer name, e.g. send-email.")],
+    events: Annotated[str, typer.Option("--events", help="Comma-separated <domain>/<event> names.")],
+    filter_json: Annotated[
+        str | None, typer.Option("--filter", help='SNS filter policy as JSON, e.g. \'{"country": ["DE"]}\'.')
+    ] = None,
+    filter_scope: Annotated[str, typer.Option("--filter-scope", help="attributes | body.")] = "attributes",
+    handler: Annotated[
+        str | None, typer.Option("--handler", help="Generate handlers/<NAME>/ (Powertools batch handler + test).")
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Add a consumer (queue + DLQ + subscriptions are generated from it), optionally with a handler package."""
+    from eventform.scaffold import add_consumer as scaffold
+
+    project = _root(root)
+    try:
+        result = scaffold(project, domain, name, events, filter_json, filter_scope, handler, description)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the authoring commands to the main CLI."""
+    app.add_typer(add_app, name="add")
