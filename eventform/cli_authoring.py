@@ -129,6 +129,26 @@ def add_consumer(
     _report(result, project)
 
 
+@export_app.command("asyncapi")
+def export_asyncapi(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site/asyncapi"),
+    root: RootOption = None,
+) -> None:
+    """One AsyncAPI 3.0 document per domain: <out>/<domain>.asyncapi.json."""
+    from eventform.asyncapi import export
+    from eventform.loader import load
+
+    project = _root(root)
+    try:
+        catalog, _ = load(project)
+    except CatalogError as error:
+        _fail(error)
+    target = out if out.is_absolute() else project / out
+    for path in export(catalog, target):
+        console.print(f"[green]wrote[/] {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the authoring commands to the main CLI."""
     app.add_typer(add_app, name="add")
+    app.add_typer(export_app, name="export")
