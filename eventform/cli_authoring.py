@@ -148,7 +148,40 @@ def export_asyncapi(
         console.print(f"[green]wrote[/] {path}")
 
 
+def diff(
+    base: Annotated[str, typer.Option("--base", help="Git revision to compare with, e.g. main or origin/main.")],
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="Environment(s); default: all.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the Markdown to this file.")] = None,
+    fail_on_breaking: Annotated[
+        bool, typer.Option("--fail-on-breaking", help="Exit 3 when a published schema changed incompatibly.")
+    ] = False,
+    root: RootOption = None,
+) -> None:
+    """Markdown for a PR comment: catalog changes, breaking schema changes, Terraform changes per stack."""
+    from eventform.diff import DiffError
+    from eventform.diff import diff as compute
+
+    project = _root(root)
+    try:
+        with errors.status(f"Synthesizing {base} and the working tree..."):
+            report = compute(project, base, env)
+    except CatalogError as error:
+        _fail(error)
+    except DiffError as error:
+        errors.print(f"eventform diff: {error}", markup=False, highlight=False)
+        raise typer.Exit(1) from error
+    text = report.markdown()
+    if out is not None:
+        from eventform.files import write_atomic
+
+        write_atomic(out, text)
+    print(text)
+    if fail_on_breaking and report.has_breaking:
+        raise typer.Exit(3)
+
+
 def register(app: typer.Typer) -> None:
     """Attach the authoring commands to the main CLI."""
     app.add_typer(add_app, name="add")
     app.add_typer(export_app, name="export")
+    app.command("diff")(diff)
