@@ -224,6 +224,9 @@ def _fix_for(error: jsonschema.ValidationError) -> str:
     if error.validator in ("enum", "const"):
         choices = error.validator_value if error.validator == "enum" else [error.validator_value]
         return f"use one of: {', '.join(map(str, choices))}"
+    if error.validator == "pattern" and "propertyNames" in error.schema_path:
+        return ("event names are dotted lower-case words (order.created); domain and consumer names use "
+                "lower-case letters, digits and '-'")
     if error.validator == "pattern":
         return f"the value must match {error.validator_value}"
     if error.validator == "propertyNames":
@@ -721,6 +724,10 @@ def _check_filter(domain: Domain, consumer: Consumer, consumed: list[Event], doc
     if consumer.filter is None:
         return
     line = _line_of(document, ["consumers", consumer.name, "filter"])
+
+    def line_of(key: str) -> int | None:
+        return _line_of(document, ["consumers", consumer.name, "filter", key])
+
     location = f"consumers.{consumer.name}.filter"
     syntax = filters.syntax_problems(consumer.filter, location)
     for where, message, fix in syntax:
@@ -734,7 +741,7 @@ def _check_filter(domain: Domain, consumer: Consumer, consumed: list[Event], doc
             f"{location}.type",
             "eventform already filters on the consumed event types",
             "remove `type` from the filter; list the events under `events:` instead",
-            line,
+            line_of("type"),
         )
     if consumer.filter_scope == "attributes":
         if len(keys) + 1 > filters.MAX_ATTRIBUTE_KEYS:
@@ -755,7 +762,7 @@ def _check_filter(domain: Domain, consumer: Consumer, consumed: list[Event], doc
                     f"{event.qualified_name} does not publish the message attribute {key!r}, so the "
                     "subscription would drop it",
                     f"add {key!r} to `attributes:` of {event.qualified_name} or use filter_scope: body",
-                    line,
+                    line_of(key),
                 )
     else:
         for key in sorted(keys - ENVELOPE_FIELDS):
@@ -764,7 +771,7 @@ def _check_filter(domain: Domain, consumer: Consumer, consumed: list[Event], doc
                 f"{location}.{key}",
                 f"{key!r} is not a field of the event envelope",
                 f"body filters start at the CloudEvents envelope: use one of {', '.join(sorted(ENVELOPE_FIELDS))}",
-                line,
+                line_of(key),
             )
         data_filter = consumer.filter.get("data")
         if isinstance(data_filter, dict):
