@@ -225,8 +225,10 @@ def _fix_for(error: jsonschema.ValidationError) -> str:
         choices = error.validator_value if error.validator == "enum" else [error.validator_value]
         return f"use one of: {', '.join(map(str, choices))}"
     if error.validator == "pattern" and "propertyNames" in error.schema_path:
-        return ("event names are dotted lower-case words (order.created); domain and consumer names use "
-                "lower-case letters, digits and '-'")
+        return (
+            "event names are dotted lower-case words (order.created); domain and consumer names use "
+            "lower-case letters, digits and '-'"
+        )
     if error.validator == "pattern":
         return f"the value must match {error.validator_value}"
     if error.validator == "propertyNames":

@@ -54,7 +54,8 @@ MUTATIONS = {
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
     "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
     "wrong-dialect": lambda p: edit_json(
-        p, "catalog/users/user.registered/v1.schema.json",
+        p,
+        "catalog/users/user.registered/v1.schema.json",
         lambda s: s.update({"$schema": "http://json-schema.org/draft-07/schema#"}),
     ),
     "schema-not-json": lambda p: (p / "catalog/users/user.registered/v1.schema.json").write_text('{"type": "object",}'),
@@ -67,13 +68,17 @@ MUTATIONS = {
     "unknown-event": lambda p: edit(p, "catalog/inventory.yaml", "[orders/order.created]", "[orders/order.shipped]"),
     "unknown-domain": lambda p: edit(p, "catalog/inventory.yaml", "[orders/order.created]", "[shop/order.created]"),
     "fifo-mismatch": lambda p: edit(
-        p, "catalog/payments.yaml", "[payments/payment.authorized, payments/payment.captured]",
+        p,
+        "catalog/payments.yaml",
+        "[payments/payment.authorized, payments/payment.captured]",
         "[payments/payment.authorized, orders/order.created]",
     ),
     "fifo-without-group": lambda p: edit(p, "catalog/payments.yaml", "    message_group: order_id  # one", "    # one"),
     "group-on-standard-topic": lambda p: edit(
-        p, "catalog/orders.yaml", "    attributes: [country, reason]", "    attributes: [country, reason]\n"
-        "    message_group: order_id"
+        p,
+        "catalog/orders.yaml",
+        "    attributes: [country, reason]",
+        "    attributes: [country, reason]\n    message_group: order_id",
     ),
     "filter-attribute-not-published": lambda p: edit(
         p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "tier: [gold]"
@@ -90,10 +95,18 @@ MUTATIONS = {
     "dlq-retention": lambda p: edit(p, "environments/dev.yaml", "dlq: 14d", "dlq: 1d"),
     "unknown-override-environment": lambda p: edit(p, "catalog/notifications.yaml", "      prod:\n", "      qa:\n"),
     "max-receive-count": lambda p: edit(p, "catalog/inventory.yaml", "max_receive_count: 3", "max_receive_count: 0"),
-    "visibility-too-long": lambda p: edit(p, "catalog/inventory.yaml", "visibility_timeout: 2m", "visibility_timeout: 13h"),
-    "queue-retention-over-dlq": lambda p: edit(p, "catalog/inventory.yaml", "visibility_timeout: 2m",
-                                               "visibility_timeout: 2m\n      retention: 14d\n      delay: 0s")
-    or edit(p, "environments/prod.yaml", "dlq: 14d", "dlq: 10d"),
+    "visibility-too-long": lambda p: edit(
+        p, "catalog/inventory.yaml", "visibility_timeout: 2m", "visibility_timeout: 13h"
+    ),
+    "queue-retention-over-dlq": lambda p: (
+        edit(
+            p,
+            "catalog/inventory.yaml",
+            "visibility_timeout: 2m",
+            "visibility_timeout: 2m\n      retention: 14d\n      delay: 0s",
+        )
+        or edit(p, "environments/prod.yaml", "dlq: 14d", "dlq: 10d")
+    ),
     "pii-not-in-schema": lambda p: edit(p, "catalog/users.yaml", "pii: [email, name]", "pii: [email, phone]"),
     "group-not-required": lambda p: edit_json(
         p, "catalog/payments/payment.captured/v1.schema.json", lambda s: s["required"].remove("order_id")
@@ -124,13 +137,20 @@ CASES = [
     Case("schema-not-json", "v1.schema.json", "not valid JSON", "trailing commas"),
     Case("invalid-schema", "v1.schema.json", "not a valid JSON Schema", "fix the schema keyword"),
     Case("example-fails-schema", "v1.examples.json", "example 0 does not match", "fix the example or the schema"),
-    Case("unknown-event", "inventory.yaml", "unknown event 'orders/order.shipped'", "order.cancelled, order.created", 11),
+    Case(
+        "unknown-event", "inventory.yaml", "unknown event 'orders/order.shipped'", "order.cancelled, order.created", 11
+    ),
     Case("unknown-domain", "inventory.yaml", "unknown event 'shop/order.created'", "known domains"),
     Case("fifo-mismatch", "payments.yaml", "mixes events from FIFO and standard topics", "split the consumer"),
     Case("fifo-without-group", "payments.yaml", "FIFO topic without a message group", "never one global group"),
     Case("group-on-standard-topic", "orders.yaml", "message_group only applies to FIFO topics", "topic.fifo: true"),
-    Case("filter-attribute-not-published", "notifications.yaml", "does not publish the message attribute 'tier'",
-         "add 'tier' to `attributes:`", 14),
+    Case(
+        "filter-attribute-not-published",
+        "notifications.yaml",
+        "does not publish the message attribute 'tier'",
+        "add 'tier' to `attributes:`",
+        14,
+    ),
     Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
     Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),
     Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
@@ -140,8 +160,12 @@ CASES = [
     Case("unknown-override-environment", "notifications.yaml", "unknown environment 'qa'", "dev, local, prod"),
     Case("max-receive-count", "inventory.yaml", "0 is less than the minimum of 1", "allowed range"),
     Case("visibility-too-long", "inventory.yaml", "visibility_timeout 46800s is outside what SQS allows", "0s..12h"),
-    Case("queue-retention-over-dlq", "inventory.yaml", "exceeds the DLQ retention 864000s of environment prod",
-         "raise retention.dlq in prod.yaml"),
+    Case(
+        "queue-retention-over-dlq",
+        "inventory.yaml",
+        "exceeds the DLQ retention 864000s of environment prod",
+        "raise retention.dlq in prod.yaml",
+    ),
     Case("pii-not-in-schema", "users.yaml", "'phone' is not a property", "add 'phone' to the schema"),
     Case("group-not-required", "payments.yaml", "must be a required property", "required list"),
     Case("reserved-bus", "users.yaml", "EventBridge buses are not supported", "remove bus:"),

@@ -18,7 +18,9 @@ def test_sample_catalog_covers_the_source_material(loaded) -> None:
     catalog, environments = loaded
     assert {d.name for d in catalog.domains} == {"orders", "users", "notifications", "inventory", "payments"}
     assert {e.qualified_name for e in catalog.events} >= {
-        "orders/order.created", "orders/order.cancelled", "users/user.registered"
+        "orders/order.created",
+        "orders/order.cancelled",
+        "users/user.registered",
     }
     assert {e.name for e in environments} == {"dev", "staging", "prod", "local"}
     send_email = catalog.domain("notifications").consumers[0]
@@ -61,8 +63,16 @@ def test_only_selected_environments_are_returned(project_root: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "ok"),
-    [("order.created", True), ("payment.captured", True), ("order.items_added", True), ("email.sent", True),
-     ("invoice.paid", True), ("create.order", False), ("order.create", False), ("order.feed", False)],
+    [
+        ("order.created", True),
+        ("payment.captured", True),
+        ("order.items_added", True),
+        ("email.sent", True),
+        ("invoice.paid", True),
+        ("create.order", False),
+        ("order.create", False),
+        ("order.feed", False),
+    ],
 )
 def test_past_tense_rule(name: str, ok: bool) -> None:
     assert (past_tense_problem(name) is None) == ok

@@ -9,8 +9,14 @@ from eventform import toolchain
 
 @pytest.mark.parametrize(
     ("constraint", "version", "accepted"),
-    [("~> 6.0", "5.100.0", False), ("~> 6.0", "6.12.1", True), ("~> 6.0", "7.0.0", False),
-     (">= 5.100.0, < 7.0.0", "5.100.0", True), (">= 5.100.0, < 7.0.0", "7.1.0", False), ("= 5.100.0", "5.100.0", True)],
+    [
+        ("~> 6.0", "5.100.0", False),
+        ("~> 6.0", "6.12.1", True),
+        ("~> 6.0", "7.0.0", False),
+        (">= 5.100.0, < 7.0.0", "5.100.0", True),
+        (">= 5.100.0, < 7.0.0", "7.1.0", False),
+        ("= 5.100.0", "5.100.0", True),
+    ],
 )
 def test_provider_constraints(constraint: str, version: str, accepted: bool) -> None:
     assert toolchain._constraint_accepts(constraint, version) is accepted

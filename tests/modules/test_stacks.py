@@ -26,7 +26,9 @@ def statements(policy: str) -> dict[str, dict]:
 def test_one_stack_per_environment_and_domain_plus_platform(synthesized) -> None:
     names = {p.name for p in synthesized.stacks}
     for env in ("dev", "staging", "prod", "local"):
-        assert {f"{env}-{d}" for d in ("platform", "orders", "users", "notifications", "inventory", "payments")} <= names
+        assert {
+            f"{env}-{d}" for d in ("platform", "orders", "users", "notifications", "inventory", "payments")
+        } <= names
     assert len(names) == 24
 
 
@@ -69,18 +71,24 @@ def test_each_queue_redrives_to_its_own_dlq_which_allows_only_it(stack) -> None:
 
 def test_filter_policies_match_the_catalog(stack) -> None:
     notifications = stack("dev-notifications")
-    subscriptions = {s["topic_arn"].rsplit(":", 1)[1]: s for s in
-                     notifications.resources(SnsTopicSubscription.TF_RESOURCE_TYPE).values()}
+    subscriptions = {
+        s["topic_arn"].rsplit(":", 1)[1]: s
+        for s in notifications.resources(SnsTopicSubscription.TF_RESOURCE_TYPE).values()
+    }
     assert set(subscriptions) == {"dev-orders-events", "dev-users-events"}
     eu = ["DE", "AT", "FR", "NL", "ES", "IT"]
     assert json.loads(subscriptions["dev-orders-events"]["filter_policy"]) == {"type": ["order.created"], "country": eu}
-    assert json.loads(subscriptions["dev-users-events"]["filter_policy"]) == {"type": ["user.registered"], "country": eu}
+    assert json.loads(subscriptions["dev-users-events"]["filter_policy"]) == {
+        "type": ["user.registered"],
+        "country": eu,
+    }
     assert all(s["raw_message_delivery"] is True and s["protocol"] == "sqs" for s in subscriptions.values())
     assert {s["filter_policy_scope"] for s in subscriptions.values()} == {"MessageAttributes"}
     body = stack("dev-inventory").only(SnsTopicSubscription.TF_RESOURCE_TYPE)
     assert body["filter_policy_scope"] == "MessageBody"
     assert json.loads(body["filter_policy"]) == {
-        "type": ["order.created"], "data": {"shipping": {"method": [{"anything-but": ["digital"]}]}}
+        "type": ["order.created"],
+        "data": {"shipping": {"method": [{"anything-but": ["digital"]}]}},
     }
 
 
@@ -118,7 +126,7 @@ def test_every_taggable_resource_carries_the_required_tags(stack, synthesized, e
     for planned in (p for p in synthesized.stacks if p.environment.name == env):
         for construct in TAGGABLE:
             for name, resource in stack(planned.name).resources(construct.TF_RESOURCE_TYPE).items():
-                assert REQUIRED_TAGS <= set(resource["tags"]), f"{planned.name}/{name} lacks tags"
+                assert set(resource["tags"]) >= REQUIRED_TAGS, f"{planned.name}/{name} lacks tags"
                 assert resource["tags"]["env"] == env
 
 
@@ -140,10 +148,16 @@ def test_encryption_follows_the_environment(stack) -> None:
 def test_locators_and_outputs(stack) -> None:
     notifications = stack("prod-notifications")
     parameters = {p["name"] for p in notifications.resources(SsmParameter.TF_RESOURCE_TYPE).values()}
-    assert parameters == {f"/eventform/prod/notifications/consumers/send-email/{a}"
-                          for a in ("queue_url", "queue_arn", "dlq_url", "dlq_arn")}
-    assert set(notifications.config["output"]) == {"send_email_queue_url", "send_email_queue_arn",
-                                                   "send_email_dlq_url", "send_email_dlq_arn"}
+    assert parameters == {
+        f"/eventform/prod/notifications/consumers/send-email/{a}"
+        for a in ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
+    }
+    assert set(notifications.config["output"]) == {
+        "send_email_queue_url",
+        "send_email_queue_arn",
+        "send_email_dlq_url",
+        "send_email_dlq_arn",
+    }
     orders = stack("prod-orders")
     assert orders.only(SsmParameter.TF_RESOURCE_TYPE)["name"] == "/eventform/prod/orders/topic_arn"
     assert "topic_arn" in orders.config["output"]
@@ -153,8 +167,11 @@ def test_backends_and_provider_constraints_follow_the_environment(stack) -> None
     dev, prod, local = stack("dev-orders").config, stack("prod-orders").config, stack("local-orders").config
     assert dev["terraform"]["backend"] == {"local": {"path": "../../../terraform.dev-orders.tfstate"}}
     assert prod["terraform"]["backend"]["s3"] == {
-        "bucket": "example-eventform-state-prod", "key": "eventform/prod-orders.tfstate", "region": "eu-west-1",
-        "encrypt": True, "use_lockfile": True,
+        "bucket": "example-eventform-state-prod",
+        "key": "eventform/prod-orders.tfstate",
+        "region": "eu-west-1",
+        "encrypt": True,
+        "use_lockfile": True,
     }
     assert prod["terraform"]["required_providers"]["aws"]["version"] == "~> 6.0"
     assert local["terraform"]["required_providers"]["aws"]["version"] == ">= 5.100.0, < 7.0.0"
