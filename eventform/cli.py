@@ -33,7 +33,7 @@ def _root(root: Path | None) -> Path:
 
 
 def _fail(error: CatalogError) -> None:
-    errors.print(str(error), markup=False, highlight=False)
+    errors.print(str(error), markup=False, highlight=False, soft_wrap=True)
     errors.print("Nothing was written.", style="bold red")
     raise typer.Exit(1)
 

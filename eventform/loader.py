@@ -323,6 +323,16 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
             _line_of(document, ["retention", "dlq"]),
         )
         ok = False
+    period = parse_duration(data.get("alarms", {}).get("period", 60))
+    if period not in (10, 30) and (period < 60 or period % 60):
+        out.add(
+            path,
+            "alarms.period",
+            f"CloudWatch alarm periods are 10s, 30s or a multiple of 60s, not {period}s",
+            "use 10s, 30s, 1m, 5m, ...",
+            _line_of(document, ["alarms", "period"]),
+        )
+        ok = False
     if data["name"] == "local" and "endpoint" not in data:
         out.add(
             path,
