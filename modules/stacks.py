@@ -238,6 +238,7 @@ class DomainStack(EventformStack):
                 delay=settings.delay,
                 dlq_retention=environment.dlq_retention,
                 kms_key=self.kms_key_for(consumer.domain),
+                redrive_allow_policy=not environment.is_local,
             ),
             sender_topic_arns=tuple(topic_arns.values()),
             alarms=self.alarm_settings(),
