@@ -148,7 +148,7 @@ def test_locators_and_outputs(stack) -> None:
     assert parameter["name"] == "/eventform/prod/notifications/consumers/send-email"
     assert parameter["type"] == "String"
     for attribute in ("queue_url", "queue_arn", "dlq_url", "dlq_arn"):
-        assert f"\"{attribute}\" = aws_sqs_queue." in parameter["value"]
+        assert f'"{attribute}" = aws_sqs_queue.' in parameter["value"]
     assert parameter["value"].startswith("${jsonencode(")
     assert set(notifications.config["output"]) == {"send_email_queue_url", "send_email_queue_arn"}
     orders = stack("prod-orders")
