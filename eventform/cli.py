@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
@@ -204,6 +206,19 @@ def local_down(root: RootOption = None) -> None:
 
     if not local.down(_root(root), progress=lambda line: console.print(line, markup=False)):
         console.print("nothing was running")
+
+
+def main() -> None:
+    """Console entry point. Synthesis re-executes under ``python -O``: the AWS bindings then skip their per-call
+    runtime type checks (our input is already validated by the loader), which saves ~30% of construct time."""
+    if (
+        len(sys.argv) > 1
+        and sys.argv[1] == "synth"
+        and not sys.flags.optimize
+        and not os.environ.get("EVENTFORM_NO_OPTIMIZE")
+    ):
+        os.execv(sys.executable, [sys.executable, "-O", "-m", "eventform.cli", *sys.argv[1:]])
+    app()
 
 
 if __name__ == "__main__":
