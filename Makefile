@@ -13,7 +13,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth lint validate test demo clean
+.PHONY: help setup synth lint validate scan test demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -43,9 +43,14 @@ synth: setup ## synthesize every environment into cdktf.out/
 validate: synth ## terraform init + validate every synthesized stack
 	$(EVENTFORM) validate
 
-test: setup ## ruff, catalog lint, then the test suite (synthesis, terraform validate, bad inputs)
+scan: synth ## checkov (built-in + policies/) and eventform's checks over every stack, offline; reports/
+	$(EVENTFORM) scan
+
+test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, terraform validate, bad inputs)
 	.venv/bin/ruff check .
 	$(EVENTFORM) lint
+	$(EVENTFORM) synth
+	$(EVENTFORM) scan
 	.venv/bin/pytest -q
 
 demo: setup ## lint, synthesize every environment, validate each stack, print the summary

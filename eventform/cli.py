@@ -78,12 +78,24 @@ def synth(
 
 
 @app.command()
-def lint(root: RootOption = None) -> None:
+def lint(
+    root: RootOption = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Git ref to check schema compatibility against, e.g. origin/main."),
+    ] = None,
+) -> None:
     """Validate the catalog and every environment; print what the catalog declares."""
     from eventform.loader import load
 
     try:
         catalog, environments = load(_root(root))
+        if base:
+            from eventform.compat import compatibility_problems
+
+            incompatible = compatibility_problems(_root(root), catalog, base)
+            if incompatible:
+                raise CatalogError(incompatible)
     except CatalogError as error:
         _fail(error)
     table = Table(
@@ -136,6 +148,53 @@ def validate(
     for result in failed:
         errors.print(f"--- {result.stack}\n{result.output}", markup=False)
     if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def scan(
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="Only these environments.")] = None,
+    stack: Annotated[list[str] | None, typer.Option("--stack", "-s", help="Only these stacks.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Synthesized output (default: cdktf.out).")] = None,
+    reports: Annotated[Path | None, typer.Option("--reports", help="Report folder (default: reports).")] = None,
+    today: Annotated[
+        str | None, typer.Option("--today", help="Judge waiver expiry as of this YYYY-MM-DD (default: today).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="checkov worker processes.")] = 2,
+    root: RootOption = None,
+) -> None:
+    """checkov (built-in + policies/) and eventform's cross-resource checks over synthesized stacks, offline."""
+    from datetime import date
+
+    from eventform.loader import load
+    from eventform.scan import ScanConfig, ScanError
+    from eventform.scan import scan as run_scan
+    from eventform.scan_reports import write_reports
+    from eventform.scan_view import print_report
+
+    project = _root(root)
+    try:
+        catalog, environments = load(project)
+    except CatalogError as error:
+        _fail(error)
+    config = ScanConfig(
+        root=project,
+        stacks_dir=(out or project / "cdktf.out") / "stacks",
+        reports_dir=reports or project / "reports",
+        today=date.fromisoformat(today) if today else date.today(),
+        jobs=jobs,
+        stacks=tuple(stack or ()),
+        environments=tuple(env or ()),
+    )
+    try:
+        with console.status("Scanning with checkov (offline) and eventform's policies..."):
+            report = run_scan(config, catalog, environments)
+    except ScanError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    paths = write_reports(report, config.reports_dir, config.stacks_dir, project)
+    print_report(report, console, paths)
+    if not report.ok:
         raise typer.Exit(1)
 
 

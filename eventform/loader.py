@@ -6,6 +6,7 @@ runs unless this returns: constructs can trust the model completely.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from eventform.model import (
     Event,
     EventVersion,
     Topic,
+    Waiver,
 )
 from eventform.naming import Names
 
@@ -152,7 +154,10 @@ def _parse_yaml(text: str) -> YamlDocument:
                     lines[(*path, index)] = item.start_mark.line + 1
                     items.append(build(item, (*path, index)))
                 return items
-            return loader.construct_object(node, deep=True)
+            value = loader.construct_object(node, deep=True)
+            if isinstance(value, datetime.date):  # an unquoted 2027-01-31: JSON Schema validates text, not dates
+                return value.isoformat()[:10]
+            return value
 
         if root is None:
             return YamlDocument(None, {})
@@ -200,6 +205,14 @@ def _read_yaml(path: Path, out: _Collector) -> YamlDocument | None:
         document = _parse_yaml(text)
     except DuplicateKey as error:
         out.add(path, "", str(error), "each name may appear once; merge or rename the entries", error.line)
+        return None
+    except ValueError as error:  # a scalar YAML resolves but cannot build, e.g. the date 2027-02-30
+        out.add(
+            path,
+            "",
+            f"a value cannot be read: {error}",
+            "quote dates ('2027-06-30') and check that the day exists",
+        )
         return None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -371,7 +384,8 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
             _line_of(document, ["endpoint"]),
         )
         ok = False
-    if not ok:
+    waivers = _waivers(path, document, data.get("waivers", []), out)
+    if not ok or waivers is None:
         return None
     alarms = data.get("alarms", {})
     backend = data["backend"]
@@ -399,7 +413,39 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
         ),
         tags=dict(sorted(data.get("tags", {}).items())),
         endpoint=data.get("endpoint"),
+        waivers=waivers,
     )
+
+
+def _waivers(path: Path, document: Any, entries: list[dict[str, Any]], out: _Collector) -> tuple[Waiver, ...] | None:
+    """Waivers with real dates and a reason that says something; expiry itself is judged by the scan, not here."""
+    waivers, ok = [], True
+    for index, entry in enumerate(entries):
+        line = _line_of(document, ["waivers", index])
+        try:
+            expires = datetime.date.fromisoformat(entry["expires"])
+        except ValueError:
+            out.add(
+                path,
+                f"waivers[{index}].expires",
+                f"{entry['expires']!r} is not a calendar date",
+                "use YYYY-MM-DD, e.g. 2027-03-31",
+                line,
+            )
+            ok = False
+            continue
+        if not entry["reason"].strip() or len(set(entry["reason"].split())) < 3:
+            out.add(
+                path,
+                f"waivers[{index}].reason",
+                "a waiver needs a reason that explains why the finding is accepted",
+                "write a sentence: what is accepted, and why it is safe",
+                line,
+            )
+            ok = False
+            continue
+        waivers.append(Waiver(entry["check"], entry["resource"], entry["owner"], entry["reason"].strip(), expires))
+    return tuple(waivers) if ok else None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -914,6 +960,11 @@ def load(root: Path, environments: Iterable[str] | None = None) -> tuple[Catalog
                 for name in unknown
             )
     catalog = load_catalog(root / "catalog", every_environment)
+    from eventform.catalog_rules import pii_problems
+
+    pii = pii_problems(catalog, every_environment)
+    if pii:
+        raise CatalogError(pii)
     return catalog, tuple(e for e in every_environment if wanted is None or e.name in wanted)
 
 

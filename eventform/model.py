@@ -7,6 +7,8 @@ Everything here is already resolved for one environment where it matters (see :m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
@@ -163,6 +165,24 @@ class Alarms:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted scan failure: which check, on which resources (a glob on the Terraform address or the construct
+    path), who owns the decision, why, and until when. Expired waivers stop applying and fail the scan."""
+
+    check: str
+    resource: str
+    owner: str
+    reason: str
+    expires: date
+
+    def matches(self, check_id: str, *names: str) -> bool:
+        return check_id == self.check and any(fnmatchcase(name, self.resource) for name in names if name)
+
+    def expired(self, today: date) -> bool:
+        return self.expires < today
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     account_id: str
@@ -177,6 +197,7 @@ class Environment:
     alarms: Alarms = Alarms()
     tags: dict[str, str] = field(default_factory=dict)
     endpoint: str | None = None
+    waivers: tuple[Waiver, ...] = ()
 
     @property
     def is_local(self) -> bool:
