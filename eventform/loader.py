@@ -483,6 +483,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_consumers(catalog, documents, environments, out)
     out.check()
     catalog = _with_fifo_consumers(catalog)
+    _check_handlers(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
     out.check()
     return catalog
@@ -528,6 +529,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             description=spec["description"],
             events=tuple(spec["events"]),
             delivery=spec.get("delivery", "queue"),
+            handler=spec.get("handler"),
             filter=spec.get("filter"),
             filter_scope=spec.get("filter_scope", "attributes"),
             queue={k: parse_duration(v) for k, v in spec.get("queue", {}).items()},
@@ -904,6 +906,38 @@ def _check_queue(domain: Domain, consumer: Consumer, environment: Environment, d
             f"environment {environment.name}: a message could expire in the DLQ before anyone saw it",
             f"lower the retention or raise retention.dlq in {environment.path.name}",
             _line_of(document, [*where, "queue", "retention"]),
+        )
+
+
+# Handlers the platform attaches itself (to dead-letter queues), not named by any consumer.
+PLATFORM_HANDLERS = frozenset({"dlq_recorder"})
+
+
+def _check_handlers(catalog: Catalog, documents: dict[Path, Any], out: _Collector) -> None:
+    """Every named handler exists under handlers/, and every handler package there serves some consumer."""
+    folder = catalog.root.parent / "handlers"
+    available = {p.parent.name for p in folder.glob("*/handler.py")} if folder.is_dir() else set()
+    used: set[str] = set()
+    for domain in catalog.domains:
+        for consumer in domain.consumers:
+            if consumer.handler is None:
+                continue
+            used.add(consumer.handler)
+            if consumer.handler not in available:
+                out.add(
+                    domain.path,
+                    f"consumers.{consumer.name}.handler",
+                    f"handler {consumer.handler!r} does not exist (no handlers/{consumer.handler}/handler.py)",
+                    f"create it (`eventform add consumer ... --handler {consumer.handler}` scaffolds one) or use one "
+                    f"of: {', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
+                    _line_of(documents[domain.path], ["consumers", consumer.name, "handler"]),
+                )
+    for orphan in sorted(available - used - PLATFORM_HANDLERS):
+        out.add(
+            folder / orphan / "handler.py",
+            "",
+            f"handler {orphan!r} is used by no consumer",
+            f"name it in a consumer (`handler: {orphan}`) or delete handlers/{orphan}/",
         )
 
 

@@ -77,6 +77,7 @@ class Consumer:
     description: str
     events: tuple[str, ...]
     delivery: str = "queue"
+    handler: str | None = None
     filter: dict[str, Any] | None = None
     filter_scope: FilterScope = "attributes"
     queue: dict[str, int] = field(default_factory=dict)

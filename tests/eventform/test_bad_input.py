@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,13 +11,12 @@ import pytest
 from eventform.app import synthesize
 from eventform.errors import CatalogError
 from eventform.loader import load
+from tests.conftest import copy_project
 
 
 @pytest.fixture
 def project(project_root: Path, tmp_path: Path) -> Path:
-    for folder in ("catalog", "environments"):
-        shutil.copytree(project_root / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def edit(project: Path, relative: str, old: str, new: str) -> None:
@@ -92,6 +90,10 @@ MUTATIONS = {
     ),
     "domain-file-mismatch": lambda p: edit(p, "catalog/users.yaml", "domain: users", "domain: user"),
     "account-id": lambda p: edit(p, "environments/dev.yaml", 'account_id: "111111111111"', "account_id: 1111"),
+    "missing-handler": lambda p: edit(p, "catalog/inventory.yaml", "handler: reserve_stock", "handler: reserve"),
+    "orphan-handler": lambda p: (
+        (p / "handlers/old_mailer").mkdir() or (p / "handlers/old_mailer/handler.py").write_text("")
+    ),
     "alarm-period": lambda p: edit(p, "environments/dev.yaml", "period: 5m", "period: 45s"),
     "dlq-retention": lambda p: edit(p, "environments/dev.yaml", "dlq: 14d", "dlq: 1d"),
     "unknown-override-environment": lambda p: edit(p, "catalog/notifications.yaml", "      prod:\n", "      qa:\n"),
@@ -150,13 +152,15 @@ CASES = [
         "notifications.yaml",
         "does not publish the message attribute 'tier'",
         "add 'tier' to `attributes:`",
-        14,
+        15,
     ),
     Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
     Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),
     Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
     Case("domain-file-mismatch", "users.yaml", "does not match the file name 'users'", "set domain: users", 2),
     Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", 3),
+    Case("missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", 12),
+    Case("orphan-handler", "handler.py", "handler 'old_mailer' is used by no consumer", "delete handlers/old_mailer/"),
     Case("alarm-period", "dev.yaml", "not 45s", "use 10s, 30s, 1m", 9),
     Case("dlq-retention", "dev.yaml", "at least as long as its source queue", "raise retention.dlq"),
     Case("unknown-override-environment", "notifications.yaml", "unknown environment 'qa'", "dev, local, prod"),

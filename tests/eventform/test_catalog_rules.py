@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from eventform.cli import app
 from eventform.compat import breaking_changes
 from eventform.errors import CatalogError
 from eventform.loader import load
+from tests.conftest import copy_project
 
 runner = CliRunner()
 SCHEMA = "catalog/orders/order.created/v1.schema.json"
@@ -21,9 +21,7 @@ SCHEMA = "catalog/orders/order.created/v1.schema.json"
 
 @pytest.fixture
 def project(project_root: Path, tmp_path: Path) -> Path:
-    for folder in ("catalog", "environments"):
-        shutil.copytree(project_root / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def git(project: Path, *args: str) -> None:

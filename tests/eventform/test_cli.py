@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from eventform.cli import app
+from tests.conftest import copy_project
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def project(project_root: Path, tmp_path: Path) -> Path:
-    for folder in ("catalog", "environments"):
-        shutil.copytree(project_root / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def test_help_lists_the_commands() -> None:
