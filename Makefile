@@ -53,10 +53,13 @@ test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, 
 	$(EVENTFORM) scan
 	.venv/bin/pytest -q
 
-demo: setup ## lint, synthesize every environment, validate each stack, print the summary
+demo: setup ## lint, synth every environment, scan, then the local rehearsal on moto (up, publish, run, down)
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
-	$(EVENTFORM) validate
+	$(EVENTFORM) scan
+	$(EVENTFORM) local down
+	$(EVENTFORM) local up
+	status=0; $(EVENTFORM) local rehearse || status=$$?; $(EVENTFORM) local down; exit $$status
 
 clean: ## remove generated output (keeps installed tools)
 	rm -rf cdktf.out reports .pytest_cache

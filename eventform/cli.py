@@ -242,6 +242,88 @@ def local_up(root: RootOption = None) -> None:
     console.print(table)
 
 
+def _print_report(report) -> None:
+    table = Table(title="Where each event went (expected from the catalog, actual from the handlers)")
+    for column in ("event", "example", "expected consumers", "received by", "held"):
+        table.add_column(column)
+    for event, example, expected, actual, held in report.rows():
+        table.add_row(event, str(example), expected, actual, "[green]yes" if held else "[red]NO")
+    console.print(table)
+    outcome = Table(title="Handlers")
+    for column in ("consumer", "received", "succeeded", "failed", "in DLQ"):
+        outcome.add_column(column, justify="right" if column != "consumer" else "left")
+    for name, tally in sorted(report.tallies.items()):
+        outcome.add_row(
+            name, str(tally.received), str(tally.succeeded), str(tally.failed), str(report.dlq_depth.get(name, 0))
+        )
+    console.print(outcome)
+    for name, tally in sorted(report.tallies.items()):
+        for error in tally.errors[:3]:
+            errors.print(f"{name}: {error}", markup=False)
+
+
+@local_app.command("publish")
+def local_publish(
+    event: Annotated[str | None, typer.Option("--event", help="Only this event, e.g. orders/order.created.")] = None,
+    index: Annotated[int | None, typer.Option("--index", help="Only this example (0-based).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help="Publish this JSON payload (needs --event).")] = None,
+    count: Annotated[int, typer.Option("--count", min=1, help="Publish each chosen example N times.")] = 1,
+    root: RootOption = None,
+) -> None:
+    """Publish catalog examples (all, one event's, one by index) or a payload file through the real topics."""
+    from eventform import local, rehearsal
+    from eventform.publisher import PublishError
+
+    if file is not None and event is None:
+        errors.print("--file needs --event to say which event the payload is")
+        raise typer.Exit(1)
+    try:
+        payload = json.loads(file.read_text()) if file else None
+        catalog, connection = rehearsal.connect(_root(root))
+        sent = rehearsal.publish_examples(catalog, connection, event, index, count, payload)
+    except (local.LocalError, PublishError, OSError, json.JSONDecodeError) as error:
+        errors.print(f"{type(error).__name__}: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    console.print(f"published {len(sent)} events")
+
+
+@local_app.command("run")
+def local_run(root: RootOption = None) -> None:
+    """Play Lambda: drain every consumer queue through its handler until the queues are empty."""
+    from eventform import local, rehearsal
+
+    try:
+        report = rehearsal.run(_root(root), [])
+    except local.LocalError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(1) from error
+    _print_report(report)
+
+
+@local_app.command("rehearse")
+def local_rehearse(root: RootOption = None) -> None:
+    """Publish every catalog example, run the handlers until the queues drain, and check the routing.
+
+    Exits non-zero unless every event reached exactly the consumers the catalog implies."""
+    from eventform import local, rehearsal
+
+    project = _root(root)
+    try:
+        catalog, connection = rehearsal.connect(project)
+        with console.status("publishing every catalog example..."):
+            sent = rehearsal.publish_examples(catalog, connection)
+        with console.status(f"running the handlers on {len(sent)} events until the queues drain..."):
+            report = rehearsal.run(project, sent)
+    except local.LocalError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(1) from error
+    _print_report(report)
+    if not report.routing_held:
+        errors.print("routing differs from the catalog", style="bold red")
+        raise typer.Exit(1)
+    console.print(f"[green]every one of {len(sent)} events reached exactly the consumers the catalog implies")
+
+
 @local_app.command("status")
 def local_status(root: RootOption = None) -> None:
     """Show whether the embedded AWS runs and what is deployed on it."""
@@ -278,6 +360,25 @@ def main() -> None:
     ):
         os.execv(sys.executable, [sys.executable, "-O", "-m", "eventform.cli", *sys.argv[1:]])
     app()
+
+
+dlq_app = typer.Typer(help="Dead-letter queues.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    consumer: Annotated[str, typer.Argument(help="Consumer, e.g. inventory/reserve-stock.")], root: RootOption = None
+) -> None:
+    """Move a consumer's dead-lettered messages back to its queue (local environment)."""
+    from eventform import local, rehearsal
+
+    try:
+        moved = rehearsal.redrive(_root(root), consumer)
+    except local.LocalError as error:
+        errors.print(str(error), markup=False)
+        raise typer.Exit(1) from error
+    console.print(f"moved {moved if moved >= 0 else 'all'} messages back to {consumer}'s queue")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from eventform.model import (
     Environment,
     Event,
     EventVersion,
+    FunctionSettings,
     Topic,
     Waiver,
 )
@@ -530,6 +531,8 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             events=tuple(spec["events"]),
             delivery=spec.get("delivery", "queue"),
             handler=spec.get("handler"),
+            emits=tuple(spec.get("emits", [])),
+            function=_function_settings(spec.get("function", {})),
             filter=spec.get("filter"),
             filter_scope=spec.get("filter_scope", "attributes"),
             queue={k: parse_duration(v) for k, v in spec.get("queue", {}).items()},
@@ -551,6 +554,81 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         events=tuple(sorted(events, key=lambda e: e.name)),
         consumers=tuple(consumers),
     )
+
+
+def _function_settings(spec: dict[str, Any]) -> FunctionSettings:
+    durations = {k: parse_duration(spec[k]) for k in ("timeout", "batching_window") if k in spec}
+    return FunctionSettings(
+        **{k: spec[k] for k in ("memory", "reserved_concurrency", "batch_size", "max_concurrency") if k in spec},
+        **durations,
+        tables=tuple(spec.get("tables", [])),
+        parameters=tuple(spec.get("parameters", [])),
+        secrets=tuple(spec.get("secrets", [])),
+        environment=tuple(sorted(spec.get("environment", {}).items())),
+    )
+
+
+SECRET_LIKE = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL")
+
+
+def _check_function(
+    domain: Domain,
+    consumer: Consumer,
+    document: Any,
+    environments: tuple[Environment, ...],
+    known_events: set[str],
+    out: _Collector,
+) -> None:
+    """Lambda settings: limits, no secrets in environment variables, visibility >= 6x timeout, declared emits."""
+    where = ["consumers", consumer.name]
+    settings = consumer.function
+    if "function" in _to_plain(document)["consumers"][consumer.name] and consumer.handler is None:
+        out.add(
+            domain.path,
+            f"consumers.{consumer.name}.function",
+            "function settings without a handler",
+            "add `handler: <name>` or remove `function:`",
+            _line_of(document, [*where, "function"]),
+        )
+    if not 1 <= settings.timeout <= 900:
+        out.add(
+            domain.path,
+            f"consumers.{consumer.name}.function.timeout",
+            f"a Lambda timeout of {settings.timeout}s is outside 1s..15m",
+            "use a value between 1s and 15m",
+            _line_of(document, [*where, "function", "timeout"]),
+        )
+    for name, _ in settings.environment:
+        if any(marker in name for marker in SECRET_LIKE):
+            out.add(
+                domain.path,
+                f"consumers.{consumer.name}.function.environment.{name}",
+                f"environment variable {name} looks like a secret; values in the catalog end up in plain text",
+                "store it in Secrets Manager and list its name under `secrets:`",
+                _line_of(document, [*where, "function", "environment", name]),
+            )
+    for index, qualified in enumerate(consumer.emits):
+        if qualified not in known_events:
+            out.add(
+                domain.path,
+                f"consumers.{consumer.name}.emits[{index}]",
+                f"unknown event {qualified!r}",
+                "emit events that exist in the catalog (<domain>/<event>)",
+                _line_of(document, [*where, "emits", index]),
+            )
+    if consumer.handler:
+        for environment in environments:
+            visibility = consumer.queue_for(environment).visibility_timeout
+            if visibility < settings.minimum_visibility:
+                out.add(
+                    domain.path,
+                    f"consumers.{consumer.name}.queue.visibility_timeout",
+                    f"visibility timeout {visibility}s is below 6x the function timeout "
+                    f"({settings.minimum_visibility}s) in {environment.name}: a slow invocation's messages "
+                    "would be delivered twice",
+                    f"raise it to at least {settings.minimum_visibility}s or omit it (eventform then sets 6x)",
+                    _line_of(document, [*where, "queue", "visibility_timeout"]),
+                )
 
 
 def _build_event(
@@ -787,6 +865,7 @@ def _check_consumers(
                     _line_of(document, [*where, "events"]),
                 )
             _check_filter(domain, consumer, consumed, document, out)
+            _check_function(domain, consumer, document, environments, set(known_events), out)
             for env_name in consumer.overrides:
                 if environments and env_name not in environment_names:
                     out.add(

@@ -30,6 +30,27 @@ class QueueSettings:
 
 
 @dataclass(frozen=True)
+class FunctionSettings:
+    """Lambda settings of a consumer's handler, in seconds and MB."""
+
+    memory: int = 256
+    timeout: int = 30
+    reserved_concurrency: int | None = None
+    batch_size: int = 10
+    batching_window: int = 0
+    max_concurrency: int | None = None
+    tables: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def minimum_visibility(self) -> int:
+        """AWS guidance: a queue's visibility timeout is at least six times its function's timeout."""
+        return 6 * self.timeout
+
+
+@dataclass(frozen=True)
 class EventVersion:
     number: int
     schema_path: Path
@@ -78,6 +99,8 @@ class Consumer:
     events: tuple[str, ...]
     delivery: str = "queue"
     handler: str | None = None
+    emits: tuple[str, ...] = ()
+    function: FunctionSettings = FunctionSettings()
     filter: dict[str, Any] | None = None
     filter_scope: FilterScope = "attributes"
     queue: dict[str, int] = field(default_factory=dict)
@@ -91,6 +114,8 @@ class Consumer:
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
         merged: dict[str, int] = {"retention": environment.queue_retention}
+        if self.handler:
+            merged["visibility_timeout"] = max(30, self.function.minimum_visibility)
         merged.update(self.queue)
         merged.update(self.overrides.get(environment.name, {}))
         return QueueSettings(**merged)

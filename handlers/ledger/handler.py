@@ -14,7 +14,7 @@ def _book(event: CloudEvent, kind: str) -> None:
     dynamodb = clients.get("dynamodb")
     try:
         dynamodb.put_item(
-            TableName=os.environ.get("LEDGER_TABLE", "ledger"),
+            TableName=os.environ["ENTRIES_TABLE"],
             Item={
                 "pk": {"S": f"{payment['order_id']}#{payment['payment_id']}#{kind}"},
                 "amount": {"N": str(payment["amount"])},

@@ -12,7 +12,7 @@ app = EventHandler("inventory/reserve-stock", schemas_dir_for(__file__))
 
 @app.on("orders/order.created")
 def reserve(event: CloudEvent) -> int:
-    table = os.environ.get("RESERVATIONS_TABLE", "reservations")
+    table = os.environ["RESERVATIONS_TABLE"]
     dynamodb = clients.get("dynamodb")
     reserved = 0
     for item in event.data["items"]:

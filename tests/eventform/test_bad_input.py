@@ -152,7 +152,7 @@ CASES = [
         "notifications.yaml",
         "does not publish the message attribute 'tier'",
         "add 'tier' to `attributes:`",
-        15,
+        18,
     ),
     Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
     Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),

@@ -4,7 +4,7 @@ from handlers.ledger import handler
 
 
 def test_a_failure_stops_only_its_message_group(aws, topology, monkeypatch, context) -> None:
-    monkeypatch.setenv("LEDGER_TABLE", "ledger")
+    monkeypatch.setenv("ENTRIES_TABLE", "ledger")
     aws("dynamodb").create_table(
         TableName="ledger",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
