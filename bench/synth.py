@@ -88,7 +88,10 @@ def run_child(mode: str, project: Path, selector: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
         result = subprocess.run(
             [sys.executable, *OPTIMIZE, "-c", CHILD.format(root=str(ROOT)), mode, str(project), out, selector],
-            capture_output=True, text=True, check=False, cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
         )
     if result.returncode != 0:
         raise SystemExit(f"benchmark child failed:\n{result.stderr[-3000:]}")
@@ -107,8 +110,10 @@ def main() -> None:
 
     imports = median_of([run_child("import", ROOT, "") for _ in range(args.repeat)])["import"]
     print(f"bindings import (median of {args.repeat}): {imports:.2f}s")
-    header = f"{'events':>6} {'consumers':>9} {'stacks':>6} {'resources':>9} {'import':>7} {'construct':>9} " \
-             f"{'synth':>6} {'total':>6} {'peak MiB':>8}"
+    header = (
+        f"{'events':>6} {'consumers':>9} {'stacks':>6} {'resources':>9} {'import':>7} {'construct':>9} "
+        f"{'synth':>6} {'total':>6} {'peak MiB':>8}"
+    )
     print(f"\none environment ({ENVIRONMENT}), medians of {args.repeat} runs")
     print(header)
     largest: tuple[Path, int] | None = None
@@ -117,19 +122,23 @@ def main() -> None:
             project = Path(workspace) / f"catalog-{size}"
             generated = generate(project, events=size, consumers_per_event=2, environments=(ENVIRONMENT,))
             figures = median_of([run_child("env", project, ENVIRONMENT) for _ in range(args.repeat)])
-            print(f"{size:>6} {generated.consumers:>9} {int(figures['stacks']):>6} {int(figures['resources']):>9} "
-                  f"{figures['import']:>6.2f}s {figures['construct']:>8.2f}s {figures['synth']:>5.2f}s "
-                  f"{figures['total']:>5.2f}s {figures['peak_mib']:>8.0f}")
+            print(
+                f"{size:>6} {generated.consumers:>9} {int(figures['stacks']):>6} {int(figures['resources']):>9} "
+                f"{figures['import']:>6.2f}s {figures['construct']:>8.2f}s {figures['synth']:>5.2f}s "
+                f"{figures['total']:>5.2f}s {figures['peak_mib']:>8.0f}"
+            )
             largest = (project, size)
         if largest:
             project, size = largest
             stack = f"{ENVIRONMENT}-domain001"
             single = median_of([run_child("stack", project, stack) for _ in range(args.repeat)])
             ratio = single["total"] / imports
-            print(f"\none stack ({stack}) of the {size}-event catalog: {single['total']:.2f}s total "
-                  f"({single['import']:.2f}s import, {single['construct']:.2f}s load+construct, "
-                  f"{single['synth']:.2f}s synth), {int(single['resources'])} resources, "
-                  f"{single['peak_mib']:.0f} MiB; {ratio:.2f}x the bindings' import time (target <= 1.5x)")
+            print(
+                f"\none stack ({stack}) of the {size}-event catalog: {single['total']:.2f}s total "
+                f"({single['import']:.2f}s import, {single['construct']:.2f}s load+construct, "
+                f"{single['synth']:.2f}s synth), {int(single['resources'])} resources, "
+                f"{single['peak_mib']:.0f} MiB; {ratio:.2f}x the bindings' import time (target <= 1.5x)"
+            )
 
 
 if __name__ == "__main__":
