@@ -11,6 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_NODE := $(NODE_BIN)/node
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+export CHECKPOINT_DISABLE := 1
 
 .PHONY: help setup synth lint validate scan test demo clean
 

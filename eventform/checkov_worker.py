@@ -44,8 +44,11 @@ def _record(stack: str, record: Any) -> dict[str, Any]:
         "stack": stack,
         "check_id": record.check_id,
         "check_name": record.check_name,
-        "result": str(record.check_result.get("result").name if hasattr(record.check_result.get("result"), "name")
-                      else record.check_result.get("result")),
+        "result": str(
+            record.check_result.get("result").name
+            if hasattr(record.check_result.get("result"), "name")
+            else record.check_result.get("result")
+        ),
         "resource": record.resource,
         "lines": list(record.file_line_range or []),
         "guideline": record.guideline,

@@ -9,17 +9,16 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
 
 from eventform import filters
 from eventform.errors import CatalogError, Problem
@@ -115,42 +114,71 @@ IRREGULAR_PAST = frozenset(
 # --------------------------------------------------------------------------------------------------------------
 # YAML with positions
 # --------------------------------------------------------------------------------------------------------------
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    return yaml
+@dataclass(frozen=True)
+class YamlDocument:
+    """Plain data plus the 1-based line of every key and item: errors point at lines, models get plain dicts.
+
+    Parsed with PyYAML's C loader (the catalog of a large organisation has thousands of entries; a round-trip
+    parser is several times slower), duplicate keys are refused rather than silently overwritten.
+    """
+
+    data: Any
+    lines: dict[tuple[Any, ...], int]
 
 
-def _line_of(document: Any, path: Iterable[Any]) -> int | None:
+class DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+def _parse_yaml(text: str) -> YamlDocument:
+    loader = yaml.CSafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        lines: dict[tuple[Any, ...], int] = {}
+
+        def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                result: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    key = loader.construct_object(key_node, deep=True)
+                    if key in result:
+                        raise DuplicateKey(key, key_node.start_mark.line + 1)
+                    lines[(*path, key)] = key_node.start_mark.line + 1
+                    result[key] = build(value_node, (*path, key))
+                return result
+            if isinstance(node, yaml.SequenceNode):
+                items = []
+                for index, item in enumerate(node.value):
+                    lines[(*path, index)] = item.start_mark.line + 1
+                    items.append(build(item, (*path, index)))
+                return items
+            value = loader.construct_object(node, deep=True)
+            if isinstance(value, datetime.date):  # an unquoted 2027-01-31: JSON Schema validates text, not dates
+                return value.isoformat()[:10]
+            return value
+
+        if root is None:
+            return YamlDocument(None, {})
+        lines[()] = root.start_mark.line + 1
+        return YamlDocument(build(root, ()), lines)
+    finally:
+        loader.dispose()
+
+
+def _line_of(document: YamlDocument, path: Iterable[Any]) -> int | None:
     """1-based line of the node at ``path`` (keys and indexes), or of its nearest existing parent."""
-    node, line = document, None
-    for step in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, dict) and step in node:
-                line = lc.key(step)[0] + 1 if lc is not None else line
-                node = node[step]
-            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-                line = lc.item(step)[0] + 1 if lc is not None else line
-                node = node[step]
-            else:
-                break
-        except (KeyError, AttributeError, TypeError):
-            break
-    if line is None and getattr(document, "lc", None) is not None:
-        line = document.lc.line + 1
-    return line
+    steps = tuple(path)
+    for length in range(len(steps), -1, -1):
+        line = document.lines.get(steps[:length])
+        if line is not None:
+            return line
+    return None
 
 
-def _to_plain(node: Any) -> Any:
-    """ruamel's commented containers -> plain dict/list, for jsonschema and the model."""
-    if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_to_plain(v) for v in node]
-    if isinstance(node, datetime.date):  # an unquoted 2027-01-31: JSON Schema validates text, not dates
-        return node.isoformat()[:10]
-    return node
+def _to_plain(document: YamlDocument) -> Any:
+    return document.data
 
 
 class _Collector:
@@ -167,23 +195,16 @@ class _Collector:
             raise CatalogError(self.problems)
 
 
-def _read_yaml(path: Path, out: _Collector) -> Any | None:
+def _read_yaml(path: Path, out: _Collector) -> YamlDocument | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         out.add(path, "", f"cannot read the file: {error.strerror}", "check the path and permissions")
         return None
     try:
-        document = _yaml().load(text)
-    except DuplicateKeyError as error:
-        mark = error.problem_mark
-        out.add(
-            path,
-            "",
-            f"duplicate key: {error.problem}",
-            "each name may appear once; merge or rename the entries",
-            mark.line + 1 if mark else None,
-        )
+        document = _parse_yaml(text)
+    except DuplicateKey as error:
+        out.add(path, "", str(error), "each name may appear once; merge or rename the entries", error.line)
         return None
     except ValueError as error:  # a scalar YAML resolves but cannot build, e.g. the date 2027-02-30
         out.add(
@@ -193,7 +214,7 @@ def _read_yaml(path: Path, out: _Collector) -> Any | None:
             "quote dates ('2027-06-30') and check that the day exists",
         )
         return None
-    except MarkedYAMLError as error:
+    except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         out.add(
             path,
@@ -203,7 +224,7 @@ def _read_yaml(path: Path, out: _Collector) -> Any | None:
             mark.line + 1 if mark else None,
         )
         return None
-    if not isinstance(document, dict):
+    if not isinstance(document.data, dict):
         out.add(path, "", "the file must be a YAML mapping", "start from an existing file in the same folder")
         return None
     return document

@@ -6,7 +6,7 @@ deterministic names and ARNs (:class:`eventform.naming.Names`), not remote state
 
 from __future__ import annotations
 
-from cdktn import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
 from constructs import Construct
 
@@ -15,10 +15,10 @@ from eventform.model import Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
 from modules.alarms import AlarmSettings
 from modules.encryption import DomainKey
-from modules.parameters import Locator
+from modules.parameters import locator
 from modules.policies import Statement
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames
-from modules.subscription import QueueSubscription
+from modules.subscription import queue_subscription
 from modules.topic import EventTopic
 
 REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
@@ -156,7 +156,7 @@ class PlatformStack(EventformStack):
             ),
         )
         TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
-        Locator(
+        locator(
             self,
             "alarm-topic-parameter",
             name=names.parameter(PLATFORM, "alarm_topic_arn"),
@@ -201,7 +201,7 @@ class DomainStack(EventformStack):
                 tags=tags,
             )
             TerraformOutput(self, "topic_arn", value=topic.topic.arn)
-            Locator(
+            locator(
                 self,
                 "topic-parameter",
                 name=names.parameter(domain.name, "topic_arn"),
@@ -238,13 +238,14 @@ class DomainStack(EventformStack):
                 delay=settings.delay,
                 dlq_retention=environment.dlq_retention,
                 kms_key=self.kms_key_for(consumer.domain),
+                redrive_allow_policy=not environment.is_local,
             ),
             sender_topic_arns=tuple(topic_arns.values()),
             alarms=self.alarm_settings(),
             tags=tags,
         )
         for source, topic_arn in topic_arns.items():
-            QueueSubscription(
+            queue_subscription(
                 self,
                 f"consumer-{consumer.name}-from-{source}",
                 topic_arn=topic_arn,
@@ -252,18 +253,21 @@ class DomainStack(EventformStack):
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
                 filter_scope=consumer.filter_scope,
             )
-        for attribute, value in (
-            ("queue_url", queue.queue.url),
-            ("queue_arn", queue.queue.arn),
-            ("dlq_url", queue.dlq.url),
-            ("dlq_arn", queue.dlq.arn),
-        ):
+        for attribute, value in (("queue_url", queue.queue.url), ("queue_arn", queue.queue.arn)):
             TerraformOutput(self, output_id(consumer.name, attribute), value=value)
-            Locator(
-                self,
-                f"consumer-{consumer.name}-{attribute}",
-                name=names.parameter(consumer.domain, "consumers", consumer.name, attribute),
-                value=value,
-                description=f"{attribute} of consumer {consumer.qualified_name}",
-                tags=tags,
-            )
+        # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
+        locator(
+            self,
+            f"consumer-{consumer.name}-parameter",
+            name=names.parameter(consumer.domain, "consumers", consumer.name),
+            value=Fn.jsonencode(
+                {
+                    "queue_url": queue.queue.url,
+                    "queue_arn": queue.queue.arn,
+                    "dlq_url": queue.dlq.url,
+                    "dlq_arn": queue.dlq.arn,
+                }
+            ),
+            description=f"queue_url, queue_arn, dlq_url, dlq_arn of consumer {consumer.qualified_name} (JSON)",
+            tags=tags,
+        )

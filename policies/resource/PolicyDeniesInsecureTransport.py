@@ -28,7 +28,8 @@ class PolicyDeniesInsecureTransport(BaseResourceCheck):
             name="Queue and topic policies deny non-TLS access",
             id="CKV_EVF_4",
             categories=[CheckCategories.ENCRYPTION],
-            supported_resources=["aws_sqs_queue_policy", "aws_sns_topic_policy"],
+            # eventform writes queue policies inline (aws_sqs_queue.policy); separate policy resources count too.
+            supported_resources=["aws_sqs_queue", "aws_sqs_queue_policy", "aws_sns_topic_policy"],
             guideline="add modules.policies.deny_insecure_transport(...): Deny, Principal *, "
             'Condition {"Bool": {"aws:SecureTransport": "false"}}',
         )
@@ -36,7 +37,12 @@ class PolicyDeniesInsecureTransport(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         policy = document(conf)
         if policy is None:
-            return CheckResult.UNKNOWN
+            # A queue without an inline policy admits plain HTTP unless a separate policy resource denies it.
+            return (
+                CheckResult.FAILED
+                if self.entity_type == "aws_sqs_queue" and "policy" not in conf
+                else CheckResult.UNKNOWN
+            )
         return CheckResult.PASSED if any(map(_denies_plain_http, statements(policy))) else CheckResult.FAILED
 
 

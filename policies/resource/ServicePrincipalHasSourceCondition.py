@@ -19,7 +19,7 @@ class ServicePrincipalHasSourceCondition(BaseResourceCheck):
             name="Queue and topic policies admitting a service principal carry aws:SourceArn/aws:SourceAccount",
             id="CKV_EVF_3",
             categories=[CheckCategories.IAM],
-            supported_resources=["aws_sqs_queue_policy", "aws_sns_topic_policy"],
+            supported_resources=["aws_sqs_queue", "aws_sqs_queue_policy", "aws_sns_topic_policy"],
             guideline="add a Condition on aws:SourceArn (the sending topic, rule or bucket) or aws:SourceAccount to "
             "every Allow statement whose Principal is a Service",
         )

@@ -12,7 +12,6 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
-from cdktn_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktn_provider_aws.ssm_parameter import SsmParameter
 
 REQUIRED_TAGS = {"env", "domain", "owner", "data-classification"}
@@ -35,19 +34,17 @@ def test_one_stack_per_environment_and_domain_plus_platform(synthesized) -> None
 def test_queue_policy_admits_only_the_subscribed_topics(stack) -> None:
     notifications = stack("dev-notifications")
     queue = notifications.only(SqsQueue.TF_RESOURCE_TYPE, name="dev-notifications-send-email")
-    policies = list(notifications.resources(SqsQueuePolicy.TF_RESOURCE_TYPE).values())
-    queue_policy = next(p for p in policies if "SubscribedTopicsSend" in statements(p["policy"]))
-    allow = statements(queue_policy["policy"])["SubscribedTopicsSend"]
+    allow = statements(queue["policy"])["SubscribedTopicsSend"]
     assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
     assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == [
         "arn:aws:sns:eu-west-1:111111111111:dev-orders-events",
         "arn:aws:sns:eu-west-1:111111111111:dev-users-events",
     ]
     assert allow["Resource"] == "arn:aws:sqs:eu-west-1:111111111111:dev-notifications-send-email"
-    assert queue_policy["queue_url"].endswith(".url}") and "send-email_queue" in queue_policy["queue_url"]
-    assert queue["name"] == "dev-notifications-send-email"
-    for policy in policies:  # the queue and its DLQ refuse plain HTTP
-        deny = statements(policy["policy"])["DenyInsecureTransport"]
+    dlq = notifications.only(SqsQueue.TF_RESOURCE_TYPE, name="dev-notifications-send-email-dlq")
+    assert "SubscribedTopicsSend" not in statements(dlq["policy"])  # nothing but redrive feeds a DLQ
+    for policy in (queue["policy"], dlq["policy"]):  # the queue and its DLQ refuse plain HTTP
+        deny = statements(policy)["DenyInsecureTransport"]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -147,17 +144,13 @@ def test_encryption_follows_the_environment(stack) -> None:
 
 def test_locators_and_outputs(stack) -> None:
     notifications = stack("prod-notifications")
-    parameters = {p["name"] for p in notifications.resources(SsmParameter.TF_RESOURCE_TYPE).values()}
-    assert parameters == {
-        f"/eventform/prod/notifications/consumers/send-email/{a}"
-        for a in ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
-    }
-    assert set(notifications.config["output"]) == {
-        "send_email_queue_url",
-        "send_email_queue_arn",
-        "send_email_dlq_url",
-        "send_email_dlq_arn",
-    }
+    parameter = notifications.only(SsmParameter.TF_RESOURCE_TYPE)
+    assert parameter["name"] == "/eventform/prod/notifications/consumers/send-email"
+    assert parameter["type"] == "String"
+    for attribute in ("queue_url", "queue_arn", "dlq_url", "dlq_arn"):
+        assert f'"{attribute}" = aws_sqs_queue.' in parameter["value"]
+    assert parameter["value"].startswith("${jsonencode(")
+    assert set(notifications.config["output"]) == {"send_email_queue_url", "send_email_queue_arn"}
     orders = stack("prod-orders")
     assert orders.only(SsmParameter.TF_RESOURCE_TYPE)["name"] == "/eventform/prod/orders/topic_arn"
     assert "topic_arn" in orders.config["output"]

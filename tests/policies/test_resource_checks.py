@@ -180,3 +180,16 @@ def test_wildcard_actions_fail_even_with_named_resources() -> None:
     for action in ("*", "sqs:*"):
         conf = {"policy": policy({"Effect": "Allow", "Action": action, "Resource": "arn:aws:sqs:r:1:q"})}
         assert check.scan_entity_conf(conf, "aws_iam_policy") == CheckResult.FAILED
+
+
+def test_inline_queue_policies_are_checked_like_policy_resources() -> None:
+    """eventform writes queue policies inline on aws_sqs_queue: both policy checks read them there."""
+    tls = load("PolicyDeniesInsecureTransport")
+    source = load("ServicePrincipalHasSourceCondition")
+    good = {"name": "q", "policy": policy({**SNS_SEND, "Condition": {"ArnEquals": {"aws:SourceArn": "t"}}}, TLS_DENY)}
+    assert tls.scan_entity_conf(good, "aws_sqs_queue") == CheckResult.PASSED
+    assert source.scan_entity_conf(good, "aws_sqs_queue") == CheckResult.PASSED
+    assert tls.scan_entity_conf({"name": "q"}, "aws_sqs_queue") == CheckResult.FAILED
+    assert source.scan_entity_conf({"name": "q", "policy": policy(SNS_SEND, TLS_DENY)}, "aws_sqs_queue") == (
+        CheckResult.FAILED
+    )
