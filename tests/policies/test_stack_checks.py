@@ -135,9 +135,15 @@ def test_our_check_ids_are_pinned(checks) -> None:
 
 
 def test_no_id_collides_with_checkov() -> None:
+    from checkov.common.bridgecrew.check_type import CheckType
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
     from checkov.terraform.checks.resource.registry import resource_registry
 
     builtin = {c.id for checks in resource_registry.checks.values() for c in checks if "policies" not in c.__module__}
+    graph = get_graph_checks_registry(CheckType.TERRAFORM)
+    graph.load_checks()
+    builtin |= {c.id for c in graph.checks}
+    assert len(builtin) > 1000
     assert not builtin & set(RESOURCE_CHECK_IDS + STACK_CHECK_IDS)
 
 
