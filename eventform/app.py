@@ -12,13 +12,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from eventform.errors import CatalogError, Problem
 from eventform.loader import load
 from eventform.model import Catalog, Environment
 from eventform.naming import Names
+from eventform.packaging import build as build_package
 from eventform.toolchain import ensure_jsii_node
 
 DEFAULT_OUTDIR = "cdktf.out"
@@ -33,6 +34,7 @@ class PlannedStack:
     name: str
     environment: Environment
     domain: str | None  # None: the platform stack
+    depends_on: tuple[str, ...] = ()  # stacks whose resources must exist first (topics, keys)
 
 
 def plan_stacks(
@@ -45,7 +47,12 @@ def plan_stacks(
         planned.append(PlannedStack(names.platform_stack, environment, None))
         publishers = [d for d in catalog.domains if d.topic is not None]
         others = [d for d in catalog.domains if d.topic is None]
-        planned.extend(PlannedStack(names.stack(d.name), environment, d.name) for d in publishers + others)
+        for domain in publishers + others:
+            sources = {s for c in domain.consumers for s in c.source_domains()} - {domain.name}
+            depends = sorted(names.stack(s) for s in sources)
+            if environment.customer_managed_keys:  # keys live in the platform stack
+                depends.insert(0, names.platform_stack)
+            planned.append(PlannedStack(names.stack(domain.name), environment, domain.name, tuple(depends)))
     if only:
         wanted = set(only)
         known = {p.name for p in planned}
@@ -72,11 +79,22 @@ def environments_of(stacks: Iterable[str]) -> list[str]:
     return sorted({s.split("-", 1)[0] for s in stacks})
 
 
-def build_app(root: Path, outdir: Path | None, environments: list[str] | None = None, stacks: list[str] | None = None):
-    """Load + validate, then construct the app. Only imports the AWS bindings once input is known good."""
+def build_app(
+    root: Path,
+    outdir: Path | None,
+    environments: list[str] | None = None,
+    stacks: list[str] | None = None,
+    local_endpoint: str | None = None,
+):
+    """Load + validate, then construct the app. Only imports the AWS bindings once input is known good.
+
+    ``local_endpoint`` replaces the local environment's endpoint (``eventform local up`` picks a free port).
+    """
     if stacks and not environments:
         environments = environments_of(stacks)
     catalog, loaded = load(root, environments)
+    if local_endpoint:
+        loaded = tuple(replace(e, endpoint=local_endpoint) if e.is_local else e for e in loaded)
     planned = plan_stacks(catalog, loaded, stacks)
 
     ensure_jsii_node()
@@ -86,12 +104,22 @@ def build_app(root: Path, outdir: Path | None, environments: list[str] | None = 
 
     context = {"targetVersions": TARGET_VERSIONS}
     app = App(outdir=str(outdir), context=context) if outdir else App(context=context)  # else the CLI's outdir
+    packages = {
+        c.qualified_name: build_package(root, c, catalog, root / ".cache" / "packages")
+        for c in catalog.consumers
+        if c.handler
+    }
     for stack in planned:
         if stack.domain is None:
             PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)
         else:
             DomainStack(
-                app, stack.name, environment=stack.environment, catalog=catalog, domain=catalog.domain(stack.domain)
+                app,
+                stack.name,
+                environment=stack.environment,
+                catalog=catalog,
+                domain=catalog.domain(stack.domain),
+                packages=packages,
             )
     return app, planned
 
@@ -104,14 +132,18 @@ class SynthResult:
 
 
 def synthesize(
-    root: Path, outdir: Path | None = None, environments: list[str] | None = None, stacks: list[str] | None = None
+    root: Path,
+    outdir: Path | None = None,
+    environments: list[str] | None = None,
+    stacks: list[str] | None = None,
+    local_endpoint: str | None = None,
 ) -> SynthResult:
     outdir = (outdir or root / DEFAULT_OUTDIR).resolve()
     started = time.perf_counter()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
     try:
-        app, planned = build_app(root, staging, environments, stacks)
+        app, planned = build_app(root, staging, environments, stacks, local_endpoint)
         app.synth()
         _install(staging, outdir, [p.name for p in planned])
     finally:

@@ -18,8 +18,19 @@ ASYNCAPI_VERSION = "3.0.0"
 # Our schemas stick to keywords draft-07 shares with 2020-12; one using 2020-12-only keywords is labelled as such.
 DRAFT7_FORMAT = "application/schema+json;version=draft-07"
 DRAFT2020_FORMAT = "application/schema+json;version=2020-12"
-ONLY_2020 = frozenset({"prefixItems", "$defs", "unevaluatedProperties", "unevaluatedItems", "$dynamicRef",
-                       "$dynamicAnchor", "dependentRequired", "dependentSchemas", "$anchor"})
+ONLY_2020 = frozenset(
+    {
+        "prefixItems",
+        "$defs",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$dynamicRef",
+        "$dynamicAnchor",
+        "dependentRequired",
+        "dependentSchemas",
+        "$anchor",
+    }
+)
 
 
 def _keywords(schema: Any) -> set[str]:

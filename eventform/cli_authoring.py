@@ -17,8 +17,9 @@ from eventform.errors import CatalogError
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
-add_app = typer.Typer(help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.",
-                      no_args_is_help=True)
+add_app = typer.Typer(
+    help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.", no_args_is_help=True
+)
 export_app = typer.Typer(help="Export the catalog to other formats.", no_args_is_help=True)
 
 RootOption = Annotated[
@@ -45,8 +46,9 @@ def _report(result, root: Path) -> None:
     for path in result.written:
         console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
     catalog = result.catalog
-    console.print(f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, "
-                  f"{len(catalog.consumers)} consumers.")
+    console.print(
+        f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, {len(catalog.consumers)} consumers."
+    )
     console.print("[bold]Next steps:[/]")
     for number, step in enumerate(result.next_steps, 1):
         console.print(f"  {number}. {step}", markup=False, highlight=False)
@@ -92,8 +94,10 @@ def add_event(
     from eventform.scaffold import add_event as scaffold
 
     if bus:
-        errors.print("--bus: EventBridge buses are not supported yet by this version of eventform.\n"
-                     "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written.")
+        errors.print(
+            "--bus: EventBridge buses are not supported yet by this version of eventform.\n"
+            "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written."
+        )
         raise typer.Exit(2)
     project = _root(root)
     try:
@@ -113,12 +117,17 @@ def add_consumer(
     ] = None,
     filter_scope: Annotated[str, typer.Option("--filter-scope", help="attributes | body.")] = "attributes",
     handler: Annotated[
-        str | None, typer.Option("--handler", help="Generate handlers/<NAME>/ (Powertools batch handler + test).")
+        str | None,
+        typer.Option(
+            "--handler",
+            help="Handler package handlers/<NAME>/ (default: the consumer name with '_'); generated with a test "
+            "when new, reused when it exists.",
+        ),
     ] = None,
     description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
     root: RootOption = None,
 ) -> None:
-    """Add a consumer (queue + DLQ + subscriptions are generated from it), optionally with a handler package."""
+    """Add a consumer (queue + DLQ + subscriptions + Lambda are generated from it) and its handler package."""
     from eventform.scaffold import add_consumer as scaffold
 
     project = _root(root)

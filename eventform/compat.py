@@ -1,134 +1,140 @@
-"""Schema compatibility inside one event version: which edits break consumers or producers.
+"""Schema compatibility against a git base ref: a published event version is a contract.
 
-Events are immutable facts read by consumers the producer does not know: within a published version only additive
-changes are allowed (a new optional field, a wider type or enum). Anything else needs version N+1. This module is
-pure (no I/O) so that ``eventform diff`` and the catalog lint can share it: ``breaking_changes(old, new)``.
+Inside an existing version, removing a field, changing a type, narrowing an enum or adding a required field breaks
+consumers that were written against it: such a change must be published as version N+1. Adding an optional field is
+fine. ``eventform lint --base origin/main`` compares every version's schema with the one at the base ref.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
-ChangeKind = Literal[
-    "removed-field",
-    "changed-type",
-    "narrowed-enum",
-    "added-enum",
-    "changed-const",
-    "added-required",
-    "closed-object",
-    "added-field",
-    "widened-enum",
-    "widened-type",
-    "relaxed-required",
-]
-_MISSING = object()
-BREAKING: frozenset[str] = frozenset(
-    {"removed-field", "changed-type", "narrowed-enum", "added-enum", "changed-const", "added-required", "closed-object"}
-)
+from eventform.errors import Problem
+from eventform.model import Catalog
+
+
+def _types(schema: dict[str, Any]) -> set[str] | None:
+    found = schema.get("type")
+    if found is None:
+        return None
+    return {found} if isinstance(found, str) else set(found)
+
+
+def _choices(schema: dict[str, Any]) -> list[Any] | None:
+    if "enum" in schema:
+        return list(schema["enum"])
+    if "const" in schema:
+        return [schema["const"]]
+    return None
 
 
 @dataclass(frozen=True)
 class Change:
-    """One difference between two schemas of the same event version, at a dotted field path ('' = the payload)."""
+    """One difference between two schemas of the same version at ``path``; ``breaking`` means "publish N+1"."""
 
     path: str
-    kind: ChangeKind
+    kind: str
     detail: str
-
-    @property
-    def breaking(self) -> bool:
-        return self.kind in BREAKING
+    breaking: bool
 
     def __str__(self) -> str:
-        return f"{self.path or '(payload)'}: {self.detail}"
+        return f"{self.path}: {self.detail}"
 
 
-def _types(schema: dict[str, Any]) -> frozenset[str] | None:
-    """Declared JSON types; None means any type. ``integer`` is a subset of ``number``."""
-    declared = schema.get("type")
-    if declared is None:
-        return None
-    return frozenset([declared] if isinstance(declared, str) else declared)
+def compare(base: Any, head: Any, where: str = "") -> list[Change]:
+    """Every change from ``base`` to ``head``, breaking and additive, in a stable order.
 
-
-def _covers(wider: frozenset[str] | None, narrower: frozenset[str] | None) -> bool:
-    if wider is None:
-        return True
-    if narrower is None:
-        return False
-    expanded = set(wider) | ({"integer"} if "number" in wider else set())
-    return narrower <= expanded
-
-
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
-def compare(old: dict[str, Any], new: dict[str, Any], path: str = "") -> list[Change]:
-    """Every change from ``old`` to ``new`` (breaking and additive), sorted by path for stable reports."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
+    The one walk behind both ``eventform lint --base`` (breaking only) and ``eventform diff`` (both kinds)."""
+    if not isinstance(base, dict) or not isinstance(head, dict):
         return []
+    here = where or "(root)"
     changes: list[Change] = []
-    old_types, new_types = _types(old), _types(new)
-    if old_types != new_types:
-        if _covers(new_types, old_types):
-            changes.append(Change(path, "widened-type", f"type {_show(old_types)} -> {_show(new_types)}"))
+    base_types, head_types = _types(base), _types(head)
+    if base_types is not None and base_types != head_types:
+        detail = f"type changed from {sorted(base_types)} to {sorted(head_types or [])}"
+        changes.append(Change(here, "changed-type", detail, True))
+    base_choices, head_choices = _choices(base), _choices(head)
+    if base_choices is not None:
+        removed = [c for c in base_choices if head_choices is not None and c not in head_choices]
+        added = [c for c in head_choices or [] if c not in base_choices]
+        if removed:
+            detail = f"enum narrowed: {', '.join(map(json.dumps, removed))} no longer allowed"
+            changes.append(Change(here, "narrowed-enum", detail, True))
+        if added:
+            changes.append(Change(here, "widened-enum", f"enum widened: {', '.join(map(json.dumps, added))}", False))
+    elif head_choices is not None:
+        detail = f"values restricted to {', '.join(map(json.dumps, head_choices))}"
+        changes.append(Change(here, "added-enum", detail, True))
+    base_required, head_required = set(base.get("required", [])), set(head.get("required", []))
+    for name in sorted(head_required - base_required):
+        changes.append(Change(f"{where}.{name}" if where else name, "added-required", "field became required", True))
+    base_properties, head_properties = base.get("properties", {}), head.get("properties", {})
+    for name in sorted(base_properties):
+        location = f"{where}.{name}" if where else name
+        if name not in head_properties:
+            changes.append(Change(location, "removed-field", "field removed", True))
         else:
-            changes.append(Change(path, "changed-type", f"type {_show(old_types)} -> {_show(new_types)}"))
-    changes.extend(_enum_changes(old, new, path))
-    if "const" in new and old.get("const", _MISSING) != new["const"]:
-        changes.append(Change(path, "changed-const", f"const {old.get('const', '(none)')!r} -> {new['const']!r}"))
-
-    old_props, new_props = old.get("properties", {}), new.get("properties", {})
-    for name in sorted(set(old_props) - set(new_props)):
-        changes.append(Change(_join(path, name), "removed-field", "field removed"))
-    for name in sorted(set(new_props) - set(old_props)):
-        changes.append(Change(_join(path, name), "added-field", "optional field added"))
-    for name in sorted(set(old_props) & set(new_props)):
-        changes.extend(compare(old_props[name], new_props[name], _join(path, name)))
-
-    old_required, new_required = set(old.get("required", [])), set(new.get("required", []))
-    for name in sorted(new_required - old_required):
-        changes.append(Change(_join(path, name), "added-required", "field became required"))
-    for name in sorted(old_required - new_required):
-        if name in new_props:
-            changes.append(Change(_join(path, name), "relaxed-required", "field became optional"))
-    if old.get("additionalProperties", True) is not False and new.get("additionalProperties", True) is False:
-        changes.append(Change(path, "closed-object", "additionalProperties set to false"))
-
-    if isinstance(old.get("items"), dict) and isinstance(new.get("items"), dict):
-        changes.extend(compare(old["items"], new["items"], f"{path}[]"))
-    # Added-field entries nested under a removed parent would be noise: compare() only recurses into shared fields.
-    return sorted(changes, key=lambda c: (c.path, c.kind))
-
-
-
-def _enum_changes(old: dict[str, Any], new: dict[str, Any], path: str) -> list[Change]:
-    if "enum" not in new and "enum" not in old:
-        return []
-    if "enum" not in new:
-        return [Change(path, "widened-enum", "enum removed (any value allowed)")]
-    if "enum" not in old:
-        return [Change(path, "added-enum", f"values restricted to {new['enum']!r}")]
-    removed = [v for v in old["enum"] if v not in new["enum"]]
-    added = [v for v in new["enum"] if v not in old["enum"]]
-    changes = []
-    if removed:
-        changes.append(Change(path, "narrowed-enum", f"enum values removed: {removed!r}"))
-    if added:
-        changes.append(Change(path, "widened-enum", f"enum values added: {added!r}"))
+            changes.extend(compare(base_properties[name], head_properties[name], location))
+    for name in sorted(set(head_properties) - set(base_properties)):
+        if name not in head_required:
+            changes.append(Change(f"{where}.{name}" if where else name, "added-field", "optional field added", False))
+    for name in sorted((base_required - head_required) & set(head_properties)):
+        changes.append(Change(f"{where}.{name}" if where else name, "relaxed-required", "field became optional", False))
+    if isinstance(base.get("items"), dict):
+        changes.extend(compare(base["items"], head.get("items"), f"{here}[]"))
     return changes
 
 
-def _show(types: frozenset[str] | None) -> str:
-    return "any" if types is None else "|".join(sorted(types))
+def breaking_changes(base: Any, head: Any, where: str = "") -> list[tuple[str, str]]:
+    """(location, what changed) for every incompatible change from ``base`` to ``head``; additive changes pass."""
+    return [(change.path, change.detail) for change in compare(base, head, where) if change.breaking]
 
 
-def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    """Only the changes that require publishing a new version."""
-    return [change for change in compare(old, new) if change.breaking]
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
 
 
-__all__ = ["BREAKING", "Change", "breaking_changes", "compare"]
+def compatibility_problems(root: Path, catalog: Catalog, base_ref: str) -> list[Problem]:
+    """Compare every event version's schema with its text at ``base_ref``; versions new since then are free."""
+    verify = _git(root, "rev-parse", "--verify", "--quiet", f"{base_ref}^{{commit}}")
+    if verify.returncode != 0:
+        return [
+            Problem(
+                root,
+                "--base",
+                f"{base_ref!r} is not a commit of the git repository at {root}",
+                "fetch the base branch first (git fetch origin main) or name an existing ref",
+            )
+        ]
+    toplevel = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip()).resolve()
+    problems: list[Problem] = []
+    for event in catalog.events:
+        next_version = event.latest.number + 1
+        for version in event.versions:
+            relative = version.schema_path.resolve().relative_to(toplevel).as_posix()
+            shown = _git(root, "show", f"{base_ref}:{relative}")
+            if shown.returncode != 0:
+                continue  # the version is new since the base ref
+            try:
+                base_schema = json.loads(shown.stdout)
+            except ValueError:
+                continue
+            for location, change in breaking_changes(base_schema, version.schema):
+                problems.append(
+                    Problem(
+                        version.schema_path,
+                        location,
+                        f"{change} inside published version {version.number} of {event.qualified_name} "
+                        f"(compared with {base_ref})",
+                        f"publish version {next_version}: add {next_version} to versions, write "
+                        f"v{next_version}.schema.json and examples, and restore v{version.number} as it was",
+                    )
+                )
+    return problems
+
+
+__all__ = ["Change", "breaking_changes", "compare", "compatibility_problems"]

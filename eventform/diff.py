@@ -51,15 +51,14 @@ class DiffError(Exception):
 # ------------------------------------------------------------------------------------------------------------
 def export_revision(root: Path, ref: str, into: Path) -> str:
     """Write the tree of ``ref`` into ``into`` (``git archive``); return the full commit id."""
+
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, check=False)
 
     resolved = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if resolved.returncode != 0:
         inside = git("rev-parse", "--is-inside-work-tree").returncode == 0
-        raise DiffError(
-            f"unknown git revision {ref!r}" if inside else f"{root} is not inside a git repository"
-        )
+        raise DiffError(f"unknown git revision {ref!r}" if inside else f"{root} is not inside a git repository")
     commit = resolved.stdout.decode().strip()
     archive = git("archive", "--format=tar", commit)
     if archive.returncode != 0:
@@ -131,6 +130,9 @@ def _consumer_fields(consumer: Consumer) -> dict[str, Any]:
     return {
         "description": consumer.description,
         "events": sorted(consumer.events),
+        "handler": consumer.handler,
+        "emits": sorted(consumer.emits),
+        "function": consumer.function,
         "filter": consumer.filter,
         "filter_scope": consumer.filter_scope,
         "queue": consumer.queue,
@@ -155,8 +157,11 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
         lines.append(Line("removed", "domain", name))
     for name in sorted(set(base_domains) & set(head_domains)):
         old, new = base_domains[name], head_domains[name]
-        keys = [k for k in ("owner", "description", "source", "data_classification", "topic")
-                if getattr(old, k) != getattr(new, k)]
+        keys = [
+            k
+            for k in ("owner", "description", "source", "data_classification", "topic")
+            if getattr(old, k) != getattr(new, k)
+        ]
         if keys:
             lines.append(Line("changed", "domain", name, ", ".join(keys)))
 
@@ -241,6 +246,7 @@ def stack_resources(stack_dir: Path) -> dict[str, tuple[str, dict[str, Any]]]:
 
 def compare_stacks(base_out: Path, head_out: Path) -> list[StackChanges]:
     """Per stack (sorted), the resource changes between two ``cdktf.out`` directories; unchanged stacks omitted."""
+
     def names(out: Path) -> set[str]:
         stacks = out / "stacks"
         return {p.name for p in stacks.iterdir() if p.is_dir()} if stacks.is_dir() else set()
@@ -297,7 +303,8 @@ def render_markdown(report: Report) -> str:
     summary = [
         f"{len(report.lines)} catalog change{'s' if len(report.lines) != 1 else ''}",
         f"**{len(report.breaking)} breaking schema change{'s' if len(report.breaking) != 1 else ''}**"
-        if report.breaking else "no breaking schema change",
+        if report.breaking
+        else "no breaking schema change",
         f"{len(report.stacks)} of {report.stacks_compared} stacks change",
     ]
     if replacements:
@@ -331,8 +338,10 @@ def render_markdown(report: Report) -> str:
         out += ["### Compatible schema changes", ""]
         out += ["| event | version | field | change |", "| --- | --- | --- | --- |"]
         for item in report.additive:
-            out.append(f"| `{item.event}` | v{item.version} | `{item.change.path or '(payload)'}` | "
-                       f"{item.change.kind}: {_cell(item.change.detail)} |")
+            out.append(
+                f"| `{item.event}` | v{item.version} | `{item.change.path or '(payload)'}` | "
+                f"{item.change.kind}: {_cell(item.change.detail)} |"
+            )
         out.append("")
 
     out += ["### Terraform", ""]
@@ -341,12 +350,18 @@ def render_markdown(report: Report) -> str:
         return "\n".join(out)
     out += ["| stack | create | update | replace | destroy |", "| --- | ---: | ---: | ---: | ---: |"]
     for stack in report.stacks:
-        out.append(f"| `{stack.stack}` | {stack.count('create')} | {stack.count('update')} | "
-                   f"{stack.count('replace')} | {stack.count('destroy')} |")
+        out.append(
+            f"| `{stack.stack}` | {stack.count('create')} | {stack.count('update')} | "
+            f"{stack.count('replace')} | {stack.count('destroy')} |"
+        )
     out.append("")
     for stack in report.stacks:
-        out += [f"<details><summary><code>{stack.stack}</code></summary>", "",
-                "| action | resource | changed arguments |", "| --- | --- | --- |"]
+        out += [
+            f"<details><summary><code>{stack.stack}</code></summary>",
+            "",
+            "| action | resource | changed arguments |",
+            "| --- | --- | --- |",
+        ]
         for change in stack.changes:
             action = "**replace**" if change.action == "replace" else change.action
             kind = change.address.split(".", 1)[0]

@@ -1,32 +1,32 @@
-"""Handler packages for ``eventform add consumer --handler``: rendered from ``eventform/templates/handler/``.
+"""Handler packages for ``eventform add consumer``: rendered from ``eventform/templates/handler/``.
 
-The templates are the only place that knows the handler layout and runtime API, so adapting generated handlers to
-the shared runtime in ``handlers/`` means editing that one template folder. The generated test feeds the consumed
-events' catalog examples through the handler and passes out of the box.
+The templates are the only place that knows the handler layout and the runtime API (``handlers/runtime.py``'s
+``EventHandler``), so following a runtime change means editing that one folder. The generated test publishes the
+consumed events' catalog examples through real SNS -> SQS subscriptions in moto (``handlers/conftest.py``) and
+passes out of the box.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from eventform.files import Change
-from eventform.model import Catalog
 
 TEMPLATE_FOLDER = "handler"
-# template file -> path inside the package ({package} is the handler's Python package name)
+# template file -> path inside handlers/<name>/
 FILES = {
     "__init__.py.j2": "__init__.py",
     "handler.py.j2": "handler.py",
-    "test_handler.py.j2": "test_handler.py",
-    "README.md.j2": "README.md",
-    "samples.json.j2": "samples.json",
+    "tests/__init__.py.j2": "tests/__init__.py",
+    "tests/test_handler.py.j2": "tests/test_handler.py",
 }
 
 
 def templates() -> Environment:
+    """Strict jinja2 environment: a missing variable is an error, never an empty string in generated code."""
     return Environment(
         loader=PackageLoader("eventform", "templates"),
         undefined=StrictUndefined,
@@ -35,41 +35,21 @@ def templates() -> Environment:
     )
 
 
-def package_name(handler: str) -> str:
-    return handler.replace("-", "_")
+def function_name(event: str) -> str:
+    """``orders/order.created`` -> ``on_order_created``: a valid, readable Python identifier."""
+    return "on_" + re.sub(r"[^a-z0-9_]", "_", event.split("/", 1)[1])
 
 
-def scaffold_handler(
-    root: Path, handler: str, catalog: Catalog, events: list[str], domain: str, consumer: str, change: Change
-) -> Path | None:
-    """Write ``handlers/<package>/`` into ``change``; None when that package already exists (it is reused)."""
-    package = root / "handlers" / package_name(handler)
-    if package.exists():
-        return None
-    samples = []
-    for qualified in events:
-        event = catalog.event(qualified)
-        source = catalog.domain(event.domain).source
-        samples.append(
-            {
-                "specversion": "1.0",
-                "id": f"evt-{len(samples) + 1}",
-                "type": event.name,
-                "source": source,
-                "dataversion": str(event.latest.number),
-                "time": "2025-01-01T00:00:00Z",
-                "correlationid": f"corr-{len(samples) + 1}",
-                "data": event.latest.examples[0],
-            }
-        )
+def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, consumer: str, change: Change) -> Path:
+    """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist."""
+    package = root / "handlers" / handler
     context = {
-        "handler": handler,
-        "package": package_name(handler),
+        "package": handler,
         "domain": domain,
         "consumer": consumer,
         "events": events,
-        "types": sorted({qualified.split("/", 1)[1] for qualified in events}),
-        "samples_json": json.dumps(samples, indent=2, sort_keys=True),
+        "events_literal": "(" + "".join(f'"{e}", ' for e in events).rstrip(" ") + ")",
+        "handlers": [{"event": e, "name": e.split("/", 1)[1], "function": function_name(e)} for e in events],
     }
     environment = templates()
     for template_name, target in FILES.items():
@@ -78,4 +58,4 @@ def scaffold_handler(
     return package
 
 
-__all__ = ["FILES", "TEMPLATE_FOLDER", "package_name", "scaffold_handler"]
+__all__ = ["FILES", "TEMPLATE_FOLDER", "function_name", "scaffold_handler"]

@@ -11,8 +11,6 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 CONSUMER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 QUALIFIED_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a Python package: handlers/<name>/
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{2,}$")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 DEFAULT_SCHEMA_BASE = "https://schemas.example.com"
@@ -108,17 +106,23 @@ def add_domain(
     if not OWNER_PATTERN.match(owner):
         raise _refuse(path, "owner", f"bad owner {owner!r}", "use the team's id, e.g. team-payments")
     if classification not in CLASSIFICATIONS:
-        raise _refuse(path, "data_classification", f"bad classification {classification!r}",
-                      f"use one of: {', '.join(CLASSIFICATIONS)}")
-    text = SCHEMA_COMMENT + yamledit.render(
-        "domain", name
-    ) + "".join(
-        yamledit.render(key, value)
-        for key, value in (
-            ("owner", owner),
-            ("description", description or f"Events and consumers of the {name} domain."),
-            ("source", f"{_source_prefix(root)}.{name}"),
-            ("data_classification", classification),
+        raise _refuse(
+            path,
+            "data_classification",
+            f"bad classification {classification!r}",
+            f"use one of: {', '.join(CLASSIFICATIONS)}",
+        )
+    text = (
+        SCHEMA_COMMENT
+        + yamledit.render("domain", name)
+        + "".join(
+            yamledit.render(key, value)
+            for key, value in (
+                ("owner", owner),
+                ("description", description or f"Events and consumers of the {name} domain."),
+                ("source", f"{_source_prefix(root)}.{name}"),
+                ("data_classification", classification),
+            )
         )
     )
     change = Change()
@@ -197,8 +201,12 @@ def add_event(
     path = _domain_file(root, domain)
     location = f"events.{name}"
     if not EVENT_PATTERN.match(name):
-        raise _refuse(path, location, f"bad event name {name!r}",
-                      "use dotted lower-case words: <entity>.<past-tense verb>, e.g. order.shipped")
+        raise _refuse(
+            path,
+            location,
+            f"bad event name {name!r}",
+            "use dotted lower-case words: <entity>.<past-tense verb>, e.g. order.shipped",
+        )
     tense = past_tense_problem(name)
     if tense:
         raise _refuse(path, location, f"event name {name!r} is not a past-tense fact", tense)
@@ -222,8 +230,12 @@ def add_event(
                 f"to publish a new version: eventform add event {domain} {name} --version {max(versions) + 1}",
             )
         if version != max(versions) + 1:
-            raise _refuse(path, f"{location}.versions", f"version {version} would leave a gap after {max(versions)}",
-                          f"use --version {max(versions) + 1}")
+            raise _refuse(
+                path,
+                f"{location}.versions",
+                f"version {version} would leave a gap after {max(versions)}",
+                f"use --version {max(versions) + 1}",
+            )
         previous = max(versions)
         schema = json.loads((folder / f"v{previous}.schema.json").read_text(encoding="utf-8"))
         if "$id" in schema:
@@ -231,33 +243,47 @@ def add_event(
         schema["title"] = f"{name} v{version}"
         examples = json.loads((folder / f"v{previous}.examples.json").read_text(encoding="utf-8"))
         new_text = _set_versions(text, name, [*versions, version])
-        steps.append(f"make the breaking change in {_relative(root, folder / f'v{version}.schema.json')} "
-                     f"(copied from v{previous}) and its examples")
+        steps.append(
+            f"make the breaking change in {_relative(root, folder / f'v{version}.schema.json')} "
+            f"(copied from v{previous}) and its examples"
+        )
         steps.append(f"publish both versions until every consumer reads v{version}, then retire v{previous}")
     else:
         version = version or 1
         if version != 1:
-            raise _refuse(path, f"{location}.versions", f"a new event starts at version 1, not {version}",
-                          "drop --version")
+            raise _refuse(
+                path, f"{location}.versions", f"a new event starts at version 1, not {version}", "drop --version"
+            )
         topic_spec = data.get("topic")
         if topic_spec is None and not topic:
-            raise _refuse(path, "topic", f"domain {domain!r} has no SNS topic to publish {name!r} on",
-                          f"pass --topic to add the domain's topic: eventform add event {domain} {name} --topic")
+            raise _refuse(
+                path,
+                "topic",
+                f"domain {domain!r} has no SNS topic to publish {name!r} on",
+                f"pass --topic to add the domain's topic: eventform add event {domain} {name} --topic",
+            )
         fifo = bool(topic_spec and topic_spec.get("fifo"))
         if fifo and not message_group:
             groups = sorted({e.get("message_group") for e in events.values() if e.get("message_group")})
             if len(groups) != 1:
-                raise _refuse(path, f"{location}.message_group",
-                              f"domain {domain!r} publishes on a FIFO topic: {name!r} needs a message group field",
-                              "pass --message-group <field naming the aggregate id>, e.g. order_id")
+                raise _refuse(
+                    path,
+                    f"{location}.message_group",
+                    f"domain {domain!r} publishes on a FIFO topic: {name!r} needs a message group field",
+                    "pass --message-group <field naming the aggregate id>, e.g. order_id",
+                )
             message_group = groups[0]
         if message_group and not fifo:
-            raise _refuse(path, f"{location}.message_group", "message groups exist only on FIFO topics",
-                          "drop --message-group")
+            raise _refuse(
+                path, f"{location}.message_group", "message groups exist only on FIFO topics", "drop --message-group"
+            )
         new_text = text
         if topic_spec is None:
             new_text = yamledit.insert_top_level(
-                new_text, "topic", {}, comment=f"a standard SNS topic: <env>-{domain}-events",
+                new_text,
+                "topic",
+                {},
+                comment=f"a standard SNS topic: <env>-{domain}-events",
                 before=("events", "consumers"),
             )
         summary = description or f"TODO describe the fact {name} records, in one sentence."
@@ -267,17 +293,25 @@ def add_event(
         new_text = yamledit.insert_entry(new_text, "events", name, entry, before=("consumers",))
         schema = skeleton_schema(_schema_base(root), domain, name, 1, summary, message_group)
         examples = [example_for(schema)]
-        steps.append(f"describe the payload in {_relative(root, folder / 'v1.schema.json')} "
-                     "(properties, required, PII marks in the description)")
+        steps.append(
+            f"describe the payload in {_relative(root, folder / 'v1.schema.json')} "
+            "(properties, required, PII marks in the description)"
+        )
         steps.append(f"replace the example in {_relative(root, folder / 'v1.examples.json')} with realistic payloads")
-        steps.append(f"list filterable fields under events.{name}.attributes and personal data under pii in "
-                     f"{_relative(root, path)}")
+        steps.append(
+            f"list filterable fields under events.{name}.attributes and personal data under pii in "
+            f"{_relative(root, path)}"
+        )
     schema_path = folder / f"v{version}.schema.json"
     examples_path = folder / f"v{version}.examples.json"
     for target in (schema_path, examples_path):
         if target.exists():
-            raise _refuse(target, "", f"{target.name} already exists but the catalog does not list version {version}",
-                          f"delete {target} or add {version} to events.{name}.versions by hand")
+            raise _refuse(
+                target,
+                "",
+                f"{target.name} already exists but the catalog does not list version {version}",
+                f"delete {target} or add {version} to events.{name}.versions by hand",
+            )
     change.write(schema_path, _dump_json(schema))
     change.write(examples_path, _dump_json(copy.deepcopy(examples)))
     change.write(path, new_text)
@@ -296,8 +330,12 @@ def _set_versions(text: str, name: str, versions: list[int]) -> str:
     lines = text.splitlines(keepends=True)
     match = re.match(r"^(\s*versions:\s*)(\[[^\]]*\])(.*)$", lines[line].rstrip("\n"))
     if not match:
-        raise _refuse(Path("catalog"), f"events.{name}.versions", "versions is not a one-line list",
-                      "write versions as [1, 2] and retry")
+        raise _refuse(
+            Path("catalog"),
+            f"events.{name}.versions",
+            "versions is not a one-line list",
+            "write versions as [1, 2] and retry",
+        )
     lines[line] = f"{match.group(1)}[{', '.join(map(str, versions))}]{match.group(3)}\n"
     return "".join(lines)
 
@@ -305,22 +343,24 @@ def _set_versions(text: str, name: str, versions: list[int]) -> str:
 # ------------------------------------------------------------------------------------------------------------
 # add consumer
 # ------------------------------------------------------------------------------------------------------------
-@cache
-def _catalog_schema_properties(kind: str) -> frozenset[str]:
-    schema = json.loads(resources.files("eventform.schemas").joinpath("catalog.schema.json").read_text())
-    return frozenset(schema["$defs"][kind].get("properties", {}))
-
-
 def parse_events(value: str, path: Path) -> list[str]:
     """``orders/order.created,users/user.registered`` -> a list; malformed items are refused with the reason."""
     items = [item.strip() for item in value.split(",")]
     if not value.strip() or any(not item for item in items):
-        raise _refuse(path, "--events", f"malformed --events {value!r}",
-                      "give comma-separated <domain>/<event> names, e.g. orders/order.created,users/user.registered")
+        raise _refuse(
+            path,
+            "--events",
+            f"malformed --events {value!r}",
+            "give comma-separated <domain>/<event> names, e.g. orders/order.created,users/user.registered",
+        )
     bad = [item for item in items if not QUALIFIED_PATTERN.match(item)]
     if bad:
-        raise _refuse(path, "--events", f"malformed event reference(s): {', '.join(bad)}",
-                      "write each as <domain>/<event>, e.g. orders/order.created")
+        raise _refuse(
+            path,
+            "--events",
+            f"malformed event reference(s): {', '.join(bad)}",
+            "write each as <domain>/<event>, e.g. orders/order.created",
+        )
     duplicates = sorted({item for item in items if items.count(item) > 1})
     if duplicates:
         raise _refuse(path, "--events", f"listed twice: {', '.join(duplicates)}", "list each event once")
@@ -333,8 +373,12 @@ def parse_filter(value: str | None, path: Path) -> dict[str, Any] | None:
     try:
         policy = json.loads(value)
     except json.JSONDecodeError as error:
-        raise _refuse(path, "--filter", f"--filter is not valid JSON: {error.msg}",
-                      'pass a JSON object, e.g. --filter \'{"country": ["DE", "FR"]}\'') from error
+        raise _refuse(
+            path,
+            "--filter",
+            f"--filter is not valid JSON: {error.msg}",
+            'pass a JSON object, e.g. --filter \'{"country": ["DE", "FR"]}\'',
+        ) from error
     problems = filters.syntax_problems(policy, "--filter")
     if problems:
         raise CatalogError(Problem(path, where, message, fix) for where, message, fix in problems)
@@ -354,8 +398,12 @@ def add_consumer(
     path = _domain_file(root, domain)
     location = f"consumers.{name}"
     if not CONSUMER_PATTERN.match(name):
-        raise _refuse(path, location, f"bad consumer name {name!r}",
-                      "use 2-40 lower-case letters, digits and '-', e.g. send-email")
+        raise _refuse(
+            path,
+            location,
+            f"bad consumer name {name!r}",
+            "use 2-40 lower-case letters, digits and '-', e.g. send-email",
+        )
     qualified = parse_events(events, path)
     policy = parse_filter(filter_json, path)
     if filter_scope not in ("attributes", "body"):
@@ -363,39 +411,65 @@ def add_consumer(
     text = path.read_text(encoding="utf-8")
     data = yamledit.plain(yamledit.load(text))
     if name in (data.get("consumers") or {}):
-        raise _refuse(path, location, f"consumer {name!r} already exists in {domain}",
-                      "pick another name or edit the existing consumer")
+        raise _refuse(
+            path,
+            location,
+            f"consumer {name!r} already exists in {domain}",
+            "pick another name or edit the existing consumer",
+        )
     catalog, _ = load(root)
     known = {event.qualified_name for event in catalog.events}
     unknown = [item for item in qualified if item not in known]
     if unknown:
-        raise _refuse(path, "--events", f"unknown event(s): {', '.join(unknown)}",
-                      f"use existing events: {', '.join(sorted(known))}")
-    if handler is not None and not HANDLER_PATTERN.match(handler):
-        raise _refuse(Path("handlers"), "--handler", f"bad handler name {handler!r}",
-                      "use 2-40 lower-case letters, digits, '_' or '-'")
+        raise _refuse(
+            path,
+            "--events",
+            f"unknown event(s): {', '.join(unknown)}",
+            f"use existing events: {', '.join(sorted(known))}",
+        )
+    handler = handler if handler is not None else name.replace("-", "_")
+    if not HANDLER_PATTERN.match(handler):
+        raise _refuse(
+            root / "handlers",
+            "--handler",
+            f"bad handler name {handler!r}",
+            f"use 2-40 lower-case letters, digits and '_' (a Python package under handlers/), "
+            f"e.g. {re.sub(r'[^a-z0-9_]', '_', handler.lower()) or 'send_email'}",
+        )
     entry: dict[str, Any] = {
         "description": description or f"TODO say what {name} does with {', '.join(qualified)}.",
         "events": qualified,
+        "handler": handler,
     }
     if policy is not None:
         if filter_scope != "attributes":
             entry["filter_scope"] = filter_scope
         entry["filter"] = policy
-    if handler is not None and "handler" in _catalog_schema_properties("consumer"):
-        entry["handler"] = handler  # the catalog schema of this branch knows handlers: record it
     change = Change()
     change.write(path, yamledit.insert_entry(text, "consumers", name, entry))
     steps = [f"describe what {name} does in {_relative(root, path)}"]
-    if handler is not None:
+    package = root / "handlers" / handler
+    if (package / "handler.py").exists():
+        steps.append(
+            f"handler {handler!r} already exists: register a function for each of {', '.join(qualified)} "
+            f"with @app.on in {_relative(root, package / 'handler.py')}"
+        )
+    else:
+        if package.exists():
+            raise _refuse(
+                package,
+                "--handler",
+                f"handlers/{handler}/ exists but has no handler.py",
+                f"delete handlers/{handler}/ or pick another --handler name",
+            )
         from eventform.handler_scaffold import scaffold_handler
 
-        package = scaffold_handler(root, handler, catalog, qualified, domain, name, change)
-        if package is not None:
-            steps.append(f"write the business logic in {_relative(root, package / 'handler.py')} "
-                         f"and run its test: .venv/bin/pytest {_relative(root, package)}")
-        else:
-            steps.append(f"handler {handler!r} already exists: make it handle {', '.join(qualified)}")
+        scaffold_handler(root, handler, qualified, domain, name, change)
+        steps.append(
+            f"write the business logic in {_relative(root, package / 'handler.py')} "
+            f"and run its test: .venv/bin/pytest {_relative(root, package)}"
+        )
+        steps.append(f"set Lambda settings under consumers.{name}.function (timeout, memory, batch_size, tables...)")
     result_catalog = _commit(root, change)
     return Scaffolded(
         written=change.paths,

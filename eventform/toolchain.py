@@ -12,10 +12,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
+R = TypeVar("R")
 MIRROR_VARIABLE = "EVENTFORM_TF_MIRROR"
 MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
@@ -68,7 +72,9 @@ def write_cli_config(root: Path | None = None) -> Path:
         )
     else:
         installation = "provider_installation {\n  direct {}\n}\n"
-    text = f'# Written by `eventform toolchain`; do not edit.\nplugin_cache_dir = "{cache}"\n{installation}'
+    # With a mirror, init links the provider straight from it; a plugin cache would only add a racy indirection.
+    cache_line = "" if mirror is not None else f'plugin_cache_dir = "{cache}"\n'
+    text = f"# Written by `eventform toolchain`; do not edit.\n{cache_line}{installation}"
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(text)
@@ -178,7 +184,17 @@ def validate_stacks(stack_dirs: list[Path], root: Path | None = None, workers: i
     if not stack_dirs:
         return []
     write_cli_config(root)
-    # The first init fills the shared plugin cache; concurrent first inits would race to create it.
-    first = validate_stack(stack_dirs[0], root)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return [first, *pool.map(lambda d: validate_stack(d, root), stack_dirs[1:])]
+    return first_then_parallel(stack_dirs, lambda d: validate_stack(d, root), workers)
+
+
+def first_then_parallel(items: list[T], run: Callable[[T], R], workers: int) -> list[R]:
+    """Run ``run`` on the first item alone, then on the rest in parallel, keeping order.
+
+    Terraform's plugin cache is not safe for concurrent first installs: the first ``init`` fills it, and later
+    ones only link to it.
+    """
+    if not items:
+        return []
+    first = run(items[0])
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return [first, *pool.map(run, items[1:])]

@@ -6,10 +6,9 @@ import json
 from dataclasses import dataclass
 
 from cdktn_provider_aws.sqs_queue import SqsQueue
-from cdktn_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from modules.alarms import AlarmSettings, QueueAlarm
+from modules.alarms import AlarmSettings, queue_alarm
 from modules.policies import Statement, deny_insecure_transport, document
 
 LONG_POLL_SECONDS = 20
@@ -34,6 +33,8 @@ class QueueConfig:
     delay: int
     dlq_retention: int
     kms_key: str | None  # None: SQS-managed encryption (SSE-SQS)
+    # The embedded AWS (moto) does not implement RedriveAllowPolicy and Terraform would wait for it forever.
+    redrive_allow_policy: bool = True
 
 
 class ConsumerQueue(Construct):
@@ -61,6 +62,20 @@ class ConsumerQueue(Construct):
             else {"sqs_managed_sse_enabled": True}
         )
         fifo = {"fifo_queue": True, "deduplication_scope": "messageGroup", "fifo_throughput_limit": "perMessageGroupId"}
+        sender_statements: list[Statement] = []
+        if sender_topic_arns:
+            sender_statements.append(
+                Statement(
+                    sid="SubscribedTopicsSend",
+                    effect="Allow",
+                    principal={"Service": "sns.amazonaws.com"},
+                    actions=("sqs:SendMessage",),
+                    resources=(names.queue_arn,),
+                    conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
+                )
+            )
+        # Policies are inline (not aws_sqs_queue_policy): each separate SQS resource costs the provider another
+        # attribute-propagation wait, and the ARNs are deterministic anyway.
         self.dlq = SqsQueue(
             self,
             "dlq",
@@ -69,7 +84,10 @@ class ConsumerQueue(Construct):
             receive_wait_time_seconds=LONG_POLL_SECONDS,
             redrive_allow_policy=json.dumps(
                 {"redrivePermission": "byQueue", "sourceQueueArns": [names.queue_arn]}, sort_keys=True
-            ),
+            )
+            if config.redrive_allow_policy
+            else None,
+            policy=document(deny_insecure_transport(("sqs:*",), names.dlq_arn)),
             tags=tags,
             **(fifo if config.fifo else {}),
             **encryption,
@@ -85,36 +103,13 @@ class ConsumerQueue(Construct):
             redrive_policy=json.dumps(
                 {"deadLetterTargetArn": names.dlq_arn, "maxReceiveCount": config.max_receive_count}, sort_keys=True
             ),
+            policy=document(*sender_statements, deny_insecure_transport(("sqs:*",), names.queue_arn)),
             tags=tags,
             depends_on=[self.dlq],  # SQS refuses a redrive policy whose target does not exist yet
             **(fifo if config.fifo else {}),
             **encryption,
         )
-        statements: list[Statement] = []
-        if sender_topic_arns:
-            statements.append(
-                Statement(
-                    sid="SubscribedTopicsSend",
-                    effect="Allow",
-                    principal={"Service": "sns.amazonaws.com"},
-                    actions=("sqs:SendMessage",),
-                    resources=(names.queue_arn,),
-                    conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
-                )
-            )
-        SqsQueuePolicy(
-            self,
-            "policy",
-            queue_url=self.queue.url,
-            policy=document(*statements, deny_insecure_transport(("sqs:*",), names.queue_arn)),
-        )
-        SqsQueuePolicy(
-            self,
-            "dlq-policy",
-            queue_url=self.dlq.url,
-            policy=document(deny_insecure_transport(("sqs:*",), names.dlq_arn)),
-        )
-        self.dlq_alarm = QueueAlarm(
+        self.dlq_alarm = queue_alarm(
             self,
             "dlq-alarm",
             name=names.dlq_alarm,
@@ -125,7 +120,7 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
-        self.age_alarm = QueueAlarm(
+        self.age_alarm = queue_alarm(
             self,
             "age-alarm",
             name=names.age_alarm,

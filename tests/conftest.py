@@ -15,6 +15,16 @@ from eventform.app import SynthResult, synthesize
 ROOT = Path(__file__).resolve().parent.parent
 
 
+PROJECT_INPUTS = ("catalog", "environments", "handlers")
+
+
+def copy_project(target: Path) -> Path:
+    """The user-written inputs of the repository (catalog, environments, handlers), copied for a test to edit."""
+    for folder in PROJECT_INPUTS:
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 def require_terraform() -> str:
     """Terraform is required: fail loudly under CI, skip (saying why) only on a developer laptop."""
     binary = shutil.which("terraform")
@@ -61,14 +71,9 @@ def stack(synthesized: SynthResult):
     return open_stack
 
 
-# Files a temporary copy of the project needs: the catalog and environments are all that loading and synthesis read.
-PROJECT_COPY_DIRS = ("catalog", "environments")
-
-
 @pytest.fixture()
 def project_copy(tmp_path: Path) -> Path:
-    """A throw-away copy of the catalog and environments, for tests that write to them."""
+    """A throw-away copy of the project inputs (catalog, environments, handlers), for tests that write to them."""
     root = tmp_path / "project"
-    for name in PROJECT_COPY_DIRS:
-        shutil.copytree(ROOT / name, root / name)
-    return root
+    root.mkdir()
+    return copy_project(root)

@@ -20,7 +20,10 @@ runner = CliRunner()
 def git(root: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.email=test@example.com", "-c", "user.name=test", *args],
-        cwd=root, check=True, capture_output=True, text=True,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -54,15 +57,35 @@ def test_removed_required_field_is_breaking_and_new_consumer_is_created(reposito
     orders = repository / "catalog/orders.yaml"
     orders.write_text(orders.read_text().replace("attributes: [country, channel]", "attributes: [country]"))
     added = runner.invoke(
-        app, ["add", "consumer", "inventory", "track-orders", "--events", "orders/order.cancelled",
-              "--root", str(repository)],
+        app,
+        [
+            "add",
+            "consumer",
+            "inventory",
+            "track-orders",
+            "--events",
+            "orders/order.cancelled",
+            "--root",
+            str(repository),
+        ],
     )
     assert added.exit_code == 0, added.output
 
     report_path = tmp_path / "diff.md"
     result = runner.invoke(
-        app, ["diff", "--base", "main", "--env", "dev", "--out", str(report_path), "--fail-on-breaking",
-              "--root", str(repository)],
+        app,
+        [
+            "diff",
+            "--base",
+            "main",
+            "--env",
+            "dev",
+            "--out",
+            str(report_path),
+            "--fail-on-breaking",
+            "--root",
+            str(repository),
+        ],
     )
     assert result.exit_code == 3, result.output  # --fail-on-breaking
     markdown = report_path.read_text()
@@ -72,9 +95,15 @@ def test_removed_required_field_is_breaking_and_new_consumer_is_created(reposito
         "`eventform add event orders order.created --version 2` |"
     ) in markdown
     assert "| added | consumer | `inventory/track-orders` | reads orders/order.cancelled |" in markdown
-    assert "| `dev-inventory` | 11 | 0 | 0 | 0 |" in markdown
-    assert "| create | `aws_sqs_queue.consumer-track-orders_queue_" in markdown
-    assert "dev-orders" not in markdown.split("### Terraform")[1], "message attributes are not infrastructure"
+    terraform = markdown.split("### Terraform")[1]
+    # The new consumer brings its queue, DLQ, alarms, subscription, locator and Lambda (role, policy, logs, mapping);
+    # the consumers of order.created get new zips, because the schema they validate against is bundled in them.
+    assert "| `dev-inventory` | 11 | 1 | 0 | 0 |" in terraform, terraform
+    assert "| `dev-notifications` | 0 | 1 | 0 | 0 |" in terraform, terraform
+    assert "| update | `aws_lambda_function.consumer-send-email-function_" in terraform
+    assert "| create | `aws_sqs_queue.consumer-track-orders_queue_" in terraform
+    assert "| create | `aws_lambda_function.consumer-track-orders" in terraform
+    assert "dev-orders" not in terraform, "message attributes are not infrastructure"
 
 
 def test_unknown_revision_and_no_repository(repository: Path, tmp_path: Path):
@@ -99,10 +128,14 @@ def test_replacements_are_called_out(tmp_path: Path):
     topic = {"name": "dev-a-events"}
     write_stack(base, "dev-a", {"aws_sqs_queue": {"q": queue}, "aws_sns_topic": {"t": topic}})
     write_stack(base, "dev-gone", {"aws_sns_topic": {"t": topic}})
-    write_stack(head, "dev-a", {
-        "aws_sqs_queue": {"q": {**queue, "visibility_timeout_seconds": 60, "//": {"metadata": {"path": "y"}}}},
-        "aws_sns_topic": {"t": {"name": "dev-a-events.fifo", "fifo_topic": True}},
-    })
+    write_stack(
+        head,
+        "dev-a",
+        {
+            "aws_sqs_queue": {"q": {**queue, "visibility_timeout_seconds": 60, "//": {"metadata": {"path": "y"}}}},
+            "aws_sns_topic": {"t": {"name": "dev-a-events.fifo", "fifo_topic": True}},
+        },
+    )
     changes = {s.stack: [(c.action, c.address, c.attributes) for c in s.changes] for s in compare_stacks(base, head)}
     assert changes == {
         "dev-a": [

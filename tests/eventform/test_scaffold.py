@@ -18,6 +18,7 @@ from eventform import yamledit
 from eventform.app import synthesize
 from eventform.cli import app
 from eventform.loader import load
+from eventform.model import Consumer
 from tests.conftest import StackJson
 
 runner = CliRunner()
@@ -25,6 +26,10 @@ runner = CliRunner()
 
 def run(root: Path, *args: str):
     return runner.invoke(app, [*args, "--root", str(root)])
+
+
+def consumer_named(root: Path, qualified: str) -> Consumer:
+    return next(c for c in load(root)[0].consumers if c.qualified_name == qualified)
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -99,27 +104,64 @@ def test_add_domain(project_copy: Path):
 
 def test_handler_package_passes_its_own_test(project_copy: Path):
     result = run(
-        project_copy, "add", "consumer", "inventory", "pick-items", "--events",
-        "orders/order.created,orders/order.cancelled", "--filter", '{"country": ["DE"]}', "--handler", "pick-items",
+        project_copy,
+        "add",
+        "consumer",
+        "inventory",
+        "pick-items",
+        "--events",
+        "orders/order.created,orders/order.cancelled",
+        "--filter",
+        '{"country": ["DE"]}',
     )
     assert result.exit_code == 0, result.output
     package = project_copy / "handlers/pick_items"
-    assert sorted(p.name for p in package.iterdir()) == [
-        "README.md", "__init__.py", "handler.py", "samples.json", "test_handler.py"
+    assert sorted(str(p.relative_to(package)) for p in package.rglob("*") if p.is_file()) == [
+        "__init__.py",
+        "handler.py",
+        "tests/__init__.py",
+        "tests/test_handler.py",
     ]
+    consumer = consumer_named(project_copy, "inventory/pick-items")
+    assert consumer.handler == "pick_items"  # the default: the consumer's name as a Python package
+    assert "    handler: pick_items\n" in (project_copy / "catalog/inventory.yaml").read_text()
+    source = (package / "handler.py").read_text()
+    assert '@app.on("orders/order.created")' in source and '@app.on("orders/order.cancelled")' in source
     tested = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package)],
-        capture_output=True, text=True, cwd=project_copy, check=False,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "handlers/pick_items"],
+        capture_output=True,
+        text=True,
+        cwd=project_copy,
+        check=False,
     )
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "2 passed" in tested.stdout
     linted = subprocess.run(
         [str(Path(sys.executable).with_name("ruff")), "check", "--line-length", "120", str(package)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert linted.returncode == 0, linted.stdout
-    consumer = load(project_copy)[0].domain("inventory").consumers
-    assert "pick-items" in [c.name for c in consumer]
+
+
+def test_an_existing_handler_is_reused(project_copy: Path):
+    before = snapshot(project_copy / "handlers")
+    result = run(
+        project_copy,
+        "add",
+        "consumer",
+        "inventory",
+        "audit-orders",
+        "--events",
+        "orders/order.created",
+        "--handler",
+        "reserve_stock",
+    )
+    assert result.exit_code == 0, result.output
+    assert "already exists: register a function" in " ".join(result.output.split())
+    assert snapshot(project_copy / "handlers") == before
+    assert consumer_named(project_copy, "inventory/audit-orders").handler == "reserve_stock"
 
 
 BAD_INPUT = [
@@ -139,6 +181,10 @@ BAD_INPUT = [
     (["add", "consumer", "inventory", "x-y", "--events", "orders/order.created", "--filter", "{"], "not valid JSON"),
     (["add", "domain", "orders", "--owner", "team-x"], "already exists"),
     (["add", "domain", "Bad", "--owner", "team-x"], "bad domain name"),
+    (
+        ["add", "consumer", "inventory", "x-y", "--events", "orders/order.created", "--handler", "x-y"],
+        "bad handler name 'x-y'",
+    ),
 ]
 
 
@@ -155,14 +201,23 @@ def test_lint_failure_rolls_back_every_file(project_copy: Path):
     before = snapshot(project_copy)
     # Valid syntax, but order.cancelled does not publish the attribute 'channel': only lint can tell.
     result = run(
-        project_copy, "add", "consumer", "inventory", "x-y", "--events", "orders/order.cancelled",
-        "--filter", '{"channel": ["web"]}', "--handler", "x-y",
+        project_copy,
+        "add",
+        "consumer",
+        "inventory",
+        "x-y",
+        "--events",
+        "orders/order.cancelled",
+        "--filter",
+        '{"channel": ["web"]}',
+        "--handler",
+        "x_y",
     )
     assert result.exit_code == 1
     assert "does not publish the message attribute 'channel'" in result.output
     assert "rolled back" in result.output
     assert snapshot(project_copy) == before
-    assert not (project_copy / "handlers").exists()
+    assert not (project_copy / "handlers/x_y").exists()
 
 
 def test_insert_keeps_every_catalog_file_byte_for_byte():

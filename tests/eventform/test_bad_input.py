@@ -1,0 +1,217 @@
+"""The bad-input corpus: every mistake a user can write stops with file, place and fix, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eventform.app import synthesize
+from eventform.errors import CatalogError
+from eventform.loader import load
+from tests.conftest import copy_project
+
+
+@pytest.fixture
+def project(project_root: Path, tmp_path: Path) -> Path:
+    return copy_project(tmp_path)
+
+
+def edit(project: Path, relative: str, old: str, new: str) -> None:
+    path = project / relative
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def edit_json(project: Path, relative: str, change) -> None:
+    path = project / relative
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    file: str  # file named in the problem
+    message: str  # substring of the problem
+    fix: str  # substring of the fix
+    line: int | None = None  # expected line when the file is YAML
+
+    def apply(self, project: Path) -> None:
+        MUTATIONS[self.id](project)
+
+
+MUTATIONS = {
+    "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
+    "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
+    "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
+    "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
+    "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
+    "wrong-dialect": lambda p: edit_json(
+        p,
+        "catalog/users/user.registered/v1.schema.json",
+        lambda s: s.update({"$schema": "http://json-schema.org/draft-07/schema#"}),
+    ),
+    "schema-not-json": lambda p: (p / "catalog/users/user.registered/v1.schema.json").write_text('{"type": "object",}'),
+    "invalid-schema": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s["properties"]["email"].update(type="strnig")
+    ),
+    "example-fails-schema": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(country="Germany")
+    ),
+    "unknown-event": lambda p: edit(p, "catalog/inventory.yaml", "[orders/order.created]", "[orders/order.shipped]"),
+    "unknown-domain": lambda p: edit(p, "catalog/inventory.yaml", "[orders/order.created]", "[shop/order.created]"),
+    "fifo-mismatch": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "[payments/payment.authorized, payments/payment.captured]",
+        "[payments/payment.authorized, orders/order.created]",
+    ),
+    "fifo-without-group": lambda p: edit(p, "catalog/payments.yaml", "    message_group: order_id  # one", "    # one"),
+    "group-on-standard-topic": lambda p: edit(
+        p,
+        "catalog/orders.yaml",
+        "    attributes: [country, reason]",
+        "    attributes: [country, reason]\n    message_group: order_id",
+    ),
+    "filter-attribute-not-published": lambda p: edit(
+        p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "tier: [gold]"
+    ),
+    "filter-unknown-operator": lambda p: edit(
+        p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "country: [{startswith: D}]"
+    ),
+    "filter-body-field-not-in-schema": lambda p: edit(p, "catalog/inventory.yaml", "method:", "carrier:"),
+    "duplicate-key": lambda p: edit(
+        p, "catalog/users.yaml", "events:\n", "events:\n  user.registered:\n    description: twice\n    versions: [1]\n"
+    ),
+    "domain-file-mismatch": lambda p: edit(p, "catalog/users.yaml", "domain: users", "domain: user"),
+    "account-id": lambda p: edit(p, "environments/dev.yaml", 'account_id: "111111111111"', "account_id: 1111"),
+    "missing-handler": lambda p: edit(p, "catalog/inventory.yaml", "handler: reserve_stock", "handler: reserve"),
+    "orphan-handler": lambda p: (
+        (p / "handlers/old_mailer").mkdir() or (p / "handlers/old_mailer/handler.py").write_text("")
+    ),
+    "alarm-period": lambda p: edit(p, "environments/dev.yaml", "period: 5m", "period: 45s"),
+    "dlq-retention": lambda p: edit(p, "environments/dev.yaml", "dlq: 14d", "dlq: 1d"),
+    "unknown-override-environment": lambda p: edit(p, "catalog/notifications.yaml", "      prod:\n", "      qa:\n"),
+    "max-receive-count": lambda p: edit(p, "catalog/inventory.yaml", "max_receive_count: 3", "max_receive_count: 0"),
+    "visibility-too-long": lambda p: edit(
+        p, "catalog/inventory.yaml", "visibility_timeout: 2m", "visibility_timeout: 13h"
+    ),
+    "queue-retention-over-dlq": lambda p: (
+        edit(
+            p,
+            "catalog/inventory.yaml",
+            "visibility_timeout: 2m",
+            "visibility_timeout: 2m\n      retention: 14d\n      delay: 0s",
+        )
+        or edit(p, "environments/prod.yaml", "dlq: 14d", "dlq: 10d")
+    ),
+    "pii-not-in-schema": lambda p: edit(p, "catalog/users.yaml", "pii: [email, name]", "pii: [email, phone]"),
+    "group-not-required": lambda p: edit_json(
+        p, "catalog/payments/payment.captured/v1.schema.json", lambda s: s["required"].remove("order_id")
+    ),
+    "reserved-bus": lambda p: edit(p, "catalog/users.yaml", "topic: {}", "topic: {}\nbus: {}"),
+    "filter-on-type": lambda p: edit(
+        p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "type: [order.created]"
+    ),
+    "name-collision": lambda p: (
+        (p / "catalog/shop-eu.yaml").write_text(
+            "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
+            "consumers:\n  audit:\n    description: first\n    events: [users/user.registered]\n"
+        ),
+        (p / "catalog/shop.yaml").write_text(
+            "domain: shop\nowner: team-shop\ndescription: collides\nsource: com.example.shop\n"
+            "consumers:\n  eu-audit:\n    description: second\n    events: [users/user.registered]\n"
+        ),
+    ),
+}
+
+CASES = [
+    Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
+    Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
+    Case("not-past-tense", "orders.yaml", "'cancel.order' is not a past-tense fact", "'order.canceled'", 17),
+    Case("bad-event-characters", "orders.yaml", "does not match", "dotted lower-case words"),
+    Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", 13),
+    Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
+    Case("schema-not-json", "v1.schema.json", "not valid JSON", "trailing commas"),
+    Case("invalid-schema", "v1.schema.json", "not a valid JSON Schema", "fix the schema keyword"),
+    Case("example-fails-schema", "v1.examples.json", "example 0 does not match", "fix the example or the schema"),
+    Case(
+        "unknown-event", "inventory.yaml", "unknown event 'orders/order.shipped'", "order.cancelled, order.created", 11
+    ),
+    Case("unknown-domain", "inventory.yaml", "unknown event 'shop/order.created'", "known domains"),
+    Case("fifo-mismatch", "payments.yaml", "mixes events from FIFO and standard topics", "split the consumer"),
+    Case("fifo-without-group", "payments.yaml", "FIFO topic without a message group", "never one global group"),
+    Case("group-on-standard-topic", "orders.yaml", "message_group only applies to FIFO topics", "topic.fifo: true"),
+    Case(
+        "filter-attribute-not-published",
+        "notifications.yaml",
+        "does not publish the message attribute 'tier'",
+        "add 'tier' to `attributes:`",
+        18,
+    ),
+    Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
+    Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),
+    Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
+    Case("domain-file-mismatch", "users.yaml", "does not match the file name 'users'", "set domain: users", 2),
+    Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", 3),
+    Case("missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", 12),
+    Case("orphan-handler", "handler.py", "handler 'old_mailer' is used by no consumer", "delete handlers/old_mailer/"),
+    Case("alarm-period", "dev.yaml", "not 45s", "use 10s, 30s, 1m", 9),
+    Case("dlq-retention", "dev.yaml", "at least as long as its source queue", "raise retention.dlq"),
+    Case("unknown-override-environment", "notifications.yaml", "unknown environment 'qa'", "dev, local, prod"),
+    Case("max-receive-count", "inventory.yaml", "0 is less than the minimum of 1", "allowed range"),
+    Case("visibility-too-long", "inventory.yaml", "visibility_timeout 46800s is outside what SQS allows", "0s..12h"),
+    Case(
+        "queue-retention-over-dlq",
+        "inventory.yaml",
+        "exceeds the DLQ retention 864000s of environment prod",
+        "raise retention.dlq in prod.yaml",
+    ),
+    Case("pii-not-in-schema", "users.yaml", "'phone' is not a property", "add 'phone' to the schema"),
+    Case("group-not-required", "payments.yaml", "must be a required property", "required list"),
+    Case("reserved-bus", "users.yaml", "EventBridge buses are not supported", "remove bus:"),
+    Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
+]
+
+
+def test_the_corpus_is_large_and_each_case_is_distinct() -> None:
+    assert len(CASES) >= 15
+    assert len({c.id for c in CASES}) == len(CASES) == len(MUTATIONS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_is_reported_with_file_place_and_fix(case: Case, project: Path) -> None:
+    case.apply(project)
+    with pytest.raises(CatalogError) as raised:
+        load(project)
+    matching = [p for p in raised.value.problems if case.message in p.message]
+    assert matching, f"no problem mentions {case.message!r}:\n{raised.value}"
+    problem = matching[0]
+    assert problem.file.name == case.file
+    assert case.fix in problem.fix
+    if case.line is not None:
+        assert problem.line == case.line
+    assert str(problem.file.name) in str(raised.value)
+
+
+def test_invalid_input_writes_nothing(project: Path) -> None:
+    MUTATIONS["unknown-event"](project)
+    out = project / "cdktf.out"
+    with pytest.raises(CatalogError):
+        synthesize(project, out)
+    assert not out.exists()
+    assert not list(project.glob(".synth-*")), "the temporary synthesis folder was left behind"
+
+
+def test_unknown_stack_or_environment_is_refused_before_synthesis(project: Path) -> None:
+    with pytest.raises(CatalogError, match="unknown stack 'dev-nope'"):
+        synthesize(project, project / "out", stacks=["dev-nope"])
+    with pytest.raises(CatalogError, match="unknown environment 'qa'"):
+        synthesize(project, project / "out", environments=["qa"])
+    assert not (project / "out").exists()

@@ -1,0 +1,62 @@
+"""The command line: help, exit codes and messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eventform.cli import app
+from tests.conftest import copy_project
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(project_root: Path, tmp_path: Path) -> Path:
+    return copy_project(tmp_path)
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("synth", "lint", "validate", "toolchain"):
+        assert command in result.output
+
+
+def test_lint_prints_the_catalog(project: Path) -> None:
+    result = runner.invoke(app, ["lint", "--root", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "Catalog OK: 5 domains, 5 events, 3 consumers" in result.output
+    assert "notifications/send-email" in result.output
+
+
+def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
+    path = project / "catalog" / "orders.yaml"
+    path.write_text(path.read_text().replace("order.cancelled:", "cancel.order:"))
+    result = runner.invoke(app, ["lint", "--root", str(project)])
+    assert result.exit_code == 1
+    assert "orders.yaml:17 at events.cancel.order" in result.output
+    assert "Nothing was written." in result.output
+
+
+def test_synth_one_stack_prints_a_summary(project: Path) -> None:
+    out = project / "out"
+    result = runner.invoke(app, ["synth", "--stack", "dev-payments", "--out", str(out), "--root", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "Synthesized 1 stacks" in result.output and "dev-payments" in result.output
+    assert (out / "stacks" / "dev-payments" / "cdk.tf.json").is_file()
+
+
+def test_unknown_stack_is_a_clear_error(project: Path) -> None:
+    result = runner.invoke(app, ["synth", "--stack", "dev-nope", "--root", str(project)])
+    assert result.exit_code == 1
+    assert "unknown stack 'dev-nope'" in result.output and "dev-orders" in result.output
+    assert not (project / "cdktf.out").exists()
+
+
+def test_validate_before_synth_says_what_to_do(project: Path) -> None:
+    result = runner.invoke(app, ["validate", "--root", str(project)])
+    assert result.exit_code == 1
+    assert "run `eventform synth` first" in result.output

@@ -1,0 +1,62 @@
+"""The embedded AWS's lifecycle: one server per project, found again through its pid file, stopped twice safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from eventform import local
+from eventform.app import PlannedStack
+
+
+def test_server_starts_refuses_a_second_and_stops_idempotently(tmp_path: Path) -> None:
+    paths = local.LocalPaths(tmp_path)
+    url = local.start_server(paths)
+    try:
+        assert url.startswith("http://127.0.0.1:")
+        pid = local.server_pid(paths)
+        assert pid is not None and local.endpoint(paths) == url
+        sqs = boto3.client(
+            "sqs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        )
+        assert sqs.create_queue(QueueName="probe")["QueueUrl"].endswith("/probe")
+        with pytest.raises(local.LocalError, match="already running"):
+            local.start_server(paths)
+    finally:
+        assert local.stop_server(paths) is True
+    assert local.server_pid(paths) is None and not paths.pid.exists()
+    assert local.stop_server(paths) is False
+    assert local.down(tmp_path) is False  # nothing running, nothing deployed: safe
+
+
+def test_a_stale_pid_file_is_not_a_running_server(tmp_path: Path) -> None:
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    paths.pid.write_text("999999\n")
+    assert local.server_pid(paths) is None
+
+
+def test_stacks_apply_after_their_dependencies(monkeypatch, tmp_path: Path) -> None:
+    """The scheduler starts a stack once what it depends on is applied, everything else at once."""
+    started: list[str] = []
+
+    def fake_run(paths, name, *args):  # records order instead of running terraform
+        started.append(name)
+        return 0.0
+
+    monkeypatch.setattr(local, "_run", fake_run)
+    environment = None
+    stacks = [
+        PlannedStack("local-notifications", environment, "notifications", ("local-orders", "local-users")),
+        PlannedStack("local-orders", environment, "orders"),
+        PlannedStack("local-platform", environment, None),
+        PlannedStack("local-users", environment, "users"),
+    ]
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    done = local.apply_in_dependency_order(paths, stacks, lambda _: None)
+    assert set(done) == {s.name for s in stacks}
+    assert started.index("local-notifications") > max(started.index("local-orders"), started.index("local-users"))
+    assert local.deployed_stacks(paths)[-1] == "local-notifications"
