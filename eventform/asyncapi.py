@@ -1,7 +1,8 @@
 """Export the catalog as AsyncAPI 3.0: one document per domain, for EventCatalog, code generators and the like.
 
 A domain's document holds its own topic as a channel with a ``send`` operation per event version, and, for each of
-its consumers, the source topics as channels with a ``receive`` operation. Messages are what travels on the wire:
+its consumers, the source topics as channels with a ``receive`` operation (and a ``send`` operation for each event
+its handler ``emits``). Messages are what travels on the wire:
 the CloudEvents envelope (raw SNS delivery) whose ``data`` is the event's JSON Schema from the catalog.
 """
 
@@ -156,9 +157,26 @@ def document(catalog: Catalog, domain: Domain) -> dict[str, Any]:
                 "channel": {"$ref": f"#/channels/{channel_id(source)}"},
                 "messages": refs,
             }
+            if consumer.handler:
+                operation["x-eventform-handler"] = f"handlers/{consumer.handler}/handler.py"
             if consumer.filter:
                 operation["x-eventform-filter"] = {"scope": consumer.filter_scope, "policy": consumer.filter}
             operations[f"consume.{consumer.name}.{source}"] = operation
+        for qualified in consumer.emits:  # the handler publishes these: a send operation on the target's topic
+            event = catalog.event(qualified)
+            channel = channels.setdefault(channel_id(event.domain), _channel(catalog, event.domain, []))
+            refs = []
+            for version in event.versions:
+                mid = message_id(event, version)
+                messages.setdefault(mid, _message(catalog, event, version))
+                channel["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
+                refs.append({"$ref": f"#/channels/{channel_id(event.domain)}/messages/{mid}"})
+            operations[f"emit.{consumer.name}.{event.name}"] = {
+                "action": "send",
+                "title": f"{consumer.name} publishes {event.name}",
+                "channel": {"$ref": f"#/channels/{channel_id(event.domain)}"},
+                "messages": refs,
+            }
     for channel in channels.values():
         channel["messages"] = dict(sorted(channel["messages"].items()))
     return {

@@ -153,6 +153,13 @@ def export_asyncapi(
     except CatalogError as error:
         _fail(error)
     target = out if out.is_absolute() else project / out
+    if target.exists() and not target.is_dir():
+        errors.print(
+            f"eventform export asyncapi: --out {target}: is a file\n    fix: remove it or choose a folder, "
+            "e.g. --out site/asyncapi. Nothing was written.",
+            markup=False,
+        )
+        raise typer.Exit(1)
     for path in export(catalog, target):
         console.print(f"[green]wrote[/] {path}")
 
@@ -189,8 +196,29 @@ def diff(
         raise typer.Exit(3)
 
 
+def docs(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site"),
+    root: RootOption = None,
+) -> None:
+    """Markdown + static HTML site of the catalog: domains, events, consumers, topology diagram, AsyncAPI."""
+    from eventform.docs import DocsError, build
+    from eventform.loader import load
+
+    project = _root(root)
+    try:
+        catalog, environments = load(project)
+        result = build(catalog, environments, out if out.is_absolute() else project / out, project)
+    except CatalogError as error:
+        _fail(error)
+    except DocsError as error:
+        errors.print(f"eventform docs: {error}", markup=False)
+        raise typer.Exit(1) from error
+    console.print(f"{result.pages} pages (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html")
+
+
 def register(app: typer.Typer) -> None:
     """Attach the authoring commands to the main CLI."""
     app.add_typer(add_app, name="add")
     app.add_typer(export_app, name="export")
     app.command("diff")(diff)
+    app.command("docs")(docs)

@@ -18,7 +18,7 @@ from eventform import filters, yamledit
 from eventform.errors import CatalogError, Problem
 from eventform.files import Change
 from eventform.loader import SCHEMA_DIALECT, load, past_tense_problem
-from eventform.model import Catalog
+from eventform.model import Catalog, Consumer
 
 DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -471,11 +471,37 @@ def add_consumer(
         )
         steps.append(f"set Lambda settings under consumers.{name}.function (timeout, memory, batch_size, tables...)")
     result_catalog = _commit(root, change)
+    consumer = next(c for c in result_catalog.consumers if c.qualified_name == f"{domain}/{name}")
+    if policy is not None and examples_passing(result_catalog, consumer) == 0:
+        change.rollback()
+        raise _refuse(
+            path,
+            f"{location}.filter",
+            f"no catalog example of {', '.join(qualified)} passes the filter, so {name} would never see one in the "
+            "rehearsal and its generated handler test could not pass",
+            "loosen --filter, or first add an example that matches it to the event's v<N>.examples.json",
+        )
     return Scaffolded(
         written=change.paths,
         catalog=result_catalog,
         next_steps=[*steps, "preview: eventform docs && eventform diff --base main", "run make test"],
     )
+
+
+def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
+    """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
+    the way SNS does, with moto's filter-policy matcher, on the message the publisher would send)."""
+    from eventform.publisher import Publisher
+    from eventform.rehearsal import expected_consumers
+
+    publisher = Publisher(catalog, "scaffold")
+    passing = 0
+    for qualified in consumer.events:
+        for example in catalog.event(qualified).latest.examples:
+            event, envelope = publisher.envelope(qualified, example)
+            message = publisher.sns_message(event, envelope)
+            passing += consumer.qualified_name in expected_consumers(catalog, qualified, message)
+    return passing
 
 
 __all__ = ["LintFailedError", "Scaffolded", "add_consumer", "add_domain", "add_event", "parse_events", "parse_filter"]

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from eventform.asyncapi import document
 from eventform.cli import app
 from eventform.loader import load
+from tests.conftest import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
 # Installed by `make setup` from the npm package @asyncapi/specs (package-lock.json), never fetched at test time.
@@ -72,6 +73,33 @@ def test_orders_document_content():
     assert receive["action"] == "receive" and receive["x-eventform-filter"]["policy"] == {
         "country": ["DE", "AT", "FR", "NL", "ES", "IT"]
     }
+
+
+def test_handlers_and_emitted_events_are_described(tmp_path: Path, validator: Draft7Validator):
+    project = copy_project(tmp_path)
+    inventory = project / "catalog/inventory.yaml"
+    emits = "    handler: reserve_stock\n    emits: [orders/order.cancelled]\n"
+    inventory.write_text(inventory.read_text().replace("    handler: reserve_stock\n", emits))
+    catalog, _ = load(project)
+    doc = document(catalog, catalog.domain("inventory"))
+    assert list(validator.iter_errors(doc)) == []
+    assert (
+        doc["operations"]["consume.reserve-stock.orders"]["x-eventform-handler"] == "handlers/reserve_stock/handler.py"
+    )
+    emit = doc["operations"]["emit.reserve-stock.order.cancelled"]
+    assert emit["action"] == "send" and emit["channel"] == {"$ref": "#/channels/orders-events"}
+    assert "order.cancelled.v1" in doc["channels"]["orders-events"]["messages"]
+    for ref in refs(doc):
+        resolve(doc, ref)
+
+
+def test_out_that_is_a_file_is_refused(tmp_path: Path):
+    target = tmp_path / "taken"
+    target.write_text("not a folder")
+    result = CliRunner().invoke(app, ["export", "asyncapi", "--out", str(target), "--root", str(ROOT)])
+    assert result.exit_code == 1
+    assert f"--out {target}: is a file" in " ".join(result.output.split()) and "fix:" in result.output
+    assert target.read_text() == "not a folder"
 
 
 def test_export_is_deterministic_and_the_validator_has_teeth(validator: Draft7Validator):

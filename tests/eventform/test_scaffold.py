@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
+from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
@@ -60,6 +62,11 @@ def test_add_event_and_consumer_then_synthesize(project_copy: Path, tmp_path: Pa
     inventory = StackJson(out / "stacks/dev-inventory/cdk.tf.json")
     inventory.only(SqsQueue.TF_RESOURCE_TYPE, name="dev-inventory-track-parcels")
     inventory.only(SqsQueue.TF_RESOURCE_TYPE, name="dev-inventory-track-parcels-dlq")
+    function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE, function_name="dev-inventory-track-parcels")
+    assert function["handler"] == "handlers.track_parcels.handler.lambda_handler"
+    mappings = inventory.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE).values()
+    (mapping,) = [m for m in mappings if "consumer-track-parcels-function" in m["function_name"]]
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     subscription = inventory.only(
         SnsTopicSubscription.TF_RESOURCE_TYPE, filter_policy=json.dumps({"type": ["order.shipped"]})
     )
@@ -180,6 +187,10 @@ BAD_INPUT = [
     (["add", "consumer", "inventory", "x-y", "--events", "orders/order.shipped"], "unknown event(s)"),
     (["add", "consumer", "inventory", "x-y", "--events", "orders/order.created", "--filter", "{"], "not valid JSON"),
     (["add", "domain", "orders", "--owner", "team-x"], "already exists"),
+    (
+        ["add", "consumer", "inventory", "x-y", "--events", "orders/order.created", "--filter", '{"country": ["JP"]}'],
+        "no catalog example of orders/order.created passes the filter",
+    ),
     (["add", "domain", "Bad", "--owner", "team-x"], "bad domain name"),
     (
         ["add", "consumer", "inventory", "x-y", "--events", "orders/order.created", "--handler", "x-y"],
