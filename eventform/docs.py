@@ -171,8 +171,37 @@ def _node(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
+DETAIL_LIMIT = 80  # consumers: above this the index shows domains, not consumers (mermaid's edge/text limits)
+
+
+def domain_topology(catalog: Catalog) -> str:
+    """Mermaid flowchart topic -> consuming domain, one edge per pair labelled with counts: the whole picture of a
+    large catalog stays readable and within mermaid's limits; the domain pages keep the per-consumer detail."""
+    lines = ["flowchart LR"]
+    for domain in catalog.domains:
+        label = f"{domain.name} ({domain.owner})"
+        if domain.topic is not None:
+            lines.append(f'  {_node("topic_" + domain.name)}[["{label}: {len(domain.events)} events"]]')
+        if domain.consumers:
+            lines.append(f'  {_node("consumers_" + domain.name)}("{label}: {len(domain.consumers)} consumers")')
+    reads: dict[tuple[str, str], set[str]] = {}  # (source domain, consuming domain) -> consumers
+    emits: dict[tuple[str, str], set[str]] = {}  # (emitting domain, target domain) -> consumers
+    for consumer in catalog.consumers:
+        for source in consumer.source_domains():
+            reads.setdefault((source, consumer.domain), set()).add(consumer.name)
+        for qualified in consumer.emits:
+            emits.setdefault((consumer.domain, qualified.split("/", 1)[0]), set()).add(consumer.name)
+    for (source, target), names in sorted(reads.items()):
+        lines.append(f'  {_node("topic_" + source)} -->|"{len(names)} consumers"| {_node("consumers_" + target)}')
+    for (source, target), names in sorted(emits.items()):
+        lines.append(f'  {_node("consumers_" + source)} -.->|"{len(names)} emit"| {_node("topic_" + target)}')
+    return "\n".join(lines) + "\n"
+
+
 def topology(catalog: Catalog, focus: str | None = None) -> str:
     """Mermaid flowchart producers -> topics -> consumers (only what touches ``focus`` when given)."""
+    if focus is None and len(catalog.consumers) > DETAIL_LIMIT:
+        return domain_topology(catalog)
     lines = ["flowchart LR"]
     published: list[str] = []  # producer -> topic, in domain order
     edges: list[str] = []  # topic -> consumer and consumer -.-> topic (emits), in consumer order

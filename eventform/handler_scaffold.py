@@ -40,6 +40,16 @@ def function_name(event: str) -> str:
     return "on_" + re.sub(r"[^a-z0-9_]", "_", event.split("/", 1)[1])
 
 
+def _tuple_literal(items: list[str]) -> str:
+    """A tuple of strings as ruff would format it: one line when it fits, else one item per line."""
+    if len(items) == 1:
+        return f'("{items[0]}",)'
+    one_line = "(" + ", ".join(f'"{item}"' for item in items) + ")"
+    if len(one_line) <= 100:
+        return one_line
+    return "(\n" + "".join(f'    "{item}",\n' for item in items) + ")"
+
+
 def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, consumer: str, change: Change) -> Path:
     """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist."""
     package = root / "handlers" / handler
@@ -48,7 +58,7 @@ def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, c
         "domain": domain,
         "consumer": consumer,
         "events": events,
-        "events_literal": "(" + "".join(f'"{e}", ' for e in events).rstrip(" ") + ")",
+        "events_literal": _tuple_literal(events),
         "handlers": [{"event": e, "name": e.split("/", 1)[1], "function": function_name(e)} for e in events],
     }
     environment = templates()

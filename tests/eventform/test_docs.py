@@ -123,6 +123,21 @@ def test_emitting_handlers_are_producers(tmp_path: Path):
     )
 
 
+def test_a_large_catalog_shows_domains_on_the_index_and_consumers_on_domain_pages(tmp_path: Path):
+    from bench.catalog_gen import generate
+    from eventform.docs import DETAIL_LIMIT, topology
+    from eventform.loader import load
+
+    generated = generate(tmp_path, events=120, events_per_domain=40, environments=("prod",))
+    catalog, _ = load(generated.root)
+    assert len(catalog.consumers) > DETAIL_LIMIT
+    index = topology(catalog)
+    assert '  topic_domain000 -->|"40 consumers"| consumers_domain001' in index
+    assert "consumer_" not in index and index.count("-->") == 3  # one edge per (topic, consuming domain)
+    detail = topology(catalog, "domain001")
+    assert detail.count("-->") > 40 and "consumer_domain001_" in detail
+
+
 @pytest.mark.parametrize(
     ("out", "message"),
     [

@@ -150,6 +150,13 @@ def test_handler_package_passes_its_own_test(project_copy: Path):
         check=False,
     )
     assert linted.returncode == 0, linted.stdout
+    formatted = subprocess.run(
+        [str(Path(sys.executable).with_name("ruff")), "format", "--check", "--line-length", "120", str(package)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert formatted.returncode == 0, formatted.stdout  # generated code is already in the project's style
 
 
 def test_an_existing_handler_is_reused(project_copy: Path):
