@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import AssetType, TerraformAsset
+from cdktn import AssetType, ITerraformDependable, TerraformAsset
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from cdktn_provider_aws.lambda_function import LambdaFunction
+from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
+from cdktn_provider_aws.lambda_permission import LambdaPermission
+from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
+from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from modules.policies import Statement, document
@@ -40,19 +44,23 @@ class FunctionConfig:
     account_id: str
     fifo: bool
     mapping_enabled: bool  # False locally: the local runner plays the event source mapping
+    email_senders: tuple[str, ...]
+    layers: tuple[str, ...]  # none locally: the embedded AWS has no AWS-owned layers; the runner runs in process
 
 
 @dataclass(frozen=True)
 class Grants:
     """What the catalog says this function may touch, as ARNs (never wildcards)."""
 
-    queue_arn: str
+    queue_arn: str | None  # None: a push consumer (SNS invokes the function)
     tables: dict[str, str]  # logical name -> table name
     idempotency_table_arn: str
     publish_topic_arns: tuple[str, ...]
     parameter_arns: tuple[str, ...]
     secret_arns: tuple[str, ...]
+    email_identity_arns: tuple[str, ...]
     kms_key_arns: tuple[str, ...]
+    failure_queue_arn: str | None = None  # a push consumer's on-failure destination
 
 
 class ConsumerFunction(Construct):
@@ -63,6 +71,7 @@ class ConsumerFunction(Construct):
         *,
         config: FunctionConfig,
         grants: Grants,
+        queue: ITerraformDependable | None,
         kms_key: str | None,
         tags: dict[str, str],
     ) -> None:
@@ -99,7 +108,10 @@ class ConsumerFunction(Construct):
                 "Allow",
                 ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
                 (grants.queue_arn,),
-            ),
+            )
+            if grants.queue_arn
+            # A push consumer has no queue; Lambda's on-failure destination sends with the function's own role.
+            else Statement("SendFailuresToOwnDlq", "Allow", ("sqs:SendMessage",), (grants.failure_queue_arn or "",)),
             Statement(
                 "Idempotency",
                 "Allow",
@@ -135,6 +147,10 @@ class ConsumerFunction(Construct):
             statements.append(
                 Statement("ReadDeclaredSecrets", "Allow", ("secretsmanager:GetSecretValue",), grants.secret_arns)
             )
+        if grants.email_identity_arns:
+            statements.append(
+                Statement("SendAsDeclaredSenders", "Allow", ("ses:SendEmail",), grants.email_identity_arns)
+            )
         if grants.kms_key_arns:
             statements.append(
                 Statement("UseDomainKeys", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), grants.kms_key_arns)
@@ -151,6 +167,9 @@ class ConsumerFunction(Construct):
             ),
         )
         IamRolePolicy(self, "policy", name="catalog-grants", role=self.role.id, policy=document(*statements))
+        for index, sender in enumerate(config.email_senders):
+            # AWS e-mails the address once to verify it; until then SES refuses to send as it.
+            SesEmailIdentity(self, f"sender-{index}", email=sender)
         asset = TerraformAsset(self, "package", path=config.package_path, type=AssetType.FILE)
         self.function = LambdaFunction(
             self,
@@ -164,13 +183,15 @@ class ConsumerFunction(Construct):
             memory_size=config.memory,
             timeout=config.timeout,
             reserved_concurrent_executions=config.reserved_concurrency,
-            layers=[POWERTOOLS_LAYER.format(region=config.region)],
+            layers=list(config.layers) or None,
             tracing_config={"mode": "Active"},
             environment={"variables": {**config.environment, **table_variables}},
             kms_key_arn=kms_key,
             tags=tags,
             depends_on=[self.log_group],
         )
+        if queue is None:
+            return
         LambdaEventSourceMapping(
             self,
             "mapping",
@@ -181,4 +202,28 @@ class ConsumerFunction(Construct):
             function_response_types=["ReportBatchItemFailures"],
             scaling_config={"maximum_concurrency": config.max_concurrency} if config.max_concurrency else None,
             enabled=config.mapping_enabled,
+            depends_on=[queue],  # the ARN is computed from the name: order the mapping after the queue exists
+        )
+
+    def invoked_by_topic(self, id: str, topic_arn: str) -> LambdaPermission:
+        """SNS may invoke this function for this one topic only (``source_arn``)."""
+        return LambdaPermission(
+            self,
+            id,
+            statement_id=f"Invoke{id.title().replace('-', '')}",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal="sns.amazonaws.com",
+            source_arn=topic_arn,
+        )
+
+    def asynchronous_invocations(self, *, retries: int, max_event_age: int, on_failure: SqsQueue) -> None:
+        """Lambda's retries for SNS pushes, then the event (with the error) goes to the consumer's DLQ."""
+        LambdaFunctionEventInvokeConfig(
+            self,
+            "async",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=retries,
+            maximum_event_age_in_seconds=max_event_age,
+            destination_config={"on_failure": {"destination": on_failure.arn}},
         )

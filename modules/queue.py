@@ -131,3 +131,71 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
+
+
+def _encryption(kms_key: str | None) -> dict[str, object]:
+    if kms_key:
+        return {"kms_master_key_id": kms_key, "kms_data_key_reuse_period_seconds": 300}
+    return {"sqs_managed_sse_enabled": True}
+
+
+def dead_letter_queue(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    arn: str,
+    alarm_name: str,
+    retention: int,
+    kms_key: str | None,
+    alarms: AlarmSettings,
+    tags: dict[str, str],
+) -> SqsQueue:
+    """A push consumer's on-failure destination: encrypted, TLS-only, and alarmed like every other DLQ."""
+    queue = SqsQueue(
+        scope,
+        id,
+        name=name,
+        message_retention_seconds=retention,
+        receive_wait_time_seconds=LONG_POLL_SECONDS,
+        policy=document(deny_insecure_transport(("sqs:*",), arn)),
+        tags=tags,
+        **_encryption(kms_key),
+    )
+    queue_alarm(
+        scope,
+        f"{id}-alarm",
+        name=alarm_name,
+        queue_name=name,
+        metric="ApproximateNumberOfMessagesVisible",
+        threshold=alarms.dlq_messages,
+        description=f"Failed invocations are waiting in {name}: inspect them and publish again.",
+        settings=alarms,
+        tags=tags,
+    )
+    return queue
+
+
+def tap_queue(
+    scope: Construct, id: str, *, name: str, arn: str, sender_topic_arns: tuple[str, ...], tags: dict[str, str]
+) -> SqsQueue:
+    """Local environment only: where SNS's pushes to a function land, for the local runner to replay them."""
+    return SqsQueue(
+        scope,
+        id,
+        name=name,
+        receive_wait_time_seconds=LONG_POLL_SECONDS,
+        sqs_managed_sse_enabled=True,
+        policy=document(
+            Statement(
+                sid="SubscribedTopicsSend",
+                effect="Allow",
+                principal={"Service": "sns.amazonaws.com"},
+                actions=("sqs:SendMessage",),
+                resources=(arn,),
+                conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
+            ),
+            deny_insecure_transport(("sqs:*",), arn),
+        ),
+        tags=tags,
+    )
