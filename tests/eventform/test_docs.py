@@ -38,13 +38,13 @@ def site(project: Path) -> Path:
     out = project / "site"
     result = docs(project, out)
     assert result.exit_code == 0, result.output
-    assert "14 pages (Markdown + HTML)" in result.output
+    assert "15 pages (Markdown + HTML)" in result.output
     return out
 
 
 def test_a_page_per_domain_event_and_consumer(site: Path):
     pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.md"))
-    assert len(pages) == 1 + 5 + 5 + 3  # index, domains, events, consumers
+    assert len(pages) == 1 + 5 + 5 + 4  # index, domains, events, consumers
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*.html")) == [p[:-3] + ".html" for p in pages]
     assert "events/orders/order.created.md" in pages and "consumers/payments/ledger.md" in pages
     assert sorted(p.name for p in (site / "asyncapi").iterdir())[0] == "inventory.asyncapi.json"
@@ -73,6 +73,9 @@ def test_consumer_page_names_handler_queue_dlq_alarms_and_target(site: Path):
     stock = (site / "consumers/inventory/reserve-stock.md").read_text()
     assert "| timeout | 20s |" in stock and "| tables | `reservations` |" in stock
     assert "| prod | `prod-inventory-reserve-stock` | `prod-inventory-reserve-stock-role` | " in stock
+    push = (site / "consumers/users/crm-sync.md").read_text()
+    assert "| delivery | push: SNS invokes Lambda asynchronously (2 retries" in push
+    assert "| prod | - (push) | `prod-users-crm-sync-dlq` (on-failure destination) |" in push
 
 
 def test_topology_diagram(site: Path):
@@ -199,7 +202,7 @@ def test_site_in_headless_chromium(site: Path):
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     pages = {entry["page"]: entry for entry in report["pages"]}
-    assert len(pages) == 14
+    assert len(pages) == 15
     for name, entry in pages.items():
         assert entry["title"].endswith("- eventform"), name
         assert entry["consoleErrors"] == [] and entry["pageErrors"] == [], (name, entry)
