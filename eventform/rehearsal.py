@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -131,12 +132,20 @@ def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> 
 
 def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueBinding:
     """The queue binding Lambda's event source mapping would have, recording which events the handler saw."""
-    from handlers.runtime import unwrap
+    from handlers.runtime import clients, unwrap
 
     handler = None
     if deployed.handler_module:
         with aws_environment(connection, deployed.environment):
-            handler = importlib.import_module(deployed.handler_module).lambda_handler
+            # A cold start, as Lambda does it: a fresh module object (its idempotency table, clients, settings
+            # built from this function's environment), whatever this process imported before under another one.
+            clients.reset()
+            spec = importlib.util.find_spec(deployed.handler_module)
+            if spec is None or spec.loader is None:
+                raise LocalError(f"handler module {deployed.handler_module} not found: run from the project root")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            handler = module.lambda_handler
 
     if deployed.consumer.delivery == "push":
         return _push_binding(deployed, connection, handler)
