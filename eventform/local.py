@@ -288,6 +288,8 @@ def destroy_in_reverse_dependency_order(paths: LocalPaths, stacks: list[str], pr
     """Destroy a stack once every stack that depends on it is destroyed; independent stacks in parallel."""
     dependencies = _read_dependencies(paths)
     dependents = {s: {o for o in stacks if s in dependencies.get(o, set())} for s in stacks}
+    cyclic = _on_a_cycle(dependents)  # domains consuming each other's events: SNS deletes a subscribed topic anyway
+    dependents = {s: needs - cyclic if s in cyclic else needs for s, needs in dependents.items()}
 
     def destroy(name: str) -> float:
         started = time.perf_counter()
@@ -392,12 +394,14 @@ def down(root: Path, progress: Progress = lambda _: None) -> bool:
     paths = LocalPaths(root)
     stacks = deployed_stacks(paths)
     did_something = False
-    if stacks and server_pid(paths) is not None:
-        destroy_in_reverse_dependency_order(paths, stacks, progress)
-        did_something = True
-    if stop_server(paths):
-        progress("embedded AWS stopped")
-        did_something = True
+    try:
+        if stacks and server_pid(paths) is not None:
+            destroy_in_reverse_dependency_order(paths, stacks, progress)
+            did_something = True
+    finally:  # whatever happened to the destroys, nothing keeps running
+        if stop_server(paths):
+            progress("embedded AWS stopped")
+            did_something = True
     # The embedded AWS kept everything in memory: once it is gone, the local state describes nothing.
     for stack in stacks:
         paths.tfstate(stack).unlink(missing_ok=True)

@@ -120,3 +120,16 @@ def test_domains_that_consume_each_other_get_their_topics_first(monkeypatch, tmp
     full = [name for name, args in runs if len(args) == 2]
     assert runs.index(targeted[0]) < len(targeted) <= runs.index(("local-orders", ("apply", "-auto-approve")))
     assert full.index("local-inventory") > full.index("local-orders")
+
+    import subprocess
+
+    destroyed: list[str] = []
+
+    def fake_terraform(paths, name, *args):
+        destroyed.append(name)
+        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    local.destroy_in_reverse_dependency_order(paths, local.deployed_stacks(paths), lambda _: None)
+    assert sorted(destroyed) == sorted(s.name for s in stacks)  # the cycle does not block the destroy...
+    assert destroyed.index("local-inventory") < destroyed.index("local-orders")  # ...nor break the order around it
