@@ -21,7 +21,7 @@ from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig,
 from modules.parameters import locator
 from modules.policies import Statement
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, dead_letter_queue, tap_queue
-from modules.subscription import function_subscription, notification_subscription, queue_subscription
+from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
 
 REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
@@ -365,13 +365,14 @@ class DomainStack(EventformStack):
                     depends_on=[permission],
                 )
             else:
-                notification_subscription(
+                queue_subscription(
                     self,
                     f"consumer-{consumer.name}-from-{source}",
                     topic_arn=topic_arn,
                     queue_arn=tap.arn,
                     filter_policy=policy,
                     filter_scope=consumer.filter_scope,
+                    raw=False,
                 )
         TerraformOutput(self, output_id(consumer.name, "function_arn"), value=function.function.arn)
         located = {"delivery": "push", "function_arn": function.function.arn, "dlq_url": dlq.url, "dlq_arn": dlq.arn}

@@ -19,15 +19,18 @@ def queue_subscription(
     queue_arn: str,
     filter_policy: dict[str, Any],
     filter_scope: str,
+    raw: bool = True,
 ) -> SnsTopicSubscription:
-    """Raw delivery: the queue receives the CloudEvents envelope as its body, attributes as SQS attributes."""
+    """Raw delivery: the queue receives the CloudEvents envelope as its body, attributes as SQS attributes.
+
+    Not raw: SNS's whole notification, which is what a local tap queue needs to replay a push to a function."""
     return SnsTopicSubscription(
         scope,
         id,
         topic_arn=topic_arn,
         protocol="sqs",
         endpoint=queue_arn,
-        raw_message_delivery=True,
+        raw_message_delivery=raw,
         filter_policy=json.dumps(filter_policy, sort_keys=True),
         filter_policy_scope=FILTER_SCOPES[filter_scope],
     )
@@ -53,20 +56,4 @@ def function_subscription(
         filter_policy=json.dumps(filter_policy, sort_keys=True),
         filter_policy_scope=FILTER_SCOPES[filter_scope],
         depends_on=depends_on,
-    )
-
-
-def notification_subscription(
-    scope: Construct, id: str, *, topic_arn: str, queue_arn: str, filter_policy: dict[str, Any], filter_scope: str
-) -> SnsTopicSubscription:
-    """Local stand-in for a push subscription: SNS's whole notification (not raw) lands in a tap queue."""
-    return SnsTopicSubscription(
-        scope,
-        id,
-        topic_arn=topic_arn,
-        protocol="sqs",
-        endpoint=queue_arn,
-        raw_message_delivery=False,
-        filter_policy=json.dumps(filter_policy, sort_keys=True),
-        filter_policy_scope=FILTER_SCOPES[filter_scope],
     )
