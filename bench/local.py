@@ -28,7 +28,7 @@ from bench.catalog_gen import generate  # noqa: E402
 from eventform import local, rehearsal, runner  # noqa: E402
 
 SQS_CREATED = re.compile(r"^aws_sqs_queue\.\S+: Creation complete after (?:(\d+)m)?(\d+)s", re.MULTILINE)
-QUEUE_REFERENCE = re.compile(r"\$\{aws_sqs_queue\.([^.}]+)\.")
+QUEUE_REFERENCE = re.compile(r"aws_sqs_queue\.([A-Za-z0-9_-]+)")  # ${aws_sqs_queue.X.arn} or depends_on
 
 
 def sample_project(target: Path) -> Path:
