@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
-from eventform import filters
+from eventform import eventbridge, filters
 from eventform.errors import CatalogError, Problem
 from eventform.model import (
     ENVELOPE_ATTRIBUTES,
@@ -351,7 +351,8 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
             _line_of(document, ["endpoint"]),
         )
         ok = False
-    if not ok:
+    eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
+    if not ok or eventbridge_settings is None:
         return None
     alarms = data.get("alarms", {})
     backend = data["backend"]
@@ -379,6 +380,7 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
         ),
         tags=dict(sorted(data.get("tags", {}).items())),
         endpoint=data.get("endpoint"),
+        eventbridge=eventbridge_settings,
     )
 
 
@@ -418,6 +420,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     out.check()
     catalog = _with_fifo_consumers(catalog)
     _check_names(catalog, environments, documents, out)
+    eventbridge.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -442,14 +445,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             "set topic.fifo: true or remove content_based_deduplication",
             _line_of(document, ["topic"]),
         )
-    if "bus" in data:
-        out.add(
-            path,
-            "bus",
-            "EventBridge buses are not supported by this version of eventform",
-            "remove bus: and publish on the domain's topic",
-            _line_of(document, ["bus"]),
-        )
+    bus = eventbridge.build_bus(path, document, data, out)
     events = []
     for name, spec in data.get("events", {}).items():
         event = _build_event(path, document, data["domain"], name, spec, topic, out)
@@ -469,6 +465,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
                 env: {k: parse_duration(v) for k, v in override.get("queue", {}).items()}
                 for env, override in sorted(spec.get("environments", {}).items())
             },
+            route=eventbridge.build_route(path, document, name, spec, out),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
@@ -482,6 +479,9 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         topic=topic,
         events=tuple(sorted(events, key=lambda e: e.name)),
         consumers=tuple(consumers),
+        bus=bus,
+        schedules=eventbridge.build_schedules(path, document, data, out),
+        api_calls=eventbridge.build_api_calls(data),
     )
 
 
@@ -709,7 +709,7 @@ def _check_consumers(
             fifo_kinds = {
                 bool(catalog.domain(e.domain).topic and catalog.domain(e.domain).topic.fifo) for e in consumed
             }
-            if len(fifo_kinds) > 1:
+            if len(fifo_kinds) > 1 and consumer.route is None:
                 out.add(
                     domain.path,
                     f"{location}.events",
@@ -850,7 +850,8 @@ def _with_fifo_consumers(catalog: Catalog) -> Catalog:
         consumers = []
         for consumer in domain.consumers:
             source = catalog.domain(consumer.events[0].split("/", 1)[0])
-            consumers.append(replace(consumer, fifo=bool(source.topic and source.topic.fifo)))
+            fifo = bool(source.topic and source.topic.fifo) and consumer.route is None  # buses do not order
+            consumers.append(replace(consumer, fifo=fifo))
         domains.append(replace(domain, consumers=tuple(consumers)))
     return replace(catalog, domains=tuple(domains))
 

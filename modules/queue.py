@@ -53,6 +53,7 @@ class ConsumerQueue(Construct):
         sender_topic_arns: tuple[str, ...],
         alarms: AlarmSettings,
         tags: dict[str, str],
+        extra_sender_statements: tuple[Statement, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         self.names = names
@@ -74,6 +75,7 @@ class ConsumerQueue(Construct):
                     conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
                 )
             )
+        sender_statements.extend(extra_sender_statements)  # e.g. EventBridge rules (modules/eventbridge.py)
         # Policies are inline (not aws_sqs_queue_policy): each separate SQS resource costs the provider another
         # attribute-propagation wait, and the ARNs are deterministic anyway.
         self.dlq = SqsQueue(

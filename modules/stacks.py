@@ -13,6 +13,7 @@ from constructs import Construct
 from eventform import filters
 from eventform.model import Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
+from modules import eventbridge
 from modules.alarms import AlarmSettings
 from modules.encryption import DomainKey
 from modules.parameters import Locator
@@ -153,6 +154,9 @@ class PlatformStack(EventformStack):
                         "StringEquals": {"aws:SourceAccount": environment.account_id},
                     },
                 ),
+                eventbridge.alarm_topic_statement(
+                    environment.region, environment.account_id, environment.name, names.alarm_topic_arn
+                ),
             ),
         )
         TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
@@ -175,6 +179,10 @@ class PlatformStack(EventformStack):
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
                 )
                 TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+        if environment.eventbridge.schema_registry:
+            from modules.schema_registry import SchemaRegistry
+
+            SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
 
 
 class DomainStack(EventformStack):
@@ -209,10 +217,16 @@ class DomainStack(EventformStack):
                 description=f"SNS topic of the {domain.name} domain's events",
                 tags=tags,
             )
+        eventbridge.build_bus(self, domain, tags)
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
+        eventbridge.build_schedules(self, domain, tags)
+        eventbridge.build_api_call_alerts(self, domain, tags)
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
+        if consumer.route is not None:  # subscribes through EventBridge buses
+            eventbridge.build_bus_consumer(self, consumer, tags)
+            return
         names, environment = self.names, self.environment
         settings = consumer.queue_for(environment)
         queue_name = names.queue(consumer.domain, consumer.name, consumer.fifo)
