@@ -13,7 +13,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth lint validate test demo clean
+.PHONY: help setup synth lint validate scan test demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -43,15 +43,23 @@ synth: setup ## synthesize every environment into cdktf.out/
 validate: synth ## terraform init + validate every synthesized stack
 	$(EVENTFORM) validate
 
-test: setup ## ruff, catalog lint, then the test suite (synthesis, terraform validate, bad inputs)
+scan: synth ## checkov (built-in + policies/) and eventform's checks over every stack, offline; reports/
+	$(EVENTFORM) scan
+
+test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, terraform validate, bad inputs)
 	.venv/bin/ruff check .
 	$(EVENTFORM) lint
+	$(EVENTFORM) synth
+	$(EVENTFORM) scan
 	.venv/bin/pytest -q
 
-demo: setup ## lint, synthesize every environment, validate each stack, print the summary
+demo: setup ## lint, synth every environment, scan, then the local rehearsal on moto (up, publish, run, down)
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
-	$(EVENTFORM) validate
+	$(EVENTFORM) scan
+	$(EVENTFORM) local down
+	$(EVENTFORM) local up
+	status=0; $(EVENTFORM) local rehearse || status=$$?; $(EVENTFORM) local down; exit $$status
 
 clean: ## remove generated output (keeps installed tools)
 	rm -rf cdktf.out reports .pytest_cache

@@ -19,6 +19,7 @@ from eventform.errors import CatalogError, Problem
 from eventform.loader import load
 from eventform.model import Catalog, Environment
 from eventform.naming import Names
+from eventform.packaging import build as build_package
 from eventform.toolchain import ensure_jsii_node
 
 DEFAULT_OUTDIR = "cdktf.out"
@@ -103,12 +104,22 @@ def build_app(
 
     context = {"targetVersions": TARGET_VERSIONS}
     app = App(outdir=str(outdir), context=context) if outdir else App(context=context)  # else the CLI's outdir
+    packages = {
+        c.qualified_name: build_package(root, c, catalog, root / ".cache" / "packages")
+        for c in catalog.consumers
+        if c.handler
+    }
     for stack in planned:
         if stack.domain is None:
             PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)
         else:
             DomainStack(
-                app, stack.name, environment=stack.environment, catalog=catalog, domain=catalog.domain(stack.domain)
+                app,
+                stack.name,
+                environment=stack.environment,
+                catalog=catalog,
+                domain=catalog.domain(stack.domain),
+                packages=packages,
             )
     return app, planned
 

@@ -6,19 +6,19 @@ runs unless this returns: constructs can trust the model completely.
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
 
 from eventform import eventbridge, filters
 from eventform.errors import CatalogError, Problem
@@ -32,7 +32,9 @@ from eventform.model import (
     Environment,
     Event,
     EventVersion,
+    FunctionSettings,
     Topic,
+    Waiver,
 )
 from eventform.naming import Names
 
@@ -113,40 +115,71 @@ IRREGULAR_PAST = frozenset(
 # --------------------------------------------------------------------------------------------------------------
 # YAML with positions
 # --------------------------------------------------------------------------------------------------------------
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    return yaml
+@dataclass(frozen=True)
+class YamlDocument:
+    """Plain data plus the 1-based line of every key and item: errors point at lines, models get plain dicts.
+
+    Parsed with PyYAML's C loader (the catalog of a large organisation has thousands of entries; a round-trip
+    parser is several times slower), duplicate keys are refused rather than silently overwritten.
+    """
+
+    data: Any
+    lines: dict[tuple[Any, ...], int]
 
 
-def _line_of(document: Any, path: Iterable[Any]) -> int | None:
+class DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+def _parse_yaml(text: str) -> YamlDocument:
+    loader = yaml.CSafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        lines: dict[tuple[Any, ...], int] = {}
+
+        def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                result: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    key = loader.construct_object(key_node, deep=True)
+                    if key in result:
+                        raise DuplicateKey(key, key_node.start_mark.line + 1)
+                    lines[(*path, key)] = key_node.start_mark.line + 1
+                    result[key] = build(value_node, (*path, key))
+                return result
+            if isinstance(node, yaml.SequenceNode):
+                items = []
+                for index, item in enumerate(node.value):
+                    lines[(*path, index)] = item.start_mark.line + 1
+                    items.append(build(item, (*path, index)))
+                return items
+            value = loader.construct_object(node, deep=True)
+            if isinstance(value, datetime.date):  # an unquoted 2027-01-31: JSON Schema validates text, not dates
+                return value.isoformat()[:10]
+            return value
+
+        if root is None:
+            return YamlDocument(None, {})
+        lines[()] = root.start_mark.line + 1
+        return YamlDocument(build(root, ()), lines)
+    finally:
+        loader.dispose()
+
+
+def _line_of(document: YamlDocument, path: Iterable[Any]) -> int | None:
     """1-based line of the node at ``path`` (keys and indexes), or of its nearest existing parent."""
-    node, line = document, None
-    for step in path:
-        lc = getattr(node, "lc", None)
-        try:
-            if isinstance(node, dict) and step in node:
-                line = lc.key(step)[0] + 1 if lc is not None else line
-                node = node[step]
-            elif isinstance(node, list) and isinstance(step, int) and step < len(node):
-                line = lc.item(step)[0] + 1 if lc is not None else line
-                node = node[step]
-            else:
-                break
-        except (KeyError, AttributeError, TypeError):
-            break
-    if line is None and getattr(document, "lc", None) is not None:
-        line = document.lc.line + 1
-    return line
+    steps = tuple(path)
+    for length in range(len(steps), -1, -1):
+        line = document.lines.get(steps[:length])
+        if line is not None:
+            return line
+    return None
 
 
-def _to_plain(node: Any) -> Any:
-    """ruamel's commented containers -> plain dict/list, for jsonschema and the model."""
-    if isinstance(node, dict):
-        return {str(k): _to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_to_plain(v) for v in node]
-    return node
+def _to_plain(document: YamlDocument) -> Any:
+    return document.data
 
 
 class _Collector:
@@ -163,25 +196,26 @@ class _Collector:
             raise CatalogError(self.problems)
 
 
-def _read_yaml(path: Path, out: _Collector) -> Any | None:
+def _read_yaml(path: Path, out: _Collector) -> YamlDocument | None:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         out.add(path, "", f"cannot read the file: {error.strerror}", "check the path and permissions")
         return None
     try:
-        document = _yaml().load(text)
-    except DuplicateKeyError as error:
-        mark = error.problem_mark
+        document = _parse_yaml(text)
+    except DuplicateKey as error:
+        out.add(path, "", str(error), "each name may appear once; merge or rename the entries", error.line)
+        return None
+    except ValueError as error:  # a scalar YAML resolves but cannot build, e.g. the date 2027-02-30
         out.add(
             path,
             "",
-            f"duplicate key: {error.problem}",
-            "each name may appear once; merge or rename the entries",
-            mark.line + 1 if mark else None,
+            f"a value cannot be read: {error}",
+            "quote dates ('2027-06-30') and check that the day exists",
         )
         return None
-    except MarkedYAMLError as error:
+    except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         out.add(
             path,
@@ -191,7 +225,7 @@ def _read_yaml(path: Path, out: _Collector) -> Any | None:
             mark.line + 1 if mark else None,
         )
         return None
-    if not isinstance(document, dict):
+    if not isinstance(document.data, dict):
         out.add(path, "", "the file must be a YAML mapping", "start from an existing file in the same folder")
         return None
     return document
@@ -351,8 +385,9 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
             _line_of(document, ["endpoint"]),
         )
         ok = False
+    waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
-    if not ok or eventbridge_settings is None:
+    if not ok or waivers is None or eventbridge_settings is None:
         return None
     alarms = data.get("alarms", {})
     backend = data["backend"]
@@ -380,8 +415,40 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
         ),
         tags=dict(sorted(data.get("tags", {}).items())),
         endpoint=data.get("endpoint"),
+        waivers=waivers,
         eventbridge=eventbridge_settings,
     )
+
+
+def _waivers(path: Path, document: Any, entries: list[dict[str, Any]], out: _Collector) -> tuple[Waiver, ...] | None:
+    """Waivers with real dates and a reason that says something; expiry itself is judged by the scan, not here."""
+    waivers, ok = [], True
+    for index, entry in enumerate(entries):
+        line = _line_of(document, ["waivers", index])
+        try:
+            expires = datetime.date.fromisoformat(entry["expires"])
+        except ValueError:
+            out.add(
+                path,
+                f"waivers[{index}].expires",
+                f"{entry['expires']!r} is not a calendar date",
+                "use YYYY-MM-DD, e.g. 2027-03-31",
+                line,
+            )
+            ok = False
+            continue
+        if not entry["reason"].strip() or len(set(entry["reason"].split())) < 3:
+            out.add(
+                path,
+                f"waivers[{index}].reason",
+                "a waiver needs a reason that explains why the finding is accepted",
+                "write a sentence: what is accepted, and why it is safe",
+                line,
+            )
+            ok = False
+            continue
+        waivers.append(Waiver(entry["check"], entry["resource"], entry["owner"], entry["reason"].strip(), expires))
+    return tuple(waivers) if ok else None
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -419,6 +486,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_consumers(catalog, documents, environments, out)
     out.check()
     catalog = _with_fifo_consumers(catalog)
+    _check_handlers(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
     out.check()
@@ -458,6 +526,9 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             description=spec["description"],
             events=tuple(spec["events"]),
             delivery=spec.get("delivery", "queue"),
+            handler=spec.get("handler"),
+            emits=tuple(spec.get("emits", [])),
+            function=_function_settings(spec.get("function", {})),
             filter=spec.get("filter"),
             filter_scope=spec.get("filter_scope", "attributes"),
             queue={k: parse_duration(v) for k, v in spec.get("queue", {}).items()},
@@ -483,6 +554,81 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         schedules=eventbridge.build_schedules(path, document, data, out),
         api_calls=eventbridge.build_api_calls(data),
     )
+
+
+def _function_settings(spec: dict[str, Any]) -> FunctionSettings:
+    durations = {k: parse_duration(spec[k]) for k in ("timeout", "batching_window") if k in spec}
+    return FunctionSettings(
+        **{k: spec[k] for k in ("memory", "reserved_concurrency", "batch_size", "max_concurrency") if k in spec},
+        **durations,
+        tables=tuple(spec.get("tables", [])),
+        parameters=tuple(spec.get("parameters", [])),
+        secrets=tuple(spec.get("secrets", [])),
+        environment=tuple(sorted(spec.get("environment", {}).items())),
+    )
+
+
+SECRET_LIKE = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL")
+
+
+def _check_function(
+    domain: Domain,
+    consumer: Consumer,
+    document: Any,
+    environments: tuple[Environment, ...],
+    known_events: set[str],
+    out: _Collector,
+) -> None:
+    """Lambda settings: limits, no secrets in environment variables, visibility >= 6x timeout, declared emits."""
+    where = ["consumers", consumer.name]
+    settings = consumer.function
+    if "function" in _to_plain(document)["consumers"][consumer.name] and consumer.handler is None:
+        out.add(
+            domain.path,
+            f"consumers.{consumer.name}.function",
+            "function settings without a handler",
+            "add `handler: <name>` or remove `function:`",
+            _line_of(document, [*where, "function"]),
+        )
+    if not 1 <= settings.timeout <= 900:
+        out.add(
+            domain.path,
+            f"consumers.{consumer.name}.function.timeout",
+            f"a Lambda timeout of {settings.timeout}s is outside 1s..15m",
+            "use a value between 1s and 15m",
+            _line_of(document, [*where, "function", "timeout"]),
+        )
+    for name, _ in settings.environment:
+        if any(marker in name for marker in SECRET_LIKE):
+            out.add(
+                domain.path,
+                f"consumers.{consumer.name}.function.environment.{name}",
+                f"environment variable {name} looks like a secret; values in the catalog end up in plain text",
+                "store it in Secrets Manager and list its name under `secrets:`",
+                _line_of(document, [*where, "function", "environment", name]),
+            )
+    for index, qualified in enumerate(consumer.emits):
+        if qualified not in known_events:
+            out.add(
+                domain.path,
+                f"consumers.{consumer.name}.emits[{index}]",
+                f"unknown event {qualified!r}",
+                "emit events that exist in the catalog (<domain>/<event>)",
+                _line_of(document, [*where, "emits", index]),
+            )
+    if consumer.handler:
+        for environment in environments:
+            visibility = consumer.queue_for(environment).visibility_timeout
+            if visibility < settings.minimum_visibility:
+                out.add(
+                    domain.path,
+                    f"consumers.{consumer.name}.queue.visibility_timeout",
+                    f"visibility timeout {visibility}s is below 6x the function timeout "
+                    f"({settings.minimum_visibility}s) in {environment.name}: a slow invocation's messages "
+                    "would be delivered twice",
+                    f"raise it to at least {settings.minimum_visibility}s or omit it (eventform then sets 6x)",
+                    _line_of(document, [*where, "queue", "visibility_timeout"]),
+                )
 
 
 def _build_event(
@@ -719,6 +865,7 @@ def _check_consumers(
                     _line_of(document, [*where, "events"]),
                 )
             _check_filter(domain, consumer, consumed, document, out)
+            _check_function(domain, consumer, document, environments, set(known_events), out)
             for env_name in consumer.overrides:
                 if environments and env_name not in environment_names:
                     out.add(
@@ -841,6 +988,38 @@ def _check_queue(domain: Domain, consumer: Consumer, environment: Environment, d
         )
 
 
+# Handlers the platform attaches itself (to dead-letter queues), not named by any consumer.
+PLATFORM_HANDLERS = frozenset({"dlq_recorder"})
+
+
+def _check_handlers(catalog: Catalog, documents: dict[Path, Any], out: _Collector) -> None:
+    """Every named handler exists under handlers/, and every handler package there serves some consumer."""
+    folder = catalog.root.parent / "handlers"
+    available = {p.parent.name for p in folder.glob("*/handler.py")} if folder.is_dir() else set()
+    used: set[str] = set()
+    for domain in catalog.domains:
+        for consumer in domain.consumers:
+            if consumer.handler is None:
+                continue
+            used.add(consumer.handler)
+            if consumer.handler not in available:
+                out.add(
+                    domain.path,
+                    f"consumers.{consumer.name}.handler",
+                    f"handler {consumer.handler!r} does not exist (no handlers/{consumer.handler}/handler.py)",
+                    f"create it (`eventform add consumer ... --handler {consumer.handler}` scaffolds one) or use one "
+                    f"of: {', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
+                    _line_of(documents[domain.path], ["consumers", consumer.name, "handler"]),
+                )
+    for orphan in sorted(available - used - PLATFORM_HANDLERS):
+        out.add(
+            folder / orphan / "handler.py",
+            "",
+            f"handler {orphan!r} is used by no consumer",
+            f"name it in a consumer (`handler: {orphan}`) or delete handlers/{orphan}/",
+        )
+
+
 def _with_fifo_consumers(catalog: Catalog) -> Catalog:
     """Consumers of FIFO topics get FIFO queues: derived, so the catalog never states it twice."""
     from dataclasses import replace
@@ -895,6 +1074,11 @@ def load(root: Path, environments: Iterable[str] | None = None) -> tuple[Catalog
                 for name in unknown
             )
     catalog = load_catalog(root / "catalog", every_environment)
+    from eventform.catalog_rules import pii_problems
+
+    pii = pii_problems(catalog, every_environment)
+    if pii:
+        raise CatalogError(pii)
     return catalog, tuple(e for e in every_environment if wanted is None or e.name in wanted)
 
 

@@ -7,6 +7,8 @@ Everything here is already resolved for one environment where it matters (see :m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +27,27 @@ class QueueSettings:
     visibility_timeout: int = 30
     retention: int = 4 * 86400
     delay: int = 0
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """Lambda settings of a consumer's handler, in seconds and MB."""
+
+    memory: int = 256
+    timeout: int = 30
+    reserved_concurrency: int | None = None
+    batch_size: int = 10
+    batching_window: int = 0
+    max_concurrency: int | None = None
+    tables: tuple[str, ...] = ()
+    parameters: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def minimum_visibility(self) -> int:
+        """AWS guidance: a queue's visibility timeout is at least six times its function's timeout."""
+        return 6 * self.timeout
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,9 @@ class Consumer:
     description: str
     events: tuple[str, ...]
     delivery: str = "queue"
+    handler: str | None = None
+    emits: tuple[str, ...] = ()
+    function: FunctionSettings = FunctionSettings()
     filter: dict[str, Any] | None = None
     filter_scope: FilterScope = "attributes"
     queue: dict[str, int] = field(default_factory=dict)
@@ -89,6 +115,8 @@ class Consumer:
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
         merged: dict[str, int] = {"retention": environment.queue_retention}
+        if self.handler:
+            merged["visibility_timeout"] = max(30, self.function.minimum_visibility)
         merged.update(self.queue)
         merged.update(self.overrides.get(environment.name, {}))
         return QueueSettings(**merged)
@@ -167,6 +195,24 @@ class Alarms:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted scan failure: which check, on which resources (a glob on the Terraform address or the construct
+    path), who owns the decision, why, and until when. Expired waivers stop applying and fail the scan."""
+
+    check: str
+    resource: str
+    owner: str
+    reason: str
+    expires: date
+
+    def matches(self, check_id: str, *names: str) -> bool:
+        return check_id == self.check and any(fnmatchcase(name, self.resource) for name in names if name)
+
+    def expired(self, today: date) -> bool:
+        return self.expires < today
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     account_id: str
@@ -181,6 +227,7 @@ class Environment:
     alarms: Alarms = Alarms()
     tags: dict[str, str] = field(default_factory=dict)
     endpoint: str | None = None
+    waivers: tuple[Waiver, ...] = ()
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
 
     @property

@@ -20,6 +20,7 @@ LIMITS: dict[str, int] = {
     "iam_role": 64,
     "rule": 64,
     "ssm": 1011,
+    "dynamodb": 255,
     # EventBridge
     "bus": 256,
     "archive": 48,
@@ -91,6 +92,26 @@ class Names:
     # CloudWatch -----------------------------------------------------------------------------------------
     def alarm(self, queue_name: str, what: str) -> str:
         return fit(queue_name, LIMITS["alarm"], f"-{what}")
+
+    # Lambda, IAM, DynamoDB -------------------------------------------------------------------------------
+    def function(self, domain: str, consumer: str) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}", LIMITS["lambda"])
+
+    def role(self, domain: str, consumer: str) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}", LIMITS["iam_role"], "-role")
+
+    def log_group(self, function: str) -> str:
+        return f"/aws/lambda/{function}"
+
+    def table(self, domain: str, consumer: str, table: str) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}-{table}", LIMITS["dynamodb"])
+
+    @property
+    def idempotency_table(self) -> str:
+        return f"{self.env}-platform-idempotency"
+
+    def table_arn(self, name: str) -> str:
+        return self._arn("dynamodb", f"table/{name}")
 
     # KMS ------------------------------------------------------------------------------------------------
     def key_alias(self, domain: str) -> str:

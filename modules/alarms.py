@@ -17,38 +17,37 @@ class AlarmSettings:
     evaluation_periods: int
 
 
-class QueueAlarm(Construct):
-    """One alarm on one queue metric (``Maximum`` over the period, missing data is fine)."""
+def queue_alarm(
+    scope: Construct,
+    id: str,
+    *,
+    name: str,
+    queue_name: str,
+    metric: str,
+    threshold: int,
+    description: str,
+    settings: AlarmSettings,
+    tags: dict[str, str],
+) -> CloudwatchMetricAlarm:
+    """One alarm on one queue metric (``Maximum`` over the period; missing data is fine).
 
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        name: str,
-        queue_name: str,
-        metric: str,
-        threshold: int,
-        description: str,
-        settings: AlarmSettings,
-        tags: dict[str, str],
-    ) -> None:
-        super().__init__(scope, id)
-        self.alarm = CloudwatchMetricAlarm(
-            self,
-            "alarm",
-            alarm_name=name,
-            alarm_description=description,
-            namespace="AWS/SQS",
-            metric_name=metric,
-            dimensions={"QueueName": queue_name},
-            statistic="Maximum",
-            period=settings.period,
-            evaluation_periods=settings.evaluation_periods,
-            threshold=threshold,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=[settings.alarm_topic_arn],
-            ok_actions=[settings.alarm_topic_arn],
-            tags=tags,
-        )
+    A function, not a construct: at 1,000s of consumers every extra jsii object costs synthesis time.
+    """
+    return CloudwatchMetricAlarm(
+        scope,
+        id,
+        alarm_name=name,
+        alarm_description=description,
+        namespace="AWS/SQS",
+        metric_name=metric,
+        dimensions={"QueueName": queue_name},
+        statistic="Maximum",
+        period=settings.period,
+        evaluation_periods=settings.evaluation_periods,
+        threshold=threshold,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=[settings.alarm_topic_arn],
+        ok_actions=[settings.alarm_topic_arn],
+        tags=tags,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from modules.alarms import AlarmSettings, QueueAlarm
+from modules.alarms import AlarmSettings, queue_alarm
 from modules.policies import Statement, deny_insecure_transport, document
 
 
@@ -59,7 +59,7 @@ class DeliveryDlq(Construct):
             tags=tags,
             **encryption,
         )
-        self.alarm = QueueAlarm(
+        self.alarm = queue_alarm(
             self,
             "alarm",
             name=alarm_name,

@@ -16,7 +16,7 @@ from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Tar
 from modules.bus import EventBus
 from modules.dead_letter import DeliveryDlq
 from modules.event_role import TargetRole
-from modules.parameters import Locator
+from modules.parameters import locator
 from modules.policies import Statement
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames
 from modules.rule import EventRule, RuleTarget, lambda_target
@@ -57,9 +57,11 @@ def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
         organization=domain.bus.organization,
         tags=tags,
     )
-    for attribute, value in (("bus_arn", bus.bus.arn), ("bus_name", bus.bus.name), ("archive_arn", bus.archive.arn)):
+    TerraformOutput(stack, "archive_arn", value=bus.archive.arn)
+    for attribute, value in (("bus_arn", bus.bus.arn), ("bus_name", bus.bus.name)):
         TerraformOutput(stack, attribute, value=value)
-        Locator(
+        # The publisher finds the bus through /eventform/<env>/<domain>/bus_name (eventform.publisher).
+        locator(
             stack,
             f"{attribute.replace('_', '-')}-parameter",
             name=names.parameter(domain.name, attribute),
@@ -167,21 +169,9 @@ def _queue_target(
             ),
         ),
     )
-    for attribute, value in (
-        ("queue_url", queue.queue.url),
-        ("queue_arn", queue.queue.arn),
-        ("dlq_url", queue.dlq.url),
-        ("dlq_arn", queue.dlq.arn),
-    ):
-        TerraformOutput(stack, _output_id(consumer.name, attribute), value=value)
-        Locator(
-            stack,
-            f"consumer-{consumer.name}-{attribute}",
-            name=names.parameter(consumer.domain, "consumers", consumer.name, attribute),
-            value=value,
-            description=f"{attribute} of consumer {consumer.qualified_name}",
-            tags=tags,
-        )
+    if consumer.handler:  # the same Lambda wiring as an SNS consumer: SQS event source mapping, partial batches
+        stack.consumer_function(consumer, queue, tags)
+    stack.consumer_locator(consumer, queue, tags)
     return _rule_target(target, queue_arn, dlq_arn)
 
 
@@ -276,7 +266,9 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
                     sid="UseTheDomainKey",
                     effect="Allow",
                     actions=("kms:Decrypt", "kms:GenerateDataKey"),
-                    resources=("*",),
+                    # The key lives in the platform stack (its id is not deterministic): keys of this account,
+                    # narrowed to the one behind the domain's alias.
+                    resources=(f"arn:aws:kms:{environment.region}:{environment.account_id}:key/*",),
                     conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.key_alias(domain.name)}},
                 )
             )
@@ -301,6 +293,7 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
             dlq_arn=dlq_arn,
             input=json.dumps(schedule.payload, sort_keys=True),
             source=domain.source if schedule.event else None,
+            kms_key=kms_key,
         )
 
 

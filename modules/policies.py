@@ -21,8 +21,9 @@ class Statement:
             "Sid": self.sid,
             "Effect": self.effect,
             "Action": list(self.actions) if len(self.actions) > 1 else self.actions[0],
-            "Resource": list(self.resources) if len(self.resources) > 1 else self.resources[0],
         }
+        if self.resources:  # trust policies name no resource
+            rendered["Resource"] = list(self.resources) if len(self.resources) > 1 else self.resources[0]
         if self.principal is not None:
             rendered["Principal"] = self.principal
         if self.conditions:

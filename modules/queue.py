@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from modules.alarms import AlarmSettings, QueueAlarm
+from modules.alarms import AlarmSettings, queue_alarm
 from modules.policies import Statement, deny_insecure_transport, document
 
 LONG_POLL_SECONDS = 20
@@ -111,7 +111,7 @@ class ConsumerQueue(Construct):
             **(fifo if config.fifo else {}),
             **encryption,
         )
-        self.dlq_alarm = QueueAlarm(
+        self.dlq_alarm = queue_alarm(
             self,
             "dlq-alarm",
             name=names.dlq_alarm,
@@ -122,7 +122,7 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
-        self.age_alarm = QueueAlarm(
+        self.age_alarm = queue_alarm(
             self,
             "age-alarm",
             name=names.age_alarm,

@@ -38,6 +38,7 @@ class ScheduledDelivery(Construct):
         dlq_arn: str,
         input: str,
         source: str | None,
+        kms_key: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         window = (
@@ -54,6 +55,7 @@ class ScheduledDelivery(Construct):
             schedule_expression=schedule.expression,
             schedule_expression_timezone=schedule.timezone,
             flexible_time_window=window,
+            kms_key_arn=kms_key,  # customer-managed environments encrypt the schedule's input with the domain key
             target=SchedulerScheduleTarget(
                 arn=target_arn,
                 role_arn=role_arn,

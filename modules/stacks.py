@@ -6,20 +6,23 @@ deterministic names and ARNs (:class:`eventform.naming.Names`), not remote state
 
 from __future__ import annotations
 
-from cdktn import LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
 from constructs import Construct
 
 from eventform import filters
 from eventform.model import Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
+from eventform.packaging import Package
 from modules import eventbridge
 from modules.alarms import AlarmSettings
 from modules.encryption import DomainKey
-from modules.parameters import Locator
+from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.parameters import locator
 from modules.policies import Statement
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames
-from modules.subscription import QueueSubscription
+from modules.subscription import queue_subscription
 from modules.topic import EventTopic
 
 REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
@@ -160,12 +163,27 @@ class PlatformStack(EventformStack):
             ),
         )
         TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
-        Locator(
+        locator(
             self,
             "alarm-topic-parameter",
             name=names.parameter(PLATFORM, "alarm_topic_arn"),
             value=alarm_topic.topic.arn,
             description="Topic every eventform alarm notifies",
+            tags=tags,
+        )
+        DynamodbTable(
+            self,
+            "idempotency",
+            name=names.idempotency_table,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attribute=[{"name": "id", "type": "S"}],
+            ttl={"attribute_name": "expiration", "enabled": True},  # Powertools' expiry attribute
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={
+                "enabled": True,
+                **({"kms_key_arn": alarm_key.key.arn} if environment.customer_managed_keys else {}),
+            },
             tags=tags,
         )
         if environment.customer_managed_keys:
@@ -185,14 +203,33 @@ class PlatformStack(EventformStack):
             SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
 
 
+def _function_environment(consumer: Consumer, environment: Environment, names: Names) -> dict[str, str]:
+    return {
+        **dict(consumer.function.environment),
+        "EVENTFORM_ENV": environment.name,
+        "EVENTFORM_FIFO": "true" if consumer.fifo else "false",
+        "IDEMPOTENCY_TABLE": names.idempotency_table,
+        "POWERTOOLS_SERVICE_NAME": consumer.qualified_name,
+        "TIMEOUT_GUARD_MS": str(min(2000, consumer.function.timeout * 200)),
+    }
+
+
 class DomainStack(EventformStack):
     """A domain's topic (if it publishes) and the queues and subscriptions of the consumers it owns."""
 
     def __init__(
-        self, scope: Construct, id: str, *, environment: Environment, catalog: Catalog, domain: Domain
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        environment: Environment,
+        catalog: Catalog,
+        domain: Domain,
+        packages: dict[str, Package] | None = None,
     ) -> None:
         super().__init__(scope, id, environment=environment)
         self.catalog = catalog
+        self.packages = packages or {}
         self.domain = domain
         tags = self.tags(domain.name, domain.owner, domain.data_classification)
         names = self.names
@@ -209,7 +246,7 @@ class DomainStack(EventformStack):
                 tags=tags,
             )
             TerraformOutput(self, "topic_arn", value=topic.topic.arn)
-            Locator(
+            locator(
                 self,
                 "topic-parameter",
                 name=names.parameter(domain.name, "topic_arn"),
@@ -259,7 +296,7 @@ class DomainStack(EventformStack):
             tags=tags,
         )
         for source, topic_arn in topic_arns.items():
-            QueueSubscription(
+            queue_subscription(
                 self,
                 f"consumer-{consumer.name}-from-{source}",
                 topic_arn=topic_arn,
@@ -267,18 +304,79 @@ class DomainStack(EventformStack):
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
                 filter_scope=consumer.filter_scope,
             )
-        for attribute, value in (
-            ("queue_url", queue.queue.url),
-            ("queue_arn", queue.queue.arn),
-            ("dlq_url", queue.dlq.url),
-            ("dlq_arn", queue.dlq.arn),
-        ):
+        if consumer.handler:
+            self.consumer_function(consumer, queue, tags)
+        self.consumer_locator(consumer, queue, tags)
+
+    def consumer_locator(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
+        """Outputs and the consumer's JSON SSM locator (queue and DLQ URL and ARN)."""
+        for attribute, value in (("queue_url", queue.queue.url), ("queue_arn", queue.queue.arn)):
             TerraformOutput(self, output_id(consumer.name, attribute), value=value)
-            Locator(
-                self,
-                f"consumer-{consumer.name}-{attribute}",
-                name=names.parameter(consumer.domain, "consumers", consumer.name, attribute),
-                value=value,
-                description=f"{attribute} of consumer {consumer.qualified_name}",
-                tags=tags,
-            )
+        # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
+        locator(
+            self,
+            f"consumer-{consumer.name}-parameter",
+            name=self.names.parameter(consumer.domain, "consumers", consumer.name),
+            value=Fn.jsonencode(
+                {
+                    "queue_url": queue.queue.url,
+                    "queue_arn": queue.queue.arn,
+                    "dlq_url": queue.dlq.url,
+                    "dlq_arn": queue.dlq.arn,
+                }
+            ),
+            description=f"queue_url, queue_arn, dlq_url, dlq_arn of consumer {consumer.qualified_name} (JSON)",
+            tags=tags,
+        )
+
+    def consumer_function(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
+        """The consumer's handler as a Lambda function fed by its queue (SNS and EventBridge consumers alike)."""
+        names, environment, settings = self.names, self.environment, consumer.function
+        package = self.packages[consumer.qualified_name]
+        function_name = names.function(consumer.domain, consumer.name)
+        prefix = f"arn:aws:{{}}:{environment.region}:{environment.account_id}:"
+        publish = sorted(
+            {
+                names.topic_arn(e.domain, bool(t.fifo))
+                for q in consumer.emits
+                for e in [self.catalog.event(q)]
+                if (t := self.catalog.domain(e.domain).topic)
+            }
+        )
+        keys = sorted(
+            {names.key_alias_arn(consumer.domain), *(names.key_alias_arn(d) for d in consumer.source_domains())}
+        )
+        ConsumerFunction(
+            self,
+            f"consumer-{consumer.name}-function",
+            config=FunctionConfig(
+                name=function_name,
+                role_name=names.role(consumer.domain, consumer.name),
+                handler=package.handler,
+                package_path=str(package.path),
+                package_hash=package.sha256_base64,
+                memory=settings.memory,
+                timeout=settings.timeout,
+                reserved_concurrency=settings.reserved_concurrency,
+                batch_size=settings.batch_size,
+                batching_window=settings.batching_window,
+                max_concurrency=settings.max_concurrency,
+                environment=_function_environment(consumer, environment, names),
+                log_retention_days=environment.log_retention_days,
+                region=environment.region,
+                account_id=environment.account_id,
+                fifo=consumer.fifo,
+                mapping_enabled=not environment.is_local,
+            ),
+            grants=Grants(
+                queue_arn=queue.names.queue_arn,
+                tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
+                idempotency_table_arn=names.table_arn(names.idempotency_table),
+                publish_topic_arns=tuple(publish),
+                parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
+                secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
+                kms_key_arns=tuple(keys) if environment.customer_managed_keys else (),
+            ),
+            kms_key=self.kms_key_for(consumer.domain),
+            tags=tags,
+        )

@@ -11,27 +11,23 @@ from constructs import Construct
 FILTER_SCOPES = {"attributes": "MessageAttributes", "body": "MessageBody"}
 
 
-class QueueSubscription(Construct):
+def queue_subscription(
+    scope: Construct,
+    id: str,
+    *,
+    topic_arn: str,
+    queue_arn: str,
+    filter_policy: dict[str, Any],
+    filter_scope: str,
+) -> SnsTopicSubscription:
     """Raw delivery: the queue receives the CloudEvents envelope as its body, attributes as SQS attributes."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        topic_arn: str,
-        queue_arn: str,
-        filter_policy: dict[str, Any],
-        filter_scope: str,
-    ) -> None:
-        super().__init__(scope, id)
-        self.subscription = SnsTopicSubscription(
-            self,
-            "subscription",
-            topic_arn=topic_arn,
-            protocol="sqs",
-            endpoint=queue_arn,
-            raw_message_delivery=True,
-            filter_policy=json.dumps(filter_policy, sort_keys=True),
-            filter_policy_scope=FILTER_SCOPES[filter_scope],
-        )
+    return SnsTopicSubscription(
+        scope,
+        id,
+        topic_arn=topic_arn,
+        protocol="sqs",
+        endpoint=queue_arn,
+        raw_message_delivery=True,
+        filter_policy=json.dumps(filter_policy, sort_keys=True),
+        filter_policy_scope=FILTER_SCOPES[filter_scope],
+    )

@@ -15,6 +15,16 @@ from eventform.app import SynthResult, synthesize
 ROOT = Path(__file__).resolve().parent.parent
 
 
+PROJECT_INPUTS = ("catalog", "environments", "handlers")
+
+
+def copy_project(target: Path) -> Path:
+    """The user-written inputs of the repository (catalog, environments, handlers), copied for a test to edit."""
+    for folder in PROJECT_INPUTS:
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 def require_terraform() -> str:
     """Terraform is required: fail loudly under CI, skip (saying why) only on a developer laptop."""
     binary = shutil.which("terraform")

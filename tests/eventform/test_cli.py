@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from eventform.cli import app
+from tests.conftest import copy_project
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def project(project_root: Path, tmp_path: Path) -> Path:
-    for folder in ("catalog", "environments"):
-        shutil.copytree(project_root / folder, tmp_path / folder)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def test_help_lists_the_commands() -> None:
@@ -30,7 +28,7 @@ def test_help_lists_the_commands() -> None:
 def test_lint_prints_the_catalog(project: Path) -> None:
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 0, result.output
-    assert "Catalog OK: 5 domains, 5 events, 3 consumers" in result.output
+    assert "Catalog OK: 5 domains, 6 events, 6 consumers" in result.output
     assert "notifications/send-email" in result.output
 
 
@@ -39,7 +37,7 @@ def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
     path.write_text(path.read_text().replace("order.cancelled:", "cancel.order:"))
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 1
-    assert "orders.yaml:17 at events.cancel.order" in result.output
+    assert "orders.yaml:18 at events.cancel.order" in result.output
     assert "Nothing was written." in result.output
 
 

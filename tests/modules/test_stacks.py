@@ -144,19 +144,16 @@ def test_encryption_follows_the_environment(stack) -> None:
 
 def test_locators_and_outputs(stack) -> None:
     notifications = stack("prod-notifications")
-    parameters = {p["name"] for p in notifications.resources(SsmParameter.TF_RESOURCE_TYPE).values()}
-    assert parameters == {
-        f"/eventform/prod/notifications/consumers/send-email/{a}"
-        for a in ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
-    }
-    assert set(notifications.config["output"]) == {
-        "send_email_queue_url",
-        "send_email_queue_arn",
-        "send_email_dlq_url",
-        "send_email_dlq_arn",
-    }
+    parameter = notifications.only(SsmParameter.TF_RESOURCE_TYPE)
+    assert parameter["name"] == "/eventform/prod/notifications/consumers/send-email"
+    assert parameter["type"] == "String"
+    for attribute in ("queue_url", "queue_arn", "dlq_url", "dlq_arn"):
+        assert f'"{attribute}" = aws_sqs_queue.' in parameter["value"]
+    assert parameter["value"].startswith("${jsonencode(")
+    assert set(notifications.config["output"]) == {"send_email_queue_url", "send_email_queue_arn"}
     orders = stack("prod-orders")
-    assert orders.only(SsmParameter.TF_RESOURCE_TYPE)["name"] == "/eventform/prod/orders/topic_arn"
+    assert orders.only(SsmParameter.TF_RESOURCE_TYPE, name="/eventform/prod/orders/topic_arn")
+    assert orders.only(SsmParameter.TF_RESOURCE_TYPE, name="/eventform/prod/orders/bus_name")
     assert "topic_arn" in orders.config["output"]
 
 

@@ -1,0 +1,145 @@
+"""Synthesis benchmark: bindings import, construct and synth time, resources and peak memory by catalog size.
+
+    .venv/bin/python -m bench.synth [--sizes 10 100 1000] [--repeat 3]
+
+Every measurement runs in a fresh interpreter (as `eventform synth` and `cdktn synth` do), so the AWS bindings'
+import cost is paid each time and reported on its own. Peak memory is the sum of the Python process's and the
+jsii Node process's high-water marks. Targets (2-core machine): one environment of the 1,000-event catalog in
+<= 25 s and <= 2 GiB; one stack of it in <= 1.5x the bindings' import time alone. Figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.catalog_gen import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENT = "prod"
+OPTIMIZE: list[str] = []
+
+# Runs in the child interpreter: prints one JSON line of figures.
+CHILD = r"""
+import json, os, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+
+def vm_hwm_kib(pid):
+    try:
+        for line in open(f"/proc/{{pid}}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+mode, project, out, selector = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+from eventform.toolchain import ensure_jsii_node
+ensure_jsii_node()
+started = time.perf_counter()
+import cdktn  # noqa: F401
+import modules.stacks  # noqa: F401  (imports every AWS binding eventform uses)
+imported = time.perf_counter()
+if mode == "import":
+    print(json.dumps({{"import": imported - started}}))
+    sys.exit(0)
+from eventform.app import build_app
+kwargs = {{"environments": [selector]}} if mode == "env" else {{"stacks": [selector]}}
+app, planned = build_app(project, out, **kwargs)
+constructed = time.perf_counter()
+app.synth()
+synthesized = time.perf_counter()
+resources = 0
+for stack in planned:
+    config = json.loads((out / "stacks" / stack.name / "cdk.tf.json").read_text())
+    resources += sum(len(v) for v in config.get("resource", {{}}).values())
+def descendants(pid):
+    found = children(pid)
+    return found + [d for c in found for d in descendants(c)]
+
+# jsii runs the bindings in Node, which spawns its own Node worker: count the whole process tree.
+memory = vm_hwm_kib(os.getpid()) + sum(vm_hwm_kib(c) for c in descendants(os.getpid()))
+print(json.dumps({{
+    "import": imported - started, "construct": constructed - imported, "synth": synthesized - constructed,
+    "total": synthesized - started, "stacks": len(planned), "resources": resources, "peak_mib": memory / 1024,
+}}))
+"""
+
+
+def run_child(mode: str, project: Path, selector: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
+        result = subprocess.run(
+            [sys.executable, *OPTIMIZE, "-c", CHILD.format(root=str(ROOT)), mode, str(project), out, selector],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    imports = median_of([run_child("import", ROOT, "") for _ in range(args.repeat)])["import"]
+    print(f"bindings import (median of {args.repeat}): {imports:.2f}s")
+    header = (
+        f"{'events':>6} {'consumers':>9} {'stacks':>6} {'resources':>9} {'import':>7} {'construct':>9} "
+        f"{'synth':>6} {'total':>6} {'peak MiB':>8}"
+    )
+    print(f"\none environment ({ENVIRONMENT}), medians of {args.repeat} runs")
+    print(header)
+    largest: tuple[Path, int] | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-catalogs-") as workspace:
+        for size in args.sizes:
+            project = Path(workspace) / f"catalog-{size}"
+            generated = generate(project, events=size, consumers_per_event=2, environments=(ENVIRONMENT,))
+            figures = median_of([run_child("env", project, ENVIRONMENT) for _ in range(args.repeat)])
+            print(
+                f"{size:>6} {generated.consumers:>9} {int(figures['stacks']):>6} {int(figures['resources']):>9} "
+                f"{figures['import']:>6.2f}s {figures['construct']:>8.2f}s {figures['synth']:>5.2f}s "
+                f"{figures['total']:>5.2f}s {figures['peak_mib']:>8.0f}"
+            )
+            largest = (project, size)
+        if largest:
+            project, size = largest
+            stack = f"{ENVIRONMENT}-domain001"
+            single = median_of([run_child("stack", project, stack) for _ in range(args.repeat)])
+            ratio = single["total"] / imports
+            print(
+                f"\none stack ({stack}) of the {size}-event catalog: {single['total']:.2f}s total "
+                f"({single['import']:.2f}s import, {single['construct']:.2f}s load+construct, "
+                f"{single['synth']:.2f}s synth), {int(single['resources'])} resources, "
+                f"{single['peak_mib']:.0f} MiB; {ratio:.2f}x the bindings' import time (target <= 1.5x)"
+            )
+
+
+if __name__ == "__main__":
+    main()

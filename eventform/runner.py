@@ -1,0 +1,191 @@
+"""The local runner: plays Lambda's SQS event source mapping against the embedded AWS.
+
+moto cannot execute Lambda code here (no Docker), so the runner polls each consumer queue, builds exactly the event
+Lambda would deliver (``Records`` with body, attributes and message attributes in Lambda's shape), invokes the
+consumer's handler in process, deletes what succeeded and leaves ``batchItemFailures`` on the queue so that moto's
+redrive moves poison messages to the DLQ after ``maxReceiveCount`` receives.
+
+One deliberate difference from Lambda: a failed message is made visible again at once (visibility 0) instead of
+after the queue's visibility timeout, so a local rehearsal finishes in seconds. Receive counts, redrive and the DLQ
+behave exactly as in AWS.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
+LAMBDA_MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages per call
+
+
+@dataclass(frozen=True)
+class QueueBinding:
+    """One consumer queue and the handler Lambda would invoke for it."""
+
+    consumer: str
+    queue_url: str
+    queue_arn: str
+    handler: Handler
+    batch_size: int = 10
+    region: str = "us-east-1"
+
+
+@dataclass
+class Tally:
+    received: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    invocations: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The parts of Lambda's context object handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    timeout_seconds: int = 30
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_deadline", time.monotonic() + self.timeout_seconds)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))  # type: ignore[attr-defined]
+
+
+def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS API shape (``StringValue``) -> Lambda event shape (``stringValue``, list fields, ``dataType``)."""
+    shaped = {}
+    for name, value in sorted(attributes.items()):
+        shaped[name] = {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+    return shaped
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping delivers for ``messages`` (ReceiveMessage output)."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": dict(sorted(message.get("Attributes", {}).items())),
+                "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
+                "md5OfBody": message.get("MD5OfBody"),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+def poll_once(sqs: Any, binding: QueueBinding, tally: Tally, wait_seconds: int = 0) -> int:
+    """One receive + invoke + delete cycle; returns the number of messages received."""
+    response = sqs.receive_message(
+        QueueUrl=binding.queue_url,
+        MaxNumberOfMessages=min(binding.batch_size, LAMBDA_MAX_BATCH),
+        WaitTimeSeconds=wait_seconds,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    messages = response.get("Messages", [])
+    if not messages:
+        return 0
+    tally.received += len(messages)
+    tally.invocations += 1
+    event = sqs_event(messages, binding.queue_arn, binding.region)
+    try:
+        result = binding.handler(event, LambdaContext(function_name=binding.consumer)) or {}
+        failed_ids = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
+    except Exception as error:  # a raised error fails the whole batch, as in Lambda
+        tally.errors.append(f"{binding.consumer}: {type(error).__name__}: {error}")
+        failed_ids = {m["MessageId"] for m in messages}
+    succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
+    failed = [m for m in messages if m["MessageId"] in failed_ids]
+    if succeeded:
+        sqs.delete_message_batch(
+            QueueUrl=binding.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(succeeded)],
+        )
+    if failed:
+        sqs.change_message_visibility_batch(
+            QueueUrl=binding.queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(failed)
+            ],
+        )
+    tally.succeeded += len(succeeded)
+    tally.failed += len(failed)
+    return len(messages)
+
+
+def drain(sqs: Any, bindings: list[QueueBinding], idle_rounds: int = 2, timeout: float = 120.0) -> dict[str, Tally]:
+    """Poll every queue until all of them came back empty ``idle_rounds`` times in a row."""
+    tallies = {b.consumer: Tally() for b in bindings}
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < idle_rounds and time.monotonic() < deadline:
+        received = sum(poll_once(sqs, b, tallies[b.consumer]) for b in bindings)
+        quiet = quiet + 1 if received == 0 else 0
+    return tallies
+
+
+def redrive(sqs: Any, dlq_url: str, dlq_arn: str, queue_arn: str, queue_url: str) -> int:
+    """Move the DLQ's messages back to their source queue.
+
+    AWS: an SQS message move task (``StartMessageMoveTask``). The embedded AWS does not implement it, so there the
+    same move is done message by message (receive, send to the source queue with its attributes, delete).
+    """
+    try:
+        sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)
+        return -1  # the task moves the messages asynchronously; -1: count unknown
+    except Exception as error:  # moto: NotImplementedError in process, an error response in server mode
+        if "not been implemented" not in str(error) and not isinstance(error, NotImplementedError):
+            raise
+    moved = 0
+    fifo = queue_url.endswith(".fifo")
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            return moved
+        for message in messages:
+            extra: dict[str, Any] = {}
+            if fifo:
+                extra = {
+                    "MessageGroupId": message["Attributes"].get("MessageGroupId", "redrive"),
+                    "MessageDeduplicationId": message["Attributes"].get("MessageDeduplicationId")
+                    or message["MessageId"],
+                }
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=message["Body"],
+                MessageAttributes=message.get("MessageAttributes", {}),
+                **extra,
+            )
+            sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1

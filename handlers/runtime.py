@@ -1,0 +1,291 @@
+"""The shared handler runtime: a consumer's business code sees one typed ``CloudEvent``, however it arrived.
+
+Built on Powertools for AWS Lambda (Python) v3:
+- SQS batches go through ``BatchProcessor`` (``SqsFifoPartialProcessor`` for FIFO queues: the first failure of a
+  message group stops that group) and return a partial batch response, so one poison message never blocks the rest;
+- the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
+- the payload is validated against the event's catalog schema, bundled into the package next to the handler;
+- idempotency is keyed on the CloudEvents ``id`` with Powertools' DynamoDB persistence layer (delivery is
+  at-least-once), when ``IDEMPOTENCY_TABLE`` is set;
+- logs are structured JSON carrying the correlation id, event type and version;
+- a timeout guard refuses to start a record when less than ``TIMEOUT_GUARD_MS`` of the invocation remains, so the
+  record is retried instead of being cut off halfway.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+__all__ = [
+    "CloudEvent",
+    "EventHandler",
+    "EventValidationError",
+    "TimeoutGuardError",
+    "UnknownEventError",
+    "clients",
+    "schemas_dir_for",
+    "unwrap",
+]
+
+SPEC_VERSION = "1.0"
+DEFAULT_TIMEOUT_GUARD_MS = 2_000
+
+
+class EventValidationError(Exception):
+    """The payload does not match the event's catalog schema."""
+
+
+class UnknownEventError(Exception):
+    """The event's type or version is not one this consumer declares."""
+
+
+class TimeoutGuardError(Exception):
+    """Too little of the invocation is left to handle a record safely; it is left for a retry."""
+
+
+@dataclass(frozen=True)
+class CloudEvent:
+    """CloudEvents 1.0 with eventform's extensions (correlationid, traceparent, dataversion)."""
+
+    id: str
+    source: str
+    type: str
+    data: dict[str, Any]
+    dataversion: int = 1
+    time: str | None = None
+    dataschema: str | None = None
+    correlationid: str | None = None
+    traceparent: str | None = None
+    specversion: str = SPEC_VERSION
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, envelope: dict[str, Any]) -> CloudEvent:
+        known = {
+            "id",
+            "source",
+            "type",
+            "data",
+            "dataversion",
+            "time",
+            "dataschema",
+            "correlationid",
+            "traceparent",
+            "specversion",
+        }
+        missing = [k for k in ("id", "source", "type", "data") if k not in envelope]
+        if missing:
+            raise EventValidationError(f"not a CloudEvents envelope: missing {', '.join(missing)}")
+        return cls(
+            **{k: envelope[k] for k in known if k in envelope},
+            extensions={k: v for k, v in envelope.items() if k not in known},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        envelope = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "dataversion": self.dataversion,
+            "time": self.time,
+            "dataschema": self.dataschema,
+            "correlationid": self.correlationid,
+            "traceparent": self.traceparent,
+            "data": self.data,
+            **self.extensions,
+        }
+        return {k: v for k, v in envelope.items() if v is not None}
+
+
+def unwrap(body: str | dict[str, Any]) -> CloudEvent:
+    """Find the CloudEvents envelope in an SQS body or a push record, whatever carried it.
+
+    - SNS->SQS raw delivery: the body *is* the envelope;
+    - SNS->SQS wrapped (or SNS push): ``{"Type": "Notification", "Message": "<envelope>"}``;
+    - EventBridge (->SQS or push): ``{"detail-type": ..., "detail": <envelope>}``.
+    """
+    document = json.loads(body) if isinstance(body, str) else body
+    if isinstance(document, dict) and document.get("Type") == "Notification" and "Message" in document:
+        return unwrap(document["Message"])
+    if isinstance(document, dict) and "detail-type" in document and "detail" in document:
+        return unwrap(document["detail"])
+    if isinstance(document, dict) and "specversion" in document:
+        return CloudEvent.from_dict(document)
+    raise EventValidationError("the message carries no CloudEvents envelope (raw, SNS or EventBridge)")
+
+
+BusinessHandler = Callable[[CloudEvent], Any]
+
+
+class Clients:
+    """boto3 clients created on first use (never at import time) and reused across invocations; tests and the
+    local runner inject their own with ``override``."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+
+    def get(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+
+            self._clients[service] = boto3.client(service)
+        return self._clients[service]
+
+    def override(self, service: str, client: Any) -> None:
+        self._clients[service] = client
+
+    def reset(self) -> None:
+        self._clients.clear()
+
+
+clients = Clients()
+
+
+def schemas_dir_for(handler_file: str) -> Path:
+    """The schemas bundled next to a handler in its zip; in the repository, the catalog itself (same layout)."""
+    bundled = Path(handler_file).resolve().parent / "schemas"
+    return bundled if bundled.is_dir() else Path(handler_file).resolve().parents[2] / "catalog"
+
+
+class EventHandler:
+    """One consumer's Lambda entry point: register a function per event, export ``lambda_handler``.
+
+    ``schemas_dir`` holds ``<domain>/<event>/v<N>.schema.json`` (bundled into the zip from the catalog).
+    """
+
+    def __init__(
+        self,
+        consumer: str,
+        schemas_dir: Path,
+        *,
+        fifo: bool | None = None,
+        idempotency_table: str | None = None,
+        dynamodb_client: Any = None,
+        timeout_guard_ms: int | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.schemas_dir = schemas_dir
+        self.fifo = fifo if fifo is not None else os.environ.get("EVENTFORM_FIFO") == "true"
+        self.timeout_guard_ms = (
+            timeout_guard_ms
+            if timeout_guard_ms is not None
+            else int(os.environ.get("TIMEOUT_GUARD_MS", DEFAULT_TIMEOUT_GUARD_MS))
+        )
+        self.logger = Logger(service=consumer)
+        self._handlers: dict[str, BusinessHandler] = {}
+        self._validators: dict[tuple[str, int], Callable[[Any], Any]] = {}
+        table = idempotency_table if idempotency_table is not None else os.environ.get("IDEMPOTENCY_TABLE")
+        self._dispatch: Callable[..., Any] = self._handle
+        self._idempotency_config: IdempotencyConfig | None = None
+        if table:
+            persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client)
+            config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 86400)
+            self._idempotency_config = config
+            self._dispatch = idempotent_function(
+                data_keyword_argument="envelope",
+                persistence_store=persistence,
+                config=config,
+                key_prefix=consumer,
+            )(self._handle)
+
+    # Registration -----------------------------------------------------------------------------------------
+    def on(self, event_type: str) -> Callable[[BusinessHandler], BusinessHandler]:
+        """Register the business function for ``<domain>/<event>`` (or just ``<event>``)."""
+
+        def register(function: BusinessHandler) -> BusinessHandler:
+            self._handlers[event_type.split("/")[-1]] = function
+            return function
+
+        return register
+
+    # Validation -------------------------------------------------------------------------------------------
+    def _validator(self, event: CloudEvent) -> Callable[[Any], Any]:
+        key = (event.type, event.dataversion)
+        if key not in self._validators:
+            matches = sorted(self.schemas_dir.glob(f"*/{event.type}/v{event.dataversion}.schema.json"))
+            if not matches:
+                raise UnknownEventError(f"{self.consumer} has no schema for {event.type} v{event.dataversion}")
+            schema = json.loads(matches[0].read_text())
+            schema.pop("$schema", None)  # fastjsonschema: the catalog's 2020-12 schemas use the draft-7 subset
+            self._validators[key] = fastjsonschema.compile(schema)
+        return self._validators[key]
+
+    def validate(self, event: CloudEvent) -> None:
+        try:
+            self._validator(event)(event.data)
+        except fastjsonschema.JsonSchemaValueException as error:
+            raise EventValidationError(f"{event.type} v{event.dataversion} {event.id}: {error.message}") from error
+
+    # Handling ---------------------------------------------------------------------------------------------
+    def _handle(self, envelope: dict[str, Any]) -> Any:
+        event = CloudEvent.from_dict(envelope)
+        function = self._handlers.get(event.type)
+        if function is None:
+            raise UnknownEventError(f"{self.consumer} does not consume {event.type}")
+        return function(event)
+
+    def handle(self, event: CloudEvent, context: Any = None) -> Any:
+        """Validate, log with correlation keys, then run the business function once per event id."""
+        if context is not None and context.get_remaining_time_in_millis() < self.timeout_guard_ms:
+            raise TimeoutGuardError(f"{context.get_remaining_time_in_millis()} ms left: leaving {event.id} for a retry")
+        self.validate(event)
+        self.logger.append_keys(
+            correlation_id=event.correlationid,
+            event_type=event.type,
+            event_version=event.dataversion,
+            event_id=event.id,
+        )
+        try:
+            return self._dispatch(envelope=event.to_dict())
+        finally:
+            self.logger.remove_keys(["correlation_id", "event_type", "event_version", "event_id"])
+
+    def lambda_handler(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse | dict[str, Any]:
+        if self._idempotency_config is not None and context is not None:
+            self._idempotency_config.register_lambda_context(context)  # in-progress records expire with the call
+        records = event.get("Records") or []
+        if records and records[0].get("eventSource") == "aws:sqs":
+            return self._sqs_batch(event, context)
+        if records and records[0].get("EventSource") == "aws:sns":  # SNS push: failures raise, Lambda retries
+            for record in records:
+                self.handle(unwrap(record["Sns"]["Message"]), context)
+            return {"handled": len(records)}
+        if "detail-type" in event:  # EventBridge push
+            self.handle(unwrap(event), context)
+            return {"handled": 1}
+        raise EventValidationError("unsupported invocation: expected SQS, SNS or EventBridge")
+
+    def _sqs_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        # skip_group_on_error: a failure stops only its own message group; other groups keep going, in order.
+        processor = (
+            SqsFifoPartialProcessor(skip_group_on_error=True) if self.fifo else BatchProcessor(event_type=EventType.SQS)
+        )
+
+        def record_handler(record: SQSRecord) -> Any:
+            return self.handle(unwrap(record.body), context)
+
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

@@ -1,0 +1,184 @@
+"""A consumer's Lambda function: package, role with a catalog-derived policy, log group, tables, SQS mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktn import AssetType, TerraformAsset
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
+from cdktn_provider_aws.lambda_function import LambdaFunction
+from constructs import Construct
+
+from modules.policies import Statement, document
+
+RUNTIME = "python3.12"
+# Powertools comes from AWS's public layer: small, deterministic zips that hold only our code; the layer version is
+# pinned so a plan never changes by itself. (Vendoring would add ~20 MB of third-party code to every package.)
+POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    name: str
+    role_name: str
+    handler: str  # package name under handlers/
+    package_path: str
+    package_hash: str
+    memory: int
+    timeout: int
+    reserved_concurrency: int | None
+    batch_size: int
+    batching_window: int
+    max_concurrency: int | None
+    environment: dict[str, str]
+    log_retention_days: int
+    region: str
+    account_id: str
+    fifo: bool
+    mapping_enabled: bool  # False locally: the local runner plays the event source mapping
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What the catalog says this function may touch, as ARNs (never wildcards)."""
+
+    queue_arn: str
+    tables: dict[str, str]  # logical name -> table name
+    idempotency_table_arn: str
+    publish_topic_arns: tuple[str, ...]
+    parameter_arns: tuple[str, ...]
+    secret_arns: tuple[str, ...]
+    kms_key_arns: tuple[str, ...]
+
+
+class ConsumerFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: FunctionConfig,
+        grants: Grants,
+        kms_key: str | None,
+        tags: dict[str, str],
+    ) -> None:
+        super().__init__(scope, id)
+        table_arns = []
+        table_variables = {}
+        for logical, table_name in sorted(grants.tables.items()):
+            table = DynamodbTable(
+                self,
+                f"table-{logical}",
+                name=table_name,
+                billing_mode="PAY_PER_REQUEST",
+                hash_key="pk",
+                attribute=[{"name": "pk", "type": "S"}],
+                point_in_time_recovery={"enabled": True},
+                server_side_encryption={"enabled": True, **({"kms_key_arn": kms_key} if kms_key else {})},
+                tags=tags,
+            )
+            table_arns.append(f"arn:aws:dynamodb:{config.region}:{config.account_id}:table/{table_name}")
+            table_variables[f"{logical.upper().replace('-', '_')}_TABLE"] = table.name
+        log_group_name = f"/aws/lambda/{config.name}"
+        log_group_arn = f"arn:aws:logs:{config.region}:{config.account_id}:log-group:{log_group_name}"
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=log_group_name,
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key,
+            tags=tags,
+        )
+        statements = [
+            Statement(
+                "ConsumeOwnQueue",
+                "Allow",
+                ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
+                (grants.queue_arn,),
+            ),
+            Statement(
+                "Idempotency",
+                "Allow",
+                ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+                (grants.idempotency_table_arn,),
+            ),
+            Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",)),
+            # X-Ray accepts no resource-level permissions: "*" is the only resource AWS allows here.
+            Statement("Tracing", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),
+        ]
+        if table_arns:
+            statements.append(
+                Statement(
+                    "OwnTables",
+                    "Allow",
+                    (
+                        "dynamodb:DeleteItem",
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:Query",
+                        "dynamodb:UpdateItem",
+                    ),
+                    tuple(table_arns),
+                )
+            )
+        if grants.publish_topic_arns:
+            statements.append(Statement("PublishDeclaredEvents", "Allow", ("sns:Publish",), grants.publish_topic_arns))
+        if grants.parameter_arns:
+            statements.append(
+                Statement("ReadDeclaredParameters", "Allow", ("ssm:GetParameter",), grants.parameter_arns)
+            )
+        if grants.secret_arns:
+            statements.append(
+                Statement("ReadDeclaredSecrets", "Allow", ("secretsmanager:GetSecretValue",), grants.secret_arns)
+            )
+        if grants.kms_key_arns:
+            statements.append(
+                Statement("UseDomainKeys", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), grants.kms_key_arns)
+            )
+        self.role = IamRole(
+            self,
+            "role",
+            name=config.role_name,
+            tags=tags,
+            assume_role_policy=document(
+                Statement(
+                    "LambdaAssumes", "Allow", ("sts:AssumeRole",), (), principal={"Service": "lambda.amazonaws.com"}
+                )
+            ),
+        )
+        IamRolePolicy(self, "policy", name="catalog-grants", role=self.role.id, policy=document(*statements))
+        asset = TerraformAsset(self, "package", path=config.package_path, type=AssetType.FILE)
+        self.function = LambdaFunction(
+            self,
+            "function",
+            function_name=config.name,
+            role=self.role.arn,
+            runtime=RUNTIME,
+            handler=f"handlers.{config.handler}.handler.lambda_handler",
+            filename=asset.path,
+            source_code_hash=config.package_hash,
+            memory_size=config.memory,
+            timeout=config.timeout,
+            reserved_concurrent_executions=config.reserved_concurrency,
+            layers=[POWERTOOLS_LAYER.format(region=config.region)],
+            tracing_config={"mode": "Active"},
+            environment={"variables": {**config.environment, **table_variables}},
+            kms_key_arn=kms_key,
+            tags=tags,
+            depends_on=[self.log_group],
+        )
+        LambdaEventSourceMapping(
+            self,
+            "mapping",
+            event_source_arn=grants.queue_arn,
+            function_name=self.function.arn,
+            batch_size=config.batch_size,
+            maximum_batching_window_in_seconds=None if config.fifo else config.batching_window,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": config.max_concurrency} if config.max_concurrency else None,
+            enabled=config.mapping_enabled,
+        )

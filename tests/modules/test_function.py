@@ -1,0 +1,102 @@
+"""Lambda wiring from the catalog: package, least-privilege role, log group, tables and the SQS mapping."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
+from cdktn_provider_aws.lambda_function import LambdaFunction
+from cdktn_provider_aws.sqs_queue import SqsQueue
+
+# Where AWS accepts no narrower resource: X-Ray's trace APIs.
+WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+
+
+def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
+    inventory = stack("prod-inventory")
+    function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE)
+    assert function["function_name"] == "prod-inventory-reserve-stock"
+    assert function["runtime"] in ("python3.12", "python3.13")
+    assert function["handler"] == "handlers.reserve_stock.handler.lambda_handler"
+    assert function["timeout"] == 20 and function["tracing_config"] == {"mode": "Active"}
+    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3")
+    variables = function["environment"]["variables"]
+    assert variables["IDEMPOTENCY_TABLE"] == "prod-platform-idempotency"
+    assert "aws_dynamodb_table" in variables["RESERVATIONS_TABLE"]
+    mapping = inventory.only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["batch_size"] == 5 and mapping["scaling_config"] == {"maximum_concurrency": 5}
+    assert mapping["event_source_arn"] == "arn:aws:sqs:eu-west-1:333333333333:prod-inventory-reserve-stock"
+    assert mapping["enabled"] is True
+    log_group = inventory.only(CloudwatchLogGroup.TF_RESOURCE_TYPE)
+    assert log_group["name"] == "/aws/lambda/prod-inventory-reserve-stock" and log_group["retention_in_days"] == 365
+    assert log_group["kms_key_id"].endswith(":alias/eventform/prod/inventory")
+    table = inventory.only(DynamodbTable.TF_RESOURCE_TYPE)
+    assert table["name"] == "prod-inventory-reserve-stock-reservations"
+
+
+def test_visibility_timeout_is_six_times_the_function_timeout(stack) -> None:
+    for name, queue_name in (
+        ("prod-notifications", "prod-notifications-send-email"),
+        ("prod-payments", "prod-payments-ledger.fifo"),
+    ):
+        configuration = stack(name)
+        function = configuration.only(LambdaFunction.TF_RESOURCE_TYPE)
+        queue = configuration.only(SqsQueue.TF_RESOURCE_TYPE, name=queue_name)
+        assert queue["visibility_timeout_seconds"] >= 6 * function["timeout"]
+
+
+def test_roles_are_least_privilege_without_wildcards(stack, synthesized) -> None:
+    checked = 0
+    for planned in synthesized.stacks:
+        configuration = stack(planned.name)
+        for policy in configuration.resources(IamRolePolicy.TF_RESOURCE_TYPE).values():
+            for statement in json.loads(policy["policy"])["Statement"]:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                assert not any("*" in action for action in actions), statement
+                if "*" in resources:
+                    assert set(actions) <= WILDCARD_RESOURCES_ALLOWED, statement
+                checked += 1
+        for role in configuration.resources(IamRole.TF_RESOURCE_TYPE).values():
+            trust = json.loads(role["assume_role_policy"])["Statement"][0]
+            assert "Resource" not in trust
+            if trust["Principal"] != {"Service": "lambda.amazonaws.com"}:
+                # EventBridge, Scheduler and Pipes roles: assumable only for this account's own rules/schedules/pipes
+                assert trust["Principal"]["Service"].endswith(".amazonaws.com"), trust
+                assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == planned.environment.account_id
+                assert trust["Condition"]["ArnLike"]["aws:SourceArn"], trust
+    assert checked > 0
+
+
+def test_the_role_grants_exactly_the_consumers_own_queue_and_tables(stack) -> None:
+    policy = json.loads(stack("dev-payments").only(IamRolePolicy.TF_RESOURCE_TYPE)["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ConsumeOwnQueue"]["Resource"] == "arn:aws:sqs:eu-west-1:111111111111:dev-payments-ledger.fifo"
+    assert (
+        by_sid["OwnTables"]["Resource"] == "arn:aws:dynamodb:eu-west-1:111111111111:table/dev-payments-ledger-entries"
+    )
+    assert "PublishDeclaredEvents" not in by_sid and "ReadDeclaredSecrets" not in by_sid
+
+
+def test_local_mappings_are_disabled_for_the_local_runner(stack) -> None:
+    assert stack("local-inventory").only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)["enabled"] is False
+
+
+def test_packages_are_deterministic_and_bundle_runtime_and_schemas(synthesized) -> None:
+    stack_dir = synthesized.outdir / "stacks" / "dev-notifications"
+    [package] = list(stack_dir.rglob("*.zip"))
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+        assert names == sorted(names)
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+    assert "handlers/runtime.py" in names and "handlers/send_email/handler.py" in names
+    assert "handlers/send_email/schemas/orders/order.created/v1.schema.json" in names
+    assert not any("/tests/" in n for n in names)

@@ -1,0 +1,170 @@
+"""Each eventform-side check in policies/stack: a passing and a failing stack fixture in the real Terraform JSON
+shape, plus the test that pins the full list of our check ids (checkov silently drops a duplicate id)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventform.model import Backend, Environment
+from eventform.stack_checks import FAILED, PASSED, StackView, load_stack_checks
+
+ROOT = Path(__file__).resolve().parents[2]
+RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 11)]
+STACK_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(101, 108)]
+
+
+def environment(name: str, encryption: str = "customer-managed") -> Environment:
+    return Environment(name, "333333333333", "eu-west-1", "~> 6.0", Backend("local"), encryption, Path(f"{name}.yaml"))
+
+
+def queue(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "message_retention_seconds": 345600, **extra}
+
+
+def redrive(dlq: str, count: int = 5) -> str:
+    return json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:eu-west-1:333333333333:{dlq}", "maxReceiveCount": count})
+
+
+BASE: dict[str, Any] = {
+    "resource": {
+        "aws_sqs_queue": {
+            "q": queue(
+                "prod-a-c",
+                redrive_policy=redrive("prod-a-c-dlq"),
+                kms_master_key_id="alias/eventform/prod/a",
+                visibility_timeout_seconds=60,
+            ),
+            "dlq": queue("prod-a-c-dlq", message_retention_seconds=1209600, kms_master_key_id="alias/eventform/prod/a"),
+        },
+        "aws_cloudwatch_metric_alarm": {
+            "dlq-alarm": {
+                "namespace": "AWS/SQS",
+                "metric_name": "ApproximateNumberOfMessagesVisible",
+                "dimensions": {"QueueName": "prod-a-c-dlq"},
+                "alarm_actions": ["arn:aws:sns:eu-west-1:333333333333:prod-platform-alarms"],
+            }
+        },
+        "aws_sns_topic_subscription": {
+            "sub": {
+                "protocol": "sqs",
+                "topic_arn": "arn:aws:sns:eu-west-1:333333333333:prod-b-events",
+                "endpoint": "${aws_sqs_queue.q.arn}",
+            }
+        },
+        "aws_lambda_function": {"f": {"function_name": "prod-a-handler", "timeout": 10}},
+        "aws_lambda_event_source_mapping": {
+            "m": {
+                "event_source_arn": "${aws_sqs_queue.q.arn}",
+                "function_name": "${aws_lambda_function.f.function_name}",
+            }
+        },
+        "aws_cloudwatch_event_bus": {"bus": {"name": "prod-a"}},
+        "aws_cloudwatch_event_archive": {
+            "archive": {
+                "name": "prod-a",
+                "event_source_arn": "${aws_cloudwatch_event_bus.bus.arn}",
+                "retention_days": 30,
+            }
+        },
+        "aws_cloudwatch_event_target": {"t": {"rule": "r", "arn": "${aws_lambda_function.f.arn}"}},
+        "aws_lambda_function_event_invoke_config": {
+            "ic": {
+                "function_name": "${aws_lambda_function.f.function_name}",
+                "destination_config": {"on_failure": {"destination": "${aws_sqs_queue.dlq.arn}"}},
+            }
+        },
+    }
+}
+
+
+def broken(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    config = copy.deepcopy(BASE)
+    change(config["resource"])
+    return config
+
+
+def _set(resource: dict[str, Any], path: str, found: Any) -> None:
+    *parents, last = path.split(".")
+    node = resource
+    for part in parents:
+        node = node[part]
+    if found is None:
+        node.pop(last)
+    else:
+        node[last] = found
+
+
+# check id -> mutation of BASE that must fail it
+FAILING: dict[str, Callable[[dict[str, Any]], None]] = {
+    "CKV_EVF_101": lambda r: _set(r, "aws_sqs_queue.dlq.message_retention_seconds", 60),
+    "CKV_EVF_102": lambda r: _set(r, "aws_sqs_queue.q.kms_master_key_id", "alias/aws/sqs"),
+    "CKV_EVF_103": lambda r: _set(r, "aws_lambda_function.f.timeout", 60),
+    "CKV_EVF_104": lambda r: _set(r, "aws_lambda_function_event_invoke_config.ic.destination_config", {}),
+    "CKV_EVF_105": lambda r: _set(
+        r, "aws_sns_topic_subscription.sub.topic_arn", "arn:aws:sns:eu-west-1:333333333333:prod-b-events.fifo"
+    ),
+    "CKV_EVF_106": lambda r: _set(r, "aws_cloudwatch_event_archive", {}),
+    "CKV_EVF_107": lambda r: _set(r, "aws_cloudwatch_metric_alarm.dlq-alarm.alarm_actions", []),
+}
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return {check.id: check for check in load_stack_checks(ROOT / "policies" / "stack")}
+
+
+def results(check, config: dict[str, Any], env: Environment | None = None) -> list[str]:
+    view = StackView("prod-a", config, env or environment("prod"))
+    return [r.result for r in check.evaluate(view)]
+
+
+def test_our_check_ids_are_pinned(checks) -> None:
+    from tests.policies.test_resource_checks import CASES, load
+
+    resource_ids = sorted((load(module).id for module in CASES), key=lambda i: int(i.rsplit("_", 1)[1]))
+    assert resource_ids == RESOURCE_CHECK_IDS
+    assert sorted(checks) == STACK_CHECK_IDS
+    resource_files = sorted(p.stem for p in (ROOT / "policies" / "resource").glob("*.py") if p.stem != "__init__")
+    assert resource_files == sorted(CASES), "every resource check has fixtures in test_resource_checks.CASES"
+
+
+def test_no_id_collides_with_checkov() -> None:
+    from checkov.common.bridgecrew.check_type import CheckType
+    from checkov.common.checks_infra.registry import get_graph_checks_registry
+    from checkov.terraform.checks.resource.registry import resource_registry
+
+    builtin = {c.id for checks in resource_registry.checks.values() for c in checks if "policies" not in c.__module__}
+    graph = get_graph_checks_registry(CheckType.TERRAFORM)
+    graph.load_checks()
+    builtin |= {c.id for c in graph.checks}
+    assert len(builtin) > 1000
+    assert not builtin & set(RESOURCE_CHECK_IDS + STACK_CHECK_IDS)
+
+
+@pytest.mark.parametrize("check_id", STACK_CHECK_IDS)
+def test_passing_fixture_passes(checks, check_id: str) -> None:
+    found = results(checks[check_id], BASE)
+    assert found and set(found) == {PASSED}
+
+
+@pytest.mark.parametrize("check_id", STACK_CHECK_IDS)
+def test_failing_fixture_fails(checks, check_id: str) -> None:
+    assert FAILED in results(checks[check_id], broken(FAILING[check_id]))
+
+
+def test_environment_decides_where_keys_and_archives_apply(checks) -> None:
+    unencrypted = broken(FAILING["CKV_EVF_102"])
+    assert results(checks["CKV_EVF_102"], unencrypted, environment("dev", "service-managed")) == []
+    view = StackView("dev-a", broken(FAILING["CKV_EVF_106"]), environment("dev"))
+    assert list(checks["CKV_EVF_106"].evaluate(view)) == []
+
+
+def test_standard_topic_to_fifo_queue_fails_too(checks) -> None:
+    config = broken(lambda r: _set(r, "aws_sqs_queue.q.fifo_queue", True))
+    assert results(checks["CKV_EVF_105"], config) == [FAILED]
