@@ -505,6 +505,9 @@ def check_catalog(
                 _check_route(catalog, domain, consumer, document, out)
         for schedule in domain.schedules:
             _check_schedule(domain, schedule, document, out)
+    for path, location, message, fix in example_problems(catalog):
+        consumer = location.split(".")[1]
+        out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "pattern"]))
 
 
 def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document: Any, out: _Collector) -> None:
@@ -527,12 +530,14 @@ def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document:
         for dotted, values in patterns.detail_paths(route.pattern):
             only_absent = values == [{"exists": False}]
             for event in events:
-                if not only_absent and patterns.schema_node(event.latest.schema, dotted.split(".")) is None:
+                problem = patterns.detail_field_problem(list(dotted.split(".")), event.latest.schema)
+                if not only_absent and problem is not None:
                     out.add(
                         domain.path,
                         f"{location}.pattern.detail.{dotted}",
-                        f"{dotted!r} is not a field of {event.qualified_name} v{event.latest.number}",
-                        "match on a field the event's schema declares (detail = the payload)",
+                        f"detail.{dotted} is not a field of {event.qualified_name} v{event.latest.number}: {problem}",
+                        "match on a field the event's schema declares, under detail.data (detail is the CloudEvents "
+                        "envelope), or on an envelope field such as detail.dataversion",
                         line_of(document, [*where, "pattern"]),
                     )
     for target in route.targets:
@@ -550,7 +555,8 @@ def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document:
                         domain.path,
                         f"{location}.targets.{target.name}.{key}",
                         f"{problem} ({event.qualified_name} v{event.latest.number})",
-                        "point at a field the event's schema declares, e.g. $.detail.<field>, or at $.source, $.time",
+                        "point at a field the event's schema declares, e.g. $.detail.data.<field>, "
+                        "or at $.source, $.time",
                         line_of(document, at),
                     )
 
@@ -605,12 +611,13 @@ def example_matrix(catalog: Catalog) -> list[tuple[Consumer, str, int, bool]]:
             source = catalog.domain(event.domain).source
             pattern = patterns.rule_pattern(source, [event.name], consumer.route.pattern)
             for index, example in enumerate(event.latest.examples):
-                delivered = patterns.matches(pattern, patterns.envelope(source, event.name, example))
+                envelope = patterns.envelope(source, event.name, example, version=event.latest.number)
+                delivered = patterns.matches(pattern, envelope)
                 rows.append((consumer, qualified, index, delivered))
     return rows
 
 
-def example_problems(catalog: Catalog, documents_line: Any = None) -> list[tuple[Path, str, str, str]]:
+def example_problems(catalog: Catalog) -> list[tuple[Path, str, str, str]]:
     """A pattern that matches none of its events' examples is an error unless the consumer says ``rare: true``."""
     problems = []
     matched: dict[str, bool] = {}
@@ -630,7 +637,8 @@ def example_problems(catalog: Catalog, documents_line: Any = None) -> list[tuple
 
 
 def rendered_inputs(catalog: Catalog) -> list[tuple[str, str, str, int, str]]:
-    """(consumer, target, event, example index, what the target receives) for targets that reshape the input."""
+    """(consumer, target, event, example index, what the target receives) for the delivered examples of targets
+    that reshape the input."""
     rows = []
     for consumer in catalog.consumers:
         if consumer.route is None:
@@ -641,10 +649,14 @@ def rendered_inputs(catalog: Catalog) -> list[tuple[str, str, str, int, str]]:
             for qualified in consumer.events:
                 event = catalog.event(qualified)
                 source = catalog.domain(event.domain).source
+                pattern = patterns.rule_pattern(source, [event.name], consumer.route.pattern)
                 for index, example in enumerate(event.latest.examples):
+                    envelope = patterns.envelope(source, event.name, example, version=event.latest.number)
+                    if not patterns.matches(pattern, envelope):
+                        continue  # the rule never delivers it: nothing to render
                     transformer = target.input_transformer
                     rendered = patterns.render_input(
-                        patterns.envelope(source, event.name, example),
+                        envelope,
                         target.input_path,
                         transformer.paths if transformer else None,
                         transformer.template if transformer else None,

@@ -1,8 +1,10 @@
 """EventBridge event patterns and input transformers: load-time checks, the envelope, matching and rendering.
 
-The envelope mapping (how a catalog event looks on a bus): ``source`` = the domain's CloudEvents source,
-``detail-type`` = the event name, ``detail`` = the payload. A consumer's ``pattern`` adds conditions to the
-``source``/``detail-type`` filter eventform generates, exactly as ``filter`` does for SNS.
+How a catalog event looks on a bus is what :meth:`eventform.publisher.Publisher.put_events` sends: ``source`` =
+the domain's CloudEvents source, ``detail-type`` = the event name, ``detail`` = the whole CloudEvents envelope, so
+the payload is ``detail.data`` and the envelope's own fields (``dataversion``, ``correlationid``...) sit beside it.
+A consumer's ``pattern`` adds conditions to the ``source``/``detail-type`` filter eventform generates, exactly as
+``filter`` does for SNS.
 
 Matching uses moto's implementation of EventBridge patterns (``moto.events.models.EventPattern``), a maintained
 fake that AWS's own test suites rely on; ``tests/eventform/test_patterns.py`` pins its behaviour on every operator.
@@ -34,6 +36,23 @@ PREDEFINED_PLACEHOLDERS = frozenset(
         "aws.events.event.ingestion-time",
     }
 )
+# Fields of the CloudEvents envelope that travels as ``detail`` (see eventform.publisher); ``data`` is the payload.
+CLOUDEVENT_FIELDS = frozenset(
+    {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "dataversion",
+        "time",
+        "dataschema",
+        "correlationid",
+        "traceparent",
+        "datacontenttype",
+        "data",
+    }
+)
+PAYLOAD = "data"
 PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 JSON_PATH = re.compile(r"^\$(\.[A-Za-z0-9_-]+|\[[0-9]+\])*$")
 
@@ -201,6 +220,18 @@ def schema_node(schema: dict[str, Any], steps: list[str | int]) -> dict[str, Any
     return node if isinstance(node, dict) else None
 
 
+def detail_field_problem(steps: list[str | int], schema: dict[str, Any]) -> str | None:
+    """None if ``detail.<steps>`` can hold a value: an envelope field, or a payload field the schema declares."""
+    if not steps:
+        return None
+    head, rest = steps[0], steps[1:]
+    if head == PAYLOAD:
+        return None if schema_node(schema, rest) is not None else "no field of the event's schema is there"
+    if head in CLOUDEVENT_FIELDS:
+        return None if not rest else f"{head} is a string and has no fields"
+    return f"{head!r} is not a field of the CloudEvents envelope; payload fields are under detail.data"
+
+
 def parse_json_path(path: str) -> list[str | int] | None:
     """``$.detail.items[0].sku`` -> ['detail', 'items', 0, 'sku']; None if not a simple JSONPath."""
     if not JSON_PATH.match(path):
@@ -222,7 +253,8 @@ def envelope_path_problem(path: str, schema: dict[str, Any]) -> str | None:
         return None if len(rest) <= 1 and all(isinstance(s, int) for s in rest) else f"{path!r}: not in resources"
     if head != "detail":
         return f"{path!r} is not a field of the EventBridge envelope"
-    return None if schema_node(schema, rest) is not None else f"{path!r}: no field of the event's schema is there"
+    problem = detail_field_problem(rest, schema)
+    return None if problem is None else f"{path!r}: {problem}"
 
 
 def placeholders(template: str) -> set[str]:
@@ -233,19 +265,38 @@ def placeholders(template: str) -> set[str]:
 # The envelope, matching and rendering
 # --------------------------------------------------------------------------------------------------------------
 def envelope(
-    source: str, detail_type: str, detail: dict[str, Any], *, account: str = "111111111111", region: str = "eu-west-1"
+    source: str,
+    detail_type: str,
+    payload: dict[str, Any],
+    *,
+    version: int = 1,
+    account: str = "111111111111",
+    region: str = "eu-west-1",
 ) -> dict[str, Any]:
-    """A catalog example as EventBridge delivers it (fixed id and time: the output must be deterministic)."""
+    """A catalog example as EventBridge delivers it after ``Publisher.put_events`` (fixed ids and times, so that
+    what lint prints is deterministic)."""
+    event_id = "00000000-0000-0000-0000-000000000000"
+    time = "2025-01-01T00:00:00Z"
     return {
         "version": "0",
-        "id": "00000000-0000-0000-0000-000000000000",
+        "id": "11111111-1111-1111-1111-111111111111",
         "detail-type": detail_type,
         "source": source,
         "account": account,
-        "time": "2025-01-01T00:00:00Z",
+        "time": time,
         "region": region,
         "resources": [],
-        "detail": detail,
+        "detail": {
+            "specversion": "1.0",
+            "id": event_id,
+            "source": source,
+            "type": detail_type,
+            "dataversion": version,
+            "time": time,
+            "correlationid": event_id,
+            "datacontenttype": "application/json",
+            PAYLOAD: payload,
+        },
     }
 
 
@@ -310,7 +361,9 @@ def _inside_quotes(text: str, position: int) -> bool:
 
 
 __all__ = [
+    "CLOUDEVENT_FIELDS",
     "OPERATORS",
+    "detail_field_problem",
     "detail_paths",
     "envelope",
     "envelope_path_problem",

@@ -122,10 +122,13 @@ MUTATIONS = {
     ),
     "pattern-bad-numeric": lambda p: edit(p, "catalog/payments.yaml", '[">=", 1000]', '[">=", "1000"]'),
     "pattern-field-not-in-schema": lambda p: edit(
-        p, "catalog/inventory.yaml", "        reason: [{any", "        motive: [{any"
+        p, "catalog/inventory.yaml", "          reason: [{any", "          motive: [{any"
     ),
     "pattern-on-source": lambda p: edit(
-        p, "catalog/inventory.yaml", "    pattern:\n", "    pattern:\n      source: [x]\n"
+        p,
+        "catalog/inventory.yaml",
+        "      detail:\n        data:\n",
+        "      source: [x]\n      detail:\n        data:\n",
     ),
     "pattern-on-sns-consumer": lambda p: edit(
         p, "catalog/notifications.yaml", "    queue:\n", "    pattern: {detail: {country: [DE]}}\n    queue:\n"
@@ -141,8 +144,14 @@ MUTATIONS = {
         "catalog/users.yaml",
         "bus:\n  archive:  # archive only registrations that state marketing consent"
         " (the rest is replayable upstream)\n"
-        "    pattern: {source: [com.example.users], detail: {marketing_opt_in: [{exists: true}]}}\n",
+        "    pattern: {source: [com.example.users], detail: {data: {marketing_opt_in: [{exists: true}]}}}\n",
         "",
+    ),
+    "pattern-payload-outside-data": lambda p: edit(
+        p, "catalog/inventory.yaml", "        data:\n          reason: [{any", "        reason: [{any"
+    ),
+    "pattern-matches-no-example": lambda p: edit(
+        p, "catalog/inventory.yaml", "reason: [{anything-but: [fraud_suspected]}]", "reason: [{prefix: fraud}]"
     ),
     "too-many-targets": lambda p: edit(
         p,
@@ -153,11 +162,11 @@ MUTATIONS = {
         "      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
-        p, "catalog/users.yaml", "$.detail.country, at", "$.detail.county, at"
+        p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
     ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
-        p, "catalog/users.yaml", "input_path: $.detail", "input_path: $.detail.x"
+        p, "catalog/users.yaml", "input_path: $.detail.data", "input_path: $.detail.data.x"
     ),
     "secret-inline": lambda p: edit(
         p,
@@ -253,8 +262,19 @@ CASES = [
     Case("pattern-unknown-operator", "inventory.yaml", "unknown pattern operator 'startswith'", "wildcard"),
     Case("pattern-bad-numeric", "payments.yaml", "bad numeric argument", 'numeric: [">", 0, "<=", 100]'),
     Case(
-        "pattern-field-not-in-schema", "inventory.yaml", "'motive' is not a field of orders/order.cancelled", "schema"
+        "pattern-field-not-in-schema",
+        "inventory.yaml",
+        "detail.data.motive is not a field of orders/order.cancelled",
+        "schema",
     ),
+    Case(
+        "pattern-payload-outside-data",
+        "inventory.yaml",
+        "'reason' is not a field of the CloudEvents envelope",
+        "under detail.data",
+        26,
+    ),
+    Case("pattern-matches-no-example", "inventory.yaml", "matches none of the catalog examples", "rare: true", 26),
     Case("pattern-on-source", "inventory.yaml", "already matches source", "remove `source`"),
     Case("pattern-on-sns-consumer", "notifications.yaml", "pattern belongs to EventBridge consumers", "via: bus"),
     Case("event-not-on-bus", "inventory.yaml", "orders/order.cancelled does not travel on its domain's bus", "add bus"),
@@ -263,13 +283,13 @@ CASES = [
     Case(
         "transformer-path-outside-schema",
         "users.yaml",
-        "'$.detail.county': no field of the event's schema",
-        "$.detail.<field>",
+        "'$.detail.data.county': no field of the event's schema",
+        "$.detail.data.<field>",
     ),
     Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
     ),
-    Case("input-path-outside-schema", "users.yaml", "'$.detail.x': no field", "$.detail.<field>"),
+    Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
     Case("secret-inline", "users.yaml", "a secret written inline (value)", "Secrets Manager"),
     Case("secret-not-an-arn", "users.yaml", "must reference a Secrets Manager secret by ARN", "arn:aws:secretsmanager"),
     Case("target-arn-of-wrong-service", "users.yaml", "is not a stepfunctions ARN", "arn:aws:states:"),

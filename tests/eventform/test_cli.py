@@ -32,6 +32,17 @@ def test_lint_prints_the_catalog(project: Path) -> None:
     assert "notifications/send-email" in result.output
 
 
+def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path) -> None:
+    result = runner.invoke(app, ["lint", "--matrix", "--root", str(project)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "payments/large-orders" in line and "order.created" in line]
+    # the $or pattern (total >= 1000 or express shipping) delivers only the third example (express)
+    delivered = [row.split("│")[3].strip() for row in rows if row.split("│")[4].strip() == "yes"]
+    assert len(rows) >= 3 and delivered == ["2"], rows
+    assert "Order ord_1003 needs review (total 36)" in result.output
+    assert "ord_1001 needs review" not in result.output  # not delivered, so not rendered
+
+
 def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
     path = project / "catalog" / "orders.yaml"
     path.write_text(path.read_text().replace("order.cancelled:", "cancel.order:"))
