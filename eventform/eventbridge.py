@@ -229,12 +229,31 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
         ok = ok and target is not None
         if target is not None:
             targets.append(target)
-    if sum(t.kind == "queue" for t in targets) > 1:
+    kinds = [t.kind for t in targets]
+    if "lambda" in kinds and "handler" not in spec:
         out.add(
             path,
             f"{location}.targets",
-            "a consumer has one queue; it is listed twice",
-            "keep one target of type queue",
+            "a lambda target pushes events to the consumer's handler, but the consumer names none",
+            "add handler: <package under handlers/> to the consumer",
+            line_of(document, [*where, "targets"]),
+        )
+        ok = False
+    if "lambda" in kinds and "queue" in kinds and "handler" in spec:
+        out.add(
+            path,
+            f"{location}.targets",
+            "the handler would run twice per event: pushed by the rule and fed by the consumer's queue",
+            "keep either the queue target (durable, batched) or the lambda target (push)",
+            line_of(document, [*where, "targets"]),
+        )
+        ok = False
+    if kinds.count("lambda") > 1 or kinds.count("queue") > 1:
+        out.add(
+            path,
+            f"{location}.targets",
+            "a consumer has one queue and one handler; a target of that type is listed twice",
+            "keep one target of type queue and at most one of type lambda",
             line_of(document, [*where, "targets"]),
         )
         ok = False
@@ -260,12 +279,12 @@ def _build_target(
         )
     if not needs_arn and "arn" in spec:
         problems.append((f"{location}.arn", f"a {kind} target takes no arn", "remove arn"))
-    if kind == "lambda":
+    if kind == "lambda" and "function" in spec:
         problems.append(
             (
-                location,
-                "Lambda push targets come with the handler wiring (handlers issue), not yet with EventBridge",
-                "use the consumer's queue (type: queue) for now; modules/rule.py lambda_target() is the hook",
+                f"{location}.function",
+                "a lambda target pushes to the consumer's own handler; it names no other function",
+                "remove function: and set handler: on the consumer (handlers/<name>/handler.py)",
             )
         )
     api = None
@@ -464,6 +483,25 @@ def expression_problems(expression: str) -> list[tuple[str, str]]:
     return problems
 
 
+def scheduled_input(source: str | None, event: str | None, version: int, payload: dict[str, Any]) -> str:
+    """What a schedule sends. On the bus: the CloudEvents envelope the publisher would send (so consumers unwrap it
+    the same way), with Scheduler's context attributes as id and time; to a queue: the payload as is."""
+    if source is None or event is None:
+        return json.dumps(payload, sort_keys=True)
+    envelope = {
+        "specversion": "1.0",
+        "id": "<aws.scheduler.execution-id>",
+        "source": source,
+        "type": event,
+        "dataversion": version,
+        "time": "<aws.scheduler.scheduled-time>",
+        "correlationid": "<aws.scheduler.execution-id>",
+        "datacontenttype": "application/json",
+        "data": payload,
+    }
+    return json.dumps(envelope, sort_keys=True)
+
+
 def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
     return tuple(
         ApiCallAlert(
@@ -573,6 +611,15 @@ def _check_schedule(domain: Domain, schedule: Schedule, document: Any, out: _Col
                 f"{location}.consumer",
                 f"{domain.name} has no consumer queue {schedule.consumer!r}",
                 f"use one of: {', '.join(c.name for c in domain.consumers) or '(no consumers)'}",
+                line_of(document, [*where, "consumer"]),
+            )
+        elif consumer.handler:
+            out.add(
+                domain.path,
+                f"{location}.consumer",
+                f"{schedule.consumer!r} runs handler {consumer.handler}, which takes catalog events, not a plain "
+                "scheduled message",
+                "schedule event: <an event of this domain> (it travels on the bus to the consumer's rule) instead",
                 line_of(document, [*where, "consumer"]),
             )
         return

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from cdktn import TerraformOutput
 
 from eventform import patterns
+from eventform.eventbridge import scheduled_input
 from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
 from modules.bus import EventBus
 from modules.dead_letter import DeliveryDlq
@@ -19,7 +20,7 @@ from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames
-from modules.rule import EventRule, RuleTarget, lambda_target
+from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
 
 if TYPE_CHECKING:
@@ -106,8 +107,11 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
     for target in route.targets:
         if target.kind == "queue":
             resolved.append(_queue_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
-        elif target.kind == "lambda":
-            resolved.append(lambda_target(target))
+        elif target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
+            function = stack.consumer_function(
+                consumer, None, tags, on_failure_arn=dlq.arn_value, invoking_rule_arns=rule_arns
+            )
+            resolved.append(_rule_target(target, function.function.arn, dlq.arn_value))
         else:
             resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
     for source, (rule_name, _) in rules.items():
@@ -291,7 +295,12 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=json.dumps(schedule.payload, sort_keys=True),
+            input=scheduled_input(
+                domain.source if schedule.event else None,
+                schedule.event,
+                domain.event(schedule.event).latest.number if schedule.event else 1,
+                schedule.payload,
+            ),
             source=domain.source if schedule.event else None,
             kms_key=kms_key,
         )

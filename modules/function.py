@@ -11,6 +11,8 @@ from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from cdktn_provider_aws.lambda_function import LambdaFunction
+from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
+from cdktn_provider_aws.lambda_permission import LambdaPermission
 from constructs import Construct
 
 from modules.policies import Statement, document
@@ -46,13 +48,15 @@ class FunctionConfig:
 class Grants:
     """What the catalog says this function may touch, as ARNs (never wildcards)."""
 
-    queue_arn: str
+    queue_arn: str | None  # None: pushed by EventBridge (no queue, no event source mapping)
     tables: dict[str, str]  # logical name -> table name
     idempotency_table_arn: str
     publish_topic_arns: tuple[str, ...]
     parameter_arns: tuple[str, ...]
     secret_arns: tuple[str, ...]
     kms_key_arns: tuple[str, ...]
+    on_failure_arn: str | None = None  # push functions: SQS on-failure destination after Lambda's async retries
+    invoking_rule_arns: tuple[str, ...] = ()  # push functions: the EventBridge rules allowed to invoke
 
 
 class ConsumerFunction(Construct):
@@ -99,7 +103,9 @@ class ConsumerFunction(Construct):
                 "Allow",
                 ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"),
                 (grants.queue_arn,),
-            ),
+            )
+            if grants.queue_arn
+            else Statement("SendFailedEvents", "Allow", ("sqs:SendMessage",), (grants.on_failure_arn or "",)),
             Statement(
                 "Idempotency",
                 "Allow",
@@ -171,6 +177,9 @@ class ConsumerFunction(Construct):
             tags=tags,
             depends_on=[self.log_group],
         )
+        if grants.queue_arn is None:
+            self._push(grants)
+            return
         LambdaEventSourceMapping(
             self,
             "mapping",
@@ -181,4 +190,25 @@ class ConsumerFunction(Construct):
             function_response_types=["ReportBatchItemFailures"],
             scaling_config={"maximum_concurrency": config.max_concurrency} if config.max_concurrency else None,
             enabled=config.mapping_enabled,
+        )
+
+    def _push(self, grants: Grants) -> None:
+        """EventBridge invokes asynchronously: a permission per rule (aws:SourceArn), and after Lambda's two
+        retries the event goes to the on-failure destination instead of being dropped."""
+        for index, rule_arn in enumerate(grants.invoking_rule_arns):
+            LambdaPermission(
+                self,
+                f"invoke-{index}",
+                statement_id=f"EventBridgeRule{index}",
+                action="lambda:InvokeFunction",
+                function_name=self.function.function_name,
+                principal="events.amazonaws.com",
+                source_arn=rule_arn,
+            )
+        LambdaFunctionEventInvokeConfig(
+            self,
+            "async",
+            function_name=self.function.function_name,
+            maximum_retry_attempts=2,
+            destination_config={"on_failure": {"destination": grants.on_failure_arn}},
         )

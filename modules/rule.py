@@ -16,7 +16,7 @@ from cdktn_provider_aws.cloudwatch_event_target import (
 )
 from constructs import Construct
 
-from eventform.model import InputTransformer, RetryPolicy, Target
+from eventform.model import InputTransformer, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,6 @@ class RuleTarget:
     input_path: str | None = None
     input_transformer: InputTransformer | None = None
     partition_key_path: str | None = None
-
-
-def lambda_target(target: Target) -> RuleTarget:
-    """Hook for the handler wiring: Lambda push targets need the function's ARN and an aws_lambda_permission with
-    ``source_arn`` = the rule. The loader refuses ``type: lambda`` until the handlers work lands and fills this in."""
-    raise NotImplementedError("Lambda targets arrive with the handler wiring")
 
 
 class EventRule(Construct):

@@ -329,8 +329,17 @@ class DomainStack(EventformStack):
             tags=tags,
         )
 
-    def consumer_function(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
-        """The consumer's handler as a Lambda function fed by its queue (SNS and EventBridge consumers alike)."""
+    def consumer_function(
+        self,
+        consumer: Consumer,
+        queue: ConsumerQueue | None,
+        tags: dict[str, str],
+        *,
+        on_failure_arn: str | None = None,
+        invoking_rule_arns: tuple[str, ...] = (),
+    ) -> ConsumerFunction:
+        """The consumer's handler as a Lambda function fed by its queue (SNS and EventBridge consumers alike), or
+        pushed by EventBridge rules (``queue=None``) with an on-failure destination."""
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
         function_name = names.function(consumer.domain, consumer.name)
@@ -346,7 +355,7 @@ class DomainStack(EventformStack):
         keys = sorted(
             {names.key_alias_arn(consumer.domain), *(names.key_alias_arn(d) for d in consumer.source_domains())}
         )
-        ConsumerFunction(
+        return ConsumerFunction(
             self,
             f"consumer-{consumer.name}-function",
             config=FunctionConfig(
@@ -369,13 +378,15 @@ class DomainStack(EventformStack):
                 mapping_enabled=not environment.is_local,
             ),
             grants=Grants(
-                queue_arn=queue.names.queue_arn,
+                queue_arn=queue.names.queue_arn if queue else None,
                 tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
                 publish_topic_arns=tuple(publish),
                 parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
                 secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
                 kms_key_arns=tuple(keys) if environment.customer_managed_keys else (),
+                on_failure_arn=on_failure_arn,
+                invoking_rule_arns=invoking_rule_arns,
             ),
             kms_key=self.kms_key_for(consumer.domain),
             tags=tags,

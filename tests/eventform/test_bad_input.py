@@ -183,16 +183,28 @@ MUTATIONS = {
     "target-arn-of-wrong-service": lambda p: edit(
         p, "catalog/users.yaml", "arn:aws:states:eu-west-1", "arn:aws:lambda:eu-west-1"
     ),
-    "lambda-target-hook": lambda p: edit(
-        p, "catalog/payments.yaml", "      queue: {type: queue}", "      queue: {type: lambda, function: review}"
+    "lambda-target-names-a-function": lambda p: edit(
+        p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
     ),
     "bad-cron": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "cron(0 3 * * *)"),
     "cron-both-days": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "cron(0 3 * * MON *)"),
-    "bad-rate": lambda p: edit(p, "catalog/inventory.yaml", "rate(1 hour)", "rate(1 hours)"),
+    "bad-rate": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "rate(1 hours)"),
     "bad-timezone": lambda p: edit(p, "catalog/inventory.yaml", "Europe/Berlin", "Europe/Springfield"),
     "schedule-payload-not-an-example": lambda p: edit(p, "catalog/inventory.yaml", "warehouse: all", "warehouse: 7"),
     "schedule-unknown-consumer": lambda p: edit(
-        p, "catalog/inventory.yaml", "consumer: release-stock", "consumer: nobody"
+        p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: nobody  #"
+    ),
+    "schedule-to-a-handler": lambda p: edit(
+        p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "lambda-target-without-handler": lambda p: edit(
+        p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
+    ),
+    "lambda-and-queue-targets": lambda p: edit(
+        p,
+        "catalog/inventory.yaml",
+        "      push: {type: lambda",
+        "      queue: {type: queue}\n      push: {type: lambda",
     ),
     "retry-age-too-long": lambda p: edit(p, "catalog/inventory.yaml", "max_age: 1h", "max_age: 2d"),
     "local-schema-registry": lambda p: edit(
@@ -293,7 +305,7 @@ CASES = [
     Case("secret-inline", "users.yaml", "a secret written inline (value)", "Secrets Manager"),
     Case("secret-not-an-arn", "users.yaml", "must reference a Secrets Manager secret by ARN", "arn:aws:secretsmanager"),
     Case("target-arn-of-wrong-service", "users.yaml", "is not a stepfunctions ARN", "arn:aws:states:"),
-    Case("lambda-target-hook", "payments.yaml", "Lambda push targets come with the handler wiring", "type: queue"),
+    Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
     Case("cron-both-days", "inventory.yaml", "exactly one of day-of-month and day-of-week", "cron(0 3 * * ? *)"),
     Case("bad-rate", "inventory.yaml", "1 takes a singular unit", "rate(1 hour)"),
@@ -301,7 +313,10 @@ CASES = [
     Case(
         "schedule-payload-not-an-example", "inventory.yaml", "payload does not match stock.recount_requested", "valid"
     ),
-    Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "release-stock"),
+    Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
+    Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
+    Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),

@@ -19,8 +19,7 @@ WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments
 
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     inventory = stack("prod-inventory")
-    function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE)
-    assert function["function_name"] == "prod-inventory-reserve-stock"
+    function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE, function_name="prod-inventory-reserve-stock")
     assert function["runtime"] in ("python3.12", "python3.13")
     assert function["handler"] == "handlers.reserve_stock.handler.lambda_handler"
     assert function["timeout"] == 20 and function["tracing_config"] == {"mode": "Active"}
@@ -33,11 +32,10 @@ def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     assert mapping["batch_size"] == 5 and mapping["scaling_config"] == {"maximum_concurrency": 5}
     assert mapping["event_source_arn"] == "arn:aws:sqs:eu-west-1:333333333333:prod-inventory-reserve-stock"
     assert mapping["enabled"] is True
-    log_group = inventory.only(CloudwatchLogGroup.TF_RESOURCE_TYPE)
-    assert log_group["name"] == "/aws/lambda/prod-inventory-reserve-stock" and log_group["retention_in_days"] == 365
+    log_group = inventory.only(CloudwatchLogGroup.TF_RESOURCE_TYPE, name="/aws/lambda/prod-inventory-reserve-stock")
+    assert log_group["retention_in_days"] == 365
     assert log_group["kms_key_id"].endswith(":alias/eventform/prod/inventory")
-    table = inventory.only(DynamodbTable.TF_RESOURCE_TYPE)
-    assert table["name"] == "prod-inventory-reserve-stock-reservations"
+    assert inventory.only(DynamodbTable.TF_RESOURCE_TYPE, name="prod-inventory-reserve-stock-reservations")
 
 
 def test_visibility_timeout_is_six_times_the_function_timeout(stack) -> None:
