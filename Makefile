@@ -13,7 +13,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup synth lint validate scan test demo clean
+.PHONY: help setup browser synth lint validate scan docs test demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -32,7 +32,17 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv), Node 22 + cdktn CLI (npm), Terraform CLI config
+setup: .venv/.synced node_modules/.installed .cache/terraform.rc browser ## install Python (uv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config, chromium
+
+# Debian's chromium for the docs site test; installed with apt-get only when missing and running as root. Otherwise
+# a warning: the browser test itself skips with the reason on a laptop and fails under CI=1.
+browser: ## headless Chromium for the docs test (apt-get install chromium when missing, as root)
+	@if [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+	    || echo "make browser: apt-get install chromium failed; the docs browser test will skip (fail under CI=1)" >&2; \
+	else echo "make browser: no chromium at $${CHROMIUM:-/usr/bin/chromium}; as root: apt-get install chromium (or set CHROMIUM=/path); the docs browser test skips (fails under CI=1)" >&2; fi
 
 lint: setup ## validate the catalog and environments
 	$(EVENTFORM) lint
@@ -46,7 +56,10 @@ validate: synth ## terraform init + validate every synthesized stack
 scan: synth ## checkov (built-in + policies/) and eventform's checks over every stack, offline; reports/
 	$(EVENTFORM) scan
 
-test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, terraform validate, bad inputs)
+docs: setup ## Markdown + static HTML site of the catalog in site/ (open site/index.html)
+	$(EVENTFORM) docs --out site
+
+test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
 	.venv/bin/ruff check .
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
@@ -62,4 +75,4 @@ demo: setup ## lint, synth every environment, scan, then the local rehearsal on 
 	status=0; $(EVENTFORM) local rehearse || status=$$?; $(EVENTFORM) local down; exit $$status
 
 clean: ## remove generated output (keeps installed tools)
-	rm -rf cdktf.out reports .pytest_cache
+	rm -rf cdktf.out reports .pytest_cache site

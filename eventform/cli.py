@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eventform import toolchain
+from eventform import cli_authoring, toolchain
 from eventform.errors import CatalogError
 
 if TYPE_CHECKING:
@@ -278,15 +278,15 @@ def local_up(root: RootOption = None) -> None:
 
 
 def _print_report(report) -> None:
-    table = Table(title="Where each event went (expected from the catalog, actual from the handlers)")
-    for column in ("event", "example", "expected consumers", "received by", "held"):
-        table.add_column(column)
-    for event, example, expected, actual, held in report.rows():
-        table.add_row(event, str(example), expected, actual, "[green]yes" if held else "[red]NO")
+    table = Table(title="Where each event went (expected: from the catalog; received: by the handlers)")
+    for column in ("event", "ex.", "expected consumers", "received by", "outcome", "held"):
+        table.add_column(column, overflow="fold")
+    for event, example, expected, actual, outcome, held in report.rows():
+        table.add_row(event, str(example), expected, actual, outcome, "[green]yes" if held else "[red]NO")
     console.print(table)
     outcome = Table(title="Handlers")
     for column in ("consumer", "received", "succeeded", "failed", "in DLQ"):
-        outcome.add_column(column, justify="right" if column != "consumer" else "left")
+        outcome.add_column(column, justify="right" if column != "consumer" else "left", overflow="fold")
     for name, tally in sorted(report.tallies.items()):
         outcome.add_row(
             name, str(tally.received), str(tally.succeeded), str(tally.failed), str(report.dlq_depth.get(name, 0))
@@ -294,7 +294,7 @@ def _print_report(report) -> None:
     console.print(outcome)
     for name, tally in sorted(report.tallies.items()):
         for error in tally.errors[:3]:
-            errors.print(f"{name}: {error}", markup=False)
+            errors.print(f"{name}: {error.splitlines()[0]}", markup=False)
 
 
 @local_app.command("publish")
@@ -415,6 +415,8 @@ def dlq_redrive(
         raise typer.Exit(1) from error
     console.print(f"moved {moved if moved >= 0 else 'all'} messages back to {consumer}'s queue")
 
+
+cli_authoring.register(app)  # add, docs, diff, export (eventform/cli_authoring.py)
 
 if __name__ == "__main__":
     app()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,35 +32,66 @@ def _choices(schema: dict[str, Any]) -> list[Any] | None:
     return None
 
 
-def breaking_changes(base: Any, head: Any, where: str = "") -> list[tuple[str, str]]:
-    """(location, what changed) for every incompatible change from ``base`` to ``head``; additive changes pass."""
+@dataclass(frozen=True)
+class Change:
+    """One difference between two schemas of the same version at ``path``; ``breaking`` means "publish N+1"."""
+
+    path: str
+    kind: str
+    detail: str
+    breaking: bool
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
+def compare(base: Any, head: Any, where: str = "") -> list[Change]:
+    """Every change from ``base`` to ``head``, breaking and additive, in a stable order.
+
+    The one walk behind both ``eventform lint --base`` (breaking only) and ``eventform diff`` (both kinds)."""
     if not isinstance(base, dict) or not isinstance(head, dict):
         return []
     here = where or "(root)"
-    changes: list[tuple[str, str]] = []
+    changes: list[Change] = []
     base_types, head_types = _types(base), _types(head)
     if base_types is not None and base_types != head_types:
-        changes.append((here, f"type changed from {sorted(base_types)} to {sorted(head_types or [])}"))
+        detail = f"type changed from {sorted(base_types)} to {sorted(head_types or [])}"
+        changes.append(Change(here, "changed-type", detail, True))
     base_choices, head_choices = _choices(base), _choices(head)
     if base_choices is not None:
         removed = [c for c in base_choices if head_choices is not None and c not in head_choices]
+        added = [c for c in head_choices or [] if c not in base_choices]
         if removed:
-            changes.append((here, f"enum narrowed: {', '.join(map(json.dumps, removed))} no longer allowed"))
+            detail = f"enum narrowed: {', '.join(map(json.dumps, removed))} no longer allowed"
+            changes.append(Change(here, "narrowed-enum", detail, True))
+        if added:
+            changes.append(Change(here, "widened-enum", f"enum widened: {', '.join(map(json.dumps, added))}", False))
     elif head_choices is not None:
-        changes.append((here, f"values restricted to {', '.join(map(json.dumps, head_choices))}"))
-    added_required = sorted(set(head.get("required", [])) - set(base.get("required", [])))
-    for name in added_required:
-        changes.append((f"{where}.{name}" if where else name, "field became required"))
+        detail = f"values restricted to {', '.join(map(json.dumps, head_choices))}"
+        changes.append(Change(here, "added-enum", detail, True))
+    base_required, head_required = set(base.get("required", [])), set(head.get("required", []))
+    for name in sorted(head_required - base_required):
+        changes.append(Change(f"{where}.{name}" if where else name, "added-required", "field became required", True))
     base_properties, head_properties = base.get("properties", {}), head.get("properties", {})
     for name in sorted(base_properties):
         location = f"{where}.{name}" if where else name
         if name not in head_properties:
-            changes.append((location, "field removed"))
+            changes.append(Change(location, "removed-field", "field removed", True))
         else:
-            changes.extend(breaking_changes(base_properties[name], head_properties[name], location))
+            changes.extend(compare(base_properties[name], head_properties[name], location))
+    for name in sorted(set(head_properties) - set(base_properties)):
+        if name not in head_required:
+            changes.append(Change(f"{where}.{name}" if where else name, "added-field", "optional field added", False))
+    for name in sorted((base_required - head_required) & set(head_properties)):
+        changes.append(Change(f"{where}.{name}" if where else name, "relaxed-required", "field became optional", False))
     if isinstance(base.get("items"), dict):
-        changes.extend(breaking_changes(base["items"], head.get("items"), f"{here}[]"))
+        changes.extend(compare(base["items"], head.get("items"), f"{here}[]"))
     return changes
+
+
+def breaking_changes(base: Any, head: Any, where: str = "") -> list[tuple[str, str]]:
+    """(location, what changed) for every incompatible change from ``base`` to ``head``; additive changes pass."""
+    return [(change.path, change.detail) for change in compare(base, head, where) if change.breaking]
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -105,4 +137,4 @@ def compatibility_problems(root: Path, catalog: Catalog, base_ref: str) -> list[
     return problems
 
 
-__all__ = ["breaking_changes", "compatibility_problems"]
+__all__ = ["Change", "breaking_changes", "compare", "compatibility_problems"]

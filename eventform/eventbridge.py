@@ -84,6 +84,7 @@ def environment_settings(
     settings = EventBridgeSettings(
         archive_days=spec.get("archive_days", EventBridgeSettings.archive_days),
         schema_registry=spec.get("schema_registry", False),
+        api_destinations=spec.get("api_destinations", EventBridgeSettings.api_destinations),
     )
     if settings.schema_registry and "endpoint" in data:
         out.add(

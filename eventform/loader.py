@@ -33,6 +33,7 @@ from eventform.model import (
     Event,
     EventVersion,
     FunctionSettings,
+    PushSettings,
     Topic,
     Waiver,
 )
@@ -526,6 +527,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             description=spec["description"],
             events=tuple(spec["events"]),
             delivery=spec.get("delivery", "queue"),
+            push=PushSettings(**{k: parse_duration(v) for k, v in spec.get("push", {}).items()}),
             handler=spec.get("handler"),
             emits=tuple(spec.get("emits", [])),
             function=_function_settings(spec.get("function", {})),
@@ -564,6 +566,7 @@ def _function_settings(spec: dict[str, Any]) -> FunctionSettings:
         tables=tuple(spec.get("tables", [])),
         parameters=tuple(spec.get("parameters", [])),
         secrets=tuple(spec.get("secrets", [])),
+        email_senders=tuple(spec.get("email_senders", [])),
         environment=tuple(sorted(spec.get("environment", {}).items())),
     )
 
@@ -616,7 +619,7 @@ def _check_function(
                 "emit events that exist in the catalog (<domain>/<event>)",
                 _line_of(document, [*where, "emits", index]),
             )
-    if consumer.handler:
+    if consumer.handler and consumer.delivery == "queue":
         for environment in environments:
             visibility = consumer.queue_for(environment).visibility_timeout
             if visibility < settings.minimum_visibility:
@@ -629,6 +632,58 @@ def _check_function(
                     f"raise it to at least {settings.minimum_visibility}s or omit it (eventform then sets 6x)",
                     _line_of(document, [*where, "queue", "visibility_timeout"]),
                 )
+
+
+def _check_delivery(domain: Domain, consumer: Consumer, document: Any, fifo: bool, out: _Collector) -> None:
+    """Push consumers: a function to invoke, a standard topic, no queue settings, a sane maximum event age."""
+    where, location = ["consumers", consumer.name], f"consumers.{consumer.name}"
+    plain = _to_plain(document)["consumers"][consumer.name]
+    if consumer.delivery != "push":
+        if "push" in plain:
+            out.add(
+                domain.path,
+                f"{location}.push",
+                "push settings on a queue consumer",
+                "set `delivery: push` or remove `push:`",
+                _line_of(document, [*where, "push"]),
+            )
+        return
+    line = _line_of(document, [*where, "delivery"])
+    if consumer.route is not None:
+        out.add(
+            domain.path,
+            f"{location}.delivery",
+            "delivery: push is SNS pushing to a function; a bus consumer pushes through its targets",
+            "remove `delivery:` and `push:` and add a target `{type: lambda}` (EventBridge invokes the handler)",
+            line,
+        )
+        return
+    if consumer.handler is None:
+        out.add(domain.path, f"{location}.delivery", "push delivery invokes a function", "add `handler: <name>`", line)
+    if fifo:
+        out.add(
+            domain.path,
+            f"{location}.delivery",
+            "SNS FIFO topics deliver only to SQS FIFO queues, not to functions",
+            "use `delivery: queue` (the default) for events of a FIFO topic",
+            line,
+        )
+    if "queue" in plain or any("queue" in o for o in plain.get("environments", {}).values()):
+        out.add(
+            domain.path,
+            f"{location}.queue",
+            "queue settings on a push consumer (it has no queue, only an on-failure DLQ)",
+            "remove `queue:` or use `delivery: queue`",
+            _line_of(document, [*where, "queue"]),
+        )
+    if not 60 <= consumer.push.max_event_age <= 6 * 3600:
+        out.add(
+            domain.path,
+            f"{location}.push.max_event_age",
+            f"a maximum event age of {consumer.push.max_event_age}s is outside Lambda's 1m..6h",
+            "use a value between 1m and 6h",
+            _line_of(document, [*where, "push", "max_event_age"]),
+        )
 
 
 def _build_event(
@@ -866,6 +921,7 @@ def _check_consumers(
                 )
             _check_filter(domain, consumer, consumed, document, out)
             _check_function(domain, consumer, document, environments, set(known_events), out)
+            _check_delivery(domain, consumer, document, True in fifo_kinds, out)
             for env_name in consumer.overrides:
                 if environments and env_name not in environment_names:
                     out.add(

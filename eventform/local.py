@@ -49,6 +49,9 @@ class LocalPaths:
     def log(self) -> Path:
         return self.state / "moto.log"
 
+    def command_log(self, stack: str, command: str) -> Path:
+        return self.state / f"{stack}.{command}.log"
+
     @property
     def endpoint_file(self) -> Path:
         return self.state / "endpoint"
@@ -60,6 +63,10 @@ class LocalPaths:
     @property
     def deployed(self) -> Path:
         return self.state / "deployed.json"  # stacks in apply order, for destroy in reverse
+
+    @property
+    def dependencies(self) -> Path:
+        return self.state / "dependencies.json"  # stack -> the stacks it needs, for destroy in reverse waves
 
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
@@ -167,8 +174,10 @@ def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.Complete
 
 
 def _run(paths: LocalPaths, stack: str, *args: str) -> float:
+    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``)."""
     started = time.perf_counter()
     result = _terraform(paths, stack, *args)
+    paths.command_log(stack, args[0]).write_text(result.stdout + result.stderr)
     if result.returncode != 0:
         raise LocalError(f"terraform {args[0]} failed for {stack}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
     return time.perf_counter() - started
@@ -186,38 +195,113 @@ class UpResult:
 Progress = Callable[[str], None]
 
 
-def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], progress: Progress) -> dict[str, float]:
-    """Start each stack's apply as soon as the stacks it depends on are applied, all others in parallel.
-
-    The provider waits ~25 s per SQS resource for attribute propagation; overlapping those waits across stacks is
-    what keeps ``local up`` near the floor of the longest chain inside one stack.
-    """
-    waiting = {s.name: s for s in stacks}
+def _in_dependency_waves(
+    prerequisites: dict[str, set[str]],
+    action: Callable[[str], float],
+    started: Callable[[str], None],
+    finished: Callable[[str, float], None],
+) -> dict[str, float]:
+    """Start each item once its prerequisites are done; everything ready at the same time runs in parallel."""
+    waiting = dict(prerequisites)
     done: dict[str, float] = {}
-    applied: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(stacks))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
         running: dict[Future[float], str] = {}
 
         def launch() -> None:
-            for name, stack in sorted(waiting.items()):
-                if all(d in done or d not in {s.name for s in stacks} for d in stack.depends_on):
-                    progress(f"applying {name}")
-                    running[pool.submit(_run, paths, name, "apply", "-auto-approve")] = name
+            for name, needs in sorted(waiting.items()):
+                if needs <= done.keys():
+                    started(name)
+                    running[pool.submit(action, name)] = name
                     del waiting[name]
 
         launch()
         while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
+            completed, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in completed:
                 name = running.pop(future)
-                done[name] = future.result()  # re-raises a failed apply
-                applied.append(name)
-                _write_deployed(paths, applied)
-                progress(f"  {name} applied in {done[name]:.1f}s")
+                done[name] = future.result()  # re-raises a failure (the pool lets the others in flight finish)
+                finished(name, done[name])
             launch()
         if waiting:
             raise LocalError(f"stack dependencies form a cycle: {', '.join(sorted(waiting))}")
     return done
+
+
+def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], progress: Progress) -> dict[str, float]:
+    """Start each stack's apply as soon as the stacks it depends on are applied, all others in parallel.
+
+    The provider waits ~25 s per SQS resource for attribute propagation; overlapping those waits across stacks is
+    what keeps ``local up`` near the floor of the longest chain of such waits.
+    """
+    names = {s.name for s in stacks}
+    prerequisites = {s.name: {d for d in s.depends_on if d in names} for s in stacks}
+    _write_dependencies(paths, prerequisites)
+    cyclic = _on_a_cycle(prerequisites)
+    if cyclic:
+        # Domains that consume each other's events: no order works, so their topics (what a subscription needs
+        # to exist) are created first, then the whole stacks apply in parallel.
+        progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating their topics first")
+
+        def topics_first(name: str) -> float:
+            return _run(paths, name, "apply", "-auto-approve", *_topic_targets(paths, name))
+
+        with ThreadPoolExecutor(max_workers=len(cyclic)) as pool:
+            list(pool.map(topics_first, sorted(cyclic)))
+        prerequisites = {n: needs - cyclic if n in cyclic else needs for n, needs in prerequisites.items()}
+    applied: list[str] = []
+
+    def finished(name: str, seconds: float) -> None:
+        applied.append(name)
+        _write_deployed(paths, applied)
+        progress(f"  {name} applied in {seconds:.1f}s")
+
+    return _in_dependency_waves(
+        prerequisites,
+        lambda name: _run(paths, name, "apply", "-auto-approve"),
+        lambda name: progress(f"applying {name}"),
+        finished,
+    )
+
+
+def _on_a_cycle(prerequisites: dict[str, set[str]]) -> set[str]:
+    """The stacks that (indirectly) depend on themselves."""
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(prerequisites.get(start, ()))
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(prerequisites.get(name, ()))
+        return seen
+
+    return {name for name in prerequisites if name in reachable(name)}
+
+
+def _topic_targets(paths: LocalPaths, stack: str) -> list[str]:
+    config = json.loads((paths.stack_dir(stack) / "cdk.tf.json").read_text())
+    return [f"-target=aws_sns_topic.{key}" for key in sorted(config.get("resource", {}).get("aws_sns_topic", {}))]
+
+
+def destroy_in_reverse_dependency_order(paths: LocalPaths, stacks: list[str], progress: Progress) -> None:
+    """Destroy a stack once every stack that depends on it is destroyed; independent stacks in parallel."""
+    dependencies = _read_dependencies(paths)
+    dependents = {s: {o for o in stacks if s in dependencies.get(o, set())} for s in stacks}
+
+    def destroy(name: str) -> float:
+        started = time.perf_counter()
+        if paths.stack_dir(name).is_dir():
+            # No refresh: the state is the embedded AWS's only record, and reading every resource back costs minutes.
+            result = _terraform(paths, name, "destroy", "-auto-approve", "-refresh=false")
+            paths.command_log(name, "destroy").write_text(result.stdout + result.stderr)
+            if result.returncode != 0:  # keep going: the server is stopped anyway, and with it everything
+                progress(f"  destroy of {name} failed (the server is being stopped anyway):\n{result.stderr[-1000:]}")
+        return time.perf_counter() - started
+
+    _in_dependency_waves(
+        dependents, destroy, lambda name: None, lambda name, seconds: progress(f"  {name} destroyed in {seconds:.1f}s")
+    )
 
 
 def up(root: Path, progress: Progress = lambda _: None) -> UpResult:
@@ -248,6 +332,19 @@ def _write_deployed(paths: LocalPaths, applied: list[str]) -> None:
     temporary = paths.deployed.with_suffix(".tmp")
     temporary.write_text(json.dumps(applied, indent=2))
     temporary.replace(paths.deployed)
+
+
+def _write_dependencies(paths: LocalPaths, prerequisites: dict[str, set[str]]) -> None:
+    temporary = paths.dependencies.with_suffix(".tmp")
+    temporary.write_text(json.dumps({k: sorted(v) for k, v in sorted(prerequisites.items())}, indent=2))
+    temporary.replace(paths.dependencies)
+
+
+def _read_dependencies(paths: LocalPaths) -> dict[str, set[str]]:
+    try:
+        return {k: set(v) for k, v in json.loads(paths.dependencies.read_text()).items()}
+    except (OSError, ValueError):
+        return {}  # unknown: every stack is destroyed independently
 
 
 def deployed_stacks(paths: LocalPaths) -> list[str]:
@@ -296,15 +393,8 @@ def down(root: Path, progress: Progress = lambda _: None) -> bool:
     stacks = deployed_stacks(paths)
     did_something = False
     if stacks and server_pid(paths) is not None:
-        for stack in reversed(stacks):
-            if not paths.stack_dir(stack).is_dir():
-                continue
-            result = _terraform(paths, stack, "destroy", "-auto-approve")
-            did_something = True
-            if result.returncode != 0:
-                progress(f"  destroy of {stack} failed (the server is being stopped anyway):\n{result.stderr[-1000:]}")
-            else:
-                progress(f"  {stack} destroyed")
+        destroy_in_reverse_dependency_order(paths, stacks, progress)
+        did_something = True
     if stop_server(paths):
         progress("embedded AWS stopped")
         did_something = True
@@ -313,4 +403,5 @@ def down(root: Path, progress: Progress = lambda _: None) -> bool:
         paths.tfstate(stack).unlink(missing_ok=True)
         paths.tfstate(stack).with_suffix(".tfstate.backup").unlink(missing_ok=True)
     paths.deployed.unlink(missing_ok=True)
+    paths.dependencies.unlink(missing_ok=True)
     return did_something

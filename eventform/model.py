@@ -42,12 +42,21 @@ class FunctionSettings:
     tables: tuple[str, ...] = ()
     parameters: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
+    email_senders: tuple[str, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def minimum_visibility(self) -> int:
         """AWS guidance: a queue's visibility timeout is at least six times its function's timeout."""
         return 6 * self.timeout
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """Asynchronous invocation of a push consumer (SNS -> Lambda): Lambda's own retries, then the DLQ."""
+
+    retries: int = 2
+    max_event_age: int = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ class Consumer:
     description: str
     events: tuple[str, ...]
     delivery: str = "queue"
+    push: PushSettings = PushSettings()
     handler: str | None = None
     emits: tuple[str, ...] = ()
     function: FunctionSettings = FunctionSettings()
@@ -249,10 +259,12 @@ ROLE_TARGETS: frozenset[str] = frozenset({"stepfunctions", "api", "kinesis", "fi
 
 @dataclass(frozen=True)
 class EventBridgeSettings:
-    """Per environment: archive retention (0 = keep forever) and whether a schema registry is built."""
+    """Per environment: archive retention (0 = keep forever), whether a schema registry is built, and whether
+    ``type: api`` targets (API destinations + connections) are built."""
 
     archive_days: int = 7
     schema_registry: bool = False
+    api_destinations: bool = True
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ The local runner (``eventform.runner``) plays Lambda: each deployed function's h
 batch size are read from the synthesized ``local-*`` stacks, and its queue from the SSM locator the stack wrote.
 The expected routing is derived from the catalog alone (consumed events + filter policies, matched with moto's
 SNS filter-policy matcher), so the rehearsal proves the deployed topology equals what the catalog says.
+
+The routing contract covers the SNS path: events published on their domain's topic and the consumers subscribed
+to topics (queue and push). EventBridge consumers (``via: bus``) are left out on purpose: moto's bus delivers to
+SQS, log groups and buses only, and raises for the Lambda, SNS, Step Functions, Firehose and Kinesis targets the
+sample's rules also carry. Their routing is proven in process instead (``lint --matrix``, moto's pattern matcher in
+tests/eventform/test_patterns.py, release_stock's EventBridge round trip).
 """
 
 from __future__ import annotations
@@ -84,7 +90,9 @@ class DeployedConsumer:
     handler_module: str | None
     environment: dict[str, str]
     batch_size: int
+    function_arn: str | None = None  # push consumers: SNS invokes this function (locally: through a tap queue)
     received: list[str] = field(default_factory=list)  # event ids seen by the handler
+    handled: set[str] = field(default_factory=set)  # event ids the handler reported as processed
 
 
 def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> dict[str, DeployedConsumer]:
@@ -122,6 +130,7 @@ def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> 
             module,
             variables,
             batch,
+            locator.get("function_arn"),
         )
     return found
 
@@ -135,14 +144,22 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
         with aws_environment(connection, deployed.environment):
             handler = importlib.import_module(deployed.handler_module).lambda_handler
 
+    if deployed.consumer.delivery == "push":
+        return _push_binding(deployed, connection, handler)
+
     def invoke(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+        ids = {}
         for record in event["Records"]:
             with contextlib.suppress(Exception):
-                deployed.received.append(unwrap(record["body"]).id)
-        if handler is None:  # a queue consumed outside Lambda: acknowledge, as that service would
-            return {"batchItemFailures": []}
-        with aws_environment(connection, deployed.environment):
-            return handler(event, context)
+                ids[record["messageId"]] = unwrap(record["body"]).id
+                deployed.received.append(ids[record["messageId"]])
+        result: dict[str, Any] = {"batchItemFailures": []}
+        if handler is not None:  # else a queue consumed outside Lambda: acknowledge, as that service would
+            with aws_environment(connection, deployed.environment):
+                result = handler(event, context) or result
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        deployed.handled.update(event_id for message, event_id in ids.items() if message not in failed)
+        return result
 
     return runner.QueueBinding(
         deployed.consumer.qualified_name,
@@ -154,8 +171,52 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
     )
 
 
+def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: Any) -> runner.QueueBinding:
+    """SNS -> Lambda, replayed: each notification in the tap queue becomes the SNS event Lambda would receive,
+    invoked with the consumer's retries; when they are exhausted, Lambda's failure record goes to the DLQ."""
+    from handlers.runtime import unwrap
+
+    sqs = connection.client("sqs")
+    retries = deployed.consumer.push.retries
+
+    def replay(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            notification = json.loads(record["body"])
+            event_id = unwrap(notification["Message"]).id
+            deployed.received.append(event_id)
+            invocation = runner.sns_push_event(notification, f"{notification['TopicArn']}:{deployed.consumer.name}")
+            with aws_environment(connection, deployed.environment):
+                error = runner.invoke_asynchronously(handler, invocation, retries, deployed.consumer.qualified_name)
+            if error is None:
+                deployed.handled.add(event_id)
+            else:
+                failure = runner.on_failure_record(invocation, deployed.function_arn or "", retries + 1, error)
+                sqs.send_message(QueueUrl=deployed.dlq_url, MessageBody=json.dumps(failure))
+        return {"batchItemFailures": []}  # SNS's delivery to Lambda is done either way
+
+    return runner.QueueBinding(
+        deployed.consumer.qualified_name,
+        deployed.queue_url,
+        deployed.queue_arn,
+        replay,
+        deployed.batch_size,
+        connection.region,
+    )
+
+
+def topic_consumers(catalog: Catalog) -> tuple[Consumer, ...]:
+    """The consumers the rehearsal's routing contract covers: subscribed to topics (not ``via: bus``)."""
+    return tuple(c for c in catalog.consumers if c.route is None)
+
+
+def topic_events(catalog: Catalog) -> tuple[Any, ...]:
+    """The events the rehearsal publishes: those carried by their domain's SNS topic."""
+    return tuple(e for e in catalog.events if "topic" in e.via)
+
+
 def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]) -> set[str]:
-    """Who should receive this SNS message, from the catalog alone (consumed events + filter policies)."""
+    """Who should receive this SNS message, from the catalog alone (consumed events + filter policies); consumers
+    on buses are not SNS subscribers (see the module's docstring)."""
     from moto.sns.utils import FilterPolicyMatcher
 
     domain = qualified.split("/", 1)[0]
@@ -164,6 +225,8 @@ def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]
     }
     receivers = set()
     for consumer in catalog.consumers_of(qualified):
+        if consumer.route is not None:
+            continue
         policy = filters.subscription_policy(list(consumer.events_from(domain)), consumer.filter)
         scope = "MessageBody" if consumer.filter_scope == "body" else "MessageAttributes"
         if FilterPolicyMatcher(policy, scope).matches(attributes, message["Message"]):
@@ -190,10 +253,12 @@ def publish_examples(
     """Publish catalog examples (all, one event's, one by index, or a given payload) ``count`` times each."""
     publisher = Publisher(catalog, LOCAL_ENV, sns=connection.client("sns"), ssm=connection.client("ssm"))
     sent = []
-    events = [e for e in catalog.events if only in (None, e.qualified_name)]
+    published = topic_events(catalog)
+    events = [e for e in published if only in (None, e.qualified_name)]
     if only and not events:
         raise LocalError(
-            f"unknown event {only!r}; the catalog has: {', '.join(e.qualified_name for e in catalog.events)}"
+            f"unknown event {only!r} or not on a topic; the rehearsal publishes on SNS: "
+            f"{', '.join(e.qualified_name for e in published)}"
         )
     for event in events:
         examples = [payload] if payload is not None else list(event.latest.examples)
@@ -222,26 +287,35 @@ class Report:
     delivered: dict[str, list[str]]  # consumer -> event ids its handler saw
     tallies: dict[str, runner.Tally]
     dlq_depth: dict[str, int]
+    handled: dict[str, set[str]] = field(default_factory=dict)  # consumer -> event ids handled successfully
 
-    def rows(self) -> list[tuple[str, int, str, str, bool]]:
-        """(event, example, expected consumers, actual consumers, held) per published event."""
+    def rows(self) -> list[tuple[str, int, str, str, str, bool]]:
+        """(event, example, expected consumers, actual consumers, outcome per consumer, held) per published event."""
         rows = []
         for item in self.sent:
             actual = {c for c, ids in self.delivered.items() if item.event_id in ids}
+            outcome = [
+                f"{'handled' if item.event_id in self.handled.get(c, set()) else 'FAILED'}" for c in sorted(actual)
+            ]
             rows.append(
                 (
                     item.event,
                     item.example,
-                    ", ".join(sorted(item.expected)) or "-",
-                    ", ".join(sorted(actual)) or "-",
+                    "\n".join(sorted(item.expected)) or "-",
+                    "\n".join(sorted(actual)) or "-",
+                    "\n".join(outcome) or "-",
                     actual == item.expected,
                 )
             )
         return rows
 
     @property
+    def all_handled(self) -> bool:
+        return all(t.failed == 0 for t in self.tallies.values()) and not any(self.dlq_depth.values())
+
+    @property
     def routing_held(self) -> bool:
-        return all(row[4] for row in self.rows())
+        return all(row[-1] for row in self.rows())
 
 
 def run(root: Path, sent: list[Sent], timeout: float = 120.0) -> Report:
@@ -255,7 +329,8 @@ def run(root: Path, sent: list[Sent], timeout: float = 120.0) -> Report:
     for name, item in deployed.items():
         attributes = sqs.get_queue_attributes(QueueUrl=item.dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
         depth[name] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-    return Report(sent, {name: d.received for name, d in deployed.items()}, tallies, depth)
+    delivered = {name: d.received for name, d in deployed.items()}
+    return Report(sent, delivered, tallies, depth, {name: d.handled for name, d in deployed.items()})
 
 
 def redrive(root: Path, consumer: str) -> int:
@@ -265,4 +340,9 @@ def redrive(root: Path, consumer: str) -> int:
     if len(matches) != 1:
         raise LocalError(f"unknown consumer {consumer!r}; deployed: {', '.join(sorted(deployed))}")
     item = matches[0]
+    if item.consumer.delivery == "push":
+        raise LocalError(
+            f"{item.consumer.qualified_name} is a push consumer: its DLQ holds Lambda's failure records (the event is "
+            "under requestPayload), not queue messages; publish the event again once the handler is fixed"
+        )
     return runner.redrive(connection.client("sqs"), item.dlq_url, item.dlq_arn, item.queue_arn, item.queue_url)

@@ -158,8 +158,9 @@ def redrive(sqs: Any, dlq_url: str, dlq_arn: str, queue_arn: str, queue_url: str
     try:
         sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)
         return -1  # the task moves the messages asynchronously; -1: count unknown
-    except Exception as error:  # moto: NotImplementedError in process, an error response in server mode
-        if "not been implemented" not in str(error) and not isinstance(error, NotImplementedError):
+    except Exception as error:  # moto: NotImplementedError in process, an HTTP 500 page in server mode
+        unimplemented = "not been implemented" in str(error) or "(500)" in str(error)
+        if not unimplemented and not isinstance(error, NotImplementedError):
             raise
     moved = 0
     fifo = queue_url.endswith(".fifo")
@@ -189,3 +190,59 @@ def redrive(sqs: Any, dlq_url: str, dlq_arn: str, queue_arn: str, queue_url: str
             )
             sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+
+
+def sns_push_event(notification: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """The event Lambda receives from an SNS subscription, from the notification SNS delivered to a tap queue."""
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription_arn,
+                "Sns": {
+                    "Type": notification.get("Type", "Notification"),
+                    "MessageId": notification["MessageId"],
+                    "TopicArn": notification["TopicArn"],
+                    "Subject": notification.get("Subject"),
+                    "Message": notification["Message"],
+                    "Timestamp": notification.get("Timestamp"),
+                    "SignatureVersion": notification.get("SignatureVersion", "1"),
+                    "Signature": notification.get("Signature", ""),
+                    "SigningCertUrl": notification.get("SigningCertURL", ""),
+                    "UnsubscribeUrl": notification.get("UnsubscribeURL", ""),
+                    "MessageAttributes": notification.get("MessageAttributes", {}),
+                },
+            }
+        ]
+    }
+
+
+def invoke_asynchronously(handler: Handler, event: dict[str, Any], retries: int, function_name: str) -> str | None:
+    """Lambda's asynchronous invocation: the first attempt plus ``retries``; the last error, or None on success."""
+    error = None
+    for _ in range(retries + 1):
+        try:
+            handler(event, LambdaContext(function_name=function_name))
+            return None
+        except Exception as failure:  # what Lambda records as a function error
+            error = f"{type(failure).__name__}: {failure}"
+    return error
+
+
+def on_failure_record(event: dict[str, Any], function_arn: str, attempts: int, error: str) -> dict[str, Any]:
+    """The record Lambda sends to an on-failure destination once retries are exhausted."""
+    error_type, _, message = error.partition(": ")
+    return {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorMessage": message, "errorType": error_type},
+    }

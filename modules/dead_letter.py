@@ -1,4 +1,4 @@
-"""The SQS dead-letter queue of EventBridge / Scheduler deliveries, with its depth alarm."""
+"""The SQS dead-letter queue of pushed deliveries (EventBridge targets, Scheduler, Lambda on-failure) + alarm."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from modules.policies import Statement, deny_insecure_transport, document
 class DeliveryDlq(Construct):
     """Events a target could not take after its retry policy land here; only the listed rules may send.
 
-    Scheduler writes to its DLQ with the schedule's role (same account, identity policy), so only rules need a
-    resource-policy statement.
+    Scheduler writes to its DLQ with the schedule's role, and Lambda's on-failure destination with the function's
+    role (same account, identity policies), so only rules need a resource-policy statement: a push consumer's DLQ
+    (``rule_arns=()``) is the same construct with none.
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class DeliveryDlq(Construct):
             queue_name=name,
             metric="ApproximateNumberOfMessagesVisible",
             threshold=alarms.dlq_messages,
-            description=f"EventBridge could not deliver events; they wait in {name}: inspect and re-send them.",
+            description=f"Events that could not be delivered or processed wait in {name}: inspect and re-send them.",
             settings=alarms,
             tags=tags,
         )

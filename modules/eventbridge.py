@@ -41,10 +41,10 @@ def _output_id(*parts: str) -> str:
     return "_".join(parts).replace("-", "_").replace(".", "_")
 
 
-def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> EventBus | None:
     """The domain's bus, archive and PutEvents policy, with outputs and SSM locators."""
     if domain.bus is None:
-        return
+        return None
     names, environment = stack.names, stack.environment
     bus = EventBus(
         stack,
@@ -70,6 +70,7 @@ def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
             description=f"{attribute} of the {domain.name} domain's EventBridge bus",
             tags=tags,
         )
+    return bus
 
 
 def _rule_names(stack: DomainStack, consumer: Consumer) -> dict[str, tuple[str, str]]:
@@ -105,12 +106,16 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:
+        if target.kind == "api" and not environment.eventbridge.api_destinations:
+            continue  # locally: the connection's credentials secret exists only in AWS (README, local rehearsal)
         if target.kind == "queue":
             resolved.append(_queue_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
         elif target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
-            function = stack.consumer_function(
-                consumer, None, tags, on_failure_arn=dlq.arn_value, invoking_rule_arns=rule_arns
-            )
+            function = stack.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
+            for source, (_, rule_arn) in sorted(rules.items()):
+                function.invoked_by_rule(f"from-rule-{source}", rule_arn)
+            # EventBridge invokes asynchronously: Lambda's two retries, then the delivery DLQ instead of a drop.
+            function.asynchronous_invocations(retries=2, max_event_age=None, on_failure=dlq.queue.arn)
             resolved.append(_rule_target(target, function.function.arn, dlq.arn_value))
         else:
             resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
@@ -125,6 +130,8 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
             description=consumer.description,
             targets=resolved,
             tags=tags,
+            # a rule on the stack's own bus is created after it (other buses are in stacks applied before this one)
+            depends_on=[stack.bus.bus] if source == consumer.domain and stack.bus is not None else None,
         )
     TerraformOutput(stack, _output_id(consumer.name, "delivery_dlq_arn"), value=dlq.queue.arn)
 

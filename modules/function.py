@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import AssetType, TerraformAsset
+from cdktn import AssetType, ITerraformDependable, TerraformAsset
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.iam_role import IamRole
@@ -13,6 +13,7 @@ from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapp
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
 from cdktn_provider_aws.lambda_permission import LambdaPermission
+from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
 from constructs import Construct
 
 from modules.policies import Statement, document
@@ -42,21 +43,23 @@ class FunctionConfig:
     account_id: str
     fifo: bool
     mapping_enabled: bool  # False locally: the local runner plays the event source mapping
+    email_senders: tuple[str, ...]
+    layers: tuple[str, ...]  # none locally: the embedded AWS has no AWS-owned layers; the runner runs in process
 
 
 @dataclass(frozen=True)
 class Grants:
     """What the catalog says this function may touch, as ARNs (never wildcards)."""
 
-    queue_arn: str | None  # None: pushed by EventBridge (no queue, no event source mapping)
+    queue_arn: str | None  # None: pushed (SNS or EventBridge invokes the function; no event source mapping)
     tables: dict[str, str]  # logical name -> table name
     idempotency_table_arn: str
     publish_topic_arns: tuple[str, ...]
     parameter_arns: tuple[str, ...]
     secret_arns: tuple[str, ...]
+    email_identity_arns: tuple[str, ...]
     kms_key_arns: tuple[str, ...]
-    on_failure_arn: str | None = None  # push functions: SQS on-failure destination after Lambda's async retries
-    invoking_rule_arns: tuple[str, ...] = ()  # push functions: the EventBridge rules allowed to invoke
+    failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
 
 
 class ConsumerFunction(Construct):
@@ -67,6 +70,7 @@ class ConsumerFunction(Construct):
         *,
         config: FunctionConfig,
         grants: Grants,
+        queue: ITerraformDependable | None,
         kms_key: str | None,
         tags: dict[str, str],
     ) -> None:
@@ -105,7 +109,8 @@ class ConsumerFunction(Construct):
                 (grants.queue_arn,),
             )
             if grants.queue_arn
-            else Statement("SendFailedEvents", "Allow", ("sqs:SendMessage",), (grants.on_failure_arn or "",)),
+            # A pushed function has no queue; Lambda's on-failure destination sends with the function's own role.
+            else Statement("SendFailuresToOwnDlq", "Allow", ("sqs:SendMessage",), (grants.failure_queue_arn or "",)),
             Statement(
                 "Idempotency",
                 "Allow",
@@ -141,6 +146,10 @@ class ConsumerFunction(Construct):
             statements.append(
                 Statement("ReadDeclaredSecrets", "Allow", ("secretsmanager:GetSecretValue",), grants.secret_arns)
             )
+        if grants.email_identity_arns:
+            statements.append(
+                Statement("SendAsDeclaredSenders", "Allow", ("ses:SendEmail",), grants.email_identity_arns)
+            )
         if grants.kms_key_arns:
             statements.append(
                 Statement("UseDomainKeys", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), grants.kms_key_arns)
@@ -157,6 +166,9 @@ class ConsumerFunction(Construct):
             ),
         )
         IamRolePolicy(self, "policy", name="catalog-grants", role=self.role.id, policy=document(*statements))
+        for index, sender in enumerate(config.email_senders):
+            # AWS e-mails the address once to verify it; until then SES refuses to send as it.
+            SesEmailIdentity(self, f"sender-{index}", email=sender)
         asset = TerraformAsset(self, "package", path=config.package_path, type=AssetType.FILE)
         self.function = LambdaFunction(
             self,
@@ -170,15 +182,14 @@ class ConsumerFunction(Construct):
             memory_size=config.memory,
             timeout=config.timeout,
             reserved_concurrent_executions=config.reserved_concurrency,
-            layers=[POWERTOOLS_LAYER.format(region=config.region)],
+            layers=list(config.layers) or None,
             tracing_config={"mode": "Active"},
             environment={"variables": {**config.environment, **table_variables}},
             kms_key_arn=kms_key,
             tags=tags,
             depends_on=[self.log_group],
         )
-        if grants.queue_arn is None:
-            self._push(grants)
+        if queue is None:
             return
         LambdaEventSourceMapping(
             self,
@@ -190,25 +201,37 @@ class ConsumerFunction(Construct):
             function_response_types=["ReportBatchItemFailures"],
             scaling_config={"maximum_concurrency": config.max_concurrency} if config.max_concurrency else None,
             enabled=config.mapping_enabled,
+            depends_on=[queue],  # the ARN is computed from the name: order the mapping after the queue exists
         )
 
-    def _push(self, grants: Grants) -> None:
-        """EventBridge invokes asynchronously: a permission per rule (aws:SourceArn), and after Lambda's two
-        retries the event goes to the on-failure destination instead of being dropped."""
-        for index, rule_arn in enumerate(grants.invoking_rule_arns):
-            LambdaPermission(
-                self,
-                f"invoke-{index}",
-                statement_id=f"EventBridgeRule{index}",
-                action="lambda:InvokeFunction",
-                function_name=self.function.function_name,
-                principal="events.amazonaws.com",
-                source_arn=rule_arn,
-            )
+    def invoked_by_topic(self, id: str, topic_arn: str) -> LambdaPermission:
+        """SNS may invoke this function for this one topic only (``source_arn``)."""
+        return self._invoked_by(id, "sns.amazonaws.com", topic_arn)
+
+    def invoked_by_rule(self, id: str, rule_arn: str) -> LambdaPermission:
+        """EventBridge may invoke this function for this one rule only (``source_arn``)."""
+        return self._invoked_by(id, "events.amazonaws.com", rule_arn)
+
+    def _invoked_by(self, id: str, principal: str, source_arn: str) -> LambdaPermission:
+        return LambdaPermission(
+            self,
+            id,
+            statement_id=f"Invoke{id.title().replace('-', '')}",
+            action="lambda:InvokeFunction",
+            function_name=self.function.function_name,
+            principal=principal,
+            source_arn=source_arn,
+        )
+
+    def asynchronous_invocations(self, *, retries: int, max_event_age: int | None, on_failure: str) -> None:
+        """Lambda's retries for pushed events (SNS or EventBridge invoke asynchronously), then the event (with the
+        error) goes to the on-failure destination (an SQS ARN) instead of being dropped. ``max_event_age=None``:
+        Lambda's default (6 h)."""
         LambdaFunctionEventInvokeConfig(
             self,
             "async",
             function_name=self.function.function_name,
-            maximum_retry_attempts=2,
-            destination_config={"on_failure": {"destination": grants.on_failure_arn}},
+            maximum_retry_attempts=retries,
+            maximum_event_age_in_seconds=max_event_age,
+            destination_config={"on_failure": {"destination": on_failure}},
         )

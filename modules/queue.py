@@ -133,3 +133,28 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
+
+
+def tap_queue(
+    scope: Construct, id: str, *, name: str, arn: str, sender_topic_arns: tuple[str, ...], tags: dict[str, str]
+) -> SqsQueue:
+    """Local environment only: where SNS's pushes to a function land, for the local runner to replay them."""
+    return SqsQueue(
+        scope,
+        id,
+        name=name,
+        receive_wait_time_seconds=LONG_POLL_SECONDS,
+        sqs_managed_sse_enabled=True,
+        policy=document(
+            Statement(
+                sid="SubscribedTopicsSend",
+                effect="Allow",
+                principal={"Service": "sns.amazonaws.com"},
+                actions=("sqs:SendMessage",),
+                resources=(arn,),
+                conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
+            ),
+            deny_insecure_transport(("sqs:*",), arn),
+        ),
+        tags=tags,
+    )

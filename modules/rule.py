@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cdktn import ITerraformDependable
 from cdktn_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktn_provider_aws.cloudwatch_event_target import (
     CloudwatchEventTarget,
@@ -48,7 +49,9 @@ class EventRule(Construct):
         description: str,
         targets: list[RuleTarget],
         tags: dict[str, str],
+        depends_on: list[ITerraformDependable] | None = None,
     ) -> None:
+        """``depends_on``: the bus when it is in the same stack (``bus_name`` is a plain name, not a reference)."""
         super().__init__(scope, id)
         if len(targets) > 5:  # the loader refuses this first; the construct keeps the invariant anyway
             raise ValueError(f"rule {name}: EventBridge allows 5 targets per rule, got {len(targets)}")
@@ -60,6 +63,7 @@ class EventRule(Construct):
             description=description[:512],
             event_pattern=json.dumps(pattern, sort_keys=True),
             tags=tags,
+            depends_on=depends_on,
         )
         self.targets = [
             CloudwatchEventTarget(

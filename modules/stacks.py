@@ -17,12 +17,13 @@ from eventform.naming import Names
 from eventform.packaging import Package
 from modules import eventbridge
 from modules.alarms import AlarmSettings
+from modules.dead_letter import DeliveryDlq
 from modules.encryption import DomainKey
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
 from modules.parameters import locator
 from modules.policies import Statement
-from modules.queue import ConsumerQueue, QueueConfig, QueueNames
-from modules.subscription import queue_subscription
+from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
+from modules.subscription import function_subscription, notification_subscription, queue_subscription
 from modules.topic import EventTopic
 
 REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
@@ -39,6 +40,7 @@ LOCAL_SERVICES = (
     "logs",
     "s3",
     "scheduler",
+    "ses",
     "secretsmanager",
     "sns",
     "sqs",
@@ -254,7 +256,7 @@ class DomainStack(EventformStack):
                 description=f"SNS topic of the {domain.name} domain's events",
                 tags=tags,
             )
-        eventbridge.build_bus(self, domain, tags)
+        self.bus = eventbridge.build_bus(self, domain, tags)
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
         eventbridge.build_schedules(self, domain, tags)
@@ -263,6 +265,9 @@ class DomainStack(EventformStack):
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
             eventbridge.build_bus_consumer(self, consumer, tags)
+            return
+        if consumer.delivery == "push":  # SNS invokes the function
+            self._push_consumer(consumer, tags)
             return
         names, environment = self.names, self.environment
         settings = consumer.queue_for(environment)
@@ -329,17 +334,95 @@ class DomainStack(EventformStack):
             tags=tags,
         )
 
+    def _push_consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
+        """SNS invokes the function (asynchronously): a permission per topic, Lambda's retries, then the DLQ.
+
+        The embedded AWS cannot run functions, so locally each topic delivers to a tap queue instead (same filter
+        policy) from which the local runner replays SNS's invocations, retries and on-failure destination.
+        """
+        names, environment = self.names, self.environment
+        sources = {d: self.catalog.domain(d) for d in consumer.source_domains()}
+        topic_arns = {d: names.topic_arn(d, False) for d in sources}
+        dlq_name = names.dlq(consumer.domain, consumer.name, False)
+        dlq = DeliveryDlq(
+            self,
+            f"consumer-{consumer.name}-dlq",
+            name=dlq_name,
+            arn=names.queue_arn(dlq_name),
+            alarm_name=names.alarm(dlq_name, "visible-messages"),
+            rule_arns=(),
+            retention=environment.dlq_retention,
+            kms_key=self.kms_key_for(consumer.domain),
+            alarms=self.alarm_settings(),
+            tags=tags,
+        )
+        function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
+        function.asynchronous_invocations(
+            retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
+        )
+        tap = None
+        if environment.is_local:
+            tap_name = names.queue(consumer.domain, consumer.name, False)
+            tap = tap_queue(
+                self,
+                f"consumer-{consumer.name}-tap",
+                name=tap_name,
+                arn=names.queue_arn(tap_name),
+                sender_topic_arns=tuple(topic_arns.values()),
+                tags=tags,
+            )
+        for source, topic_arn in topic_arns.items():
+            policy = filters.subscription_policy(list(consumer.events_from(source)), consumer.filter)
+            if tap is None:
+                permission = function.invoked_by_topic(f"from-{source}", topic_arn)
+                function_subscription(
+                    self,
+                    f"consumer-{consumer.name}-from-{source}",
+                    topic_arn=topic_arn,
+                    function_arn=function.function.arn,
+                    filter_policy=policy,
+                    filter_scope=consumer.filter_scope,
+                    depends_on=[permission],
+                )
+            else:
+                notification_subscription(
+                    self,
+                    f"consumer-{consumer.name}-from-{source}",
+                    topic_arn=topic_arn,
+                    queue_arn=tap.arn,
+                    filter_policy=policy,
+                    filter_scope=consumer.filter_scope,
+                )
+        TerraformOutput(self, output_id(consumer.name, "function_arn"), value=function.function.arn)
+        located = {
+            "delivery": "push",
+            "function_arn": function.function.arn,
+            "dlq_url": dlq.queue.url,
+            "dlq_arn": dlq.queue.arn,
+        }
+        if tap is not None:
+            located |= {"queue_url": tap.url, "queue_arn": tap.arn}
+        locator(
+            self,
+            f"consumer-{consumer.name}-parameter",
+            name=names.parameter(consumer.domain, "consumers", consumer.name),
+            value=Fn.jsonencode(located),
+            description=f"function_arn, dlq_url, dlq_arn of push consumer {consumer.qualified_name} (JSON)",
+            tags=tags,
+        )
+
     def consumer_function(
         self,
         consumer: Consumer,
         queue: ConsumerQueue | None,
         tags: dict[str, str],
         *,
-        on_failure_arn: str | None = None,
-        invoking_rule_arns: tuple[str, ...] = (),
+        failure_queue_arn: str | None = None,
     ) -> ConsumerFunction:
-        """The consumer's handler as a Lambda function fed by its queue (SNS and EventBridge consumers alike), or
-        pushed by EventBridge rules (``queue=None``) with an on-failure destination."""
+        """The one way to build a consumer's handler as a Lambda function: fed by its queue (SNS and EventBridge
+        queue consumers alike, with an event source mapping), or pushed (``queue=None``: SNS push consumers and
+        EventBridge Lambda targets), whose Lambda on-failure destination is ``failure_queue_arn``. The caller adds
+        the invoke permissions and :meth:`ConsumerFunction.asynchronous_invocations`."""
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
         function_name = names.function(consumer.domain, consumer.name)
@@ -358,6 +441,7 @@ class DomainStack(EventformStack):
         return ConsumerFunction(
             self,
             f"consumer-{consumer.name}-function",
+            queue=queue.queue if queue else None,
             config=FunctionConfig(
                 name=function_name,
                 role_name=names.role(consumer.domain, consumer.name),
@@ -376,17 +460,24 @@ class DomainStack(EventformStack):
                 account_id=environment.account_id,
                 fifo=consumer.fifo,
                 mapping_enabled=not environment.is_local,
+                email_senders=settings.email_senders,
+                layers=() if environment.is_local else (POWERTOOLS_LAYER.format(region=environment.region),),
             ),
             grants=Grants(
                 queue_arn=queue.names.queue_arn if queue else None,
+                failure_queue_arn=failure_queue_arn,
                 tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
                 publish_topic_arns=tuple(publish),
                 parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
                 secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
+                # SES authorizes the sending address's identity, or its domain's when only the domain is verified.
+                email_identity_arns=tuple(
+                    prefix.format("ses") + f"identity/{identity}"
+                    for sender in settings.email_senders
+                    for identity in (sender, sender.split("@", 1)[1])
+                ),
                 kms_key_arns=tuple(keys) if environment.customer_managed_keys else (),
-                on_failure_arn=on_failure_arn,
-                invoking_rule_arns=invoking_rule_arns,
             ),
             kms_key=self.kms_key_for(consumer.domain),
             tags=tags,

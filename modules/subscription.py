@@ -31,3 +31,42 @@ def queue_subscription(
         filter_policy=json.dumps(filter_policy, sort_keys=True),
         filter_policy_scope=FILTER_SCOPES[filter_scope],
     )
+
+
+def function_subscription(
+    scope: Construct,
+    id: str,
+    *,
+    topic_arn: str,
+    function_arn: str,
+    filter_policy: dict[str, Any],
+    filter_scope: str,
+    depends_on: list[Any],
+) -> SnsTopicSubscription:
+    """SNS -> Lambda (push): the function receives SNS's event with the envelope as ``Sns.Message``."""
+    return SnsTopicSubscription(
+        scope,
+        id,
+        topic_arn=topic_arn,
+        protocol="lambda",
+        endpoint=function_arn,
+        filter_policy=json.dumps(filter_policy, sort_keys=True),
+        filter_policy_scope=FILTER_SCOPES[filter_scope],
+        depends_on=depends_on,
+    )
+
+
+def notification_subscription(
+    scope: Construct, id: str, *, topic_arn: str, queue_arn: str, filter_policy: dict[str, Any], filter_scope: str
+) -> SnsTopicSubscription:
+    """Local stand-in for a push subscription: SNS's whole notification (not raw) lands in a tap queue."""
+    return SnsTopicSubscription(
+        scope,
+        id,
+        topic_arn=topic_arn,
+        protocol="sqs",
+        endpoint=queue_arn,
+        raw_message_delivery=False,
+        filter_policy=json.dumps(filter_policy, sort_keys=True),
+        filter_policy_scope=FILTER_SCOPES[filter_scope],
+    )

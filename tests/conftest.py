@@ -69,3 +69,11 @@ def stack(synthesized: SynthResult):
         return StackJson(synthesized.outdir / "stacks" / name / "cdk.tf.json")
 
     return open_stack
+
+
+@pytest.fixture()
+def project_copy(tmp_path: Path) -> Path:
+    """A throw-away copy of the project inputs (catalog, environments, handlers), for tests that write to them."""
+    root = tmp_path / "project"
+    root.mkdir()
+    return copy_project(root)

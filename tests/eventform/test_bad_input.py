@@ -213,6 +213,18 @@ MUTATIONS = {
     "filter-on-type": lambda p: edit(
         p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "type: [order.created]"
     ),
+    "push-without-handler": lambda p: edit(p, "catalog/users.yaml", "    handler: crm_sync\n", ""),
+    "push-from-fifo-topic": lambda p: edit(
+        p, "catalog/payments.yaml", "handler: ledger", "handler: ledger\n    delivery: push"
+    ),
+    "push-settings-on-queue-consumer": lambda p: edit(p, "catalog/users.yaml", "    delivery: push\n", ""),
+    "push-with-queue-settings": lambda p: edit(
+        p, "catalog/users.yaml", "    delivery: push\n", "    delivery: push\n    queue: {max_receive_count: 3}\n"
+    ),
+    "push-event-age": lambda p: edit(p, "catalog/users.yaml", "max_event_age: 1h", "max_event_age: 7h"),
+    "push-on-bus-consumer": lambda p: edit(
+        p, "catalog/users.yaml", "    via: bus  #", "    delivery: push\n    via: bus  #"
+    ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
             "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
@@ -247,13 +259,19 @@ CASES = [
         "notifications.yaml",
         "does not publish the message attribute 'tier'",
         "add 'tier' to `attributes:`",
-        18,
+        19,
     ),
     Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
     Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),
     Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
     Case("domain-file-mismatch", "users.yaml", "does not match the file name 'users'", "set domain: users", 2),
     Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", 3),
+    Case("push-without-handler", "users.yaml", "push delivery invokes a function", "add `handler: <name>`", 26),
+    Case("push-from-fifo-topic", "payments.yaml", "SNS FIFO topics deliver only to SQS FIFO queues", "delivery: queue"),
+    Case("push-settings-on-queue-consumer", "users.yaml", "push settings on a queue consumer", "delivery: push", 27),
+    Case("push-with-queue-settings", "users.yaml", "queue settings on a push consumer", "remove `queue:`", 28),
+    Case("push-event-age", "users.yaml", "maximum event age of 25200s is outside", "between 1m and 6h", 28),
+    Case("push-on-bus-consumer", "users.yaml", "a bus consumer pushes through its targets", "type: lambda", 37),
     Case("missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", 12),
     Case("orphan-handler", "handler.py", "handler 'old_mailer' is used by no consumer", "delete handlers/old_mailer/"),
     Case("alarm-period", "dev.yaml", "not 45s", "use 10s, 30s, 1m", 9),

@@ -28,7 +28,7 @@ def test_help_lists_the_commands() -> None:
 def test_lint_prints_the_catalog(project: Path) -> None:
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 0, result.output
-    assert "Catalog OK: 5 domains, 6 events, 6 consumers" in result.output
+    assert "Catalog OK: 5 domains, 6 events, 7 consumers" in result.output
     assert "notifications/send-email" in result.output
 
 

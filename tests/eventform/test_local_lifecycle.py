@@ -60,3 +60,63 @@ def test_stacks_apply_after_their_dependencies(monkeypatch, tmp_path: Path) -> N
     assert set(done) == {s.name for s in stacks}
     assert started.index("local-notifications") > max(started.index("local-orders"), started.index("local-users"))
     assert local.deployed_stacks(paths)[-1] == "local-notifications"
+
+
+def test_destroy_runs_in_reverse_dependency_waves(monkeypatch, tmp_path: Path) -> None:
+    """A stack is destroyed only after the stacks that depend on it; the apply recorded who needs whom."""
+    import subprocess
+
+    destroyed: list[str] = []
+
+    def fake_terraform(paths, name, *args):
+        destroyed.append(name)
+        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(local, "_run", lambda paths, name, *args: 0.0)
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    environment = None
+    stacks = [
+        PlannedStack("local-inventory", environment, "inventory", ("local-orders",)),
+        PlannedStack("local-notifications", environment, "notifications", ("local-orders", "local-users")),
+        PlannedStack("local-orders", environment, "orders"),
+        PlannedStack("local-users", environment, "users"),
+    ]
+    paths = local.LocalPaths(tmp_path)
+    for stack in stacks:
+        paths.stack_dir(stack.name).mkdir(parents=True)
+    local.apply_in_dependency_order(paths, stacks, lambda _: None)
+    local.destroy_in_reverse_dependency_order(paths, local.deployed_stacks(paths), lambda _: None)
+    assert sorted(destroyed) == sorted(s.name for s in stacks)
+    assert destroyed.index("local-orders") > max(
+        destroyed.index("local-inventory"), destroyed.index("local-notifications")
+    )
+    assert destroyed.index("local-users") > destroyed.index("local-notifications")
+
+
+def test_domains_that_consume_each_other_get_their_topics_first(monkeypatch, tmp_path: Path) -> None:
+    """orders consumes payments' events and payments consumes orders': no order works, so topics come first."""
+    import json
+
+    runs: list[tuple[str, tuple[str, ...]]] = []
+    monkeypatch.setattr(local, "_run", lambda paths, name, *args: runs.append((name, args)) or 0.0)
+    environment = None
+    stacks = [
+        PlannedStack("local-orders", environment, "orders", ("local-payments",)),
+        PlannedStack("local-payments", environment, "payments", ("local-orders",)),
+        PlannedStack("local-inventory", environment, "inventory", ("local-orders",)),
+    ]
+    paths = local.LocalPaths(tmp_path)
+    for stack in stacks:
+        paths.stack_dir(stack.name).mkdir(parents=True)
+        topic = {"resource": {"aws_sns_topic": {f"{stack.domain}_topic": {}}}}
+        (paths.stack_dir(stack.name) / "cdk.tf.json").write_text(json.dumps(topic))
+    done = local.apply_in_dependency_order(paths, stacks, lambda _: None)
+    assert set(done) == {s.name for s in stacks}
+    targeted = [(name, args) for name, args in runs if any(a.startswith("-target=") for a in args)]
+    assert sorted(targeted) == [
+        ("local-orders", ("apply", "-auto-approve", "-target=aws_sns_topic.orders_topic")),
+        ("local-payments", ("apply", "-auto-approve", "-target=aws_sns_topic.payments_topic")),
+    ]
+    full = [name for name, args in runs if len(args) == 2]
+    assert runs.index(targeted[0]) < len(targeted) <= runs.index(("local-orders", ("apply", "-auto-approve")))
+    assert full.index("local-inventory") > full.index("local-orders")

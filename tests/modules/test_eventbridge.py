@@ -71,7 +71,7 @@ def test_bus_policy_names_accounts_and_the_organisation_never_a_bare_star(stack)
 def test_one_rule_per_source_bus_with_the_generated_pattern(stack) -> None:
     users = stack("prod-users")
     rules = {r["event_bus_name"]: r for r in users.resources(CloudwatchEventRule.TF_RESOURCE_TYPE).values()}
-    assert set(rules) == {"prod-users", "prod-orders"}  # crm-sync consumes from two buses
+    assert set(rules) == {"prod-users", "prod-orders"}  # customer-fanout consumes from two buses
     assert json.loads(rules["prod-orders"]["event_pattern"]) == {
         "source": ["com.example.orders"],
         "detail-type": ["order.created"],
@@ -140,7 +140,12 @@ def test_lambda_push_target_reuses_the_handler_wiring(stack) -> None:
         f"arn:aws:events:eu-west-1:{PROD}:rule/prod-orders/prod-inventory-release-stock-from-orders"
     )
     invoke = inventory.only(LambdaFunctionEventInvokeConfig.TF_RESOURCE_TYPE)
-    assert invoke["destination_config"] == {"on_failure": {"destination": dlq}}
+    dlq_key = next(
+        k
+        for k, q in inventory.resources(SqsQueue.TF_RESOURCE_TYPE).items()
+        if q["name"] == "prod-inventory-release-stock-delivery-dlq"
+    )
+    assert invoke["destination_config"] == {"on_failure": {"destination": f"${{aws_sqs_queue.{dlq_key}.arn}}"}}
     assert invoke["maximum_retry_attempts"] == 2
     # pushed, not queue-fed: one event source mapping in the stack, and it is reserve-stock's
     mapping = inventory.only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)
@@ -149,9 +154,9 @@ def test_lambda_push_target_reuses_the_handler_wiring(stack) -> None:
         s
         for p in inventory.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()
         for s in json.loads(p["policy"])["Statement"]
-        if s["Sid"] == "SendFailedEvents"
+        if s["Sid"] == "SendFailuresToOwnDlq"
     ]
-    assert grants == [{"Sid": "SendFailedEvents", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq}]
+    assert grants == [{"Sid": "SendFailuresToOwnDlq", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq}]
 
 
 def test_role_targets_get_a_role_for_exactly_that_target(stack) -> None:
@@ -170,7 +175,7 @@ def test_role_targets_get_a_role_for_exactly_that_target(stack) -> None:
     roles = {r["name"]: r for r in users.resources(IamRole.TF_RESOURCE_TYPE).values()}
     policies = list(users.resources(IamRolePolicy.TF_RESOURCE_TYPE).values())
     for target_name, (actions, arn) in expected.items():
-        role_name = f"prod-users-crm-sync-{target_name}"
+        role_name = f"prod-users-customer-fanout-{target_name}"
         trust = json.loads(roles[role_name]["assume_role_policy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "events.amazonaws.com"}
         assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": PROD}
@@ -196,6 +201,18 @@ def test_api_destination_reads_credentials_from_secrets_manager_only(stack) -> N
     assert secret["secret_id"] == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"
     crm = [t for t in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values() if t["target_id"] == "crm"]
     assert crm and all(t["input_transformer"]["input_paths"]["country"] == "$.detail.data.country" for t in crm)
+
+
+def test_locally_api_targets_are_left_out_and_the_other_targets_stay(stack) -> None:
+    users = stack("local-users")  # api_destinations: false (the credentials secret exists only in AWS)
+    assert not users.resources(CloudwatchEventApiDestination.TF_RESOURCE_TYPE)
+    assert not users.resources(CloudwatchEventConnection.TF_RESOURCE_TYPE)
+    assert "aws_secretsmanager_secret_version" not in users.config.get("data", {})
+    targets = {t["target_id"] for t in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values()}
+    assert targets == {"onboarding", "analytics", "stream", "partner"}
+    # the rule on the stack's own bus waits for the bus (its name is a plain string, not a reference)
+    rule = users.only(CloudwatchEventRule.TF_RESOURCE_TYPE, name="local-users-customer-fanout-from-users")
+    assert any(d.startswith("aws_cloudwatch_event_bus.") for d in rule["depends_on"])
 
 
 def test_sns_target_with_an_input_transformer(stack) -> None:

@@ -6,11 +6,16 @@ import json
 import zipfile
 
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from cdktn_provider_aws.lambda_function import LambdaFunction
+from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
+from cdktn_provider_aws.lambda_permission import LambdaPermission
+from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
+from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
 # Where AWS accepts no narrower resource: X-Ray's trace APIs.
@@ -84,8 +89,23 @@ def test_the_role_grants_exactly_the_consumers_own_queue_and_tables(stack) -> No
     assert "PublishDeclaredEvents" not in by_sid and "ReadDeclaredSecrets" not in by_sid
 
 
+def test_a_sender_becomes_an_ses_identity_and_the_only_one_the_role_may_send_as(stack) -> None:
+    notifications = stack("prod-notifications")
+    assert notifications.only(SesEmailIdentity.TF_RESOURCE_TYPE)["email"] == "shop@example.com"
+    policy = json.loads(notifications.only(IamRolePolicy.TF_RESOURCE_TYPE)["policy"])
+    sending = next(s for s in policy["Statement"] if s["Sid"] == "SendAsDeclaredSenders")
+    assert sending["Action"] == "ses:SendEmail"
+    assert sending["Resource"] == [
+        "arn:aws:ses:eu-west-1:333333333333:identity/shop@example.com",
+        "arn:aws:ses:eu-west-1:333333333333:identity/example.com",
+    ]
+
+
 def test_local_mappings_are_disabled_for_the_local_runner(stack) -> None:
-    assert stack("local-inventory").only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)["enabled"] is False
+    local = stack("local-inventory")
+    assert local.only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)["enabled"] is False
+    # The embedded AWS holds no AWS-owned layer versions (CreateFunction would fail); the runner runs in process.
+    assert all("layers" not in f for f in local.resources(LambdaFunction.TF_RESOURCE_TYPE).values())
 
 
 def test_packages_are_deterministic_and_bundle_runtime_and_schemas(synthesized) -> None:
@@ -98,3 +118,36 @@ def test_packages_are_deterministic_and_bundle_runtime_and_schemas(synthesized) 
     assert "handlers/runtime.py" in names and "handlers/send_email/handler.py" in names
     assert "handlers/send_email/schemas/orders/order.created/v1.schema.json" in names
     assert not any("/tests/" in n for n in names)
+
+
+def test_a_push_consumer_is_invoked_by_its_topic_only_with_retries_and_an_alarmed_dlq(stack) -> None:
+    users = stack("prod-users")
+    topic_arn = "arn:aws:sns:eu-west-1:333333333333:prod-users-events"
+    permission = users.only(LambdaPermission.TF_RESOURCE_TYPE)
+    assert permission["principal"] == "sns.amazonaws.com" and permission["source_arn"] == topic_arn
+    assert permission["action"] == "lambda:InvokeFunction"
+    invoke = users.only(LambdaFunctionEventInvokeConfig.TF_RESOURCE_TYPE)
+    assert (invoke["maximum_retry_attempts"], invoke["maximum_event_age_in_seconds"]) == (2, 3600)
+    dlq_key = next(
+        k for k, q in users.resources(SqsQueue.TF_RESOURCE_TYPE).items() if q["name"] == "prod-users-crm-sync-dlq"
+    )
+    assert invoke["destination_config"]["on_failure"]["destination"] == f"${{aws_sqs_queue.{dlq_key}.arn}}"
+    subscription = users.only(SnsTopicSubscription.TF_RESOURCE_TYPE)
+    assert subscription["protocol"] == "lambda" and subscription["topic_arn"] == topic_arn
+    assert json.loads(subscription["filter_policy"]) == {"marketing_opt_in": ["true"], "type": ["user.registered"]}
+    assert subscription["depends_on"] and "aws_lambda_permission" in subscription["depends_on"][0]
+    assert users.only(CloudwatchMetricAlarm.TF_RESOURCE_TYPE, dimensions={"QueueName": "prod-users-crm-sync-dlq"})
+    assert not users.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE)  # no queue to poll
+    policy = json.loads(users.only(IamRolePolicy.TF_RESOURCE_TYPE, name="catalog-grants")["policy"])
+    sids = {s["Sid"]: s for s in policy["Statement"]}
+    assert sids["SendFailuresToOwnDlq"]["Resource"] == "arn:aws:sqs:eu-west-1:333333333333:prod-users-crm-sync-dlq"
+    assert "ConsumeOwnQueue" not in sids
+
+
+def test_locally_a_push_subscription_feeds_a_tap_queue_for_the_runner(stack) -> None:
+    users = stack("local-users")
+    subscription = users.only(SnsTopicSubscription.TF_RESOURCE_TYPE)
+    assert subscription["protocol"] == "sqs" and subscription["raw_message_delivery"] is False
+    names = sorted(q["name"] for q in users.resources(SqsQueue.TF_RESOURCE_TYPE).values() if "crm-sync" in q["name"])
+    assert names == ["local-users-crm-sync", "local-users-crm-sync-dlq"]
+    assert not users.resources(LambdaPermission.TF_RESOURCE_TYPE)

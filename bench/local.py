@@ -1,0 +1,149 @@
+"""`eventform local up` against the floor the AWS provider imposes, and events per second through the local path.
+
+    .venv/bin/python bench/local.py                 # sample catalog + a generated 50-consumer catalog
+    .venv/bin/python bench/local.py --only sample --events 200
+
+For each catalog: the time of `local up` (moto start, synthesis, terraform init, dependency-ordered parallel apply),
+the floor = the longest chain of SQS propagation waits (a queue waits for its DLQ; a consumer stack for the stacks
+whose topics it subscribes to) times the median SQS creation time measured in the same run's apply logs, their
+ratio (target <= 1.5), then events per second published -> SNS -> SQS -> local runner -> handler, and `local down`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.catalog_gen import generate  # noqa: E402
+from eventform import local, rehearsal, runner  # noqa: E402
+
+SQS_CREATED = re.compile(r"^aws_sqs_queue\.\S+: Creation complete after (?:(\d+)m)?(\d+)s", re.MULTILINE)
+QUEUE_REFERENCE = re.compile(r"\$\{aws_sqs_queue\.([^.}]+)\.")
+
+
+def sample_project(target: Path) -> Path:
+    for folder in ("catalog", "environments", "handlers"):
+        shutil.copytree(ROOT / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def generated_project(target: Path, consumers: int) -> Path:
+    """``consumers`` queue consumers in 5 domains that each consume the previous one's events (a ring: a cycle)."""
+    per_domain = max(1, consumers // 5)
+    generate(target, events=per_domain * 5, events_per_domain=per_domain, environments=())
+    shutil.copy(ROOT / "environments" / "local.yaml", target / "environments" / "local.yaml")
+    return target
+
+
+def sqs_chain(stack_json: dict) -> int:
+    """The longest chain of SQS queues in one stack where each waits for the one it references (its DLQ)."""
+    queues = stack_json.get("resource", {}).get("aws_sqs_queue", {})
+    depth: dict[str, int] = {}
+
+    def chain(name: str) -> int:
+        if name not in depth:
+            referenced = set(QUEUE_REFERENCE.findall(json.dumps(queues[name]))) & queues.keys()
+            depth[name] = 1 + max((chain(r) for r in referenced if r != name), default=0)
+        return depth[name]
+
+    return max((chain(name) for name in queues), default=0)
+
+
+def floor_waits(paths: local.LocalPaths, stacks: list[str]) -> int:
+    """Longest chain of SQS waits across stacks, following the apply order's dependencies (cycles broken first)."""
+    dependencies = local._read_dependencies(paths)
+    cyclic = local._on_a_cycle(dependencies)
+    own = {s: sqs_chain(json.loads((paths.stack_dir(s) / "cdk.tf.json").read_text())) for s in stacks}
+    memo: dict[str, int] = {}
+
+    def total(stack: str) -> int:
+        if stack not in memo:
+            needs = dependencies.get(stack, set()) - (cyclic if stack in cyclic else set())
+            memo[stack] = own[stack] + max((total(d) for d in needs), default=0)
+        return memo[stack]
+
+    return max((total(s) for s in stacks), default=0)
+
+
+def measured_sqs_wait(paths: local.LocalPaths, stacks: list[str]) -> float:
+    seconds = []
+    for stack in stacks:
+        log = paths.command_log(stack, "apply")
+        if log.exists():
+            seconds += [int(m or 0) * 60 + int(s) for m, s in SQS_CREATED.findall(log.read_text())]
+    return statistics.median(seconds) if seconds else 0.0
+
+
+def throughput(root: Path, events: int) -> tuple[int, int, float]:
+    """Publish ``events`` catalog examples (round robin) and drain every queue; (published, deliveries, seconds)."""
+    catalog, connection = rehearsal.connect(root)
+    deployed = rehearsal.deployed_consumers(root, catalog, connection)
+    bindings = [rehearsal.binding(d, connection) for d in deployed.values()]
+    per_example = max(1, events // sum(len(e.latest.examples) for e in catalog.events))
+    started = time.perf_counter()
+    sent = rehearsal.publish_examples(catalog, connection, count=per_example)
+    tallies = runner.drain(connection.client("sqs"), bindings, timeout=600)
+    elapsed = time.perf_counter() - started
+    return len(sent), sum(t.succeeded for t in tallies.values()), elapsed
+
+
+def measure(label: str, root: Path, events: int) -> dict[str, float | str | int]:
+    paths = local.LocalPaths(root)
+    try:
+        result = local.up(root)
+        stacks = result.order
+        waits = floor_waits(paths, stacks)
+        wait = measured_sqs_wait(paths, stacks)
+        published, deliveries, seconds = throughput(root, events)
+    finally:
+        down_started = time.perf_counter()
+        local.down(root)
+        down_seconds = time.perf_counter() - down_started
+    floor = waits * wait
+    return {
+        "catalog": label,
+        "stacks": len(stacks),
+        "up s": result.total_seconds,
+        "SQS waits": waits,
+        "wait s": wait,
+        "floor s": floor,
+        "up/floor": result.total_seconds / floor if floor else float("nan"),
+        "events": published,
+        "deliveries": deliveries,
+        "deliveries/s": deliveries / seconds,
+        "down s": down_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("sample", "generated"), help="measure one catalog only")
+    parser.add_argument("--consumers", type=int, default=50, help="consumers in the generated catalog")
+    parser.add_argument("--events", type=int, default=100, help="events published for the throughput figure")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="eventform-bench-local-") as scratch:
+        if args.only in (None, "sample"):
+            rows.append(measure("sample", sample_project(Path(scratch) / "sample"), args.events))
+        if args.only in (None, "generated"):
+            root = generated_project(Path(scratch) / "generated", args.consumers)
+            rows.append(measure(f"{args.consumers} consumers", root, args.events))
+    columns = list(rows[0])
+    print("  ".join(f"{c:>12}" for c in columns))
+    for row in rows:
+        print("  ".join(f"{v:>12.1f}" if isinstance(v, float) else f"{v!s:>12}" for v in row.values()))
+    print("target: up/floor <= 1.5")
+
+
+if __name__ == "__main__":
+    main()
