@@ -45,8 +45,8 @@ def plan_stacks(
     for environment in environments:
         names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
         planned.append(PlannedStack(names.platform_stack, environment, None))
-        publishers = [d for d in catalog.domains if d.topic is not None]
-        others = [d for d in catalog.domains if d.topic is None]
+        publishers = [d for d in catalog.domains if d.topic is not None or d.bus is not None]
+        others = [d for d in catalog.domains if d.topic is None and d.bus is None]
         for domain in publishers + others:
             sources = {s for c in domain.consumers for s in c.source_domains()} - {domain.name}
             depends = sorted(names.stack(s) for s in sources)

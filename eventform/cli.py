@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.table import Table
 
 from eventform import cli_authoring, toolchain
 from eventform.errors import CatalogError
+
+if TYPE_CHECKING:
+    from eventform.model import Catalog
 
 app = typer.Typer(
     help="eventform: one event catalog becomes SNS, SQS, EventBridge, Lambda and IAM Terraform for every environment.",
@@ -84,6 +87,12 @@ def lint(
         str | None,
         typer.Option("--base", help="Git ref to check schema compatibility against, e.g. origin/main."),
     ] = None,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix", help="Also print EventBridge consumers x catalog examples and the rendered target inputs."
+        ),
+    ] = False,
 ) -> None:
     """Validate the catalog and every environment; print what the catalog declares."""
     from eventform.loader import load
@@ -105,13 +114,39 @@ def lint(
     table.add_column("event")
     table.add_column("versions")
     table.add_column("channel")
-    table.add_column("consumers")
+    table.add_column("consumers", overflow="fold")
     for event in catalog.events:
         topic = catalog.domain(event.domain).topic
-        channel = "FIFO topic" if topic and topic.fifo else "topic"
+        channels = [("FIFO topic" if topic and topic.fifo else "topic") if "topic" in event.via else "", ""]
+        channels[1] = "bus" if "bus" in event.via else ""
+        channel = " + ".join(c for c in channels if c)
         consumers = ", ".join(c.qualified_name for c in catalog.consumers_of(event.qualified_name)) or "-"
         table.add_row(event.qualified_name, ", ".join(f"v{v.number}" for v in event.versions), channel, consumers)
     console.print(table)
+    if matrix:
+        _print_matrix(catalog)
+
+
+def _print_matrix(catalog: Catalog) -> None:
+    """Which catalog example each EventBridge consumer's rule delivers (moto's matcher), and what targets get."""
+    from eventform.eventbridge import example_matrix, rendered_inputs
+
+    rows = example_matrix(catalog)
+    table = Table(title=f"EventBridge patterns x catalog examples ({sum(r[3] for r in rows)} of {len(rows)} delivered)")
+    for column in ("consumer", "event", "example", "delivered"):
+        table.add_column(column, overflow="fold")
+    for consumer, qualified, index, delivered in rows:
+        rare = " (rare)" if consumer.route is not None and consumer.route.rare else ""
+        table.add_row(consumer.qualified_name + rare, qualified, str(index), "yes" if delivered else "-")
+    console.print(table)
+    inputs = rendered_inputs(catalog)
+    if inputs:
+        rendered = Table(title="Target inputs rendered from the examples (input_path / input_transformer)")
+        for column in ("consumer", "target", "event", "example", "input"):
+            rendered.add_column(column, overflow="fold")
+        for consumer_name, target, qualified, index, text in inputs:
+            rendered.add_row(consumer_name, target, qualified, str(index), text)
+        console.print(rendered)
 
 
 @app.command()

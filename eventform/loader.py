@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from eventform import filters
+from eventform import eventbridge, filters
 from eventform.errors import CatalogError, Problem
 from eventform.model import (
     ENVELOPE_ATTRIBUTES,
@@ -387,7 +387,8 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
         )
         ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
-    if not ok or waivers is None:
+    eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
+    if not ok or waivers is None or eventbridge_settings is None:
         return None
     alarms = data.get("alarms", {})
     backend = data["backend"]
@@ -416,6 +417,7 @@ def _load_environment(path: Path, out: _Collector) -> Environment | None:
         tags=dict(sorted(data.get("tags", {}).items())),
         endpoint=data.get("endpoint"),
         waivers=waivers,
+        eventbridge=eventbridge_settings,
     )
 
 
@@ -487,6 +489,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     catalog = _with_fifo_consumers(catalog)
     _check_handlers(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
+    eventbridge.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -511,14 +514,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             "set topic.fifo: true or remove content_based_deduplication",
             _line_of(document, ["topic"]),
         )
-    if "bus" in data:
-        out.add(
-            path,
-            "bus",
-            "EventBridge buses are not supported by this version of eventform",
-            "remove bus: and publish on the domain's topic",
-            _line_of(document, ["bus"]),
-        )
+    bus = eventbridge.build_bus(path, document, data, out)
     events = []
     for name, spec in data.get("events", {}).items():
         event = _build_event(path, document, data["domain"], name, spec, topic, out)
@@ -542,6 +538,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
                 env: {k: parse_duration(v) for k, v in override.get("queue", {}).items()}
                 for env, override in sorted(spec.get("environments", {}).items())
             },
+            route=eventbridge.build_route(path, document, name, spec, out),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
@@ -555,6 +552,9 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         topic=topic,
         events=tuple(sorted(events, key=lambda e: e.name)),
         consumers=tuple(consumers),
+        bus=bus,
+        schedules=eventbridge.build_schedules(path, document, data, out),
+        api_calls=eventbridge.build_api_calls(data),
     )
 
 
@@ -649,6 +649,15 @@ def _check_delivery(domain: Domain, consumer: Consumer, document: Any, fifo: boo
             )
         return
     line = _line_of(document, [*where, "delivery"])
+    if consumer.route is not None:
+        out.add(
+            domain.path,
+            f"{location}.delivery",
+            "delivery: push is SNS pushing to a function; a bus consumer pushes through its targets",
+            "remove `delivery:` and `push:` and add a target `{type: lambda}` (EventBridge invokes the handler)",
+            line,
+        )
+        return
     if consumer.handler is None:
         out.add(domain.path, f"{location}.delivery", "push delivery invokes a function", "add `handler: <name>`", line)
     if fifo:
@@ -901,7 +910,7 @@ def _check_consumers(
             fifo_kinds = {
                 bool(catalog.domain(e.domain).topic and catalog.domain(e.domain).topic.fifo) for e in consumed
             }
-            if len(fifo_kinds) > 1:
+            if len(fifo_kinds) > 1 and consumer.route is None:
                 out.add(
                     domain.path,
                     f"{location}.events",
@@ -1076,7 +1085,8 @@ def _with_fifo_consumers(catalog: Catalog) -> Catalog:
         consumers = []
         for consumer in domain.consumers:
             source = catalog.domain(consumer.events[0].split("/", 1)[0])
-            consumers.append(replace(consumer, fifo=bool(source.topic and source.topic.fifo)))
+            fifo = bool(source.topic and source.topic.fifo) and consumer.route is None  # buses do not order
+            consumers.append(replace(consumer, fifo=fifo))
         domains.append(replace(domain, consumers=tuple(consumers)))
     return replace(catalog, domains=tuple(domains))
 

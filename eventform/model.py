@@ -116,6 +116,7 @@ class Consumer:
     queue: dict[str, int] = field(default_factory=dict)
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)
     fifo: bool = False
+    route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
 
     @property
     def qualified_name(self) -> str:
@@ -149,6 +150,9 @@ class Domain:
     topic: Topic | None
     events: tuple[Event, ...]
     consumers: tuple[Consumer, ...]
+    bus: Bus | None = None  # EventBridge: the domain's custom bus
+    schedules: tuple[Schedule, ...] = ()
+    api_calls: tuple[ApiCallAlert, ...] = ()
 
     def event(self, name: str) -> Event:
         for candidate in self.events:
@@ -234,6 +238,7 @@ class Environment:
     tags: dict[str, str] = field(default_factory=dict)
     endpoint: str | None = None
     waivers: tuple[Waiver, ...] = ()
+    eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
 
     @property
     def is_local(self) -> bool:
@@ -242,3 +247,111 @@ class Environment:
     @property
     def customer_managed_keys(self) -> bool:
         return self.encryption == "customer-managed"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# EventBridge (issue 4): buses, rules and targets, schedules, AWS API-call alerts
+# --------------------------------------------------------------------------------------------------------------
+TargetKind = Literal["queue", "sns", "stepfunctions", "api", "kinesis", "firehose", "bus", "lambda"]
+# Targets EventBridge reaches through an IAM role (the others use the target's resource policy).
+ROLE_TARGETS: frozenset[str] = frozenset({"stepfunctions", "api", "kinesis", "firehose", "bus"})
+
+
+@dataclass(frozen=True)
+class EventBridgeSettings:
+    """Per environment: archive retention (0 = keep forever), whether a schema registry is built, and whether
+    ``type: api`` targets (API destinations + connections) are built."""
+
+    archive_days: int = 7
+    schema_registry: bool = False
+    api_destinations: bool = True
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """EventBridge / Scheduler retry: attempts 0..185, event age 60s..24h (AWS defaults: 185, 24h)."""
+
+    max_attempts: int = 185
+    max_age: int = 86400
+
+
+@dataclass(frozen=True)
+class InputTransformer:
+    paths: dict[str, str]
+    template: str
+
+
+@dataclass(frozen=True)
+class ApiDestination:
+    """An HTTP endpoint behind a managed connection; credentials live in Secrets Manager, never in the catalog."""
+
+    endpoint: str
+    method: str
+    rate: int
+    auth: Literal["api_key", "basic"]
+    secret_arn: str
+    header: str = "x-api-key"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: TargetKind
+    arn: str | None = None  # None: the consumer's own queue, or the API destination eventform creates
+    input_path: str | None = None
+    input_transformer: InputTransformer | None = None
+    retry: RetryPolicy = RetryPolicy()
+    api: ApiDestination | None = None
+    partition_key_path: str | None = None  # kinesis
+    function: str | None = None  # lambda: the handler wiring's function name (hook, see modules/rule.py)
+
+    @property
+    def needs_role(self) -> bool:
+        return self.kind in ROLE_TARGETS
+
+
+@dataclass(frozen=True)
+class Route:
+    """A consumer that subscribes through EventBridge: its pattern (beyond source/detail-type) and targets."""
+
+    pattern: dict[str, Any] | None
+    targets: tuple[Target, ...]
+    rare: bool = False  # the pattern may match none of the catalog's examples on purpose
+
+    @property
+    def has_queue(self) -> bool:
+        return any(t.kind == "queue" for t in self.targets)
+
+
+@dataclass(frozen=True)
+class Bus:
+    """The domain's custom bus: who else may PutEvents, and which events its archive keeps."""
+
+    accounts: tuple[str, ...] = ()
+    organization: str | None = None
+    archive_pattern: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A Scheduler schedule: a catalog event put on the domain's bus, or a message sent to a consumer's queue."""
+
+    name: str
+    description: str
+    expression: str
+    timezone: str = "UTC"
+    window: int = 0  # flexible time window in minutes; 0 = OFF
+    retry: RetryPolicy = RetryPolicy()
+    event: str | None = None
+    consumer: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApiCallAlert:
+    """A default-bus rule on CloudTrail-recorded AWS API calls that notifies the platform alarm topic."""
+
+    name: str
+    description: str
+    service: str
+    actions: tuple[str, ...]

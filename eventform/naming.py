@@ -21,6 +21,15 @@ LIMITS: dict[str, int] = {
     "rule": 64,
     "ssm": 1011,
     "dynamodb": 255,
+    # EventBridge
+    "bus": 256,
+    "archive": 48,
+    "connection": 64,
+    "api_destination": 64,
+    "schedule": 64,
+    "schedule_group": 64,
+    "schema_registry": 64,
+    "target_id": 64,
 }
 HASH_LENGTH = 8
 
@@ -114,3 +123,55 @@ class Names:
     # SSM ------------------------------------------------------------------------------------------------
     def parameter(self, *parts: str) -> str:
         return "/".join(["", "eventform", self.env, *parts])
+
+    # EventBridge ----------------------------------------------------------------------------------------
+    def bus(self, domain: str) -> str:
+        """One custom bus per domain per environment: ``<env>-<domain>``."""
+        return fit(f"{self.env}-{domain}", LIMITS["bus"])
+
+    def bus_arn(self, domain: str) -> str:
+        return self._arn("events", f"event-bus/{self.bus(domain)}")
+
+    def archive(self, domain: str) -> str:
+        return fit(f"{self.env}-{domain}", LIMITS["archive"], "-archive")
+
+    def rule(self, domain: str, consumer: str, source: str) -> str:
+        """The rule of consumer ``domain/consumer`` on the bus of ``source`` (64 characters at most)."""
+        return fit(f"{self.env}-{domain}-{consumer}-from-{source}", LIMITS["rule"])
+
+    def rule_arn(self, bus: str | None, rule: str) -> str:
+        """ARN of a rule; ``bus=None`` is the account's default bus."""
+        return self._arn("events", f"rule/{bus}/{rule}" if bus else f"rule/{rule}")
+
+    def event_role(self, domain: str, owner: str, target: str) -> str:
+        """IAM role an EventBridge rule, schedule or pipe assumes to reach one target."""
+        return fit(f"{self.env}-{domain}-{owner}-{target}", LIMITS["iam_role"])
+
+    def delivery_dlq(self, domain: str, owner: str) -> str:
+        """SQS DLQ for events EventBridge (or Scheduler) could not deliver to a target of ``owner``."""
+        return fit(f"{self.env}-{domain}-{owner}", LIMITS["sqs"], "-delivery-dlq")
+
+    def connection(self, domain: str, consumer: str, target: str) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}-{target}", LIMITS["connection"])
+
+    def api_destination(self, domain: str, consumer: str, target: str) -> str:
+        return fit(f"{self.env}-{domain}-{consumer}-{target}", LIMITS["api_destination"])
+
+    def api_destination_arn(self, name: str) -> str:
+        return self._arn("events", f"api-destination/{name}/*")
+
+    def schedule_group(self, domain: str) -> str:
+        return fit(f"{self.env}-{domain}", LIMITS["schedule_group"])
+
+    def schedule(self, domain: str, schedule: str) -> str:
+        return fit(f"{self.env}-{domain}-{schedule}", LIMITS["schedule"])
+
+    def schedule_arn(self, domain: str, schedule: str) -> str:
+        return self._arn("scheduler", f"schedule/{self.schedule_group(domain)}/{self.schedule(domain, schedule)}")
+
+    def api_call_rule(self, domain: str, name: str) -> str:
+        return fit(f"{self.env}-{domain}-{name}", LIMITS["rule"])
+
+    @property
+    def schema_registry(self) -> str:
+        return fit(f"eventform-{self.env}", LIMITS["schema_registry"])

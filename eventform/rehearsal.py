@@ -4,6 +4,12 @@ The local runner (``eventform.runner``) plays Lambda: each deployed function's h
 batch size are read from the synthesized ``local-*`` stacks, and its queue from the SSM locator the stack wrote.
 The expected routing is derived from the catalog alone (consumed events + filter policies, matched with moto's
 SNS filter-policy matcher), so the rehearsal proves the deployed topology equals what the catalog says.
+
+The routing contract covers the SNS path: events published on their domain's topic and the consumers subscribed
+to topics (queue and push). EventBridge consumers (``via: bus``) are left out on purpose: moto's bus delivers to
+SQS, log groups and buses only, and raises for the Lambda, SNS, Step Functions, Firehose and Kinesis targets the
+sample's rules also carry. Their routing is proven in process instead (``lint --matrix``, moto's pattern matcher in
+tests/eventform/test_patterns.py, release_stock's EventBridge round trip).
 """
 
 from __future__ import annotations
@@ -207,8 +213,19 @@ def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: A
     )
 
 
+def topic_consumers(catalog: Catalog) -> tuple[Consumer, ...]:
+    """The consumers the rehearsal's routing contract covers: subscribed to topics (not ``via: bus``)."""
+    return tuple(c for c in catalog.consumers if c.route is None)
+
+
+def topic_events(catalog: Catalog) -> tuple[Any, ...]:
+    """The events the rehearsal publishes: those carried by their domain's SNS topic."""
+    return tuple(e for e in catalog.events if "topic" in e.via)
+
+
 def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]) -> set[str]:
-    """Who should receive this SNS message, from the catalog alone (consumed events + filter policies)."""
+    """Who should receive this SNS message, from the catalog alone (consumed events + filter policies); consumers
+    on buses are not SNS subscribers (see the module's docstring)."""
     from moto.sns.utils import FilterPolicyMatcher
 
     domain = qualified.split("/", 1)[0]
@@ -217,6 +234,8 @@ def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]
     }
     receivers = set()
     for consumer in catalog.consumers_of(qualified):
+        if consumer.route is not None:
+            continue
         policy = filters.subscription_policy(list(consumer.events_from(domain)), consumer.filter)
         scope = "MessageBody" if consumer.filter_scope == "body" else "MessageAttributes"
         if FilterPolicyMatcher(policy, scope).matches(attributes, message["Message"]):
@@ -243,10 +262,12 @@ def publish_examples(
     """Publish catalog examples (all, one event's, one by index, or a given payload) ``count`` times each."""
     publisher = Publisher(catalog, LOCAL_ENV, sns=connection.client("sns"), ssm=connection.client("ssm"))
     sent = []
-    events = [e for e in catalog.events if only in (None, e.qualified_name)]
+    published = topic_events(catalog)
+    events = [e for e in published if only in (None, e.qualified_name)]
     if only and not events:
         raise LocalError(
-            f"unknown event {only!r}; the catalog has: {', '.join(e.qualified_name for e in catalog.events)}"
+            f"unknown event {only!r} or not on a topic; the rehearsal publishes on SNS: "
+            f"{', '.join(e.qualified_name for e in published)}"
         )
     for event in events:
         examples = [payload] if payload is not None else list(event.latest.examples)

@@ -14,7 +14,6 @@ from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
 from cdktn_provider_aws.lambda_permission import LambdaPermission
 from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
-from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from modules.policies import Statement, document
@@ -52,7 +51,7 @@ class FunctionConfig:
 class Grants:
     """What the catalog says this function may touch, as ARNs (never wildcards)."""
 
-    queue_arn: str | None  # None: a push consumer (SNS invokes the function)
+    queue_arn: str | None  # None: pushed (SNS or EventBridge invokes the function; no event source mapping)
     tables: dict[str, str]  # logical name -> table name
     idempotency_table_arn: str
     publish_topic_arns: tuple[str, ...]
@@ -60,7 +59,7 @@ class Grants:
     secret_arns: tuple[str, ...]
     email_identity_arns: tuple[str, ...]
     kms_key_arns: tuple[str, ...]
-    failure_queue_arn: str | None = None  # a push consumer's on-failure destination
+    failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
 
 
 class ConsumerFunction(Construct):
@@ -110,7 +109,7 @@ class ConsumerFunction(Construct):
                 (grants.queue_arn,),
             )
             if grants.queue_arn
-            # A push consumer has no queue; Lambda's on-failure destination sends with the function's own role.
+            # A pushed function has no queue; Lambda's on-failure destination sends with the function's own role.
             else Statement("SendFailuresToOwnDlq", "Allow", ("sqs:SendMessage",), (grants.failure_queue_arn or "",)),
             Statement(
                 "Idempotency",
@@ -207,23 +206,32 @@ class ConsumerFunction(Construct):
 
     def invoked_by_topic(self, id: str, topic_arn: str) -> LambdaPermission:
         """SNS may invoke this function for this one topic only (``source_arn``)."""
+        return self._invoked_by(id, "sns.amazonaws.com", topic_arn)
+
+    def invoked_by_rule(self, id: str, rule_arn: str) -> LambdaPermission:
+        """EventBridge may invoke this function for this one rule only (``source_arn``)."""
+        return self._invoked_by(id, "events.amazonaws.com", rule_arn)
+
+    def _invoked_by(self, id: str, principal: str, source_arn: str) -> LambdaPermission:
         return LambdaPermission(
             self,
             id,
             statement_id=f"Invoke{id.title().replace('-', '')}",
             action="lambda:InvokeFunction",
             function_name=self.function.function_name,
-            principal="sns.amazonaws.com",
-            source_arn=topic_arn,
+            principal=principal,
+            source_arn=source_arn,
         )
 
-    def asynchronous_invocations(self, *, retries: int, max_event_age: int, on_failure: SqsQueue) -> None:
-        """Lambda's retries for SNS pushes, then the event (with the error) goes to the consumer's DLQ."""
+    def asynchronous_invocations(self, *, retries: int, max_event_age: int | None, on_failure: str) -> None:
+        """Lambda's retries for pushed events (SNS or EventBridge invoke asynchronously), then the event (with the
+        error) goes to the on-failure destination (an SQS ARN) instead of being dropped. ``max_event_age=None``:
+        Lambda's default (6 h)."""
         LambdaFunctionEventInvokeConfig(
             self,
             "async",
             function_name=self.function.function_name,
             maximum_retry_attempts=retries,
             maximum_event_age_in_seconds=max_event_age,
-            destination_config={"on_failure": {"destination": on_failure.arn}},
+            destination_config={"on_failure": {"destination": on_failure}},
         )

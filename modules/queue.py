@@ -53,6 +53,7 @@ class ConsumerQueue(Construct):
         sender_topic_arns: tuple[str, ...],
         alarms: AlarmSettings,
         tags: dict[str, str],
+        extra_sender_statements: tuple[Statement, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         self.names = names
@@ -74,6 +75,7 @@ class ConsumerQueue(Construct):
                     conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
                 )
             )
+        sender_statements.extend(extra_sender_statements)  # e.g. EventBridge rules (modules/eventbridge.py)
         # Policies are inline (not aws_sqs_queue_policy): each separate SQS resource costs the provider another
         # attribute-propagation wait, and the ARNs are deterministic anyway.
         self.dlq = SqsQueue(
@@ -131,49 +133,6 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
-
-
-def _encryption(kms_key: str | None) -> dict[str, object]:
-    if kms_key:
-        return {"kms_master_key_id": kms_key, "kms_data_key_reuse_period_seconds": 300}
-    return {"sqs_managed_sse_enabled": True}
-
-
-def dead_letter_queue(
-    scope: Construct,
-    id: str,
-    *,
-    name: str,
-    arn: str,
-    alarm_name: str,
-    retention: int,
-    kms_key: str | None,
-    alarms: AlarmSettings,
-    tags: dict[str, str],
-) -> SqsQueue:
-    """A push consumer's on-failure destination: encrypted, TLS-only, and alarmed like every other DLQ."""
-    queue = SqsQueue(
-        scope,
-        id,
-        name=name,
-        message_retention_seconds=retention,
-        receive_wait_time_seconds=LONG_POLL_SECONDS,
-        policy=document(deny_insecure_transport(("sqs:*",), arn)),
-        tags=tags,
-        **_encryption(kms_key),
-    )
-    queue_alarm(
-        scope,
-        f"{id}-alarm",
-        name=alarm_name,
-        queue_name=name,
-        metric="ApproximateNumberOfMessagesVisible",
-        threshold=alarms.dlq_messages,
-        description=f"Failed invocations are waiting in {name}: inspect them and publish again.",
-        settings=alarms,
-        tags=tags,
-    )
-    return queue
 
 
 def tap_queue(

@@ -15,12 +15,14 @@ from eventform import filters
 from eventform.model import Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
 from eventform.packaging import Package
+from modules import eventbridge
 from modules.alarms import AlarmSettings
+from modules.dead_letter import DeliveryDlq
 from modules.encryption import DomainKey
 from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
 from modules.parameters import locator
 from modules.policies import Statement
-from modules.queue import ConsumerQueue, QueueConfig, QueueNames, dead_letter_queue, tap_queue
+from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
 
@@ -157,6 +159,9 @@ class PlatformStack(EventformStack):
                         "StringEquals": {"aws:SourceAccount": environment.account_id},
                     },
                 ),
+                eventbridge.alarm_topic_statement(
+                    environment.region, environment.account_id, environment.name, names.alarm_topic_arn
+                ),
             ),
         )
         TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
@@ -194,6 +199,10 @@ class PlatformStack(EventformStack):
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
                 )
                 TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+        if environment.eventbridge.schema_registry:
+            from modules.schema_registry import SchemaRegistry
+
+            SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
 
 
 def _function_environment(consumer: Consumer, environment: Environment, names: Names) -> dict[str, str]:
@@ -247,11 +256,17 @@ class DomainStack(EventformStack):
                 description=f"SNS topic of the {domain.name} domain's events",
                 tags=tags,
             )
+        self.bus = eventbridge.build_bus(self, domain, tags)
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
+        eventbridge.build_schedules(self, domain, tags)
+        eventbridge.build_api_call_alerts(self, domain, tags)
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
-        if consumer.delivery == "push":
+        if consumer.route is not None:  # subscribes through EventBridge buses
+            eventbridge.build_bus_consumer(self, consumer, tags)
+            return
+        if consumer.delivery == "push":  # SNS invokes the function
             self._push_consumer(consumer, tags)
             return
         names, environment = self.names, self.environment
@@ -295,14 +310,18 @@ class DomainStack(EventformStack):
                 filter_scope=consumer.filter_scope,
             )
         if consumer.handler:
-            self._function(consumer, queue, tags)
+            self.consumer_function(consumer, queue, tags)
+        self.consumer_locator(consumer, queue, tags)
+
+    def consumer_locator(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
+        """Outputs and the consumer's JSON SSM locator (queue and DLQ URL and ARN)."""
         for attribute, value in (("queue_url", queue.queue.url), ("queue_arn", queue.queue.arn)):
             TerraformOutput(self, output_id(consumer.name, attribute), value=value)
         # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
         locator(
             self,
             f"consumer-{consumer.name}-parameter",
-            name=names.parameter(consumer.domain, "consumers", consumer.name),
+            name=self.names.parameter(consumer.domain, "consumers", consumer.name),
             value=Fn.jsonencode(
                 {
                     "queue_url": queue.queue.url,
@@ -325,20 +344,21 @@ class DomainStack(EventformStack):
         sources = {d: self.catalog.domain(d) for d in consumer.source_domains()}
         topic_arns = {d: names.topic_arn(d, False) for d in sources}
         dlq_name = names.dlq(consumer.domain, consumer.name, False)
-        dlq = dead_letter_queue(
+        dlq = DeliveryDlq(
             self,
             f"consumer-{consumer.name}-dlq",
             name=dlq_name,
             arn=names.queue_arn(dlq_name),
             alarm_name=names.alarm(dlq_name, "visible-messages"),
+            rule_arns=(),
             retention=environment.dlq_retention,
             kms_key=self.kms_key_for(consumer.domain),
             alarms=self.alarm_settings(),
             tags=tags,
         )
-        function = self._function(consumer, None, tags, failure_queue_arn=names.queue_arn(dlq_name))
+        function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
         function.asynchronous_invocations(
-            retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq
+            retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
         )
         tap = None
         if environment.is_local:
@@ -375,7 +395,12 @@ class DomainStack(EventformStack):
                     raw=False,
                 )
         TerraformOutput(self, output_id(consumer.name, "function_arn"), value=function.function.arn)
-        located = {"delivery": "push", "function_arn": function.function.arn, "dlq_url": dlq.url, "dlq_arn": dlq.arn}
+        located = {
+            "delivery": "push",
+            "function_arn": function.function.arn,
+            "dlq_url": dlq.queue.url,
+            "dlq_arn": dlq.queue.arn,
+        }
         if tap is not None:
             located |= {"queue_url": tap.url, "queue_arn": tap.arn}
         locator(
@@ -387,13 +412,18 @@ class DomainStack(EventformStack):
             tags=tags,
         )
 
-    def _function(
+    def consumer_function(
         self,
         consumer: Consumer,
         queue: ConsumerQueue | None,
         tags: dict[str, str],
+        *,
         failure_queue_arn: str | None = None,
     ) -> ConsumerFunction:
+        """The one way to build a consumer's handler as a Lambda function: fed by its queue (SNS and EventBridge
+        queue consumers alike, with an event source mapping), or pushed (``queue=None``: SNS push consumers and
+        EventBridge Lambda targets), whose Lambda on-failure destination is ``failure_queue_arn``. The caller adds
+        the invoke permissions and :meth:`ConsumerFunction.asynchronous_invocations`."""
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
         function_name = names.function(consumer.domain, consumer.name)

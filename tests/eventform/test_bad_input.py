@@ -114,7 +114,102 @@ MUTATIONS = {
     "group-not-required": lambda p: edit_json(
         p, "catalog/payments/payment.captured/v1.schema.json", lambda s: s["required"].remove("order_id")
     ),
-    "reserved-bus": lambda p: edit(p, "catalog/users.yaml", "topic: {}", "topic: {}\nbus: {}"),
+    # EventBridge (issue 4)
+    "bus-principal-star": lambda p: edit(p, "catalog/orders.yaml", 'accounts: ["444444444444"]', 'accounts: ["*"]'),
+    "bus-bad-organization": lambda p: edit(p, "catalog/orders.yaml", "o-exampleorg01", '"*"'),
+    "pattern-unknown-operator": lambda p: edit(
+        p, "catalog/inventory.yaml", "[{anything-but: [fraud_suspected]}]", "[{startswith: fraud}]"
+    ),
+    "pattern-bad-numeric": lambda p: edit(p, "catalog/payments.yaml", '[">=", 1000]', '[">=", "1000"]'),
+    "pattern-field-not-in-schema": lambda p: edit(
+        p, "catalog/inventory.yaml", "          reason: [{any", "          motive: [{any"
+    ),
+    "pattern-on-source": lambda p: edit(
+        p,
+        "catalog/inventory.yaml",
+        "      detail:\n        data:\n",
+        "      source: [x]\n      detail:\n        data:\n",
+    ),
+    "pattern-on-sns-consumer": lambda p: edit(
+        p, "catalog/notifications.yaml", "    queue:\n", "    pattern: {detail: {country: [DE]}}\n    queue:\n"
+    ),
+    "event-not-on-bus": lambda p: edit(
+        p,
+        "catalog/orders.yaml",
+        "    via: [topic, bus]\n    attributes: [country, reason]",
+        "    attributes: [country, reason]",
+    ),
+    "bus-via-without-bus": lambda p: edit(
+        p,
+        "catalog/users.yaml",
+        "bus:\n  archive:  # archive only registrations that state marketing consent"
+        " (the rest is replayable upstream)\n"
+        "    pattern: {source: [com.example.users], detail: {data: {marketing_opt_in: [{exists: true}]}}}\n",
+        "",
+    ),
+    "pattern-payload-outside-data": lambda p: edit(
+        p, "catalog/inventory.yaml", "        data:\n          reason: [{any", "        reason: [{any"
+    ),
+    "pattern-matches-no-example": lambda p: edit(
+        p, "catalog/inventory.yaml", "reason: [{anything-but: [fraud_suspected]}]", "reason: [{prefix: fraud}]"
+    ),
+    "too-many-targets": lambda p: edit(
+        p,
+        "catalog/users.yaml",
+        "    targets:  # at most 5",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n"
+        "        arn: arn:aws:sns:eu-west-1:111111111111:audit\n"
+        "      # six targets",
+    ),
+    "transformer-path-outside-schema": lambda p: edit(
+        p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
+    ),
+    "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
+    "input-path-outside-schema": lambda p: edit(
+        p, "catalog/users.yaml", "input_path: $.detail.data", "input_path: $.detail.data.x"
+    ),
+    "secret-inline": lambda p: edit(
+        p,
+        "catalog/users.yaml",
+        'secret: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "value: sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    "secret-not-an-arn": lambda p: edit(
+        p,
+        "catalog/users.yaml",
+        '"arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    ),
+    "target-arn-of-wrong-service": lambda p: edit(
+        p, "catalog/users.yaml", "arn:aws:states:eu-west-1", "arn:aws:lambda:eu-west-1"
+    ),
+    "lambda-target-names-a-function": lambda p: edit(
+        p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
+    ),
+    "bad-cron": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "cron(0 3 * * *)"),
+    "cron-both-days": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "cron(0 3 * * MON *)"),
+    "bad-rate": lambda p: edit(p, "catalog/inventory.yaml", "cron(0 3 * * ? *)", "rate(1 hours)"),
+    "bad-timezone": lambda p: edit(p, "catalog/inventory.yaml", "Europe/Berlin", "Europe/Springfield"),
+    "schedule-payload-not-an-example": lambda p: edit(p, "catalog/inventory.yaml", "warehouse: all", "warehouse: 7"),
+    "schedule-unknown-consumer": lambda p: edit(
+        p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: nobody  #"
+    ),
+    "schedule-to-a-handler": lambda p: edit(
+        p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "lambda-target-without-handler": lambda p: edit(
+        p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
+    ),
+    "lambda-and-queue-targets": lambda p: edit(
+        p,
+        "catalog/inventory.yaml",
+        "      push: {type: lambda",
+        "      queue: {type: queue}\n      push: {type: lambda",
+    ),
+    "retry-age-too-long": lambda p: edit(p, "catalog/inventory.yaml", "max_age: 1h", "max_age: 2d"),
+    "local-schema-registry": lambda p: edit(
+        p, "environments/local.yaml", "schema_registry: false", "schema_registry: true"
+    ),
     "filter-on-type": lambda p: edit(
         p, "catalog/notifications.yaml", "country: [DE, AT, FR, NL, ES, IT]", "type: [order.created]"
     ),
@@ -127,6 +222,9 @@ MUTATIONS = {
         p, "catalog/users.yaml", "    delivery: push\n", "    delivery: push\n    queue: {max_receive_count: 3}\n"
     ),
     "push-event-age": lambda p: edit(p, "catalog/users.yaml", "max_event_age: 1h", "max_event_age: 7h"),
+    "push-on-bus-consumer": lambda p: edit(
+        p, "catalog/users.yaml", "    via: bus  #", "    delivery: push\n    via: bus  #"
+    ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
             "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
@@ -142,7 +240,7 @@ MUTATIONS = {
 CASES = [
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
     Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
-    Case("not-past-tense", "orders.yaml", "'cancel.order' is not a past-tense fact", "'order.canceled'", 17),
+    Case("not-past-tense", "orders.yaml", "'cancel.order' is not a past-tense fact", "'order.canceled'", 18),
     Case("bad-event-characters", "orders.yaml", "does not match", "dotted lower-case words"),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", 13),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
@@ -168,11 +266,12 @@ CASES = [
     Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
     Case("domain-file-mismatch", "users.yaml", "does not match the file name 'users'", "set domain: users", 2),
     Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", 3),
-    Case("push-without-handler", "users.yaml", "push delivery invokes a function", "add `handler: <name>`", 22),
+    Case("push-without-handler", "users.yaml", "push delivery invokes a function", "add `handler: <name>`", 26),
     Case("push-from-fifo-topic", "payments.yaml", "SNS FIFO topics deliver only to SQS FIFO queues", "delivery: queue"),
-    Case("push-settings-on-queue-consumer", "users.yaml", "push settings on a queue consumer", "delivery: push", 23),
-    Case("push-with-queue-settings", "users.yaml", "queue settings on a push consumer", "remove `queue:`", 24),
-    Case("push-event-age", "users.yaml", "maximum event age of 25200s is outside", "between 1m and 6h", 24),
+    Case("push-settings-on-queue-consumer", "users.yaml", "push settings on a queue consumer", "delivery: push", 27),
+    Case("push-with-queue-settings", "users.yaml", "queue settings on a push consumer", "remove `queue:`", 28),
+    Case("push-event-age", "users.yaml", "maximum event age of 25200s is outside", "between 1m and 6h", 28),
+    Case("push-on-bus-consumer", "users.yaml", "a bus consumer pushes through its targets", "type: lambda", 37),
     Case("missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", 12),
     Case("orphan-handler", "handler.py", "handler 'old_mailer' is used by no consumer", "delete handlers/old_mailer/"),
     Case("alarm-period", "dev.yaml", "not 45s", "use 10s, 30s, 1m", 9),
@@ -188,7 +287,56 @@ CASES = [
     ),
     Case("pii-not-in-schema", "users.yaml", "'phone' is not a property", "add 'phone' to the schema"),
     Case("group-not-required", "payments.yaml", "must be a required property", "required list"),
-    Case("reserved-bus", "users.yaml", "EventBridge buses are not supported", "remove bus:"),
+    Case("bus-principal-star", "orders.yaml", "never admits every principal ('*')", "organization: o-", 26),
+    Case("bus-bad-organization", "orders.yaml", "never admits every principal ('*')", "organisation id", 27),
+    Case("pattern-unknown-operator", "inventory.yaml", "unknown pattern operator 'startswith'", "wildcard"),
+    Case("pattern-bad-numeric", "payments.yaml", "bad numeric argument", 'numeric: [">", 0, "<=", 100]'),
+    Case(
+        "pattern-field-not-in-schema",
+        "inventory.yaml",
+        "detail.data.motive is not a field of orders/order.cancelled",
+        "schema",
+    ),
+    Case(
+        "pattern-payload-outside-data",
+        "inventory.yaml",
+        "'reason' is not a field of the CloudEvents envelope",
+        "under detail.data",
+        26,
+    ),
+    Case("pattern-matches-no-example", "inventory.yaml", "matches none of the catalog examples", "rare: true", 26),
+    Case("pattern-on-source", "inventory.yaml", "already matches source", "remove `source`"),
+    Case("pattern-on-sns-consumer", "notifications.yaml", "pattern belongs to EventBridge consumers", "via: bus"),
+    Case("event-not-on-bus", "inventory.yaml", "orders/order.cancelled does not travel on its domain's bus", "add bus"),
+    Case("bus-via-without-bus", "users.yaml", "travels on the domain's bus, but the domain declares none", "bus: {}"),
+    Case("too-many-targets", "users.yaml", "6 targets: an EventBridge rule takes at most 5", "split the consumer"),
+    Case(
+        "transformer-path-outside-schema",
+        "users.yaml",
+        "'$.detail.data.county': no field of the event's schema",
+        "$.detail.data.<field>",
+    ),
+    Case(
+        "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
+    ),
+    Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
+    Case("secret-inline", "users.yaml", "a secret written inline (value)", "Secrets Manager"),
+    Case("secret-not-an-arn", "users.yaml", "must reference a Secrets Manager secret by ARN", "arn:aws:secretsmanager"),
+    Case("target-arn-of-wrong-service", "users.yaml", "is not a stepfunctions ARN", "arn:aws:states:"),
+    Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
+    Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
+    Case("cron-both-days", "inventory.yaml", "exactly one of day-of-month and day-of-week", "cron(0 3 * * ? *)"),
+    Case("bad-rate", "inventory.yaml", "1 takes a singular unit", "rate(1 hour)"),
+    Case("bad-timezone", "inventory.yaml", "unknown time zone 'Europe/Springfield'", "IANA"),
+    Case(
+        "schedule-payload-not-an-example", "inventory.yaml", "payload does not match stock.recount_requested", "valid"
+    ),
+    Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
+    Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
+    Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
+    Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
+    Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
 ]

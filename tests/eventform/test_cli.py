@@ -28,8 +28,19 @@ def test_help_lists_the_commands() -> None:
 def test_lint_prints_the_catalog(project: Path) -> None:
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 0, result.output
-    assert "Catalog OK: 5 domains, 5 events, 4 consumers" in result.output
+    assert "Catalog OK: 5 domains, 6 events, 7 consumers" in result.output
     assert "notifications/send-email" in result.output
+
+
+def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path) -> None:
+    result = runner.invoke(app, ["lint", "--matrix", "--root", str(project)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "payments/large-orders" in line and "order.created" in line]
+    # the $or pattern (total >= 1000 or express shipping) delivers only the third example (express)
+    delivered = [row.split("│")[3].strip() for row in rows if row.split("│")[4].strip() == "yes"]
+    assert len(rows) >= 3 and delivered == ["2"], rows
+    assert "Order ord_1003 needs review (total 36)" in result.output
+    assert "ord_1001 needs review" not in result.output  # not delivered, so not rendered
 
 
 def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
@@ -37,7 +48,7 @@ def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
     path.write_text(path.read_text().replace("order.cancelled:", "cancel.order:"))
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 1
-    assert "orders.yaml:17 at events.cancel.order" in result.output
+    assert "orders.yaml:18 at events.cancel.order" in result.output
     assert "Nothing was written." in result.output
 
 

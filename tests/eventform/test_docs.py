@@ -38,7 +38,7 @@ def site(project: Path) -> Path:
     out = project / "site"
     result = docs(project, out)
     assert result.exit_code == 0, result.output
-    assert "15 pages (Markdown + HTML)" in result.output
+    assert "19 pages (Markdown + HTML)" in result.output
     return out
 
 

@@ -44,3 +44,16 @@ def test_every_generated_name_respects_its_limit_for_the_longest_catalog_names()
 def test_a_limit_without_room_for_a_readable_name_is_refused() -> None:
     with pytest.raises(ValueError, match="no room"):
         fit("x" * 20, 10, suffix="-dlq.fifo")
+
+
+def test_eventbridge_names_fit_aws_limits_by_design() -> None:
+    names = Names(env="staging", region="eu-west-1", account_id="222222222222")
+    domain, consumer = "fulfilment-and-returns", "warehouse-recount-coordinator-eu"
+    rule = names.rule(domain, consumer, "orders-and-subscriptions")
+    assert len(rule) == 64 and rule == names.rule(domain, consumer, "orders-and-subscriptions")  # cut + hash, stable
+    assert rule != names.rule(domain, consumer, "orders-and-subscriptionz")  # never collides
+    assert len(names.archive(domain + "-x" * 20)) <= 48 and names.archive("orders") == "staging-orders-archive"
+    assert len(names.event_role(domain, consumer, "onboarding-state-machine")) <= 64
+    assert len(names.schedule(domain, "nightly-recount-of-every-warehouse-in-europe")) <= 64
+    assert names.delivery_dlq(domain, consumer * 3).endswith("-delivery-dlq")
+    assert len(names.delivery_dlq(domain, consumer * 3)) <= 80

@@ -137,3 +137,15 @@ def test_checkov_never_opens_a_network_connection(
     )
     assert result["records"]
     assert not log.exists(), log.read_text()
+
+
+def test_eventbridge_policies_run_on_every_target_bus_and_policy_and_pass(prod_scan: ScanReport) -> None:
+    def results(check_id: str) -> list[str]:
+        return [f.result for f in prod_scan.findings if f.check_id == check_id]
+
+    assert len(results("CKV_EVF_6")) >= 10  # every aws_cloudwatch_event_target: retry policy + DLQ
+    assert results("CKV_EVF_9") == ["PASSED"]  # the orders bus policy: accounts + org condition, no bare *
+    assert len(results("CKV_EVF_106")) == 3  # orders, users, inventory buses: each archived
+    assert len(results("CKV_EVF_104")) >= 1  # the pushed release-stock function has an on-failure destination
+    for check_id in ("CKV_EVF_6", "CKV_EVF_9", "CKV_EVF_106", "CKV_EVF_104"):
+        assert set(results(check_id)) == {"PASSED"}, check_id

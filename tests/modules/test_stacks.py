@@ -152,7 +152,8 @@ def test_locators_and_outputs(stack) -> None:
     assert parameter["value"].startswith("${jsonencode(")
     assert set(notifications.config["output"]) == {"send_email_queue_url", "send_email_queue_arn"}
     orders = stack("prod-orders")
-    assert orders.only(SsmParameter.TF_RESOURCE_TYPE)["name"] == "/eventform/prod/orders/topic_arn"
+    assert orders.only(SsmParameter.TF_RESOURCE_TYPE, name="/eventform/prod/orders/topic_arn")
+    assert orders.only(SsmParameter.TF_RESOURCE_TYPE, name="/eventform/prod/orders/bus_name")
     assert "topic_arn" in orders.config["output"]
 
 

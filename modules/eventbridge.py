@@ -1,0 +1,394 @@
+"""The EventBridge half of a domain stack: bus, via-bus consumers (rules + targets), schedules, API-call alerts.
+
+Called from :class:`modules.stacks.DomainStack` and :class:`modules.stacks.PlatformStack` with the stack itself, so
+the SNS path there stays untouched. Every name and ARN comes from :class:`eventform.naming.Names`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from cdktn import TerraformOutput
+
+from eventform import patterns
+from eventform.eventbridge import scheduled_input
+from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
+from modules.bus import EventBus
+from modules.dead_letter import DeliveryDlq
+from modules.event_role import TargetRole
+from modules.parameters import locator
+from modules.policies import Statement
+from modules.queue import ConsumerQueue, QueueConfig, QueueNames
+from modules.rule import EventRule, RuleTarget
+from modules.schedule import ScheduledDelivery, ScheduleGroup
+
+if TYPE_CHECKING:
+    from modules.stacks import DomainStack
+
+# What a role-based target may do, per kind.
+TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
+    "stepfunctions": ("states:StartExecution",),
+    "kinesis": ("kinesis:PutRecord", "kinesis:PutRecords"),
+    "firehose": ("firehose:PutRecord", "firehose:PutRecordBatch"),
+    "bus": ("events:PutEvents",),
+    "api": ("events:InvokeApiDestination",),
+}
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
+def _output_id(*parts: str) -> str:
+    return "_".join(parts).replace("-", "_").replace(".", "_")
+
+
+def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> EventBus | None:
+    """The domain's bus, archive and PutEvents policy, with outputs and SSM locators."""
+    if domain.bus is None:
+        return None
+    names, environment = stack.names, stack.environment
+    bus = EventBus(
+        stack,
+        "bus",
+        name=names.bus(domain.name),
+        arn=names.bus_arn(domain.name),
+        archive_name=names.archive(domain.name),
+        archive_days=environment.eventbridge.archive_days,
+        archive_pattern=domain.bus.archive_pattern,
+        accounts=domain.bus.accounts,
+        organization=domain.bus.organization,
+        tags=tags,
+    )
+    TerraformOutput(stack, "archive_arn", value=bus.archive.arn)
+    for attribute, value in (("bus_arn", bus.bus.arn), ("bus_name", bus.bus.name)):
+        TerraformOutput(stack, attribute, value=value)
+        # The publisher finds the bus through /eventform/<env>/<domain>/bus_name (eventform.publisher).
+        locator(
+            stack,
+            f"{attribute.replace('_', '-')}-parameter",
+            name=names.parameter(domain.name, attribute),
+            value=value,
+            description=f"{attribute} of the {domain.name} domain's EventBridge bus",
+            tags=tags,
+        )
+    return bus
+
+
+def _rule_names(stack: DomainStack, consumer: Consumer) -> dict[str, tuple[str, str]]:
+    """Source domain -> (rule name, rule ARN) of one via-bus consumer."""
+    names = stack.names
+    result = {}
+    for source in consumer.source_domains():
+        rule = names.rule(consumer.domain, consumer.name, source)
+        result[source] = (rule, names.rule_arn(names.bus(source), rule))
+    return result
+
+
+def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, str]) -> None:
+    """One rule per source bus (same targets on each), the consumer's queue if it has one, roles and the DLQ."""
+    route = consumer.route
+    assert route is not None
+    names, environment, catalog = stack.names, stack.environment, stack.catalog
+    rules = _rule_names(stack, consumer)
+    rule_arns = tuple(sorted(arn for _, arn in rules.values()))
+    kms_key = stack.kms_key_for(consumer.domain)
+    dlq_name = names.delivery_dlq(consumer.domain, consumer.name)
+    dlq = DeliveryDlq(
+        stack,
+        f"consumer-{consumer.name}-delivery-dlq",
+        name=dlq_name,
+        arn=names.queue_arn(dlq_name),
+        alarm_name=names.alarm(dlq_name, "visible-messages"),
+        rule_arns=rule_arns,
+        retention=environment.dlq_retention,
+        kms_key=kms_key,
+        alarms=stack.alarm_settings(),
+        tags=tags,
+    )
+    resolved: list[RuleTarget] = []
+    for target in route.targets:
+        if target.kind == "api" and not environment.eventbridge.api_destinations:
+            continue  # locally: the connection's credentials secret exists only in AWS (README, local rehearsal)
+        if target.kind == "queue":
+            resolved.append(_queue_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
+        elif target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
+            function = stack.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
+            for source, (_, rule_arn) in sorted(rules.items()):
+                function.invoked_by_rule(f"from-rule-{source}", rule_arn)
+            # EventBridge invokes asynchronously: Lambda's two retries, then the delivery DLQ instead of a drop.
+            function.asynchronous_invocations(retries=2, max_event_age=None, on_failure=dlq.queue.arn)
+            resolved.append(_rule_target(target, function.function.arn, dlq.arn_value))
+        else:
+            resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
+    for source, (rule_name, _) in rules.items():
+        source_domain = catalog.domain(source)
+        EventRule(
+            stack,
+            f"consumer-{consumer.name}-rule-{source}",
+            name=rule_name,
+            bus_name=names.bus(source),
+            pattern=patterns.rule_pattern(source_domain.source, list(consumer.events_from(source)), route.pattern),
+            description=consumer.description,
+            targets=resolved,
+            tags=tags,
+            # a rule on the stack's own bus is created after it (other buses are in stacks applied before this one)
+            depends_on=[stack.bus.bus] if source == consumer.domain and stack.bus is not None else None,
+        )
+    TerraformOutput(stack, _output_id(consumer.name, "delivery_dlq_arn"), value=dlq.queue.arn)
+
+
+def _queue_target(
+    stack: DomainStack, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+) -> RuleTarget:
+    """The durable default: the consumer's SQS queue (with its own DLQ), admitting only these rules."""
+    names, environment = stack.names, stack.environment
+    settings = consumer.queue_for(environment)
+    queue_name = names.queue(consumer.domain, consumer.name, False)
+    queue_dlq = names.dlq(consumer.domain, consumer.name, False)
+    queue_arn = names.queue_arn(queue_name)
+    queue = ConsumerQueue(
+        stack,
+        f"consumer-{consumer.name}",
+        names=QueueNames(
+            queue=queue_name,
+            queue_arn=queue_arn,
+            dlq=queue_dlq,
+            dlq_arn=names.queue_arn(queue_dlq),
+            dlq_alarm=names.alarm(queue_dlq, "visible-messages"),
+            age_alarm=names.alarm(queue_name, "oldest-message-age"),
+        ),
+        config=QueueConfig(
+            fifo=False,
+            max_receive_count=settings.max_receive_count,
+            visibility_timeout=settings.visibility_timeout,
+            retention=settings.retention,
+            delay=settings.delay,
+            dlq_retention=environment.dlq_retention,
+            kms_key=stack.kms_key_for(consumer.domain),
+            redrive_allow_policy=not environment.is_local,
+        ),
+        sender_topic_arns=(),
+        alarms=stack.alarm_settings(),
+        tags=tags,
+        extra_sender_statements=(
+            Statement(
+                sid="RulesSend",
+                effect="Allow",
+                principal={"Service": "events.amazonaws.com"},
+                actions=("sqs:SendMessage",),
+                resources=(queue_arn,),
+                conditions={"ArnEquals": {"aws:SourceArn": sorted(rule_arns)}},
+            ),
+        ),
+    )
+    if consumer.handler:  # the same Lambda wiring as an SNS consumer: SQS event source mapping, partial batches
+        stack.consumer_function(consumer, queue, tags)
+    stack.consumer_locator(consumer, queue, tags)
+    return _rule_target(target, queue_arn, dlq_arn)
+
+
+def _role_target(
+    stack: DomainStack, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+) -> RuleTarget:
+    """SNS by its resource policy; the others through a role that may do one thing to this one target."""
+    names, environment = stack.names, stack.environment
+    arn = target.arn or ""
+    if target.kind == "api":
+        from modules.api_destination import HttpDestination
+
+        assert target.api is not None
+        destination = HttpDestination(
+            stack,
+            f"consumer-{consumer.name}-{target.name}-api",
+            name=names.api_destination(consumer.domain, consumer.name, target.name),
+            connection_name=names.connection(consumer.domain, consumer.name, target.name),
+            spec=target.api,
+            description=f"{consumer.qualified_name} -> {target.api.endpoint}"[:512],
+        )
+        arn = destination.destination.arn
+    if not target.needs_role:
+        return _rule_target(target, arn, dlq_arn)
+    role = TargetRole(
+        stack,
+        f"consumer-{consumer.name}-{target.name}-role",
+        name=names.event_role(consumer.domain, consumer.name, target.name),
+        service="events.amazonaws.com",
+        account_id=environment.account_id,
+        source_arns=rule_arns,
+        statements=(
+            Statement(
+                sid="ReachThisTargetOnly",
+                effect="Allow",
+                actions=TARGET_ACTIONS[target.kind],
+                resources=(arn,),
+            ),
+        ),
+        tags=tags,
+    )
+    return _rule_target(target, arn, dlq_arn, role.role.arn)
+
+
+def _rule_target(target: Target, arn: str, dlq_arn: str, role_arn: str | None = None) -> RuleTarget:
+    return RuleTarget(
+        target_id=target.name,
+        arn=arn,
+        retry=target.retry,
+        dlq_arn=dlq_arn,
+        role_arn=role_arn,
+        input_path=target.input_path,
+        input_transformer=target.input_transformer,
+        partition_key_path=target.partition_key_path,
+    )
+
+
+def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+    """A schedule group per domain; each schedule with a role scoped to its one target and the shared DLQ."""
+    if not domain.schedules:
+        return
+    names, environment = stack.names, stack.environment
+    group = ScheduleGroup(stack, "schedule-group", name=names.schedule_group(domain.name), tags=tags)
+    dlq_name = names.delivery_dlq(domain.name, "schedules")
+    dlq_arn = names.queue_arn(dlq_name)
+    kms_key = stack.kms_key_for(domain.name)
+    DeliveryDlq(
+        stack,
+        "schedules-delivery-dlq",
+        name=dlq_name,
+        arn=dlq_arn,
+        alarm_name=names.alarm(dlq_name, "visible-messages"),
+        rule_arns=(),
+        retention=environment.dlq_retention,
+        kms_key=kms_key,
+        alarms=stack.alarm_settings(),
+        tags=tags,
+    )
+    for schedule in domain.schedules:
+        if schedule.event:
+            target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        else:
+            target_arn = names.queue_arn(names.queue(domain.name, schedule.consumer or "", False))
+            actions = ("sqs:SendMessage",)
+        statements = [
+            Statement(sid="ReachThisTargetOnly", effect="Allow", actions=actions, resources=(target_arn,)),
+            Statement(sid="DeadLetter", effect="Allow", actions=("sqs:SendMessage",), resources=(dlq_arn,)),
+        ]
+        if kms_key:  # the queues are encrypted with the domain key: the role must be able to use it
+            statements.append(
+                Statement(
+                    sid="UseTheDomainKey",
+                    effect="Allow",
+                    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+                    # The key lives in the platform stack (its id is not deterministic): keys of this account,
+                    # narrowed to the one behind the domain's alias.
+                    resources=(f"arn:aws:kms:{environment.region}:{environment.account_id}:key/*",),
+                    conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.key_alias(domain.name)}},
+                )
+            )
+        role = TargetRole(
+            stack,
+            f"schedule-{schedule.name}-role",
+            name=names.event_role(domain.name, "schedule", schedule.name),
+            service="scheduler.amazonaws.com",
+            account_id=environment.account_id,
+            source_arns=(names.schedule_arn(domain.name, schedule.name),),
+            statements=tuple(statements),
+            tags=tags,
+        )
+        ScheduledDelivery(
+            stack,
+            f"schedule-{schedule.name}",
+            name=names.schedule(domain.name, schedule.name),
+            group_name=group.group.name,
+            schedule=schedule,
+            target_arn=target_arn,
+            role_arn=role.role.arn,
+            dlq_arn=dlq_arn,
+            input=scheduled_input(
+                domain.source if schedule.event else None,
+                schedule.event,
+                domain.event(schedule.event).latest.number if schedule.event else 1,
+                schedule.payload,
+            ),
+            source=domain.source if schedule.event else None,
+            kms_key=kms_key,
+        )
+
+
+def build_api_call_alerts(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+    """Rules on the default bus for CloudTrail-recorded API calls -> the platform alarm topic (resource policy)."""
+    if not domain.api_calls:
+        return
+    names, environment = stack.names, stack.environment
+    rules = {alert.name: names.api_call_rule(domain.name, alert.name) for alert in domain.api_calls}
+    dlq_name = names.delivery_dlq(domain.name, "api-calls")
+    dlq = DeliveryDlq(
+        stack,
+        "api-calls-delivery-dlq",
+        name=dlq_name,
+        arn=names.queue_arn(dlq_name),
+        alarm_name=names.alarm(dlq_name, "visible-messages"),
+        rule_arns=tuple(sorted(names.rule_arn(None, r) for r in rules.values())),
+        retention=environment.dlq_retention,
+        kms_key=stack.kms_key_for(domain.name),
+        alarms=stack.alarm_settings(),
+        tags=tags,
+    )
+    for alert in domain.api_calls:
+        EventRule(
+            stack,
+            f"api-call-{alert.name}",
+            name=rules[alert.name],
+            bus_name=None,
+            pattern=api_call_pattern(alert.service, alert.actions),
+            description=alert.description,
+            targets=[
+                RuleTarget(
+                    target_id="alarm-topic",
+                    arn=names.alarm_topic_arn,
+                    retry=alert_retry(),
+                    dlq_arn=dlq.arn_value,
+                    input_transformer=alert_message(alert.description),
+                )
+            ],
+            tags=tags,
+        )
+
+
+def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict:
+    return {
+        "source": [f"aws.{service}"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
+    }
+
+
+def alert_retry() -> RetryPolicy:
+    return RetryPolicy(max_attempts=24, max_age=3600)
+
+
+def alert_message(description: str) -> InputTransformer:
+    """A readable alert e-mail/chat line; the paths exist on every CloudTrail API-call event."""
+    return InputTransformer(
+        paths={
+            "action": "$.detail.eventName",
+            "who": "$.detail.userIdentity.arn",
+            "resource": "$.detail.requestParameters",
+            "time": "$.time",
+            "account": "$.account",
+        },
+        template=json.dumps(description)[:-1] + ': <action> by <who> at <time> in <account> on <resource>"',
+    )
+
+
+def alarm_topic_statement(region: str, account_id: str, env: str, topic_arn: str) -> Statement:
+    """The alarm topic admits EventBridge rules of this environment (API-call alerts), nothing else of EventBridge."""
+    return Statement(
+        sid="EventBridgeAlertsPublish",
+        effect="Allow",
+        principal={"Service": "events.amazonaws.com"},
+        actions=("sns:Publish",),
+        resources=(topic_arn,),
+        conditions={
+            "ArnLike": {"aws:SourceArn": f"arn:aws:events:{region}:{account_id}:rule/{env}-*"},
+            "StringEquals": {"aws:SourceAccount": account_id},
+        },
+    )
