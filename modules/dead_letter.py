@@ -6,7 +6,8 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from modules.alarms import AlarmSettings, queue_alarm
-from modules.policies import Statement, deny_insecure_transport, document
+from modules.policies import deny_insecure_transport, document, service_may_send
+from modules.queue import LONG_POLL_SECONDS, sqs_encryption
 
 
 class DeliveryDlq(Construct):
@@ -33,32 +34,17 @@ class DeliveryDlq(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.arn_value = arn
-        statements = []
-        if rule_arns:
-            statements.append(
-                Statement(
-                    sid="RulesSendUndeliveredEvents",
-                    effect="Allow",
-                    principal={"Service": "events.amazonaws.com"},
-                    actions=("sqs:SendMessage",),
-                    resources=(arn,),
-                    conditions={"ArnEquals": {"aws:SourceArn": sorted(rule_arns)}},
-                )
-            )
-        encryption = (
-            {"kms_master_key_id": kms_key, "kms_data_key_reuse_period_seconds": 300}
-            if kms_key
-            else {"sqs_managed_sse_enabled": True}
-        )
+        rules_send = service_may_send("RulesSendUndeliveredEvents", "events.amazonaws.com", arn, rule_arns)
+        senders = (rules_send,) if rule_arns else ()
         self.queue = SqsQueue(
             self,
             "queue",
             name=name,
             message_retention_seconds=retention,
-            receive_wait_time_seconds=20,
-            policy=document(*statements, deny_insecure_transport(("sqs:*",), arn)),
+            receive_wait_time_seconds=LONG_POLL_SECONDS,
+            policy=document(*senders, deny_insecure_transport(("sqs:*",), arn)),
             tags=tags,
-            **encryption,
+            **sqs_encryption(kms_key),
         )
         self.alarm = queue_alarm(
             self,

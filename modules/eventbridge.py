@@ -18,7 +18,7 @@ from modules.bus import EventBus
 from modules.dead_letter import DeliveryDlq
 from modules.event_role import TargetRole
 from modules.parameters import locator
-from modules.policies import Statement
+from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
@@ -169,16 +169,7 @@ def _queue_target(
         sender_topic_arns=(),
         alarms=stack.alarm_settings(),
         tags=tags,
-        extra_sender_statements=(
-            Statement(
-                sid="RulesSend",
-                effect="Allow",
-                principal={"Service": "events.amazonaws.com"},
-                actions=("sqs:SendMessage",),
-                resources=(queue_arn,),
-                conditions={"ArnEquals": {"aws:SourceArn": sorted(rule_arns)}},
-            ),
-        ),
+        extra_sender_statements=(service_may_send("RulesSend", "events.amazonaws.com", queue_arn, rule_arns),),
     )
     if consumer.handler:  # the same Lambda wiring as an SNS consumer: SQS event source mapping, partial batches
         stack.consumer_function(consumer, queue, tags)

@@ -47,5 +47,17 @@ def deny_insecure_transport(actions: tuple[str, ...], resource: str) -> Statemen
     )
 
 
+def service_may_send(sid: str, service: str, queue_arn: str, source_arns: tuple[str, ...]) -> Statement:
+    """Only these sources of this service may send to the queue (aws:SourceArn: the confused-deputy guard)."""
+    return Statement(
+        sid=sid,
+        effect="Allow",
+        principal={"Service": service},
+        actions=("sqs:SendMessage",),
+        resources=(queue_arn,),
+        conditions={"ArnEquals": {"aws:SourceArn": sorted(source_arns)}},
+    )
+
+
 def account_root(account_id: str) -> dict[str, str]:
     return {"AWS": f"arn:aws:iam::{account_id}:root"}

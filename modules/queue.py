@@ -9,7 +9,7 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from modules.alarms import AlarmSettings, queue_alarm
-from modules.policies import Statement, deny_insecure_transport, document
+from modules.policies import Statement, deny_insecure_transport, document, service_may_send
 
 LONG_POLL_SECONDS = 20
 
@@ -57,23 +57,12 @@ class ConsumerQueue(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.names = names
-        encryption = (
-            {"kms_master_key_id": config.kms_key, "kms_data_key_reuse_period_seconds": 300}
-            if config.kms_key
-            else {"sqs_managed_sse_enabled": True}
-        )
+        encryption = sqs_encryption(config.kms_key)
         fifo = {"fifo_queue": True, "deduplication_scope": "messageGroup", "fifo_throughput_limit": "perMessageGroupId"}
         sender_statements: list[Statement] = []
         if sender_topic_arns:
             sender_statements.append(
-                Statement(
-                    sid="SubscribedTopicsSend",
-                    effect="Allow",
-                    principal={"Service": "sns.amazonaws.com"},
-                    actions=("sqs:SendMessage",),
-                    resources=(names.queue_arn,),
-                    conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
-                )
+                service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", names.queue_arn, sender_topic_arns)
             )
         sender_statements.extend(extra_sender_statements)  # e.g. EventBridge rules (modules/eventbridge.py)
         # Policies are inline (not aws_sqs_queue_policy): each separate SQS resource costs the provider another
@@ -135,6 +124,13 @@ class ConsumerQueue(Construct):
         )
 
 
+def sqs_encryption(kms_key: str | None) -> dict[str, object]:
+    """The domain's customer-managed key where the environment asks for one (SSE-KMS), SSE-SQS otherwise."""
+    if kms_key:
+        return {"kms_master_key_id": kms_key, "kms_data_key_reuse_period_seconds": 300}
+    return {"sqs_managed_sse_enabled": True}
+
+
 def tap_queue(
     scope: Construct, id: str, *, name: str, arn: str, sender_topic_arns: tuple[str, ...], tags: dict[str, str]
 ) -> SqsQueue:
@@ -144,17 +140,10 @@ def tap_queue(
         id,
         name=name,
         receive_wait_time_seconds=LONG_POLL_SECONDS,
-        sqs_managed_sse_enabled=True,
         policy=document(
-            Statement(
-                sid="SubscribedTopicsSend",
-                effect="Allow",
-                principal={"Service": "sns.amazonaws.com"},
-                actions=("sqs:SendMessage",),
-                resources=(arn,),
-                conditions={"ArnEquals": {"aws:SourceArn": sorted(sender_topic_arns)}},
-            ),
+            service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", arn, sender_topic_arns),
             deny_insecure_transport(("sqs:*",), arn),
         ),
         tags=tags,
+        **sqs_encryption(None),
     )
