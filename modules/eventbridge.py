@@ -19,7 +19,6 @@ from modules.dead_letter import DeliveryDlq
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
-from modules.queue import ConsumerQueue, QueueConfig, QueueNames
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
 
@@ -140,35 +139,11 @@ def _queue_target(
     stack: DomainStack, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
 ) -> RuleTarget:
     """The durable default: the consumer's SQS queue (with its own DLQ), admitting only these rules."""
-    names, environment = stack.names, stack.environment
-    settings = consumer.queue_for(environment)
-    queue_name = names.queue(consumer.domain, consumer.name, False)
-    queue_dlq = names.dlq(consumer.domain, consumer.name, False)
-    queue_arn = names.queue_arn(queue_name)
-    queue = ConsumerQueue(
-        stack,
-        f"consumer-{consumer.name}",
-        names=QueueNames(
-            queue=queue_name,
-            queue_arn=queue_arn,
-            dlq=queue_dlq,
-            dlq_arn=names.queue_arn(queue_dlq),
-            dlq_alarm=names.alarm(queue_dlq, "visible-messages"),
-            age_alarm=names.alarm(queue_name, "oldest-message-age"),
-        ),
-        config=QueueConfig(
-            fifo=False,
-            max_receive_count=settings.max_receive_count,
-            visibility_timeout=settings.visibility_timeout,
-            retention=settings.retention,
-            delay=settings.delay,
-            dlq_retention=environment.dlq_retention,
-            kms_key=stack.kms_key_for(consumer.domain),
-            redrive_allow_policy=not environment.is_local,
-        ),
-        sender_topic_arns=(),
-        alarms=stack.alarm_settings(),
-        tags=tags,
+    queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.name, False))
+    queue = stack.consumer_queue(
+        consumer,
+        tags,
+        fifo=False,
         extra_sender_statements=(service_may_send("RulesSend", "events.amazonaws.com", queue_arn, rule_arns),),
     )
     if consumer.handler:  # the same Lambda wiring as an SNS consumer: SQS event source mapping, partial batches

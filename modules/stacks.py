@@ -269,37 +269,10 @@ class DomainStack(EventformStack):
         if consumer.delivery == "push":  # SNS invokes the function
             self._push_consumer(consumer, tags)
             return
-        names, environment = self.names, self.environment
-        settings = consumer.queue_for(environment)
-        queue_name = names.queue(consumer.domain, consumer.name, consumer.fifo)
-        dlq_name = names.dlq(consumer.domain, consumer.name, consumer.fifo)
+        names = self.names
         sources = {d: self.catalog.domain(d) for d in consumer.source_domains()}
         topic_arns = {d: names.topic_arn(d, bool(s.topic and s.topic.fifo)) for d, s in sources.items()}
-        queue = ConsumerQueue(
-            self,
-            f"consumer-{consumer.name}",
-            names=QueueNames(
-                queue=queue_name,
-                queue_arn=names.queue_arn(queue_name),
-                dlq=dlq_name,
-                dlq_arn=names.queue_arn(dlq_name),
-                dlq_alarm=names.alarm(dlq_name, "visible-messages"),
-                age_alarm=names.alarm(queue_name, "oldest-message-age"),
-            ),
-            config=QueueConfig(
-                fifo=consumer.fifo,
-                max_receive_count=settings.max_receive_count,
-                visibility_timeout=settings.visibility_timeout,
-                retention=settings.retention,
-                delay=settings.delay,
-                dlq_retention=environment.dlq_retention,
-                kms_key=self.kms_key_for(consumer.domain),
-                redrive_allow_policy=not environment.is_local,
-            ),
-            sender_topic_arns=tuple(topic_arns.values()),
-            alarms=self.alarm_settings(),
-            tags=tags,
-        )
+        queue = self.consumer_queue(consumer, tags, fifo=consumer.fifo, sender_topic_arns=tuple(topic_arns.values()))
         for source, topic_arn in topic_arns.items():
             queue_subscription(
                 self,
@@ -312,6 +285,47 @@ class DomainStack(EventformStack):
         if consumer.handler:
             self.consumer_function(consumer, queue, tags)
         self.consumer_locator(consumer, queue, tags)
+
+    def consumer_queue(
+        self,
+        consumer: Consumer,
+        tags: dict[str, str],
+        *,
+        fifo: bool,
+        sender_topic_arns: tuple[str, ...] = (),
+        extra_sender_statements: tuple[Statement, ...] = (),
+    ) -> ConsumerQueue:
+        """The consumer's queue and DLQ with the environment's settings, whether topics or rules send to it."""
+        names, environment = self.names, self.environment
+        settings = consumer.queue_for(environment)
+        queue_name = names.queue(consumer.domain, consumer.name, fifo)
+        dlq_name = names.dlq(consumer.domain, consumer.name, fifo)
+        return ConsumerQueue(
+            self,
+            f"consumer-{consumer.name}",
+            names=QueueNames(
+                queue=queue_name,
+                queue_arn=names.queue_arn(queue_name),
+                dlq=dlq_name,
+                dlq_arn=names.queue_arn(dlq_name),
+                dlq_alarm=names.alarm(dlq_name, "visible-messages"),
+                age_alarm=names.alarm(queue_name, "oldest-message-age"),
+            ),
+            config=QueueConfig(
+                fifo=fifo,
+                max_receive_count=settings.max_receive_count,
+                visibility_timeout=settings.visibility_timeout,
+                retention=settings.retention,
+                delay=settings.delay,
+                dlq_retention=environment.dlq_retention,
+                kms_key=self.kms_key_for(consumer.domain),
+                redrive_allow_policy=not environment.is_local,
+            ),
+            sender_topic_arns=sender_topic_arns,
+            alarms=self.alarm_settings(),
+            tags=tags,
+            extra_sender_statements=extra_sender_statements,
+        )
 
     def consumer_locator(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
         """Outputs and the consumer's JSON SSM locator (queue and DLQ URL and ARN)."""
