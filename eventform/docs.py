@@ -214,6 +214,16 @@ def topology(catalog: Catalog, focus: str | None = None) -> str:
             edges.append(f'  {_node("topic_" + source)} -->|"{types}"| {_node("consumer_" + consumer.qualified_name)}')
             shown.update({source, consumer.domain})
     for consumer in catalog.consumers:
+        objects = consumer.objects
+        if objects and not (focus and focus not in (objects.domain, consumer.domain)):
+            bucket = _node("bucket_" + objects.qualified_bucket)
+            kinds = ", ".join(objects.events)
+            edges.append(
+                f'  {bucket}[("bucket {objects.qualified_bucket}")] -->|"{kinds}"| '
+                f"{_node('consumer_' + consumer.qualified_name)}"
+            )
+            shown.update({objects.domain, consumer.domain})
+    for consumer in catalog.consumers:
         for qualified in consumer.emits:
             target = qualified.split("/", 1)[0]
             if focus and focus not in (target, consumer.domain):

@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from eventform import eventbridge, filters
+from eventform import buckets, eventbridge, filters
 from eventform.errors import CatalogError, Problem
 from eventform.model import (
     ENVELOPE_ATTRIBUTES,
@@ -490,6 +490,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_handlers(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
+    buckets.check_catalog(catalog, documents, out)
     out.check()
     return catalog
 
@@ -525,7 +526,8 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
             domain=data["domain"],
             name=name,
             description=spec["description"],
-            events=tuple(spec["events"]),
+            events=tuple(spec.get("events", ())),
+            objects=buckets.build_objects(path, document, data["domain"], name, spec, out),
             delivery=spec.get("delivery", "queue"),
             push=PushSettings(**{k: parse_duration(v) for k, v in spec.get("push", {}).items()}),
             handler=spec.get("handler"),
@@ -555,6 +557,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         bus=bus,
         schedules=eventbridge.build_schedules(path, document, data, out),
         api_calls=eventbridge.build_api_calls(data),
+        buckets=buckets.build_buckets(path, document, data, out),
     )
 
 
@@ -1084,8 +1087,9 @@ def _with_fifo_consumers(catalog: Catalog) -> Catalog:
     for domain in catalog.domains:
         consumers = []
         for consumer in domain.consumers:
-            source = catalog.domain(consumer.events[0].split("/", 1)[0])
-            fifo = bool(source.topic and source.topic.fifo) and consumer.route is None  # buses do not order
+            source = catalog.domain(consumer.events[0].split("/", 1)[0]) if consumer.events else None
+            # buses do not order, and S3 notifies standard queues only
+            fifo = bool(source and source.topic and source.topic.fifo) and consumer.route is None
             consumers.append(replace(consumer, fifo=fifo))
         domains.append(replace(domain, consumers=tuple(consumers)))
     return replace(catalog, domains=tuple(domains))

@@ -117,6 +117,7 @@ class Consumer:
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)
     fifo: bool = False
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
+    objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
 
     @property
     def qualified_name(self) -> str:
@@ -153,6 +154,7 @@ class Domain:
     bus: Bus | None = None  # EventBridge: the domain's custom bus
     schedules: tuple[Schedule, ...] = ()
     api_calls: tuple[ApiCallAlert, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
 
     def event(self, name: str) -> Event:
         for candidate in self.events:
@@ -186,6 +188,12 @@ class Catalog:
 
     def consumers_of(self, qualified_event: str) -> tuple[Consumer, ...]:
         return tuple(c for c in self.consumers if qualified_event in c.events)
+
+    def bucket_consumers(self, domain: str, bucket: str) -> tuple[Consumer, ...]:
+        """Consumers of one bucket's object events, whatever path they take (notification, topic or bus)."""
+        return tuple(
+            c for c in self.consumers if c.objects and (c.objects.domain, c.objects.bucket) == (domain, bucket)
+        )
 
 
 @dataclass(frozen=True)
@@ -355,3 +363,82 @@ class ApiCallAlert:
     description: str
     service: str
     actions: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# S3 event notifications: buckets and the consumers of their object events
+# --------------------------------------------------------------------------------------------------------------
+ObjectPath = Literal["notification", "topic", "bus"]
+
+
+@dataclass(frozen=True)
+class ObjectEventKind:
+    """One kind of object event in the catalog's words, with S3's notification types and EventBridge's
+    detail-types for it (``None``: S3 does not send this kind to EventBridge)."""
+
+    s3_types: tuple[str, ...]
+    detail_types: tuple[str, ...] | None
+
+
+OBJECT_EVENTS: dict[str, ObjectEventKind] = {
+    "created": ObjectEventKind(("s3:ObjectCreated:*",), ("Object Created",)),
+    "removed": ObjectEventKind(("s3:ObjectRemoved:*",), ("Object Deleted",)),
+    "restore_started": ObjectEventKind(("s3:ObjectRestore:Post",), ("Object Restore Initiated",)),
+    "restored": ObjectEventKind(("s3:ObjectRestore:Completed",), ("Object Restore Completed",)),
+    "restore_expired": ObjectEventKind(("s3:ObjectRestore:Delete",), ("Object Restore Expired",)),
+    "expired": ObjectEventKind(("s3:LifecycleExpiration:*",), ("Object Deleted",)),
+    "transitioned": ObjectEventKind(("s3:LifecycleTransition",), ("Object Storage Class Changed",)),
+    "tiered": ObjectEventKind(("s3:IntelligentTiering",), ("Object Access Tier Changed",)),
+    "tagged": ObjectEventKind(("s3:ObjectTagging:*",), ("Object Tags Added", "Object Tags Deleted")),
+    "acl_changed": ObjectEventKind(("s3:ObjectAcl:Put",), ("Object ACL Updated",)),
+    "replication": ObjectEventKind(("s3:Replication:*",), None),
+    "lost": ObjectEventKind(("s3:ReducedRedundancyLostObject",), None),
+}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A domain's S3 bucket: encrypted, versioned, private, TLS only; its object events feed consumers."""
+
+    domain: str
+    name: str
+    description: str
+    versioning: bool = True
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.domain}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ObjectSource:
+    """Which object events of which bucket a consumer takes, and the path they travel: S3's own notification
+    straight to the consumer's queue or function, the bucket's SNS topic (fan-out), or EventBridge's default bus."""
+
+    domain: str
+    bucket: str
+    events: tuple[str, ...]
+    prefix: str = ""
+    suffix: str = ""
+    path: ObjectPath = "notification"
+
+    @property
+    def qualified_bucket(self) -> str:
+        return f"{self.domain}/{self.bucket}"
+
+    @property
+    def s3_types(self) -> tuple[str, ...]:
+        return tuple(t for e in self.events for t in OBJECT_EVENTS[e].s3_types)
+
+    @property
+    def detail_types(self) -> tuple[str, ...]:
+        return tuple(sorted({t for e in self.events for t in OBJECT_EVENTS[e].detail_types or ()}))
+
+    def overlaps(self, other: ObjectSource) -> bool:
+        """S3 refuses two notification configurations of a bucket that share an event type and whose key filters
+        could both match one key: each prefix starts the other (or is empty), and each suffix ends the other."""
+        return (
+            bool(set(self.s3_types) & set(other.s3_types))
+            and (self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix))
+            and (self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix))
+        )

@@ -30,6 +30,7 @@ LIMITS: dict[str, int] = {
     "schedule_group": 64,
     "schema_registry": 64,
     "target_id": 64,
+    "s3": 63,
 }
 HASH_LENGTH = 8
 
@@ -171,6 +172,21 @@ class Names:
 
     def api_call_rule(self, domain: str, name: str) -> str:
         return fit(f"{self.env}-{domain}-{name}", LIMITS["rule"])
+
+    # S3 --------------------------------------------------------------------------------------------------
+    def bucket(self, domain: str, bucket: str) -> str:
+        """Bucket names are global: ``<env>-<domain>-<bucket>-<account>-<region>`` (63 characters at most)."""
+        return fit(f"{self.env}-{domain}-{bucket}", LIMITS["s3"], f"-{self.account_id}-{self.region}")
+
+    def bucket_arn(self, domain: str, bucket: str) -> str:
+        return f"arn:aws:s3:::{self.bucket(domain, bucket)}"
+
+    def bucket_topic(self, domain: str, bucket: str) -> str:
+        """The SNS topic S3 notifies for a bucket's ``via: topic`` consumers."""
+        return fit(f"{self.env}-{domain}-{bucket}-objects", LIMITS["sns"])
+
+    def bucket_topic_arn(self, domain: str, bucket: str) -> str:
+        return self._arn("sns", self.bucket_topic(domain, bucket))
 
     @property
     def schema_registry(self) -> str:

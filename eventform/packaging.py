@@ -1,7 +1,7 @@
 """Deterministic Lambda packages: the same handler source gives the same zip, byte for byte.
 
-A package holds the shared runtime (``handlers/runtime.py``), the handler's package (tests excluded) and the JSON
-Schemas of the events it consumes (``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime
+A package holds the shared runtime (``handlers/runtime.py``, ``handlers/objects.py``), the handler's package (tests
+excluded) and the JSON Schemas of the events it consumes (``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime
 validates against exactly the catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and
 permissions normalised: a plan shows a code change only when the code changed.
 """
@@ -34,6 +34,7 @@ def _files(root: Path, consumer: Consumer, catalog: Catalog) -> dict[str, bytes]
     files = {
         "handlers/__init__.py": (handlers / "__init__.py").read_bytes(),
         "handlers/runtime.py": (handlers / "runtime.py").read_bytes(),
+        "handlers/objects.py": (handlers / "objects.py").read_bytes(),
     }
     package = handlers / (consumer.handler or "")
     for path in sorted(package.rglob("*")):

@@ -4,6 +4,8 @@ Built on Powertools for AWS Lambda (Python) v3:
 - SQS batches go through ``BatchProcessor`` (``SqsFifoPartialProcessor`` for FIFO queues: the first failure of a
   message group stops that group) and return a partial batch response, so one poison message never blocks the rest;
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
+  S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
+  (:mod:`handlers.objects`), and S3's test event on configuration is acknowledged;
 - the payload is validated against the event's catalog schema, bundled into the package next to the handler;
 - idempotency is keyed on the CloudEvents ``id`` with Powertools' DynamoDB persistence layer (delivery is
   at-least-once), when ``IDEMPOTENCY_TABLE`` is set;
@@ -36,6 +38,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+
+from handlers import objects
 
 __all__ = [
     "CloudEvent",
@@ -119,16 +123,34 @@ class CloudEvent:
         return {k: v for k, v in envelope.items() if v is not None}
 
 
+def is_test_event(body: str | dict[str, Any]) -> bool:
+    """S3's test event, sent when a notification is configured (directly or through the bucket's topic)."""
+    try:
+        document = json.loads(body) if isinstance(body, str) else body
+        if isinstance(document, dict) and document.get("Type") == "Notification":
+            document = json.loads(document["Message"])
+    except (ValueError, TypeError, KeyError):
+        return False
+    return objects.is_test_event(document)
+
+
 def unwrap(body: str | dict[str, Any]) -> CloudEvent:
     """Find the CloudEvents envelope in an SQS body or a push record, whatever carried it.
 
     - SNS->SQS raw delivery: the body *is* the envelope;
     - SNS->SQS wrapped (or SNS push): ``{"Type": "Notification", "Message": "<envelope>"}``;
-    - EventBridge (->SQS or push): ``{"detail-type": ..., "detail": <envelope>}``.
+    - EventBridge (->SQS or push): ``{"detail-type": ..., "detail": <envelope>}``;
+    - S3 (notification, relayed by SNS, or S3's own event on EventBridge): an ``object.<kind>`` CloudEvent.
     """
     document = json.loads(body) if isinstance(body, str) else body
     if isinstance(document, dict) and document.get("Type") == "Notification" and "Message" in document:
         return unwrap(document["Message"])
+    if objects.is_notification(document):
+        if len(document["Records"]) != 1:  # S3 sends one record per message
+            raise EventValidationError(f"an S3 notification with {len(document['Records'])} records")
+        return CloudEvent.from_dict(objects.from_notification(document["Records"][0]))
+    if objects.is_bus_event(document):
+        return CloudEvent.from_dict(objects.from_bus_event(document))
     if isinstance(document, dict) and "detail-type" in document and "detail" in document:
         return unwrap(document["detail"])
     if isinstance(document, dict) and "specversion" in document:
@@ -223,6 +245,8 @@ class EventHandler:
     # Validation -------------------------------------------------------------------------------------------
     def _validator(self, event: CloudEvent) -> Callable[[Any], Any]:
         key = (event.type, event.dataversion)
+        if key not in self._validators and event.source == objects.OBJECT_SOURCE:
+            self._validators[key] = fastjsonschema.compile(objects.OBJECT_SCHEMA)
         if key not in self._validators:
             matches = sorted(self.schemas_dir.glob(f"*/{event.type}/v{event.dataversion}.schema.json"))
             if not matches:
@@ -268,6 +292,10 @@ class EventHandler:
         records = event.get("Records") or []
         if records and records[0].get("eventSource") == "aws:sqs":
             return self._sqs_batch(event, context)
+        if objects.is_notification(event):  # S3 invoked the function: failures raise, Lambda retries
+            for record in records:
+                self.handle(CloudEvent.from_dict(objects.from_notification(record)), context)
+            return {"handled": len(records)}
         if records and records[0].get("EventSource") == "aws:sns":  # SNS push: failures raise, Lambda retries
             for record in records:
                 self.handle(unwrap(record["Sns"]["Message"]), context)
@@ -275,7 +303,7 @@ class EventHandler:
         if "detail-type" in event:  # EventBridge push
             self.handle(unwrap(event), context)
             return {"handled": 1}
-        raise EventValidationError("unsupported invocation: expected SQS, SNS or EventBridge")
+        raise EventValidationError("unsupported invocation: expected SQS, SNS, S3 or EventBridge")
 
     def _sqs_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         # skip_group_on_error: a failure stops only its own message group; other groups keep going, in order.
@@ -284,6 +312,8 @@ class EventHandler:
         )
 
         def record_handler(record: SQSRecord) -> Any:
+            if is_test_event(record.body):
+                return None  # S3 checking the destination: acknowledged, nothing to handle
             return self.handle(unwrap(record.body), context)
 
         return process_partial_response(

@@ -13,6 +13,7 @@ SERVICE_PRINCIPALS = (
     "cloudwatch.amazonaws.com",
     "events.amazonaws.com",
     "lambda.amazonaws.com",
+    "s3.amazonaws.com",  # S3 sends object events to encrypted queues and topics
     "sns.amazonaws.com",
     "sqs.amazonaws.com",
 )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from cdktn import TerraformOutput
 
-from eventform import patterns
+from eventform import buckets, patterns
 from eventform.eventbridge import scheduled_input
 from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
 from modules.bus import EventBus
@@ -34,6 +34,7 @@ TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
     "api": ("events:InvokeApiDestination",),
 }
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+OBJECTS_SOURCE = "objects"  # rule-name part of a consumer of S3 object events on the default bus
 
 
 def _output_id(*parts: str) -> str:
@@ -76,6 +77,9 @@ def _rule_names(stack: DomainStack, consumer: Consumer) -> dict[str, tuple[str, 
     """Source domain -> (rule name, rule ARN) of one via-bus consumer."""
     names = stack.names
     result = {}
+    if consumer.objects is not None:  # S3 sends a bucket's object events to the account's default bus
+        rule = names.rule(consumer.domain, consumer.name, OBJECTS_SOURCE)
+        result[OBJECTS_SOURCE] = (rule, names.rule_arn(None, rule))
     for source in consumer.source_domains():
         rule = names.rule(consumer.domain, consumer.name, source)
         result[source] = (rule, names.rule_arn(names.bus(source), rule))
@@ -119,13 +123,22 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
         else:
             resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
     for source, (rule_name, _) in rules.items():
-        source_domain = catalog.domain(source)
+        if source == OBJECTS_SOURCE and consumer.objects is not None:
+            objects = consumer.objects
+            bus_name: str | None = None  # the default bus
+            bucket_name = names.bucket(objects.domain, objects.bucket)
+            pattern = buckets.object_pattern(objects, bucket_name, route.pattern)
+        else:
+            bus_name = names.bus(source)
+            pattern = patterns.rule_pattern(
+                catalog.domain(source).source, list(consumer.events_from(source)), route.pattern
+            )
         EventRule(
             stack,
             f"consumer-{consumer.name}-rule-{source}",
             name=rule_name,
-            bus_name=names.bus(source),
-            pattern=patterns.rule_pattern(source_domain.source, list(consumer.events_from(source)), route.pattern),
+            bus_name=bus_name,
+            pattern=pattern,
             description=consumer.description,
             targets=resolved,
             tags=tags,

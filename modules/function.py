@@ -60,6 +60,7 @@ class Grants:
     email_identity_arns: tuple[str, ...]
     kms_key_arns: tuple[str, ...]
     failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
+    object_arns: tuple[str, ...] = ()  # objects it is notified about (bucket/prefix*): it may read them
 
 
 class ConsumerFunction(Construct):
@@ -150,6 +151,15 @@ class ConsumerFunction(Construct):
             statements.append(
                 Statement("SendAsDeclaredSenders", "Allow", ("ses:SendEmail",), grants.email_identity_arns)
             )
+        if grants.object_arns:
+            statements.append(
+                Statement(
+                    "ReadNotifiedObjects",
+                    "Allow",
+                    ("s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion"),
+                    grants.object_arns,
+                )
+            )
         if grants.kms_key_arns:
             statements.append(
                 Statement("UseDomainKeys", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), grants.kms_key_arns)
@@ -212,7 +222,13 @@ class ConsumerFunction(Construct):
         """EventBridge may invoke this function for this one rule only (``source_arn``)."""
         return self._invoked_by(id, "events.amazonaws.com", rule_arn)
 
-    def _invoked_by(self, id: str, principal: str, source_arn: str) -> LambdaPermission:
+    def invoked_by_bucket(self, id: str, bucket_arn: str, account_id: str) -> LambdaPermission:
+        """S3 may invoke this function for this one bucket of this account (bucket ARNs name no account)."""
+        return self._invoked_by(id, "s3.amazonaws.com", bucket_arn, source_account=account_id)
+
+    def _invoked_by(
+        self, id: str, principal: str, source_arn: str, source_account: str | None = None
+    ) -> LambdaPermission:
         return LambdaPermission(
             self,
             id,
@@ -221,6 +237,7 @@ class ConsumerFunction(Construct):
             function_name=self.function.function_name,
             principal=principal,
             source_arn=source_arn,
+            source_account=source_account,
         )
 
     def asynchronous_invocations(self, *, retries: int, max_event_age: int | None, on_failure: str) -> None:

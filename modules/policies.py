@@ -47,15 +47,27 @@ def deny_insecure_transport(actions: tuple[str, ...], resource: str) -> Statemen
     )
 
 
-def service_may_send(sid: str, service: str, queue_arn: str, source_arns: tuple[str, ...]) -> Statement:
-    """Only these sources of this service may send to the queue (aws:SourceArn: the confused-deputy guard)."""
+def service_may_send(
+    sid: str,
+    service: str,
+    queue_arn: str,
+    source_arns: tuple[str, ...],
+    *,
+    source_account: str | None = None,
+    action: str = "sqs:SendMessage",
+) -> Statement:
+    """Only these sources of this service may send to the queue or topic (aws:SourceArn: the confused-deputy guard;
+    ``source_account`` too where the source's ARN names no account, as S3 buckets' do not)."""
+    conditions: dict[str, dict[str, Any]] = {"ArnEquals": {"aws:SourceArn": sorted(source_arns)}}
+    if source_account:
+        conditions["StringEquals"] = {"aws:SourceAccount": source_account}
     return Statement(
         sid=sid,
         effect="Allow",
         principal={"Service": service},
-        actions=("sqs:SendMessage",),
+        actions=(action,),
         resources=(queue_arn,),
-        conditions={"ArnEquals": {"aws:SourceArn": sorted(source_arns)}},
+        conditions=conditions,
     )
 
 

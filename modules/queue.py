@@ -131,19 +131,14 @@ def sqs_encryption(kms_key: str | None) -> dict[str, object]:
     return {"sqs_managed_sse_enabled": True}
 
 
-def tap_queue(
-    scope: Construct, id: str, *, name: str, arn: str, sender_topic_arns: tuple[str, ...], tags: dict[str, str]
-) -> SqsQueue:
-    """Local environment only: where SNS's pushes to a function land, for the local runner to replay them."""
+def tap_queue(scope: Construct, id: str, *, name: str, arn: str, sender: Statement, tags: dict[str, str]) -> SqsQueue:
+    """Local environment only: where SNS's (or S3's) pushes to a function land, for the local runner to replay."""
     return SqsQueue(
         scope,
         id,
         name=name,
         receive_wait_time_seconds=LONG_POLL_SECONDS,
-        policy=document(
-            service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", arn, sender_topic_arns),
-            deny_insecure_transport(("sqs:*",), arn),
-        ),
+        policy=document(sender, deny_insecure_transport(("sqs:*",), arn)),
         tags=tags,
         **sqs_encryption(None),
     )

@@ -9,19 +9,21 @@ from __future__ import annotations
 from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
+from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
 from eventform import filters
-from eventform.model import Catalog, Consumer, Domain, Environment
+from eventform.model import Bucket, Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
 from eventform.packaging import Package
 from modules import eventbridge
 from modules.alarms import AlarmSettings
+from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
 from modules.encryption import DomainKey
 from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
 from modules.parameters import locator
-from modules.policies import Statement
+from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -188,8 +190,9 @@ class PlatformStack(EventformStack):
             },
             tags=tags,
         )
-        if environment.customer_managed_keys:
-            for domain in catalog.domains:
+        for domain in catalog.domains:
+            # S3 publishes to a bucket's topic only under a customer-managed key: such domains get theirs anyway.
+            if environment.customer_managed_keys or domain_has_bucket_topic(catalog, domain):
                 key = DomainKey(
                     self,
                     f"key-{domain.name}",
@@ -203,6 +206,10 @@ class PlatformStack(EventformStack):
             from modules.schema_registry import SchemaRegistry
 
             SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
+
+
+def domain_has_bucket_topic(catalog: Catalog, domain: Domain) -> bool:
+    return any(c.objects.path == "topic" for b in domain.buckets for c in catalog.bucket_consumers(domain.name, b.name))
 
 
 def _function_environment(consumer: Consumer, environment: Environment, names: Names) -> dict[str, str]:
@@ -257,14 +264,25 @@ class DomainStack(EventformStack):
                 tags=tags,
             )
         self.bus = eventbridge.build_bus(self, domain, tags)
+        self.bucket_destinations: dict[str, list[Destination]] = {b.name: [] for b in domain.buckets}
+        buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
+        for bucket in domain.buckets:  # last: S3 checks every destination's policy when it takes the configuration
+            consumers = self.catalog.bucket_consumers(domain.name, bucket.name)
+            buckets[bucket.name].notify(
+                self.bucket_destinations[bucket.name],
+                eventbridge=any(c.objects and c.objects.path == "bus" for c in consumers),
+            )
         eventbridge.build_schedules(self, domain, tags)
         eventbridge.build_api_call_alerts(self, domain, tags)
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
             eventbridge.build_bus_consumer(self, consumer, tags)
+            return
+        if consumer.objects is not None:  # a bucket's object events
+            self._object_consumer(consumer, tags)
             return
         if consumer.delivery == "push":  # SNS invokes the function
             self._push_consumer(consumer, tags)
@@ -354,37 +372,11 @@ class DomainStack(EventformStack):
         The embedded AWS cannot run functions, so locally each topic delivers to a tap queue instead (same filter
         policy) from which the local runner replays SNS's invocations, retries and on-failure destination.
         """
-        names, environment = self.names, self.environment
+        names = self.names
         sources = {d: self.catalog.domain(d) for d in consumer.source_domains()}
         topic_arns = {d: names.topic_arn(d, False) for d in sources}
-        dlq_name = names.dlq(consumer.domain, consumer.name, False)
-        dlq = DeliveryDlq(
-            self,
-            f"consumer-{consumer.name}-dlq",
-            name=dlq_name,
-            arn=names.queue_arn(dlq_name),
-            alarm_name=names.alarm(dlq_name, "visible-messages"),
-            rule_arns=(),
-            retention=environment.dlq_retention,
-            kms_key=self.kms_key_for(consumer.domain),
-            alarms=self.alarm_settings(),
-            tags=tags,
-        )
-        function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
-        function.asynchronous_invocations(
-            retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
-        )
-        tap = None
-        if environment.is_local:
-            tap_name = names.queue(consumer.domain, consumer.name, False)
-            tap = tap_queue(
-                self,
-                f"consumer-{consumer.name}-tap",
-                name=tap_name,
-                arn=names.queue_arn(tap_name),
-                sender_topic_arns=tuple(topic_arns.values()),
-                tags=tags,
-            )
+        function, dlq = self.pushed_function(consumer, tags)
+        tap = self.tap(consumer, tags)
         for source, topic_arn in topic_arns.items():
             policy = filters.subscription_policy(list(consumer.events_from(source)), consumer.filter)
             if tap is None:
@@ -408,6 +400,55 @@ class DomainStack(EventformStack):
                     filter_scope=consumer.filter_scope,
                     raw=False,
                 )
+        self.push_locator(consumer, function, dlq, tap, tags)
+
+    def pushed_function(self, consumer: Consumer, tags: dict[str, str]) -> tuple[ConsumerFunction, DeliveryDlq]:
+        """A function a service invokes asynchronously (SNS, S3): its on-failure DLQ with alarm, Lambda's retries."""
+        names, environment = self.names, self.environment
+        dlq_name = names.dlq(consumer.domain, consumer.name, False)
+        dlq = DeliveryDlq(
+            self,
+            f"consumer-{consumer.name}-dlq",
+            name=dlq_name,
+            arn=names.queue_arn(dlq_name),
+            alarm_name=names.alarm(dlq_name, "visible-messages"),
+            rule_arns=(),
+            retention=environment.dlq_retention,
+            kms_key=self.kms_key_for(consumer.domain),
+            alarms=self.alarm_settings(),
+            tags=tags,
+        )
+        function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
+        function.asynchronous_invocations(
+            retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
+        )
+        return function, dlq
+
+    def tap(self, consumer: Consumer, tags: dict[str, str], *, bucket_arn: str | None = None) -> SqsQueue | None:
+        """Locally, where the pushes to the consumer's function land instead (None elsewhere): its topics' SNS
+        notifications, or its bucket's S3 notifications."""
+        if not self.environment.is_local:
+            return None
+        names = self.names
+        tap_name = names.queue(consumer.domain, consumer.name, False)
+        arn = names.queue_arn(tap_name)
+        if bucket_arn is not None:
+            account = self.environment.account_id
+            sender = service_may_send("BucketSends", "s3.amazonaws.com", arn, (bucket_arn,), source_account=account)
+        else:
+            topic_arns = tuple(names.topic_arn(d, False) for d in consumer.source_domains())
+            sender = service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", arn, topic_arns)
+        return tap_queue(self, f"consumer-{consumer.name}-tap", name=tap_name, arn=arn, sender=sender, tags=tags)
+
+    def push_locator(
+        self,
+        consumer: Consumer,
+        function: ConsumerFunction,
+        dlq: DeliveryDlq,
+        tap: SqsQueue | None,
+        tags: dict[str, str],
+    ) -> None:
+        names = self.names
         TerraformOutput(self, output_id(consumer.name, "function_arn"), value=function.function.arn)
         located = {
             "delivery": "push",
@@ -425,6 +466,101 @@ class DomainStack(EventformStack):
             description=f"function_arn, dlq_url, dlq_arn of push consumer {consumer.qualified_name} (JSON)",
             tags=tags,
         )
+
+    # S3 ---------------------------------------------------------------------------------------------------
+    def _bucket(self, bucket: Bucket, tags: dict[str, str]) -> ObjectBucket:
+        """The bucket, its locator, and the topic S3 notifies when consumers fan out (``via: topic``)."""
+        names, environment = self.names, self.environment
+        arn = names.bucket_arn(bucket.domain, bucket.name)
+        made = ObjectBucket(
+            self,
+            f"bucket-{bucket.name}",
+            config=BucketConfig(
+                name=names.bucket(bucket.domain, bucket.name),
+                arn=arn,
+                versioning=bucket.versioning,
+                kms_key=self.kms_key_for(bucket.domain),
+                noncurrent_days=max(1, environment.dlq_retention // 86400),
+                force_destroy=environment.is_local,
+            ),
+            tags=tags,
+        )
+        TerraformOutput(self, output_id(bucket.name, "bucket_name"), value=made.bucket.bucket)
+        locator(
+            self,
+            f"bucket-{bucket.name}-parameter",
+            name=names.parameter(bucket.domain, "buckets", bucket.name),
+            value=made.bucket.bucket,
+            description=f"name of the {bucket.qualified_name} bucket",
+            tags=tags,
+        )
+        fanned = [c for c in self.catalog.bucket_consumers(bucket.domain, bucket.name) if c.objects.path == "topic"]
+        if fanned:
+            topic_arn = names.bucket_topic_arn(bucket.domain, bucket.name)
+            topic = EventTopic(
+                self,
+                f"bucket-{bucket.name}-topic",
+                name=names.bucket_topic(bucket.domain, bucket.name),
+                arn=topic_arn,
+                account_id=environment.account_id,
+                fifo=False,
+                content_based_deduplication=False,
+                # S3 cannot publish to a topic under the AWS-managed SNS key: the domain's key, in every environment
+                kms_key=names.key_alias(bucket.domain),
+                tags=tags,
+                extra_statements=(
+                    service_may_send(
+                        "BucketPublishes",
+                        "s3.amazonaws.com",
+                        topic_arn,
+                        (arn,),
+                        source_account=environment.account_id,
+                        action="sns:Publish",
+                    ),
+                ),
+            )
+            self.bucket_destinations[bucket.name].append(
+                Destination("topic", "topic", topic_arn, fanned[0].objects, topic.policy)
+            )
+        return made
+
+    def _object_consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
+        """S3 notifies the consumer's queue or function, or the bucket's topic does; ``via: bus`` is a rule."""
+        objects = consumer.objects
+        names, environment = self.names, self.environment
+        bucket_arn = names.bucket_arn(objects.domain, objects.bucket)
+        destinations = self.bucket_destinations[objects.bucket]
+        if objects.path == "topic":
+            topic_arn = names.bucket_topic_arn(objects.domain, objects.bucket)
+            queue = self.consumer_queue(consumer, tags, fifo=False, sender_topic_arns=(topic_arn,))
+            queue_subscription(
+                self,
+                f"consumer-{consumer.name}-from-{objects.bucket}",
+                topic_arn=topic_arn,
+                queue_arn=queue.queue.arn,
+                filter_policy=None,  # the topic carries exactly the selection every subscriber asked for
+                filter_scope="attributes",
+            )
+        elif consumer.delivery == "push":
+            function, dlq = self.pushed_function(consumer, tags)
+            tap = self.tap(consumer, tags, bucket_arn=bucket_arn)
+            if tap is None:
+                permission = function.invoked_by_bucket(f"from-{objects.bucket}", bucket_arn, environment.account_id)
+                destinations.append(Destination("function", consumer.name, function.function.arn, objects, permission))
+            else:
+                destinations.append(Destination("queue", consumer.name, tap.arn, objects, tap))
+            self.push_locator(consumer, function, dlq, tap, tags)
+            return
+        else:
+            queue_arn = names.queue_arn(names.queue(consumer.domain, consumer.name, False))
+            sender = service_may_send(
+                "BucketSends", "s3.amazonaws.com", queue_arn, (bucket_arn,), source_account=environment.account_id
+            )
+            queue = self.consumer_queue(consumer, tags, fifo=False, extra_sender_statements=(sender,))
+            destinations.append(Destination("queue", consumer.name, queue_arn, objects, queue.queue))
+        if consumer.handler:
+            self.consumer_function(consumer, queue, tags)
+        self.consumer_locator(consumer, queue, tags)
 
     def consumer_function(
         self,
@@ -451,8 +587,13 @@ class DomainStack(EventformStack):
             }
         )
         keys = sorted(
-            {names.key_alias_arn(consumer.domain), *(names.key_alias_arn(d) for d in consumer.source_domains())}
+            {
+                names.key_alias_arn(consumer.domain),
+                *(names.key_alias_arn(d) for d in consumer.source_domains()),
+                *((names.key_alias_arn(consumer.objects.domain),) if consumer.objects else ()),
+            }
         )
+        objects = consumer.objects
         return ConsumerFunction(
             self,
             f"consumer-{consumer.name}-function",
@@ -493,6 +634,9 @@ class DomainStack(EventformStack):
                     for identity in (sender, sender.split("@", 1)[1])
                 ),
                 kms_key_arns=tuple(keys) if environment.customer_managed_keys else (),
+                object_arns=(f"{names.bucket_arn(objects.domain, objects.bucket)}/{objects.prefix}*",)
+                if objects
+                else (),
             ),
             kms_key=self.kms_key_for(consumer.domain),
             tags=tags,

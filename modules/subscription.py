@@ -17,7 +17,7 @@ def queue_subscription(
     *,
     topic_arn: str,
     queue_arn: str,
-    filter_policy: dict[str, Any],
+    filter_policy: dict[str, Any] | None,
     filter_scope: str,
     raw: bool = True,
 ) -> SnsTopicSubscription:
@@ -31,8 +31,8 @@ def queue_subscription(
         protocol="sqs",
         endpoint=queue_arn,
         raw_message_delivery=raw,
-        filter_policy=json.dumps(filter_policy, sort_keys=True),
-        filter_policy_scope=FILTER_SCOPES[filter_scope],
+        filter_policy=json.dumps(filter_policy, sort_keys=True) if filter_policy is not None else None,
+        filter_policy_scope=FILTER_SCOPES[filter_scope] if filter_policy is not None else None,
     )
 
 

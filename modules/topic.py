@@ -37,7 +37,7 @@ class EventTopic(Construct):
             kms_master_key_id=kms_key or AWS_MANAGED_SNS_KEY,
             tags=tags,
         )
-        SnsTopicPolicy(
+        self.policy = SnsTopicPolicy(
             self,
             "policy",
             arn=self.topic.arn,

@@ -120,7 +120,7 @@ def test_the_queue_target_admits_only_its_rules(stack) -> None:
     }
     assert "DenyInsecureTransport" in statements and "SubscribedTopicsSend" not in statements
     assert json.loads(queue["redrive_policy"])["deadLetterTargetArn"].endswith(":prod-payments-large-orders-dlq")
-    target = payments.only(CloudwatchEventTarget.TF_RESOURCE_TYPE, target_id="queue")
+    target = payments.only(CloudwatchEventTarget.TF_RESOURCE_TYPE, target_id="queue", event_bus_name="prod-orders")
     assert target["arn"] == f"arn:aws:sqs:eu-west-1:{PROD}:prod-payments-large-orders"
     assert target["dead_letter_config"]["arn"].endswith(":prod-payments-large-orders-delivery-dlq")
 

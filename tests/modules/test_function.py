@@ -44,12 +44,13 @@ def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
 
 
 def test_visibility_timeout_is_six_times_the_function_timeout(stack) -> None:
-    for name, queue_name in (
-        ("prod-notifications", "prod-notifications-send-email"),
-        ("prod-payments", "prod-payments-ledger.fifo"),
+    for name, function_name, queue_name in (
+        ("prod-notifications", "prod-notifications-send-email", "prod-notifications-send-email"),
+        ("prod-payments", "prod-payments-ledger", "prod-payments-ledger.fifo"),
+        ("prod-payments", "prod-payments-index-invoice", "prod-payments-index-invoice"),
     ):
         configuration = stack(name)
-        function = configuration.only(LambdaFunction.TF_RESOURCE_TYPE)
+        function = configuration.only(LambdaFunction.TF_RESOURCE_TYPE, function_name=function_name)
         queue = configuration.only(SqsQueue.TF_RESOURCE_TYPE, name=queue_name)
         assert queue["visibility_timeout_seconds"] >= 6 * function["timeout"]
 
@@ -80,7 +81,11 @@ def test_roles_are_least_privilege_without_wildcards(stack, synthesized) -> None
 
 
 def test_the_role_grants_exactly_the_consumers_own_queue_and_tables(stack) -> None:
-    policy = json.loads(stack("dev-payments").only(IamRolePolicy.TF_RESOURCE_TYPE)["policy"])
+    payments = stack("dev-payments")
+    role = next(
+        k for k, r in payments.resources(IamRole.TF_RESOURCE_TYPE).items() if r["name"] == "dev-payments-ledger-role"
+    )
+    policy = json.loads(payments.only(IamRolePolicy.TF_RESOURCE_TYPE, role=f"${{aws_iam_role.{role}.id}}")["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ConsumeOwnQueue"]["Resource"] == "arn:aws:sqs:eu-west-1:111111111111:dev-payments-ledger.fifo"
     assert (
