@@ -1,9 +1,10 @@
 """Deterministic Lambda packages: the same handler source gives the same zip, byte for byte.
 
-A package holds the shared runtime (``handlers/runtime.py``, ``handlers/objects.py``), the handler's package (tests
-excluded) and the JSON Schemas of the events it consumes (``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime
-validates against exactly the catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and
-permissions normalised: a plan shows a code change only when the code changed.
+A package holds the shared runtime (``handlers/runtime.py``, ``handlers/objects.py``), the handler's package
+(tests excluded) and the JSON Schemas of the events it consumes
+(``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime validates against exactly the
+catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and permissions normalised: a plan
+shows a code change only when the code changed.
 """
 
 from __future__ import annotations

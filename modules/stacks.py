@@ -242,8 +242,9 @@ class DomainStack(EventformStack):
         self.domain = domain
         tags = self.tags(domain.name, domain.owner, domain.data_classification)
         names = self.names
+        self.own_topic: EventTopic | None = None
         if domain.topic is not None:
-            topic = EventTopic(
+            topic = self.own_topic = EventTopic(
                 self,
                 "topic",
                 name=names.topic(domain.name, domain.topic.fifo),
@@ -265,6 +266,7 @@ class DomainStack(EventformStack):
             )
         self.bus = eventbridge.build_bus(self, domain, tags)
         self.bucket_destinations: dict[str, list[Destination]] = {b.name: [] for b in domain.buckets}
+        self.bucket_topics: dict[str, EventTopic] = {}
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
@@ -276,6 +278,13 @@ class DomainStack(EventformStack):
             )
         eventbridge.build_schedules(self, domain, tags)
         eventbridge.build_api_call_alerts(self, domain, tags)
+
+    def subscribable(self, domain: str, topic_arn: str) -> str:
+        """What a subscription names: a reference when the topic is in this stack, so Terraform creates the
+        subscription after the topic (other domains' topics are in stacks applied before this one)."""
+        if domain == self.domain.name and self.own_topic is not None:
+            return self.own_topic.topic.arn
+        return topic_arn
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
@@ -295,7 +304,7 @@ class DomainStack(EventformStack):
             queue_subscription(
                 self,
                 f"consumer-{consumer.name}-from-{source}",
-                topic_arn=topic_arn,
+                topic_arn=self.subscribable(source, topic_arn),
                 queue_arn=queue.queue.arn,
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
                 filter_scope=consumer.filter_scope,
@@ -384,7 +393,7 @@ class DomainStack(EventformStack):
                 function_subscription(
                     self,
                     f"consumer-{consumer.name}-from-{source}",
-                    topic_arn=topic_arn,
+                    topic_arn=self.subscribable(source, topic_arn),
                     function_arn=function.function.arn,
                     filter_policy=policy,
                     filter_scope=consumer.filter_scope,
@@ -394,7 +403,7 @@ class DomainStack(EventformStack):
                 queue_subscription(
                     self,
                     f"consumer-{consumer.name}-from-{source}",
-                    topic_arn=topic_arn,
+                    topic_arn=self.subscribable(source, topic_arn),
                     queue_arn=tap.arn,
                     filter_policy=policy,
                     filter_scope=consumer.filter_scope,
@@ -519,6 +528,7 @@ class DomainStack(EventformStack):
                     ),
                 ),
             )
+            self.bucket_topics[bucket.name] = topic
             self.bucket_destinations[bucket.name].append(
                 Destination("topic", "topic", topic_arn, fanned[0].objects, topic.policy)
             )
@@ -536,7 +546,7 @@ class DomainStack(EventformStack):
             queue_subscription(
                 self,
                 f"consumer-{consumer.name}-from-{objects.bucket}",
-                topic_arn=topic_arn,
+                topic_arn=self.bucket_topics[objects.bucket].topic.arn,  # a reference: created after the topic
                 queue_arn=queue.queue.arn,
                 filter_policy=None,  # the topic carries exactly the selection every subscriber asked for
                 filter_scope="attributes",

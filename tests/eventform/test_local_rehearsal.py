@@ -141,3 +141,33 @@ def _idempotency_records(connection: rehearsal.Connection, target: rehearsal.Dep
         for item in page["Items"]
         if item["id"]["S"].startswith(prefix)
     }
+
+
+def test_an_object_reaches_its_consumers_by_s3_notification_and_by_the_default_bus(connected) -> None:
+    """S3 -> the indexer's queue (prefix/suffix filtered) -> its handler reads the object; a permanent delete ->
+    EventBridge's default bus -> the removals consumer's rule -> its queue. Both arrive as object CloudEvents."""
+    from handlers.runtime import unwrap
+
+    _, connection, consumers = connected
+    s3, sqs, ssm = connection.client("s3"), connection.client("sqs"), connection.client("ssm")
+    bucket = ssm.get_parameter(Name="/eventform/local/payments/buckets/invoices")["Parameter"]["Value"]
+    indexer, removals = consumers["payments/index-invoice"], consumers["payments/invoice-removals"]
+    written = s3.put_object(Bucket=bucket, Key="invoices/INV 2026-1.pdf", Body=b"%PDF-1.7 invoice")
+    s3.put_object(Bucket=bucket, Key="drafts/INV 2026-2.txt", Body=b"draft")  # neither prefix nor suffix matches
+
+    tally = runner.drain(sqs, [rehearsal.binding(indexer, connection)])[indexer.consumer.qualified_name]
+    assert (tally.succeeded, tally.failed) == (1, 0), tally.errors
+    assert len(indexer.handled) == 1
+    table = indexer.environment["INVOICES_TABLE"]
+    items = connection.client("dynamodb").scan(TableName=table)["Items"]
+    assert [(i["pk"]["S"], i["key"]["S"], i["size"]["N"]) for i in items] == [
+        ("INV 2026-1", "invoices/INV 2026-1.pdf", "16")  # the key decoded from S3's URL encoding
+    ]
+
+    s3.delete_object(Bucket=bucket, Key="invoices/INV 2026-1.pdf", VersionId=written["VersionId"])
+    received = sqs.receive_message(QueueUrl=removals.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=5)
+    events = [unwrap(m["Body"]) for m in received.get("Messages", [])]
+    assert [(e.type, e.data["bucket"], e.data["key"]) for e in events] == [
+        ("object.removed", bucket, "invoices/INV 2026-1.pdf")
+    ]
+    assert _depth(sqs, indexer.queue_url) == 0  # a removal is not an object.created for the indexer

@@ -15,6 +15,7 @@ from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.lambda_function_event_invoke_config import LambdaFunctionEventInvokeConfig
 from cdktn_provider_aws.lambda_permission import LambdaPermission
 from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
+from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
@@ -138,7 +139,9 @@ def test_a_push_consumer_is_invoked_by_its_topic_only_with_retries_and_an_alarme
     )
     assert invoke["destination_config"]["on_failure"]["destination"] == f"${{aws_sqs_queue.{dlq_key}.arn}}"
     subscription = users.only(SnsTopicSubscription.TF_RESOURCE_TYPE)
-    assert subscription["protocol"] == "lambda" and subscription["topic_arn"] == topic_arn
+    # its own domain's topic: a reference, so Terraform subscribes after creating the topic
+    topic_key = next(iter(users.resources(SnsTopic.TF_RESOURCE_TYPE)))
+    assert subscription["protocol"] == "lambda" and subscription["topic_arn"] == f"${{aws_sns_topic.{topic_key}.arn}}"
     assert json.loads(subscription["filter_policy"]) == {"marketing_opt_in": ["true"], "type": ["user.registered"]}
     assert subscription["depends_on"] and "aws_lambda_permission" in subscription["depends_on"][0]
     assert users.only(CloudwatchMetricAlarm.TF_RESOURCE_TYPE, dimensions={"QueueName": "prod-users-crm-sync-dlq"})
