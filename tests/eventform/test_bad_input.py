@@ -225,6 +225,64 @@ MUTATIONS = {
     "push-on-bus-consumer": lambda p: edit(
         p, "catalog/users.yaml", "    via: bus  #", "    delivery: push\n    via: bus  #"
     ),
+    # S3 event notifications
+    "objects-and-events": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "objects: {bucket: invoices, events: [created], prefix: invoices/, suffix: .pdf}",
+        "objects: {bucket: invoices, events: [created], prefix: invoices/, suffix: .pdf}\n"
+        "    events: [orders/order.created]",
+    ),
+    "objects-unknown-bucket": lambda p: edit(
+        p, "catalog/payments.yaml", "{bucket: invoices, events: [created], p", "{bucket: receipts, events: [created], p"
+    ),
+    "objects-unknown-kind": lambda p: edit(
+        p, "catalog/payments.yaml", "events: [removed, expired]", "events: [deleted]"
+    ),
+    "objects-overlap": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "  invoice-removals:",
+        "  invoice-copies:\n    description: Copies every PDF.\n    objects: {bucket: invoices, events: [created], "
+        "suffix: .pdf}\n  invoice-removals:",
+    ),
+    "objects-wildcard-key": lambda p: edit(p, "catalog/payments.yaml", "prefix: invoices/,", "prefix: invoices/*,"),
+    "objects-other-domain-direct": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "consumers:\n",
+        "consumers:\n  mail-invoice:\n    description: Mails invoices.\n"
+        "    objects: {bucket: payments/invoices, events: [created], prefix: mail/}\n",
+    ),
+    "objects-replication-on-bus": lambda p: edit(
+        p, "catalog/payments.yaml", "events: [removed, expired]", "events: [removed, replication]"
+    ),
+    "objects-pattern-sets-generated-field": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "    via: bus\n\naws_api_calls:",
+        "    via: bus\n    pattern: {detail: {bucket: {name: [other]}}}\n\naws_api_calls:",
+    ),
+    "objects-filter-policy": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "    handler: invoice_indexer",
+        "    handler: invoice_indexer\n    filter: {currency: [EUR]}",
+    ),
+    "bucket-without-consumer": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "    description: Invoice PDFs rendered for captured payments.",
+        "    description: Invoice PDFs rendered for captured payments.\n  scans:\n    description: Scanned receipts.",
+    ),
+    "topic-consumers-disagree": lambda p: edit(
+        p,
+        "catalog/payments.yaml",
+        "  invoice-removals:",
+        "  archive-a:\n    description: Archives.\n    objects: {bucket: invoices, events: [created], prefix: a/}\n"
+        "    via: topic\n  archive-b:\n    description: Archives too.\n"
+        "    objects: {bucket: invoices, events: [created], prefix: b/}\n    via: topic\n  invoice-removals:",
+    ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
             "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
@@ -339,6 +397,24 @@ CASES = [
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
+    Case(
+        "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"
+    ),
+    Case("objects-unknown-bucket", "payments.yaml", "unknown bucket 'payments/receipts'", "payments/invoices"),
+    Case("objects-unknown-kind", "payments.yaml", "'deleted' is not one of", "removed"),
+    Case("objects-overlap", "payments.yaml", "S3 would refuse the notifications of invoices", "via: bus"),
+    Case("objects-wildcard-key", "payments.yaml", "S3 key filters are literal", "drop the '*'"),
+    Case("objects-other-domain-direct", "notifications.yaml", "belongs to the payments domain", "add `via: bus`"),
+    Case("objects-replication-on-bus", "payments.yaml", "does not send replication events to EventBridge", "via: bus"),
+    Case(
+        "objects-pattern-sets-generated-field",
+        "payments.yaml",
+        "detail.bucket.name is generated from objects:",
+        "objects:",
+    ),
+    Case("objects-filter-policy", "payments.yaml", "object events are filtered by key", "objects.prefix"),
+    Case("bucket-without-consumer", "payments.yaml", "bucket 'scans' has no consumer", "add a consumer"),
+    Case("topic-consumers-disagree", "payments.yaml", "carries one selection of object events", "the same events"),
 ]
 
 
