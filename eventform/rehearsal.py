@@ -181,9 +181,9 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
 
 
 def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: Any) -> runner.QueueBinding:
-    """SNS -> Lambda, replayed: each notification in the tap queue becomes the SNS event Lambda would receive,
+    """SNS (or S3) -> Lambda, replayed: each notification in the tap queue becomes the event Lambda would receive,
     invoked with the consumer's retries; when they are exhausted, Lambda's failure record goes to the DLQ."""
-    from handlers.runtime import unwrap
+    from handlers.runtime import is_test_event, unwrap
 
     sqs = connection.client("sqs")
     retries = deployed.consumer.push.retries
@@ -191,9 +191,14 @@ def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: A
     def replay(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for record in event["Records"]:
             notification = json.loads(record["body"])
-            event_id = unwrap(notification["Message"]).id
+            if is_test_event(notification):
+                continue  # S3 checking the destination: it never invokes the function with this
+            if deployed.consumer.objects is not None:  # S3 invokes the function with its notification as is
+                event_id, invocation = unwrap(notification).id, notification
+            else:
+                event_id = unwrap(notification["Message"]).id
+                invocation = runner.sns_push_event(notification, f"{notification['TopicArn']}:{deployed.consumer.name}")
             deployed.received.append(event_id)
-            invocation = runner.sns_push_event(notification, f"{notification['TopicArn']}:{deployed.consumer.name}")
             with aws_environment(connection, deployed.environment):
                 error = runner.invoke_asynchronously(handler, invocation, retries, deployed.consumer.qualified_name)
             if error is None:
