@@ -45,6 +45,7 @@ class BucketConfig:
     kms_key: str | None  # None: SSE-KMS with the AWS-managed aws/s3 key
     noncurrent_days: int  # older versions expire after this many days
     force_destroy: bool  # locally only: `local down` empties the bucket instead of failing
+    tls_only: bool  # not locally: the embedded AWS speaks plain HTTP, and moto enforces bucket policies
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class ObjectBucket(Construct):
                 )
             ],
         )
+        if not config.tls_only:
+            return
         S3BucketPolicy(
             self,
             "policy",

@@ -491,6 +491,7 @@ class DomainStack(EventformStack):
                 kms_key=self.kms_key_for(bucket.domain),
                 noncurrent_days=max(1, environment.dlq_retention // 86400),
                 force_destroy=environment.is_local,
+                tls_only=not environment.is_local,
             ),
             tags=tags,
         )

@@ -69,7 +69,9 @@ def test_the_bucket_is_private_encrypted_versioned_and_tls_only(stack) -> None:
         }
     ]
     assert stack("dev-payments").only(S3Bucket.TF_RESOURCE_TYPE)["force_destroy"] is False
-    assert stack("local-payments").only(S3Bucket.TF_RESOURCE_TYPE)["force_destroy"] is True  # `local down` empties it
+    local = stack("local-payments")
+    assert local.only(S3Bucket.TF_RESOURCE_TYPE)["force_destroy"] is True  # `local down` empties it
+    assert local.resources(S3BucketPolicy.TF_RESOURCE_TYPE) == {}  # moto enforces it, and speaks plain HTTP
 
 
 def test_bucket_names_are_global_and_fit_63_characters() -> None:
