@@ -309,10 +309,30 @@ def rule_pattern(source: str, detail_types: list[str], extra: dict[str, Any] | N
 
 
 def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Does EventBridge deliver ``event`` to a rule with ``pattern``? (moto's matcher)"""
+    """Does EventBridge deliver ``event`` to a rule with ``pattern``? (moto's matcher, on the event with arrays of
+    objects flattened the way EventBridge reads them: moto alone does not look inside them)"""
     from moto.events.models import EventPattern
 
-    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+    return EventPattern.load(json.dumps(pattern)).matches_event(flatten_arrays(event))
+
+
+def flatten_arrays(node: Any) -> Any:
+    """EventBridge matches a field inside an array of objects against the values of that field in every element
+    (``items.sku`` of ``[{sku: A}, {sku: B}]`` is ``[A, B]``), without keeping elements together."""
+    if isinstance(node, dict):
+        return {key: flatten_arrays(value) for key, value in node.items()}
+    if isinstance(node, list) and any(isinstance(item, dict) for item in node):
+        merged: dict[str, list[Any]] = {}
+        for item in node:
+            if not isinstance(item, dict):
+                continue
+            for key, value in flatten_arrays(item).items():
+                merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+        return {
+            key: values if not all(isinstance(v, dict) for v in values) else flatten_arrays(values)
+            for key, values in merged.items()
+        }
+    return node
 
 
 def _lookup(event: Any, path: str) -> Any:

@@ -210,3 +210,20 @@ def test_input_transformer_renders_like_eventbridge() -> None:
     )
     assert json.loads(rendered) == {"text": "Order ord_1001 (39.5)", "total": 39.5, "missing": None, "rule": "<rule>"}
     assert patterns.render_input(event(), "$.detail.data.shipping", None, None) == '{"method": "standard"}'
+
+
+def test_fields_inside_arrays_of_objects_match_like_eventbridge() -> None:
+    """moto's matcher does not look inside arrays of objects; EventBridge matches against every element's value."""
+    event = {
+        "source": "com.example.orders",
+        "detail-type": "order.created",
+        "detail": {"data": {"items": [{"sku": "A-1", "qty": 1}, {"sku": "B-2", "qty": 5, "options": [{"c": "red"}]}]}},
+    }
+
+    def on_items(condition: dict) -> bool:
+        return patterns.matches({"detail": {"data": {"items": condition}}}, event)
+
+    assert on_items({"sku": ["B-2"]}) and not on_items({"sku": ["C-3"]})
+    assert on_items({"sku": [{"prefix": "A-"}], "qty": [{"numeric": [">", 3]}]})  # any element each, like AWS
+    assert on_items({"options": {"c": ["red"]}}) and not on_items({"options": {"c": ["blue"]}})
+    assert patterns.matches({"detail": {"data": {"items": {"sku": [{"exists": True}]}}}}, event)
