@@ -288,7 +288,7 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
                 schedule.payload,
             ),
             source=domain.source if schedule.event else None,
-            kms_key=kms_key,
+            kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
 
 

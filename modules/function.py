@@ -58,7 +58,7 @@ class Grants:
     parameter_arns: tuple[str, ...]
     secret_arns: tuple[str, ...]
     email_identity_arns: tuple[str, ...]
-    kms_key_arns: tuple[str, ...]
+    kms_key_aliases: tuple[str, ...]  # alias/... of the domain keys it reads and writes with
     failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
     object_arns: tuple[str, ...] = ()  # objects it is notified about (bucket/prefix*): it may read them
 
@@ -160,9 +160,17 @@ class ConsumerFunction(Construct):
                     grants.object_arns,
                 )
             )
-        if grants.kms_key_arns:
+        if grants.kms_key_aliases:
+            # IAM does not authorize a key through an alias ARN in Resource: keys of this account, narrowed to those
+            # behind the domains' aliases (the keys live in the platform stack; their ids are not deterministic).
             statements.append(
-                Statement("UseDomainKeys", "Allow", ("kms:Decrypt", "kms:GenerateDataKey"), grants.kms_key_arns)
+                Statement(
+                    "UseDomainKeys",
+                    "Allow",
+                    ("kms:Decrypt", "kms:GenerateDataKey"),
+                    (f"arn:aws:kms:{config.region}:{config.account_id}:key/*",),
+                    conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": sorted(grants.kms_key_aliases)}},
+                )
             )
         self.role = IamRole(
             self,

@@ -7,6 +7,7 @@ deterministic names and ARNs (:class:`eventform.naming.Names`), not remote state
 from __future__ import annotations
 
 from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
+from cdktn_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
 from cdktn_provider_aws.sqs_queue import SqsQueue
@@ -68,6 +69,7 @@ class EventformStack(TerraformStack):
         super().__init__(scope, id)
         self.environment = environment
         self.names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
+        self._key_lookups: dict[str, DataAwsKmsKey] = {}
         if environment.is_local:
             AwsProvider(
                 self,
@@ -118,7 +120,16 @@ class EventformStack(TerraformStack):
         )
 
     def kms_key_for(self, domain: str) -> str | None:
+        """The domain key by alias ARN: what SNS, SQS and S3 accept."""
         return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
+
+    def kms_key_arn_for(self, domain: str) -> str | None:
+        """The domain key's own ARN, looked up by alias: Lambda, CloudWatch Logs and Scheduler accept no alias."""
+        if not self.environment.customer_managed_keys:
+            return None
+        if domain not in self._key_lookups:
+            self._key_lookups[domain] = DataAwsKmsKey(self, f"key-{domain}", key_id=self.names.key_alias(domain))
+        return self._key_lookups[domain].arn
 
 
 class PlatformStack(EventformStack):
@@ -599,9 +610,9 @@ class DomainStack(EventformStack):
         )
         keys = sorted(
             {
-                names.key_alias_arn(consumer.domain),
-                *(names.key_alias_arn(d) for d in consumer.source_domains()),
-                *((names.key_alias_arn(consumer.objects.domain),) if consumer.objects else ()),
+                names.key_alias(consumer.domain),
+                *(names.key_alias(d) for d in consumer.source_domains()),
+                *((names.key_alias(consumer.objects.domain),) if consumer.objects else ()),
             }
         )
         objects = consumer.objects
@@ -644,11 +655,11 @@ class DomainStack(EventformStack):
                     for sender in settings.email_senders
                     for identity in (sender, sender.split("@", 1)[1])
                 ),
-                kms_key_arns=tuple(keys) if environment.customer_managed_keys else (),
+                kms_key_aliases=tuple(keys) if environment.customer_managed_keys else (),
                 object_arns=(f"{names.bucket_arn(objects.domain, objects.bucket)}/{objects.prefix}*",)
                 if objects
                 else (),
             ),
-            kms_key=self.kms_key_for(consumer.domain),
+            kms_key=self.kms_key_arn_for(consumer.domain),  # the log group and the function's variables
             tags=tags,
         )

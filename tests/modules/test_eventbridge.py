@@ -231,7 +231,7 @@ def test_schedules_in_a_group_per_domain_with_retry_dlq_and_a_scoped_role(stack)
     assert nightly["schedule_expression"] == "cron(0 3 * * ? *)"
     assert nightly["schedule_expression_timezone"] == "Europe/Berlin"
     assert nightly["flexible_time_window"] == {"mode": "FLEXIBLE", "maximum_window_in_minutes": 15}
-    assert nightly["kms_key_arn"].endswith(":alias/eventform/prod/inventory")
+    assert nightly["kms_key_arn"] == "${data.aws_kms_key.key-inventory.arn}"  # Scheduler takes no alias
     target = nightly["target"]
     assert target["arn"] == f"arn:aws:events:eu-west-1:{PROD}:event-bus/prod-inventory"
     assert target["eventbridge_parameters"] == {
@@ -295,3 +295,37 @@ def test_the_readme_replay_call_names_the_real_archive_bus_and_rule(stack, proje
     assert rule_arn.rsplit("/", 1)[-1] in rule_names and rule_arn.startswith(
         destination["Arn"].replace("event-bus", "rule")
     )
+
+
+QUEUE_SCHEDULE = """
+  recount-inbox:
+    description: Queue a warehouse system reads recount requests from (outside Lambda).
+    events: [orders/order.cancelled]
+"""
+
+
+def test_a_schedule_can_deliver_to_a_consumer_queue_with_a_role_for_that_queue_only(tmp_path_factory) -> None:
+    from eventform.app import synthesize
+    from tests.conftest import StackJson, copy_project
+
+    root = copy_project(tmp_path_factory.mktemp("queue-schedule"))
+    inventory = root / "catalog" / "inventory.yaml"
+    text = inventory.read_text().replace("\nconsumers:\n", "\nconsumers:" + QUEUE_SCHEDULE, 1)
+    text += (
+        "  weekly-inbox-ping:\n    description: Ask the warehouse system to recount weekly.\n"
+        "    expression: rate(7 days)\n    consumer: recount-inbox\n    payload: {warehouse: all}\n"
+    )
+    inventory.write_text(text)
+    result = synthesize(root, root / "cdktf.out", stacks=["prod-inventory"])
+    stack = StackJson(result.outdir / "stacks" / "prod-inventory" / "cdk.tf.json")
+    schedule = stack.only(SchedulerSchedule.TF_RESOURCE_TYPE, name="prod-inventory-weekly-inbox-ping")
+    queue_arn = f"arn:aws:sqs:eu-west-1:{PROD}:prod-inventory-recount-inbox"
+    assert schedule["schedule_expression"] == "rate(7 days)"
+    assert schedule["target"]["arn"] == queue_arn
+    assert json.loads(schedule["target"]["input"]) == {"warehouse": "all"}  # a plain message, not an envelope
+    assert "eventbridge_parameters" not in schedule["target"]
+    role = stack.only(IamRole.TF_RESOURCE_TYPE, name="prod-inventory-schedule-weekly-inbox-ping")
+    key = next(k for k, r in stack.resources(IamRole.TF_RESOURCE_TYPE).items() if r is role)
+    policy = stack.only(IamRolePolicy.TF_RESOURCE_TYPE, role=f"${{aws_iam_role.{key}.id}}")
+    reach = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}["ReachThisTargetOnly"]
+    assert (reach["Action"], reach["Resource"]) == ("sqs:SendMessage", queue_arn)

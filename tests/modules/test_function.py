@@ -40,7 +40,8 @@ def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     assert mapping["enabled"] is True
     log_group = inventory.only(CloudwatchLogGroup.TF_RESOURCE_TYPE, name="/aws/lambda/prod-inventory-reserve-stock")
     assert log_group["retention_in_days"] == 365
-    assert log_group["kms_key_id"].endswith(":alias/eventform/prod/inventory")
+    assert log_group["kms_key_id"] == "${data.aws_kms_key.key-inventory.arn}"  # Logs takes no alias
+    assert inventory.config["data"]["aws_kms_key"]["key-inventory"]["key_id"] == "alias/eventform/prod/inventory"
     assert inventory.only(DynamodbTable.TF_RESOURCE_TYPE, name="prod-inventory-reserve-stock-reservations")
 
 
@@ -159,3 +160,18 @@ def test_locally_a_push_subscription_feeds_a_tap_queue_for_the_runner(stack) -> 
     names = sorted(q["name"] for q in users.resources(SqsQueue.TF_RESOURCE_TYPE).values() if "crm-sync" in q["name"])
     assert names == ["local-users-crm-sync", "local-users-crm-sync-dlq"]
     assert not users.resources(LambdaPermission.TF_RESOURCE_TYPE)
+
+
+def test_domain_keys_are_granted_through_their_aliases_not_alias_arns(stack) -> None:
+    """IAM never authorizes a key through an alias ARN in Resource: the grant names keys of the account, narrowed by
+    kms:ResourceAliases to the domains the function reads from and writes to."""
+    inventory = stack("prod-inventory")
+    policies = [json.loads(p["policy"]) for p in inventory.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]
+    grants = [s for p in policies for s in p["Statement"] if s["Sid"] == "UseDomainKeys"]
+    assert grants and all(g["Resource"] == "arn:aws:kms:eu-west-1:333333333333:key/*" for g in grants)
+    assert {tuple(g["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]) for g in grants} == {
+        ("alias/eventform/prod/inventory", "alias/eventform/prod/orders")
+    }
+    dev = stack("dev-inventory")
+    dev_policies = [json.loads(p["policy"]) for p in dev.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]
+    assert not [s for p in dev_policies for s in p["Statement"] if s["Sid"] == "UseDomainKeys"]  # service-managed
