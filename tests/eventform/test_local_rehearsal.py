@@ -156,8 +156,8 @@ def test_an_object_reaches_its_consumers_by_s3_notification_and_by_the_default_b
     s3.put_object(Bucket=bucket, Key="drafts/INV 2026-2.txt", Body=b"draft")  # neither prefix nor suffix matches
 
     tally = runner.drain(sqs, [rehearsal.binding(indexer, connection)])[indexer.consumer.qualified_name]
-    # S3's test event (sent when Terraform configured the notification) is acknowledged; the invoice is handled
-    assert (tally.succeeded, tally.failed) == (2, 0), tally.errors
+    # the invoice is handled (plus S3's test event from the configuration, unless an earlier test drained it)
+    assert tally.failed == 0 and tally.succeeded in (1, 2), tally.errors
     assert len(indexer.handled) == 1
     table = indexer.environment["INVOICES_TABLE"]
     items = connection.client("dynamodb").scan(TableName=table)["Items"]

@@ -18,7 +18,7 @@ from eventform.scan_reports import write_reports
 TODAY = date(2026, 1, 15)
 
 
-PROD_WAIVED = {"CKV2_AWS_34", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272"}
+PROD_WAIVED = {"CKV2_AWS_34", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272", "CKV_AWS_18", "CKV_AWS_144"}
 
 
 def config(root: Path, stacks_dir: Path, reports: Path, **extra) -> ScanConfig:
@@ -42,10 +42,20 @@ def test_prod_passes_every_check_or_is_waived(prod_scan: ScanReport) -> None:
     }
     assert {"CKV_AWS_27", "CKV_EVF_1", "CKV_EVF_10", "CKV_EVF_102", "CKV_EVF_107"} <= set(prod_scan.check_ids)
     waived = {f.check_id for f in prod_scan.findings if f.result == WAIVED}
-    # SSM locators, and the Lambda checks that do not fit queue-fed functions (each waiver says why).
+    # SSM locators, the Lambda checks that do not fit queue-fed functions, S3 access logs and replication (each
+    # waiver says why).
     assert waived == PROD_WAIVED
     assert [(u.environment, u.waiver.check, u.expired) for u in prod_scan.waivers] == [
-        ("prod", check, False) for check in ("CKV2_AWS_34", "CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_272")
+        ("prod", check, False)
+        for check in (
+            "CKV2_AWS_34",
+            "CKV_AWS_115",
+            "CKV_AWS_116",
+            "CKV_AWS_117",
+            "CKV_AWS_272",
+            "CKV_AWS_18",
+            "CKV_AWS_144",
+        )
     ]
     assert "CKV_AWS_338" in prod_scan.check_ids  # a year of logs in prod: passes, not waived
 
