@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from eventform import eventbridge, filters
+from eventform import eventbridge, filters, pipes
 from eventform.errors import CatalogError, Problem
 from eventform.model import (
     ENVELOPE_ATTRIBUTES,
@@ -490,6 +490,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_handlers(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
+    pipes.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -555,6 +556,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         bus=bus,
         schedules=eventbridge.build_schedules(path, document, data, out),
         api_calls=eventbridge.build_api_calls(data),
+        pipes=pipes.build_pipes(path, document, data, out),
     )
 
 
@@ -1067,6 +1069,7 @@ def _check_handlers(catalog: Catalog, documents: dict[Path, Any], out: _Collecto
                     f"of: {', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
                     _line_of(documents[domain.path], ["consumers", consumer.name, "handler"]),
                 )
+    used |= pipes.enrichment_handlers(catalog)
     for orphan in sorted(available - used - PLATFORM_HANDLERS):
         out.add(
             folder / orphan / "handler.py",

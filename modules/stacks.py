@@ -15,7 +15,7 @@ from eventform import filters
 from eventform.model import Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
 from eventform.packaging import Package
-from modules import eventbridge
+from modules import eventbridge, pipes
 from modules.alarms import AlarmSettings
 from modules.dead_letter import DeliveryDlq
 from modules.encryption import DomainKey
@@ -38,6 +38,7 @@ LOCAL_SERVICES = (
     "kms",
     "lambda",
     "logs",
+    "pipes",
     "s3",
     "scheduler",
     "ses",
@@ -261,6 +262,7 @@ class DomainStack(EventformStack):
             self._consumer(consumer, tags)
         eventbridge.build_schedules(self, domain, tags)
         eventbridge.build_api_call_alerts(self, domain, tags)
+        pipes.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
