@@ -282,12 +282,6 @@ def _source(spec: dict[str, Any], report: _Report) -> PipeSource | None:
         )
     if not 0 <= window <= MAX_WINDOW:
         report.add(["source", "batch", "window"], f"batching window {window}s is outside 0s..5m", "use 0s..5m")
-    if kind == "queue" and size > 10 and window < 1:
-        report.add(
-            ["source", "batch", "window"],
-            f"an SQS batch of more than 10 messages ({size}) needs a batching window",
-            "set batch.window: 1s or more, or batch.size: 10 or less",
-        )
     if kind == "stream":
         match = STREAM_ARN.match(reference)
         if reference.startswith("arn:") and not match:
@@ -432,7 +426,6 @@ def _filters(spec: Any, kind: str | None, report: _Report) -> tuple[dict[str, An
         if len(json.dumps(pattern)) > patterns.MAX_PATTERN_LENGTH:
             report.add(keys, "the filter is longer than the 4096 characters Pipes accepts", "shorten or split it")
     return tuple(filters)
-
 
 
 def _top_fields(pattern: dict[str, Any]) -> set[str]:
@@ -587,6 +580,12 @@ def _check_source(
             f"batch size {source.batch_size} is more than a FIFO queue delivers ({FIFO_MAX_BATCH})",
             f"use batch.size <= {FIFO_MAX_BATCH}",
         )
+    if not consumer.fifo and source.batch_size > 10 and source.batching_window < 1:
+        report.add(
+            ["source", "batch", "window"],
+            f"an SQS batch of more than 10 messages ({source.batch_size}) needs a batching window",
+            "set batch.window: 1s or more, or batch.size: 10 or less",
+        )
     if consumer.fifo and source.batching_window:
         report.add(
             ["source", "batch", "window"],
@@ -677,7 +676,7 @@ def _path_problem(dotted: str, schema: dict[str, Any], on_bus: bool, payload: st
     if on_bus:
         return patterns.envelope_path_problem("$." + dotted, schema)
     problem = patterns.detail_field_problem(list(dotted.split(".")), schema)
-    return None if problem is None else f"{payload}.{dotted}: {problem}"
+    return None if problem is None else f"{payload}.{dotted}: {problem.replace('detail.data', payload + '.data')}"
 
 
 def _payload_paths(pattern: dict[str, Any], payload: str) -> Iterator[tuple[str, Any]]:
@@ -791,8 +790,9 @@ def _consumer_names(catalog: Catalog, names: Names) -> dict[tuple[str, str], str
         d, c = consumer.domain, consumer.name
         for queue in (names.queue(d, c, consumer.fifo), names.dlq(d, c, consumer.fifo), names.delivery_dlq(d, c)):
             taken[("SQS queue", queue)] = owner
-        taken[("Lambda function", names.function(d, c))] = owner
-        taken[("IAM role", names.role(d, c))] = owner
+        if consumer.handler:
+            taken[("Lambda function", names.function(d, c))] = owner
+            taken[("IAM role", names.role(d, c))] = owner
         for target in consumer.route.targets if consumer.route else ():
             taken[("IAM role", names.event_role(d, c, target.name))] = owner
     for domain in catalog.domains:

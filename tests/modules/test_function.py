@@ -49,7 +49,7 @@ def test_visibility_timeout_is_six_times_the_function_timeout(stack) -> None:
         ("prod-payments", "prod-payments-ledger.fifo"),
     ):
         configuration = stack(name)
-        function = configuration.only(LambdaFunction.TF_RESOURCE_TYPE)
+        function = configuration.only(LambdaFunction.TF_RESOURCE_TYPE, function_name=queue_name.removesuffix(".fifo"))
         queue = configuration.only(SqsQueue.TF_RESOURCE_TYPE, name=queue_name)
         assert queue["visibility_timeout_seconds"] >= 6 * function["timeout"]
 
@@ -80,7 +80,8 @@ def test_roles_are_least_privilege_without_wildcards(stack, synthesized) -> None
 
 
 def test_the_role_grants_exactly_the_consumers_own_queue_and_tables(stack) -> None:
-    policy = json.loads(stack("dev-payments").only(IamRolePolicy.TF_RESOURCE_TYPE)["policy"])
+    payments = stack("dev-payments").resources(IamRolePolicy.TF_RESOURCE_TYPE).values()
+    policy = json.loads(next(p["policy"] for p in payments if "consumer-ledger-function" in p["role"]))
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ConsumeOwnQueue"]["Resource"] == "arn:aws:sqs:eu-west-1:111111111111:dev-payments-ledger.fifo"
     assert (
