@@ -139,6 +139,12 @@ def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, 
     statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (pipe.target.arn,)))
     if dlq is not None:
         statements.append(Statement("DeadLetter", "Allow", ("sqs:SendMessage",), (dlq.arn_value,)))
+    log_group = names.pipe_log_group(name)
+    if pipe.log_level != "OFF":  # its execution log records, into its own log group only
+        log_group_arn = f"arn:aws:logs:{environment.region}:{environment.account_id}:log-group:{log_group}"
+        statements.append(
+            Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",))
+        )
     if kms_key:  # the domain's queues, the pipe's own data and its DLQ are encrypted with the domain key
         statements.append(
             Statement(
@@ -171,7 +177,7 @@ def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, 
         enrichment_arn=enrichment.function.arn if enrichment else None,
         target_arn=pipe.target.arn,
         target_parameters=_target_parameters(pipe),
-        log_group_name=names.pipe_log_group(name),
+        log_group_name=log_group,
         log_level=pipe.log_level,
         log_retention_days=environment.log_retention_days,
         kms_key=kms_key,

@@ -28,7 +28,7 @@ def test_help_lists_the_commands() -> None:
 def test_lint_prints_the_catalog(project: Path) -> None:
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 0, result.output
-    assert "Catalog OK: 5 domains, 6 events, 7 consumers" in result.output
+    assert "Catalog OK: 5 domains, 6 events, 8 consumers" in result.output
     assert "notifications/send-email" in result.output
 
 
@@ -41,6 +41,9 @@ def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path) -> N
     assert len(rows) >= 3 and delivered == ["2"], rows
     assert "Order ord_1003 needs review (total 36)" in result.output
     assert "ord_1001 needs review" not in result.output  # not delivered, so not rendered
+    pipe_rows = [line.split("│")[1:5] for line in result.output.splitlines() if "users/marketing-signups" in line]
+    passing = [(event.strip(), index.strip()) for _, event, index, passes in pipe_rows if passes.strip() == "yes"]
+    assert len(pipe_rows) == 5 and passing == [("users/user.registered", "0")]  # consent, and no order.created
 
 
 def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:

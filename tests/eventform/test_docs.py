@@ -39,7 +39,9 @@ def site(project: Path) -> Path:
     out = project / "site"
     result = docs(project, out)
     assert result.exit_code == 0, result.output
-    assert "19 pages (Markdown + HTML)" in result.output
+    catalog, _ = load(project)
+    pages = 1 + len(catalog.domains) + len(catalog.events) + len(catalog.consumers)
+    assert f"{pages} pages (Markdown + HTML)" in result.output
     return out
 
 

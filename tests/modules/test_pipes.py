@@ -87,7 +87,7 @@ def test_the_pipe_role_trusts_pipes_for_this_pipe_and_allows_exactly_its_resourc
         "StringEquals": {"aws:SourceAccount": PROD},
     }
     allowed = policy_of(payments, role_key(payments, "prod-payments-settle-captures-pipe-role"))
-    assert set(allowed) == {"ReadTheSource", "InvokeTheEnrichment", "ReachTheTarget", "UseTheDomainKey"}
+    assert set(allowed) == {"ReadTheSource", "InvokeTheEnrichment", "ReachTheTarget", "WriteOwnLogs", "UseTheDomainKey"}
     assert allowed["ReadTheSource"]["Action"] == ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
     assert allowed["ReadTheSource"]["Resource"] == f"arn:aws:sqs:eu-west-1:{PROD}:prod-payments-settlement.fifo"
     assert allowed["InvokeTheEnrichment"]["Action"] == "lambda:InvokeFunction"
@@ -98,6 +98,9 @@ def test_the_pipe_role_trusts_pipes_for_this_pipe_and_allows_exactly_its_resourc
         "Action": "states:StartExecution",
         "Resource": "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement",
     }
+    assert allowed["WriteOwnLogs"]["Resource"] == (
+        f"arn:aws:logs:eu-west-1:{PROD}:log-group:/aws/vendedlogs/pipes/prod-payments-settle-captures:*"
+    )
     key = allowed["UseTheDomainKey"]  # prod is customer-managed: the queue and the pipe's data use the domain key
     assert key["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/eventform/prod/payments"}}
     dev = stack("dev-payments")  # service-managed: no key grant at all
@@ -147,7 +150,7 @@ def test_a_table_source_turns_on_the_consumer_table_stream(stack) -> None:
         "dead_letter_config": {"arn": f"arn:aws:sqs:eu-west-1:{PROD}:prod-inventory-reservation-feed-pipe-dlq"},
     }
     allowed = policy_of(inventory, role_key(inventory, "prod-inventory-reservation-feed-pipe-role"))
-    assert set(allowed) == {"ReadTheSource", "ReachTheTarget", "DeadLetter", "UseTheDomainKey"}  # no enrichment
+    assert set(allowed) == {"ReadTheSource", "ReachTheTarget", "DeadLetter", "WriteOwnLogs", "UseTheDomainKey"}
     assert allowed["ReadTheSource"]["Resource"] == pipe["source"]
     assert allowed["ReadTheSource"]["Action"] == [
         "dynamodb:DescribeStream",
