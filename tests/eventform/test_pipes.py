@@ -156,3 +156,16 @@ def test_pipe_names_fit_aws_limits_and_stay_distinct() -> None:
         assert len(name) <= LIMITS[limit], (limit, name)
     assert names.pipe(long_domain, long_pipe) != names.pipe(long_domain, long_pipe[:-1] + "q")
     assert names.pipe_arn("x") == "arn:aws:pipes:eu-west-1:333333333333:pipe/x"
+
+
+def test_the_readme_pipe_example_is_a_valid_catalog_entry() -> None:
+    import yaml
+
+    from eventform.loader import _validator
+
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("pipes:                                   # <env>-<domain>-<pipe>")
+    block = yaml.safe_load(readme[start : readme.index("```", start)])
+    document = {"domain": "payments", "owner": "team", "description": "readme", "source": "com.example.payments"}
+    errors = list(_validator("catalog.schema.json").iter_errors({**document, "pipes": block["pipes"]}))
+    assert errors == [] and set(block["pipes"]["settle-captures"]) >= {"source", "filter", "enrichment", "target"}
