@@ -613,7 +613,7 @@ def _check_enrichment(
             f"create it (an Enricher from handlers/enrichment.py, see handlers/settlement_fees) or use one of: "
             f"{', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
         )
-    if not carried_events(catalog, pipe):
+    if pipe.source.kind != "queue" and not pipe.source.events:  # (a queue carries its consumer's events)
         report.add(
             ["enrichment"],
             "an enrichment handler validates the catalog events it enriches, but this source carries none",
