@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from eventform import pipes
 from eventform.errors import CatalogError, Problem
 from eventform.loader import load
 from eventform.model import Catalog, Environment
@@ -109,6 +110,7 @@ def build_app(
         for c in catalog.consumers
         if c.handler
     }
+    packages.update(pipes.enrichment_packages(root, catalog, root / ".cache" / "packages"))
     for stack in planned:
         if stack.domain is None:
             PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)

@@ -139,6 +139,7 @@ def _print_matrix(catalog: Catalog) -> None:
         rare = " (rare)" if consumer.route is not None and consumer.route.rare else ""
         table.add_row(consumer.qualified_name + rare, qualified, str(index), "yes" if delivered else "-")
     console.print(table)
+    _print_pipe_matrix(catalog)
     inputs = rendered_inputs(catalog)
     if inputs:
         rendered = Table(title="Target inputs rendered from the examples (input_path / input_transformer)")
@@ -147,6 +148,23 @@ def _print_matrix(catalog: Catalog) -> None:
         for consumer_name, target, qualified, index, text in inputs:
             rendered.add_row(consumer_name, target, qualified, str(index), text)
         console.print(rendered)
+
+
+def _print_pipe_matrix(catalog: Catalog) -> None:
+    """Which catalog example passes each pipe's filters, as the pipe's source would carry it (moto's matcher)."""
+    from eventform.pipes import example_matrix
+
+    rows = [(p, *row) for d in catalog.domains for p in d.pipes for row in example_matrix(catalog, p)]
+    if not rows:
+        return
+    table = Table(title=f"Pipe filters x catalog examples ({sum(r[3] for r in rows)} of {len(rows)} pass)")
+    for column in ("pipe", "event", "example", "passes"):
+        table.add_column(column, overflow="fold")
+    for pipe, qualified, index, passes in rows:
+        table.add_row(
+            pipe.qualified_name + (" (rare)" if pipe.rare else ""), qualified, str(index), "yes" if passes else "-"
+        )
+    console.print(table)
 
 
 @app.command()

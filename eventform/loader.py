@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from eventform import buckets, eventbridge, filters
+from eventform import buckets, eventbridge, filters, pipes
 from eventform.errors import CatalogError, Problem
 from eventform.model import (
     ENVELOPE_ATTRIBUTES,
@@ -491,6 +491,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
     buckets.check_catalog(catalog, documents, out)
+    pipes.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -558,6 +559,7 @@ def _build_domain(path: Path, document: Any, out: _Collector) -> Domain | None:
         schedules=eventbridge.build_schedules(path, document, data, out),
         api_calls=eventbridge.build_api_calls(data),
         buckets=buckets.build_buckets(path, document, data, out),
+        pipes=pipes.build_pipes(path, document, data, out),
     )
 
 
@@ -1070,6 +1072,7 @@ def _check_handlers(catalog: Catalog, documents: dict[Path, Any], out: _Collecto
                     f"of: {', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
                     _line_of(documents[domain.path], ["consumers", consumer.name, "handler"]),
                 )
+    used |= pipes.enrichment_handlers(catalog)
     for orphan in sorted(available - used - PLATFORM_HANDLERS):
         out.add(
             folder / orphan / "handler.py",

@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from eventform.pipes import Pipe
 
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
@@ -155,6 +158,7 @@ class Domain:
     schedules: tuple[Schedule, ...] = ()
     api_calls: tuple[ApiCallAlert, ...] = ()
     buckets: tuple[Bucket, ...] = ()
+    pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.pipes)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:

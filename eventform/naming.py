@@ -31,6 +31,7 @@ LIMITS: dict[str, int] = {
     "schema_registry": 64,
     "target_id": 64,
     "s3": 63,
+    "pipe": 64,
 }
 HASH_LENGTH = 8
 
@@ -191,3 +192,30 @@ class Names:
     @property
     def schema_registry(self) -> str:
         return fit(f"eventform-{self.env}", LIMITS["schema_registry"])
+
+    # EventBridge Pipes ----------------------------------------------------------------------------------
+    def pipe(self, domain: str, pipe: str) -> str:
+        return fit(f"{self.env}-{domain}-{pipe}", LIMITS["pipe"])
+
+    def pipe_arn(self, name: str) -> str:
+        return self._arn("pipes", f"pipe/{name}")
+
+    def pipe_role(self, domain: str, pipe: str) -> str:
+        """The role the pipe assumes to read its source and reach its enrichment and target."""
+        return fit(f"{self.env}-{domain}-{pipe}", LIMITS["iam_role"], "-pipe-role")
+
+    def pipe_dlq(self, domain: str, pipe: str) -> str:
+        """SQS DLQ of a stream-sourced pipe: batches that exhausted the pipe's retries."""
+        return fit(f"{self.env}-{domain}-{pipe}", LIMITS["sqs"], "-pipe-dlq")
+
+    def pipe_log_group(self, name: str) -> str:
+        return f"/aws/vendedlogs/pipes/{name}"
+
+    def enrichment_function(self, domain: str, pipe: str) -> str:
+        return fit(f"{self.env}-{domain}-{pipe}", LIMITS["lambda"], "-enrichment")
+
+    def enrichment_role(self, domain: str, pipe: str) -> str:
+        return fit(f"{self.env}-{domain}-{pipe}", LIMITS["iam_role"], "-enrichment-role")
+
+    def stream_arn(self, name: str) -> str:
+        return self._arn("kinesis", f"stream/{name}")

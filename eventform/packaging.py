@@ -30,13 +30,9 @@ class Package:
     entries: tuple[str, ...]
 
 
-def _files(root: Path, consumer: Consumer, catalog: Catalog) -> dict[str, bytes]:
+def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, ...]) -> dict[str, bytes]:
     handlers = root / "handlers"
-    files = {
-        "handlers/__init__.py": (handlers / "__init__.py").read_bytes(),
-        "handlers/runtime.py": (handlers / "runtime.py").read_bytes(),
-        "handlers/objects.py": (handlers / "objects.py").read_bytes(),
-    }
+    files = {f"handlers/{name}": (handlers / name).read_bytes() for name in ("__init__.py", *shared)}
     package = handlers / (consumer.handler or "")
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(root)
@@ -50,9 +46,16 @@ def _files(root: Path, consumer: Consumer, catalog: Catalog) -> dict[str, bytes]
     return files
 
 
-def build(root: Path, consumer: Consumer, catalog: Catalog, outdir: Path) -> Package:
-    """Write ``<outdir>/<handler>-<sha>.zip`` (if not there yet) and return it with its hash."""
-    files = _files(root, consumer, catalog)
+def build(
+    root: Path,
+    consumer: Consumer,
+    catalog: Catalog,
+    outdir: Path,
+    shared: tuple[str, ...] = ("runtime.py", "objects.py"),
+) -> Package:
+    """Write ``<outdir>/<handler>-<sha>.zip`` (if not there yet) and return it with its hash. ``shared``: the
+    modules of handlers/ the package needs besides its own (enrichments add ``enrichment.py``)."""
+    files = _files(root, consumer, catalog, shared)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name in sorted(files):

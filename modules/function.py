@@ -53,7 +53,7 @@ class Grants:
 
     queue_arn: str | None  # None: pushed (SNS or EventBridge invokes the function; no event source mapping)
     tables: dict[str, str]  # logical name -> table name
-    idempotency_table_arn: str
+    idempotency_table_arn: str | None  # None: a pipe's enrichment (it must answer every time it is asked)
     publish_topic_arns: tuple[str, ...]
     parameter_arns: tuple[str, ...]
     secret_arns: tuple[str, ...]
@@ -116,12 +116,14 @@ class ConsumerFunction(Construct):
                 "Idempotency",
                 "Allow",
                 ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                (grants.idempotency_table_arn,),
+                (grants.idempotency_table_arn or "",),
             ),
             Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",)),
             # X-Ray accepts no resource-level permissions: "*" is the only resource AWS allows here.
             Statement("Tracing", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),
         ]
+        # A pipe's enrichment has no queue, no on-failure queue and no idempotency table: no grant on nothing.
+        statements = [s for s in statements if "" not in s.resources]
         if table_arns:
             statements.append(
                 Statement(

@@ -17,7 +17,7 @@ from eventform import filters
 from eventform.model import Bucket, Catalog, Consumer, Domain, Environment
 from eventform.naming import Names
 from eventform.packaging import Package
-from modules import eventbridge
+from modules import eventbridge, pipes
 from modules.alarms import AlarmSettings
 from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
@@ -41,6 +41,7 @@ LOCAL_SERVICES = (
     "kms",
     "lambda",
     "logs",
+    "pipes",
     "s3",
     "scheduler",
     "ses",
@@ -289,6 +290,7 @@ class DomainStack(EventformStack):
             )
         eventbridge.build_schedules(self, domain, tags)
         eventbridge.build_api_call_alerts(self, domain, tags)
+        pipes.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
 
     def subscribable(self, domain: str, topic_arn: str) -> str:
         """What a subscription names: a reference when the topic is in this stack, so Terraform creates the

@@ -1,6 +1,6 @@
-"""CKV_EVF_102: where the environment says ``encryption: customer-managed``, queues, topics and log groups use a
-customer-managed KMS key (not SSE-SQS, not ``alias/aws/*``). Environment knowledge comes from environments/<env>.yaml,
-which is why this is an eventform-side check."""
+"""CKV_EVF_102: where the environment says ``encryption: customer-managed``, queues, topics, log groups and pipes
+(their filters and settings at rest) use a customer-managed KMS key (not SSE-SQS, not ``alias/aws/*``). Environment
+knowledge comes from environments/<env>.yaml, which is why this is an eventform-side check."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ KEY_ARGUMENTS = {
     "aws_sqs_queue": "kms_master_key_id",
     "aws_sns_topic": "kms_master_key_id",
     "aws_cloudwatch_log_group": "kms_key_id",
+    "aws_pipes_pipe": "kms_key_identifier",
 }
 
 

@@ -45,6 +45,8 @@ class Case:
         MUTATIONS[self.id](project)
 
 
+PAYMENTS, INVENTORY, USERS = "catalog/payments.yaml", "catalog/inventory.yaml", "catalog/users.yaml"
+
 MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
@@ -260,8 +262,8 @@ MUTATIONS = {
     "objects-pattern-sets-generated-field": lambda p: edit(
         p,
         "catalog/payments.yaml",
-        "    via: bus\n\naws_api_calls:",
-        "    via: bus\n    pattern: {detail: {bucket: {name: [other]}}}\n\naws_api_calls:",
+        "events: [removed, expired]}\n    via: bus\n",
+        "events: [removed, expired]}\n    via: bus\n    pattern: {detail: {bucket: {name: [other]}}}\n",
     ),
     "objects-filter-policy": lambda p: edit(
         p,
@@ -282,6 +284,61 @@ MUTATIONS = {
         "  archive-a:\n    description: Archives.\n    objects: {bucket: invoices, events: [created], prefix: a/}\n"
         "    via: topic\n  archive-b:\n    description: Archives too.\n"
         "    objects: {bucket: invoices, events: [created], prefix: b/}\n    via: topic\n  invoice-removals:",
+    ),
+    # EventBridge Pipes (issue 4)
+    "pipe-unknown-source-consumer": lambda p: edit(p, PAYMENTS, "queue: settlement  #", "queue: settlment  #"),
+    "pipe-source-consumer-has-handler": lambda p: edit(p, PAYMENTS, "queue: settlement  #", "queue: ledger  #"),
+    "pipe-batch-size-out-of-range": lambda p: edit(p, INVENTORY, "{size: 100, window: 10s}", "{size: 20000}"),
+    "pipe-fifo-batch-too-large": lambda p: edit(p, PAYMENTS, "batch: {size: 10}", "batch: {size: 11}"),
+    "pipe-batch-over-target-limit": lambda p: edit(p, INVENTORY, "{size: 100, window: 10s}", "{size: 900}"),
+    "pipe-filter-matches-no-example": lambda p: edit(
+        p, PAYMENTS, '[{numeric: [">", 0]}]', '[{numeric: [">", 100000]}]'
+    ),
+    "pipe-filter-not-a-record-field": lambda p: edit(p, INVENTORY, "filter: {eventName:", "filter: {event:"),
+    "pipe-filter-payload-outside-data": lambda p: edit(
+        p, PAYMENTS, 'body: {data: {amount: [{numeric: [">", 0]}]}}', 'body: {amount: [{numeric: [">", 0]}]}'
+    ),
+    "pipe-filter-field-not-in-schema": lambda p: edit(p, USERS, "{marketing_opt_in: [true]}", "{opt_in: [true]}"),
+    "pipe-enrichment-handler-missing": lambda p: edit(p, PAYMENTS, "handler: settlement_fees", "handler: fees"),
+    "pipe-enrichment-without-events": lambda p: edit(
+        p,
+        INVENTORY,
+        "    target:\n      type: firehose",
+        "    enrichment: {handler: settlement_fees}\n    target:\n      type: firehose",
+    ),
+    "pipe-enrichment-slower-than-visibility": lambda p: edit(
+        p, PAYMENTS, "timeout: 10s\n        parameters:", "timeout: 20s\n        parameters:"
+    ),
+    "pipe-target-arn-of-wrong-service": lambda p: edit(
+        p, PAYMENTS, "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement", "arn:aws:lambda:eu-west-1:1:x"
+    ),
+    "pipe-invocation-on-firehose": lambda p: edit(
+        p,
+        INVENTORY,
+        "deliverystream/stock-reservations",
+        "deliverystream/stock-reservations\n      invocation: FIRE_AND_FORGET",
+    ),
+    "pipe-two-sources": lambda p: edit(
+        p, PAYMENTS, "      batch: {size: 10}", "      stream: captures\n      batch: {size: 10}"
+    ),
+    "pipe-queue-source-with-retry": lambda p: edit(
+        p, PAYMENTS, "      batch: {size: 10}", "      batch: {size: 10}\n      retry: {max_attempts: 3}"
+    ),
+    "pipe-stream-without-starting-position": lambda p: edit(p, USERS, "      starting_position: TRIM_HORIZON\n", ""),
+    "pipe-stream-of-another-account": lambda p: edit(
+        p,
+        USERS,
+        "stream: customer-events  #",
+        "stream: arn:aws:kinesis:eu-west-1:999999999999:stream/customer-events  #",
+    ),
+    "pipe-unknown-table": lambda p: edit(
+        p, INVENTORY, "table: reserve-stock/reservations", "table: reserve-stock/holds"
+    ),
+    "pipe-name-collision": lambda p: edit(
+        p,
+        USERS,
+        "\npipes:\n",
+        "  marketing-signups-pipe:\n    description: collides\n    events: [users/user.registered]\n\npipes:\n",
     ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
@@ -415,6 +472,86 @@ CASES = [
     Case("objects-filter-policy", "payments.yaml", "object events are filtered by key", "objects.prefix"),
     Case("bucket-without-consumer", "payments.yaml", "bucket 'scans' has no consumer", "add a consumer"),
     Case("topic-consumers-disagree", "payments.yaml", "carries one selection of object events", "the same events"),
+    Case("pipe-unknown-source-consumer", "payments.yaml", "payments has no consumer 'settlment'", "settlement", 77),
+    Case(
+        "pipe-source-consumer-has-handler",
+        "payments.yaml",
+        "runs handler ledger on its queue: the pipe and the handler's event source mapping would compete",
+        "drain a consumer without handler",
+        77,
+    ),
+    Case("pipe-batch-size-out-of-range", "inventory.yaml", "batch size 20000 is outside 1..10000", "use 1..10000", 59),
+    Case("pipe-fifo-batch-too-large", "payments.yaml", "more than a FIFO queue delivers (10)", "batch.size <= 10", 78),
+    Case("pipe-batch-over-target-limit", "inventory.yaml", "more than a firehose target takes (500)", "<= 500", 59),
+    Case(
+        "pipe-filter-matches-no-example",
+        "payments.yaml",
+        "the filter matches none of the catalog examples",
+        "mark the pipe rare: true",
+        79,
+    ),
+    Case(
+        "pipe-filter-not-a-record-field",
+        "inventory.yaml",
+        "'event' is not a field of a DynamoDB stream record",
+        "eventName",
+        61,
+    ),
+    Case(
+        "pipe-filter-payload-outside-data",
+        "payments.yaml",
+        "body.amount: 'amount' is not a field of the CloudEvents envelope; payload fields are under body.data",
+        "payload fields are under data",
+        79,
+    ),
+    Case(
+        "pipe-filter-field-not-in-schema",
+        "users.yaml",
+        "data.data.opt_in: no field of the event's schema is there",
+        "payload fields are under data",
+        78,
+    ),
+    Case("pipe-enrichment-handler-missing", "payments.yaml", "handler 'fees' does not exist", "settlement_fees", 82),
+    Case(
+        "pipe-enrichment-without-events",
+        "inventory.yaml",
+        "an enrichment handler validates the catalog events it enriches, but this source carries none",
+        "remove the enrichment",
+        62,
+    ),
+    Case(
+        "pipe-enrichment-slower-than-visibility",
+        "payments.yaml",
+        "visibility timeout 60s is below 6x the enrichment's timeout (120s)",
+        "visibility_timeout to at least 120s",
+        84,
+    ),
+    Case("pipe-target-arn-of-wrong-service", "payments.yaml", "is not a stepfunctions ARN", "arn:aws:states:", 89),
+    Case("pipe-invocation-on-firehose", "inventory.yaml", "a firehose target takes no invocation", "remove", 65),
+    Case("pipe-two-sources", "payments.yaml", "a pipe reads exactly one source, not queue and stream", "table:", 76),
+    Case(
+        "pipe-queue-source-with-retry",
+        "payments.yaml",
+        "retry belongs to stream sources",
+        "queue.max_receive_count",
+        79,
+    ),
+    Case("pipe-stream-without-starting-position", "users.yaml", "needs a starting position", "TRIM_HORIZON", 73),
+    Case(
+        "pipe-stream-of-another-account",
+        "users.yaml",
+        "a pipe reads streams of its own account and region only",
+        "write the stream's name",
+        74,
+    ),
+    Case("pipe-unknown-table", "inventory.yaml", "has no table 'holds'", "reserve-stock/<table>", 57),
+    Case(
+        "pipe-name-collision",
+        "users.yaml",
+        "SQS queue name 'dev-users-marketing-signups-pipe-dlq' collides with consumer users/marketing-signups-pipe",
+        "rename the pipe",
+        74,
+    ),
 ]
 
 

@@ -44,6 +44,9 @@ def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path) -> N
     assert len(rows) >= 3 and delivered == ["2"], rows
     assert "Order ord_1003 needs review (total 36)" in result.output
     assert "ord_1001 needs review" not in result.output  # not delivered, so not rendered
+    pipe_rows = [line.split("│")[1:5] for line in result.output.splitlines() if "users/marketing-signups" in line]
+    passing = [(event.strip(), index.strip()) for _, event, index, passes in pipe_rows if passes.strip() == "yes"]
+    assert len(pipe_rows) == 5 and passing == [("users/user.registered", "0")]  # consent, and no order.created
 
 
 def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:

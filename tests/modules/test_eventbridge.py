@@ -311,9 +311,17 @@ def test_a_schedule_can_deliver_to_a_consumer_queue_with_a_role_for_that_queue_o
     root = copy_project(tmp_path_factory.mktemp("queue-schedule"))
     inventory = root / "catalog" / "inventory.yaml"
     text = inventory.read_text().replace("\nconsumers:\n", "\nconsumers:" + QUEUE_SCHEDULE, 1)
-    text += (
-        "  weekly-inbox-ping:\n    description: Ask the warehouse system to recount weekly.\n"
-        "    expression: rate(7 days)\n    consumer: recount-inbox\n    payload: {warehouse: all}\n"
+    head, marker, tail = text.partition("\nschedules:")
+    line_end = tail.index("\n") + 1
+    text = (
+        head
+        + marker
+        + tail[:line_end]
+        + (
+            "  weekly-inbox-ping:\n    description: Ask the warehouse system to recount weekly.\n"
+            "    expression: rate(7 days)\n    consumer: recount-inbox\n    payload: {warehouse: all}\n"
+        )
+        + tail[line_end:]
     )
     inventory.write_text(text)
     result = synthesize(root, root / "cdktf.out", stacks=["prod-inventory"])

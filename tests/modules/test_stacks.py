@@ -96,9 +96,10 @@ def test_fifo_topic_feeds_a_fifo_queue(stack) -> None:
     queue = payments.only(SqsQueue.TF_RESOURCE_TYPE, name="staging-payments-ledger.fifo")
     assert queue["fifo_queue"] is True and queue["deduplication_scope"] == "messageGroup"
     assert payments.only(SqsQueue.TF_RESOURCE_TYPE, name="staging-payments-ledger-dlq.fifo")["fifo_queue"] is True
-    subscription = payments.only(SnsTopicSubscription.TF_RESOURCE_TYPE)
+    subscriptions = payments.resources(SnsTopicSubscription.TF_RESOURCE_TYPE).values()
+    assert len(subscriptions) == 2  # ledger, and the settlement queue a pipe drains
     topic_key = next(iter(payments.resources(SnsTopic.TF_RESOURCE_TYPE)))
-    assert subscription["topic_arn"] == f"${{aws_sns_topic.{topic_key}.arn}}"  # created after the topic
+    assert all(s["topic_arn"] == f"${{aws_sns_topic.{topic_key}.arn}}" for s in subscriptions)  # after the topic
 
 
 def test_dlq_and_age_alarms_notify_the_platform_alarm_topic(stack) -> None:

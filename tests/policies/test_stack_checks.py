@@ -168,3 +168,12 @@ def test_environment_decides_where_keys_and_archives_apply(checks) -> None:
 def test_standard_topic_to_fifo_queue_fails_too(checks) -> None:
     config = broken(lambda r: _set(r, "aws_sqs_queue.q.fifo_queue", True))
     assert results(checks["CKV_EVF_105"], config) == [FAILED]
+
+
+def test_a_pipe_without_the_domain_key_fails_where_keys_are_customer_managed(checks) -> None:
+    pipe = {"name": "prod-a-p", "source": "arn:aws:sqs:eu-west-1:333333333333:prod-a-c", "target": "arn:aws:sns:x"}
+    encrypted = broken(lambda r: _set(r, "aws_pipes_pipe", {"p": {**pipe, "kms_key_identifier": "alias/eventform/a"}}))
+    assert set(results(checks["CKV_EVF_102"], encrypted)) == {PASSED}
+    plain = broken(lambda r: _set(r, "aws_pipes_pipe", {"p": pipe}))
+    assert FAILED in results(checks["CKV_EVF_102"], plain)
+    assert results(checks["CKV_EVF_102"], plain, environment("dev", "service-managed")) == []

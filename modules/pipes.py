@@ -1,0 +1,308 @@
+"""The EventBridge Pipes of a domain stack: per pipe the ``aws_pipes_pipe``, a role that may do exactly what the
+pipe does (read its source, invoke its enrichment, reach its target, dead-letter, use the domain key), the
+enrichment function (the consumers' Lambda wiring), the DLQ of a stream source with its alarm, and the log group.
+
+Called from :class:`modules.stacks.DomainStack` after the consumers, whose queues and tables the pipes read.
+Every name and ARN comes from :class:`eventform.naming.Names`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cdktn import ITerraformDependable, TerraformOutput
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
+from cdktn_provider_aws.pipes_pipe import PipesPipe
+from constructs import Construct
+
+from eventform.model import Domain
+from eventform.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
+from modules.dead_letter import DeliveryDlq
+from modules.event_role import TargetRole
+from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
+from modules.policies import Statement
+from modules.queue import ConsumerQueue
+
+if TYPE_CHECKING:
+    from modules.stacks import DomainStack
+
+PIPES_SERVICE = "pipes.amazonaws.com"
+# DynamoDB streams carry both images, so a filter or an enrichment can compare before and after.
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+# A failing stream batch is split in two until the poison record stands alone (then it alone goes to the DLQ).
+BISECT = "AUTOMATIC_BISECT"
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """The source as the stack knows it: its ARN for the pipe (a reference, so Terraform orders the two), its ARN
+    for the role's policy, and the pipe's ``source_parameters``."""
+
+    arn: str
+    policy_arn: str
+    parameters: dict[str, Any]
+    depends_on: tuple[ITerraformDependable, ...] = ()
+
+
+class EventPipe(Construct):
+    """One pipe and its log group (none with ``log_level: OFF``); execution data (the payloads) is never logged."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        description: str,
+        role_arn: str,
+        source: ResolvedSource,
+        enrichment_arn: str | None,
+        target_arn: str,
+        target_parameters: dict[str, Any] | None,
+        log_group_name: str,
+        log_level: str,
+        log_retention_days: int,
+        kms_key: str | None,
+        depends_on: list[ITerraformDependable],
+        tags: dict[str, str],
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = None
+        log_configuration = None
+        if log_level != "OFF":
+            self.log_group = CloudwatchLogGroup(
+                self,
+                "logs",
+                name=log_group_name,
+                retention_in_days=log_retention_days,
+                kms_key_id=kms_key,
+                tags=tags,
+            )
+            log_configuration = {
+                "level": log_level,
+                "cloudwatch_logs_log_destination": {"log_group_arn": self.log_group.arn},
+            }
+        self.pipe = PipesPipe(
+            self,
+            "pipe",
+            name=name,
+            description=description,
+            role_arn=role_arn,
+            source=source.arn,
+            source_parameters=source.parameters,
+            enrichment=enrichment_arn,
+            target=target_arn,
+            target_parameters=target_parameters,
+            kms_key_identifier=kms_key,
+            log_configuration=log_configuration,
+            tags=tags,
+            # the role's policy (and a stream's DLQ) must exist first: Pipes checks the role can read the source
+            depends_on=[*depends_on, *source.depends_on],
+        )
+
+
+def build_pipes(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+    for pipe in domain.pipes:
+        _build_pipe(stack, domain, pipe, tags)
+
+
+def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> None:
+    names, environment = stack.names, stack.environment
+    name = names.pipe(domain.name, pipe.name)
+    kms_key = stack.kms_key_for(domain.name)
+    statements: list[Statement] = []
+    dlq = None
+    if pipe.source.is_stream:  # a queue source dead-letters through its own redrive policy
+        dlq_name = names.pipe_dlq(domain.name, pipe.name)
+        dlq = DeliveryDlq(
+            stack,
+            f"pipe-{pipe.name}-dlq",
+            name=dlq_name,
+            arn=names.queue_arn(dlq_name),
+            alarm_name=names.alarm(dlq_name, "visible-messages"),
+            rule_arns=(),  # Pipes sends with the pipe's role (below), not through the queue policy
+            retention=environment.dlq_retention,
+            kms_key=kms_key,
+            alarms=stack.alarm_settings(),
+            tags=tags,
+        )
+    source = _source(stack, domain, pipe, dlq.arn_value if dlq else None)
+    statements.append(Statement("ReadTheSource", "Allow", SOURCE_ACTIONS[pipe.source.kind], (source.policy_arn,)))
+    enrichment = _enrichment_function(stack, domain, pipe, tags) if pipe.enrichment else None
+    if enrichment is not None:
+        statements.append(
+            Statement("InvokeTheEnrichment", "Allow", ("lambda:InvokeFunction",), (enrichment.function.arn,))
+        )
+    statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (pipe.target.arn,)))
+    if dlq is not None:
+        statements.append(Statement("DeadLetter", "Allow", ("sqs:SendMessage",), (dlq.arn_value,)))
+    log_group = names.pipe_log_group(name)
+    if pipe.log_level != "OFF":  # its execution log records, into its own log group only
+        log_group_arn = f"arn:aws:logs:{environment.region}:{environment.account_id}:log-group:{log_group}"
+        statements.append(
+            Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",))
+        )
+    if kms_key:  # the domain's queues, the pipe's own data and its DLQ are encrypted with the domain key
+        statements.append(
+            Statement(
+                sid="UseTheDomainKey",
+                effect="Allow",
+                actions=("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"),
+                # The key lives in the platform stack (its id is not deterministic): keys of this account,
+                # narrowed to the one behind the domain's alias.
+                resources=(f"arn:aws:kms:{environment.region}:{environment.account_id}:key/*",),
+                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.key_alias(domain.name)}},
+            )
+        )
+    role = TargetRole(
+        stack,
+        f"pipe-{pipe.name}-role",
+        name=names.pipe_role(domain.name, pipe.name),
+        service=PIPES_SERVICE,
+        account_id=environment.account_id,
+        source_arns=(names.pipe_arn(name),),
+        statements=tuple(statements),
+        tags=tags,
+    )
+    built = EventPipe(
+        stack,
+        f"pipe-{pipe.name}",
+        name=name,
+        description=pipe.description,
+        role_arn=role.role.arn,
+        source=source,
+        enrichment_arn=enrichment.function.arn if enrichment else None,
+        target_arn=pipe.target.arn,
+        target_parameters=_target_parameters(pipe),
+        log_group_name=log_group,
+        log_level=pipe.log_level,
+        log_retention_days=environment.log_retention_days,
+        kms_key=stack.kms_key_arn_for(domain.name),  # the key's ARN: CloudWatch Logs takes no alias
+        depends_on=[role.policy, *([dlq.queue] if dlq else [])],
+        tags=tags,
+    )
+    output = pipe.name.replace("-", "_")
+    TerraformOutput(stack, f"{output}_pipe_arn", value=built.pipe.arn)
+    if dlq is not None:
+        TerraformOutput(stack, f"{output}_pipe_dlq_arn", value=dlq.queue.arn)
+    if enrichment is not None:
+        TerraformOutput(stack, f"{output}_enrichment_function_arn", value=enrichment.function.arn)
+
+
+def _source(stack: DomainStack, domain: Domain, pipe: Pipe, dlq_arn: str | None) -> ResolvedSource:
+    source = pipe.source
+    batch: dict[str, Any] = {"batch_size": source.batch_size}
+    if source.kind == "queue":
+        consumer = source_consumer(domain, pipe)
+        assert consumer is not None  # checked when the catalog loaded
+        queue = _child(stack, ConsumerQueue, f"consumer-{consumer.name}")
+        if not consumer.fifo:  # FIFO queues deliver batches as they are read
+            batch["maximum_batching_window_in_seconds"] = source.batching_window
+        return ResolvedSource(
+            arn=queue.queue.arn,
+            policy_arn=queue.names.queue_arn,
+            parameters={"sqs_queue_parameters": batch, **_filter_criteria(pipe)},
+        )
+    assert source.retry is not None and dlq_arn is not None
+    stream = {
+        **batch,
+        "maximum_batching_window_in_seconds": source.batching_window,
+        "starting_position": source.starting_position,
+        "maximum_retry_attempts": source.retry.max_attempts,
+        "maximum_record_age_in_seconds": source.retry.max_age,
+        "on_partial_batch_item_failure": BISECT,
+        "dead_letter_config": {"arn": dlq_arn},
+    }
+    if source.kind == "stream":
+        arn = stream_arn(stack.names, source)
+        return ResolvedSource(arn, arn, {"kinesis_stream_parameters": stream, **_filter_criteria(pipe)})
+    function = _child(stack, ConsumerFunction, f"consumer-{source.consumer}-function")
+    table = _child(function, DynamodbTable, f"table-{source.table}")
+    table.stream_enabled = True  # the table is the consumer's; the pipe needs its change stream
+    table.stream_view_type = STREAM_VIEW
+    return ResolvedSource(
+        table.stream_arn, table.stream_arn, {"dynamodb_stream_parameters": stream, **_filter_criteria(pipe)}
+    )
+
+
+def _child(scope: Construct, kind: type, id: str) -> Any:
+    """A construct the stack built for a consumer (its queue, function or table), found by its construct id."""
+    child = scope.node.try_find_child(id)
+    if not isinstance(child, kind):
+        raise LookupError(f"{scope.node.path} has no {kind.__name__} {id!r}: the pipes are built after consumers")
+    return child
+
+
+def _filter_criteria(pipe: Pipe) -> dict[str, Any]:
+    if not pipe.filters:
+        return {}
+    return {"filter_criteria": {"filter": [{"pattern": json.dumps(f, sort_keys=True)} for f in pipe.filters]}}
+
+
+def _target_parameters(pipe: Pipe) -> dict[str, Any] | None:
+    target = pipe.target
+    if target.kind == "stepfunctions":
+        return {"step_function_state_machine_parameters": {"invocation_type": target.invocation}}
+    if target.kind == "lambda":
+        return {"lambda_function_parameters": {"invocation_type": target.invocation}}
+    if target.kind == "kinesis":
+        return {"kinesis_stream_parameters": {"partition_key": target.partition_key}}
+    if target.message_group:
+        return {"sqs_queue_parameters": {"message_group_id": target.message_group}}
+    return None
+
+
+def _enrichment_function(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> ConsumerFunction:
+    """The consumers' Lambda wiring (package, role, log group, tracing) for a function Pipes invokes synchronously:
+    no queue, no on-failure destination, no idempotency table; its role may read its declared parameters and
+    secrets and nothing else of the catalog."""
+    names, environment = stack.names, stack.environment
+    assert pipe.enrichment is not None
+    settings = pipe.enrichment.function
+    package = stack.packages[package_key(pipe)]
+    prefix = f"arn:aws:{{}}:{environment.region}:{environment.account_id}:"
+    return ConsumerFunction(
+        stack,
+        f"pipe-{pipe.name}-enrichment",
+        queue=None,
+        config=FunctionConfig(
+            name=names.enrichment_function(domain.name, pipe.name),
+            role_name=names.enrichment_role(domain.name, pipe.name),
+            handler=package.handler,
+            package_path=str(package.path),
+            package_hash=package.sha256_base64,
+            memory=settings.memory,
+            timeout=settings.timeout,
+            reserved_concurrency=settings.reserved_concurrency,
+            batch_size=pipe.source.batch_size,
+            batching_window=pipe.source.batching_window,
+            max_concurrency=None,
+            environment={
+                **dict(settings.environment),
+                "EVENTFORM_ENV": environment.name,
+                "POWERTOOLS_SERVICE_NAME": pipe.qualified_name,
+            },
+            log_retention_days=environment.log_retention_days,
+            region=environment.region,
+            account_id=environment.account_id,
+            fifo=False,
+            mapping_enabled=False,  # no event source mapping: Pipes invokes the function
+            email_senders=(),
+            layers=() if environment.is_local else (POWERTOOLS_LAYER.format(region=environment.region),),
+        ),
+        grants=Grants(
+            queue_arn=None,
+            tables={},
+            idempotency_table_arn=None,
+            publish_topic_arns=(),
+            parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
+            secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
+            email_identity_arns=(),
+            kms_key_aliases=(names.key_alias(domain.name),) if environment.customer_managed_keys else (),
+        ),
+        kms_key=stack.kms_key_arn_for(domain.name),
+        tags=tags,
+    )
