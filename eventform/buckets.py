@@ -61,17 +61,16 @@ def build_objects(
     objects = spec.get("objects")
     if objects is None:
         return None
-    ok = True
-    for key in ("filter", "filter_scope"):
-        if key in spec:
-            out.add(
-                path,
-                f"{location}.{key}",
-                f"{key} is an SNS filter policy on catalog events; object events are filtered by key",
-                "use objects.prefix / objects.suffix (and a pattern: with via: bus for anything else)",
-                line_of(document, [*where, key]),
-            )
-            ok = False
+    ok = _loader().refuse_keys(
+        out,
+        path,
+        document,
+        where,
+        spec,
+        ("filter", "filter_scope"),
+        "{key} is an SNS filter policy on catalog events; object events are filtered by key",
+        "use objects.prefix / objects.suffix (and a pattern: with via: bus for anything else)",
+    )
     for key in ("prefix", "suffix"):
         if KEY_WILDCARD in objects.get(key, ""):
             out.add(

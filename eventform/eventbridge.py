@@ -188,17 +188,16 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
                     line_of(document, [*where, key]),
                 )
         return None
-    ok = True
-    for key in ("filter", "filter_scope"):
-        if key in spec:
-            out.add(
-                path,
-                f"{location}.{key}",
-                f"{key} is an SNS filter policy; a via: bus consumer filters with an EventBridge pattern",
-                "move the conditions to pattern: (under detail: for payload fields)",
-                line_of(document, [*where, key]),
-            )
-            ok = False
+    ok = _loader().refuse_keys(
+        out,
+        path,
+        document,
+        where,
+        spec,
+        ("filter", "filter_scope"),
+        "{key} is an SNS filter policy; a via: bus consumer filters with an EventBridge pattern",
+        "move the conditions to pattern: (under detail: for payload fields)",
+    )
     pattern = spec.get("pattern")
     if pattern is not None:
         problems = patterns.syntax_problems(pattern, f"{location}.pattern")

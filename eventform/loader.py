@@ -197,6 +197,23 @@ class _Collector:
             raise CatalogError(self.problems)
 
 
+def refuse_keys(
+    out: _Collector,
+    path: Path,
+    document: Any,
+    where: list[str],
+    spec: dict[str, Any],
+    keys: tuple[str, ...],
+    message: str,
+    fix: str,
+) -> bool:
+    """Report each of ``keys`` present in ``spec`` (``message`` names it as ``{key}``); True when none was."""
+    present = [key for key in keys if key in spec]
+    for key in present:
+        out.add(path, ".".join([*where, key]), message.format(key=key), fix, _line_of(document, [*where, key]))
+    return not present
+
+
 def _read_yaml(path: Path, out: _Collector) -> YamlDocument | None:
     try:
         text = path.read_text(encoding="utf-8")

@@ -119,23 +119,22 @@ class ObjectBucket(Construct):
                 )
             ],
         )
-        if not config.tls_only:
-            return
-        S3BucketPolicy(
-            self,
-            "policy",
-            bucket=self.bucket.id,
-            policy=document(
-                Statement(
-                    sid="DenyInsecureTransport",
-                    effect="Deny",
-                    principal="*",
-                    actions=("s3:*",),
-                    resources=(config.arn, f"{config.arn}/*"),
-                    conditions={"Bool": {"aws:SecureTransport": "false"}},
-                )
-            ),
-        )
+        if config.tls_only:
+            S3BucketPolicy(
+                self,
+                "policy",
+                bucket=self.bucket.id,
+                policy=document(
+                    Statement(
+                        sid="DenyInsecureTransport",
+                        effect="Deny",
+                        principal="*",
+                        actions=("s3:*",),
+                        resources=(config.arn, f"{config.arn}/*"),
+                        conditions={"Bool": {"aws:SecureTransport": "false"}},
+                    )
+                ),
+            )
 
     def notify(self, destinations: list[Destination], *, eventbridge: bool) -> S3BucketNotification | None:
         """The bucket's one notification configuration (S3 holds one per bucket, so it is built once, last)."""
