@@ -15,7 +15,6 @@ from eventform import buckets, patterns
 from eventform.eventbridge import scheduled_input
 from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
 from modules.bus import EventBus
-from modules.dead_letter import DeliveryDlq
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
@@ -93,19 +92,9 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
     names, environment, catalog = stack.names, stack.environment, stack.catalog
     rules = _rule_names(stack, consumer)
     rule_arns = tuple(sorted(arn for _, arn in rules.values()))
-    kms_key = stack.kms_key_for(consumer.domain)
     dlq_name = names.delivery_dlq(consumer.domain, consumer.name)
-    dlq = DeliveryDlq(
-        stack,
-        f"consumer-{consumer.name}-delivery-dlq",
-        name=dlq_name,
-        arn=names.queue_arn(dlq_name),
-        alarm_name=names.alarm(dlq_name, "visible-messages"),
-        rule_arns=rule_arns,
-        retention=environment.dlq_retention,
-        kms_key=kms_key,
-        alarms=stack.alarm_settings(),
-        tags=tags,
+    dlq = stack.delivery_dlq(
+        f"consumer-{consumer.name}-delivery-dlq", dlq_name, domain=consumer.domain, tags=tags, rule_arns=rule_arns
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:
@@ -228,18 +217,7 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
     dlq_name = names.delivery_dlq(domain.name, "schedules")
     dlq_arn = names.queue_arn(dlq_name)
     kms_key = stack.kms_key_for(domain.name)
-    DeliveryDlq(
-        stack,
-        "schedules-delivery-dlq",
-        name=dlq_name,
-        arn=dlq_arn,
-        alarm_name=names.alarm(dlq_name, "visible-messages"),
-        rule_arns=(),
-        retention=environment.dlq_retention,
-        kms_key=kms_key,
-        alarms=stack.alarm_settings(),
-        tags=tags,
-    )
+    stack.delivery_dlq("schedules-delivery-dlq", dlq_name, domain=domain.name, tags=tags)
     for schedule in domain.schedules:
         if schedule.event:
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
@@ -296,20 +274,15 @@ def build_api_call_alerts(stack: DomainStack, domain: Domain, tags: dict[str, st
     """Rules on the default bus for CloudTrail-recorded API calls -> the platform alarm topic (resource policy)."""
     if not domain.api_calls:
         return
-    names, environment = stack.names, stack.environment
+    names = stack.names
     rules = {alert.name: names.api_call_rule(domain.name, alert.name) for alert in domain.api_calls}
     dlq_name = names.delivery_dlq(domain.name, "api-calls")
-    dlq = DeliveryDlq(
-        stack,
+    dlq = stack.delivery_dlq(
         "api-calls-delivery-dlq",
-        name=dlq_name,
-        arn=names.queue_arn(dlq_name),
-        alarm_name=names.alarm(dlq_name, "visible-messages"),
-        rule_arns=tuple(sorted(names.rule_arn(None, r) for r in rules.values())),
-        retention=environment.dlq_retention,
-        kms_key=stack.kms_key_for(domain.name),
-        alarms=stack.alarm_settings(),
+        dlq_name,
+        domain=domain.name,
         tags=tags,
+        rule_arns=tuple(sorted(names.rule_arn(None, r) for r in rules.values())),
     )
     for alert in domain.api_calls:
         EventRule(

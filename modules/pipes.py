@@ -20,7 +20,6 @@ from constructs import Construct
 
 from eventform.model import Domain
 from eventform.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
-from modules.dead_letter import DeliveryDlq
 from modules.event_role import TargetRole
 from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
 from modules.policies import Statement
@@ -117,18 +116,8 @@ def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, 
     dlq = None
     if pipe.source.is_stream:  # a queue source dead-letters through its own redrive policy
         dlq_name = names.pipe_dlq(domain.name, pipe.name)
-        dlq = DeliveryDlq(
-            stack,
-            f"pipe-{pipe.name}-dlq",
-            name=dlq_name,
-            arn=names.queue_arn(dlq_name),
-            alarm_name=names.alarm(dlq_name, "visible-messages"),
-            rule_arns=(),  # Pipes sends with the pipe's role (below), not through the queue policy
-            retention=environment.dlq_retention,
-            kms_key=kms_key,
-            alarms=stack.alarm_settings(),
-            tags=tags,
-        )
+        # no rule_arns: Pipes sends with the pipe's role (below), not through the queue policy
+        dlq = stack.delivery_dlq(f"pipe-{pipe.name}-dlq", dlq_name, domain=domain.name, tags=tags)
     source = _source(stack, domain, pipe, dlq.arn_value if dlq else None)
     statements.append(Statement("ReadTheSource", "Allow", SOURCE_ACTIONS[pipe.source.kind], (source.policy_arn,)))
     enrichment = _enrichment_function(stack, domain, pipe, tags) if pipe.enrichment else None

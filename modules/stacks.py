@@ -326,6 +326,25 @@ class DomainStack(EventformStack):
             self.consumer_function(consumer, queue, tags)
         self.consumer_locator(consumer, queue, tags)
 
+    def delivery_dlq(
+        self, id: str, name: str, *, domain: str, tags: dict[str, str], rule_arns: tuple[str, ...] = ()
+    ) -> DeliveryDlq:
+        """A DLQ for what a service could not deliver (rules, schedules, pipes, Lambda's async retries), with the
+        environment's retention, the domain key and a depth alarm; only ``rule_arns`` get a resource policy."""
+        names, environment = self.names, self.environment
+        return DeliveryDlq(
+            self,
+            id,
+            name=name,
+            arn=names.queue_arn(name),
+            alarm_name=names.alarm(name, "visible-messages"),
+            rule_arns=rule_arns,
+            retention=environment.dlq_retention,
+            kms_key=self.kms_key_for(domain),
+            alarms=self.alarm_settings(),
+            tags=tags,
+        )
+
     def consumer_queue(
         self,
         consumer: Consumer,
@@ -426,20 +445,9 @@ class DomainStack(EventformStack):
 
     def pushed_function(self, consumer: Consumer, tags: dict[str, str]) -> tuple[ConsumerFunction, DeliveryDlq]:
         """A function a service invokes asynchronously (SNS, S3): its on-failure DLQ with alarm, Lambda's retries."""
-        names, environment = self.names, self.environment
+        names = self.names
         dlq_name = names.dlq(consumer.domain, consumer.name, False)
-        dlq = DeliveryDlq(
-            self,
-            f"consumer-{consumer.name}-dlq",
-            name=dlq_name,
-            arn=names.queue_arn(dlq_name),
-            alarm_name=names.alarm(dlq_name, "visible-messages"),
-            rule_arns=(),
-            retention=environment.dlq_retention,
-            kms_key=self.kms_key_for(consumer.domain),
-            alarms=self.alarm_settings(),
-            tags=tags,
-        )
+        dlq = self.delivery_dlq(f"consumer-{consumer.name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
         function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
         function.asynchronous_invocations(
             retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
