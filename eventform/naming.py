@@ -174,6 +174,18 @@ class Names:
     def api_call_rule(self, domain: str, name: str) -> str:
         return fit(f"{self.env}-{domain}-{name}", LIMITS["rule"])
 
+    # Grants of a function ------------------------------------------------------------------------------
+    def parameter_arn(self, parameter: str) -> str:
+        """A declared SSM parameter (``/team/x``)."""
+        return self._arn("ssm", f"parameter{parameter}")
+
+    def secret_arn(self, secret: str) -> str:
+        """A declared Secrets Manager secret by name: AWS appends 6 random characters to a secret's ARN."""
+        return self._arn("secretsmanager", f"secret:{secret}-*")
+
+    def email_identity_arn(self, identity: str) -> str:
+        return self._arn("ses", f"identity/{identity}")
+
     # S3 --------------------------------------------------------------------------------------------------
     def bucket(self, domain: str, bucket: str) -> str:
         """Bucket names are global: ``<env>-<domain>-<bucket>-<account>-<region>`` (63 characters at most)."""

@@ -21,7 +21,7 @@ from constructs import Construct
 from eventform.model import Domain
 from eventform.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
 from modules.event_role import TargetRole
-from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
+from modules.function import ConsumerFunction, FunctionConfig, Grants
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
 
@@ -252,7 +252,6 @@ def _enrichment_function(stack: DomainStack, domain: Domain, pipe: Pipe, tags: d
     assert pipe.enrichment is not None
     settings = pipe.enrichment.function
     package = stack.packages[package_key(pipe)]
-    prefix = f"arn:aws:{{}}:{environment.region}:{environment.account_id}:"
     return ConsumerFunction(
         stack,
         f"pipe-{pipe.name}-enrichment",
@@ -280,15 +279,15 @@ def _enrichment_function(stack: DomainStack, domain: Domain, pipe: Pipe, tags: d
             fifo=False,
             mapping_enabled=False,  # no event source mapping: Pipes invokes the function
             email_senders=(),
-            layers=() if environment.is_local else (POWERTOOLS_LAYER.format(region=environment.region),),
+            layers=stack.powertools_layers(),
         ),
         grants=Grants(
             queue_arn=None,
             tables={},
             idempotency_table_arn=None,
             publish_topic_arns=(),
-            parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
-            secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
+            parameter_arns=tuple(map(names.parameter_arn, settings.parameters)),
+            secret_arns=tuple(map(names.secret_arn, settings.secrets)),
             email_identity_arns=(),
             kms_key_aliases=(names.key_alias(domain.name),) if environment.customer_managed_keys else (),
         ),

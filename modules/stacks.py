@@ -124,6 +124,10 @@ class EventformStack(TerraformStack):
         """The domain key by alias ARN: what SNS, SQS and S3 accept."""
         return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
 
+    def powertools_layers(self) -> tuple[str, ...]:
+        """AWS's Powertools layer for every function; none locally (the embedded AWS has no AWS-owned layers)."""
+        return () if self.environment.is_local else (POWERTOOLS_LAYER.format(region=self.environment.region),)
+
     def kms_key_arn_for(self, domain: str) -> str | None:
         """The domain key's own ARN, looked up by alias: Lambda, CloudWatch Logs and Scheduler accept no alias."""
         if not self.environment.customer_managed_keys:
@@ -609,7 +613,6 @@ class DomainStack(EventformStack):
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
         function_name = names.function(consumer.domain, consumer.name)
-        prefix = f"arn:aws:{{}}:{environment.region}:{environment.account_id}:"
         publish = sorted(
             {
                 names.topic_arn(e.domain, bool(t.fifo))
@@ -649,7 +652,7 @@ class DomainStack(EventformStack):
                 fifo=consumer.fifo,
                 mapping_enabled=not environment.is_local,
                 email_senders=settings.email_senders,
-                layers=() if environment.is_local else (POWERTOOLS_LAYER.format(region=environment.region),),
+                layers=self.powertools_layers(),
             ),
             grants=Grants(
                 queue_arn=queue.names.queue_arn if queue else None,
@@ -657,11 +660,11 @@ class DomainStack(EventformStack):
                 tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
                 publish_topic_arns=tuple(publish),
-                parameter_arns=tuple(prefix.format("ssm") + f"parameter{p}" for p in settings.parameters),
-                secret_arns=tuple(prefix.format("secretsmanager") + f"secret:{s}-*" for s in settings.secrets),
+                parameter_arns=tuple(map(names.parameter_arn, settings.parameters)),
+                secret_arns=tuple(map(names.secret_arn, settings.secrets)),
                 # SES authorizes the sending address's identity, or its domain's when only the domain is verified.
                 email_identity_arns=tuple(
-                    prefix.format("ses") + f"identity/{identity}"
+                    names.email_identity_arn(identity)
                     for sender in settings.email_senders
                     for identity in (sender, sender.split("@", 1)[1])
                 ),
