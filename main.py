@@ -6,8 +6,8 @@ Select what to build with EVENTFORM_ENV=dev[,prod] and/or EVENTFORM_STACK=dev-or
 import sys
 from pathlib import Path
 
-from eventform.app import build_app, selection_from_environment
-from eventform.errors import CatalogError
+from eventform.catalog.errors import CatalogError
+from eventform.synthesis.app import build_app, selection_from_environment
 
 if __name__ == "__main__":
     environments, stacks = selection_from_environment()

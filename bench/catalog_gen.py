@@ -13,7 +13,7 @@ from pathlib import Path
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 VERBS = ("created", "updated", "shipped", "cancelled", "confirmed", "archived", "renewed", "expired")
 ENVIRONMENT_TEMPLATE = """\
-# yaml-language-server: $schema=../eventform/schemas/environment.schema.json
+# yaml-language-server: $schema=../eventform/catalog/schemas/environment.schema.json
 name: {name}
 account_id: "{account}"
 region: eu-west-1
@@ -78,7 +78,7 @@ def generate(
     consumers = 0
     for position, domain in enumerate(domains):
         lines = [
-            "# yaml-language-server: $schema=../eventform/schemas/catalog.schema.json",
+            "# yaml-language-server: $schema=../eventform/catalog/schemas/catalog.schema.json",
             f"domain: {domain}",
             f"owner: team-{domain}",
             f"description: Generated domain {domain}.",

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import generate  # noqa: E402
-from eventform.docs import build  # noqa: E402
-from eventform.loader import load  # noqa: E402
+from eventform.authoring.docs import build  # noqa: E402
+from eventform.catalog.loader import load  # noqa: E402
 
 
 def measure(catalog_root: Path, out: Path, repeat: int) -> tuple[int, int, list[float]]:

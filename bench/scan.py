@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import generate  # noqa: E402
-from eventform.app import synthesize  # noqa: E402
-from eventform.loader import load  # noqa: E402
-from eventform.scan import ScanConfig, ScanReport, scan  # noqa: E402
+from eventform.catalog.loader import load  # noqa: E402
+from eventform.compliance.scan import ScanConfig, ScanReport, scan  # noqa: E402
+from eventform.synthesis.app import synthesize  # noqa: E402
 
 
 def measure(label: str, catalog_root: Path, work: Path, repeat: int, jobs: int) -> tuple[str, ScanReport, list[float]]:

@@ -52,7 +52,7 @@ def children(pid):
     return found
 
 mode, project, out, selector = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
-from eventform.toolchain import ensure_jsii_node
+from eventform.synthesis.toolchain import ensure_jsii_node
 ensure_jsii_node()
 started = time.perf_counter()
 import cdktn  # noqa: F401
@@ -61,7 +61,7 @@ imported = time.perf_counter()
 if mode == "import":
     print(json.dumps({{"import": imported - started}}))
     sys.exit(0)
-from eventform.app import build_app
+from eventform.synthesis.app import build_app
 kwargs = {{"environments": [selector]}} if mode == "env" else {{"stacks": [selector]}}
 app, planned = build_app(project, out, **kwargs)
 constructed = time.perf_counter()

@@ -11,11 +11,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from eventform import filters
-from eventform.loader import load
-from eventform.model import Catalog
-from eventform.publisher import Publisher
-from eventform.runner import LambdaContext, sqs_event
+from eventform.catalog import filters
+from eventform.catalog.loader import load
+from eventform.catalog.model import Catalog
+from eventform.local.runner import LambdaContext, sqs_event
+from eventform.runtime.publisher import Publisher
 from handlers.runtime import clients
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from cdktn_provider_aws.cloudwatch_event_connection import (
 from cdktn_provider_aws.data_aws_secretsmanager_secret_version import DataAwsSecretsmanagerSecretVersion
 from constructs import Construct
 
-from eventform.model import ApiDestination
+from eventform.catalog.model import ApiDestination
 
 
 class HttpDestination(Construct):

@@ -31,7 +31,7 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from eventform.model import ObjectSource
+from eventform.catalog.model import ObjectSource
 from modules.policies import Statement, document
 
 INCOMPLETE_UPLOAD_DAYS = 7

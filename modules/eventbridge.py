@@ -1,7 +1,7 @@
 """The EventBridge half of a domain stack: bus, via-bus consumers (rules + targets), schedules, API-call alerts.
 
 Called from :class:`modules.stacks.DomainStack` and :class:`modules.stacks.PlatformStack` with the stack itself, so
-the SNS path there stays untouched. Every name and ARN comes from :class:`eventform.naming.Names`.
+the SNS path there stays untouched. Every name and ARN comes from :class:`eventform.catalog.naming.Names`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from cdktn import TerraformOutput
 
-from eventform import buckets, patterns
-from eventform.eventbridge import scheduled_input
-from eventform.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
+from eventform.catalog import buckets, patterns
+from eventform.catalog.buses import scheduled_input
+from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -60,7 +60,7 @@ def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> Event
     TerraformOutput(stack, "archive_arn", value=bus.archive.arn)
     for attribute, value in (("bus_arn", bus.bus.arn), ("bus_name", bus.bus.name)):
         TerraformOutput(stack, attribute, value=value)
-        # The publisher finds the bus through /eventform/<env>/<domain>/bus_name (eventform.publisher).
+        # The publisher finds the bus through /eventform/<env>/<domain>/bus_name (eventform.runtime.publisher).
         locator(
             stack,
             f"{attribute.replace('_', '-')}-parameter",

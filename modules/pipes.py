@@ -3,7 +3,7 @@ pipe does (read its source, invoke its enrichment, reach its target, dead-letter
 enrichment function (the consumers' Lambda wiring), the DLQ of a stream source with its alarm, and the log group.
 
 Called from :class:`modules.stacks.DomainStack` after the consumers, whose queues and tables the pipes read.
-Every name and ARN comes from :class:`eventform.naming.Names`.
+Every name and ARN comes from :class:`eventform.catalog.naming.Names`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.pipes_pipe import PipesPipe
 from constructs import Construct
 
-from eventform.model import Domain
-from eventform.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
+from eventform.catalog.model import Domain
+from eventform.catalog.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
 from modules.event_role import TargetRole
 from modules.function import ConsumerFunction, FunctionConfig, Grants
 from modules.policies import Statement

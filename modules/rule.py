@@ -17,7 +17,7 @@ from cdktn_provider_aws.cloudwatch_event_target import (
 )
 from constructs import Construct
 
-from eventform.model import InputTransformer, RetryPolicy
+from eventform.catalog.model import InputTransformer, RetryPolicy
 
 
 @dataclass(frozen=True)

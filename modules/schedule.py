@@ -13,7 +13,7 @@ from cdktn_provider_aws.scheduler_schedule import (
 from cdktn_provider_aws.scheduler_schedule_group import SchedulerScheduleGroup
 from constructs import Construct
 
-from eventform.model import Schedule
+from eventform.catalog.model import Schedule
 
 
 class ScheduleGroup(Construct):

@@ -6,8 +6,8 @@ from cdktn_provider_aws.schemas_registry import SchemasRegistry
 from cdktn_provider_aws.schemas_schema import SchemasSchema
 from constructs import Construct
 
-from eventform import registry
-from eventform.model import Catalog
+from eventform.catalog import registry
+from eventform.catalog.model import Catalog
 
 
 def schema_name(source: str, event: str, version: int) -> str:

@@ -1,7 +1,7 @@
 """The stacks: one per (environment, domain) and one platform stack per environment.
 
 Stacks receive frozen model objects and never read files or the process environment. Cross-stack references are
-deterministic names and ARNs (:class:`eventform.naming.Names`), not remote state.
+deterministic names and ARNs (:class:`eventform.catalog.naming.Names`), not remote state.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from eventform import filters
-from eventform.model import Bucket, Catalog, Consumer, Domain, Environment
-from eventform.naming import Names
-from eventform.packaging import Package
+from eventform.catalog import filters
+from eventform.catalog.model import Bucket, Catalog, Consumer, Domain, Environment
+from eventform.catalog.naming import Names
+from eventform.synthesis.packaging import Package
 from modules import eventbridge, pipes
 from modules.alarms import AlarmSettings
 from modules.bucket import BucketConfig, Destination, ObjectBucket

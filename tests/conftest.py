@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from eventform.app import SynthResult, synthesize
+from eventform.synthesis.app import SynthResult, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
 

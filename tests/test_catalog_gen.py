@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.catalog_gen import generate
-from eventform.loader import load
+from eventform.catalog.loader import load
 
 
 def test_generated_catalog_loads(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eventform import toolchain
+from eventform.synthesis import toolchain
 
 
 def test_cdktn_synth_of_one_stack_matches_eventform(synthesized, project_root: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 import yaml
 
-from eventform.cli import app
+from eventform.cli.main import app
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from eventform.policy_values import block, value
+from eventform.compliance.policy_values import block, value
 
 
 class AsyncInvokeOnFailureDestination(BaseResourceCheck):

@@ -8,7 +8,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from eventform.policy_values import condition_keys, document, principals, statements
+from eventform.compliance.policy_values import condition_keys, document, principals, statements
 
 ORGANISATION_KEYS = {"aws:principalorgid", "aws:principalorgpaths"}
 

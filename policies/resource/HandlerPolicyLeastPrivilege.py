@@ -8,7 +8,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from eventform.policy_values import as_list, document, statements
+from eventform.compliance.policy_values import as_list, document, statements
 
 # Actions without resource-level permissions: AWS only accepts "Resource": "*" for them.
 RESOURCE_WILDCARD_ALLOWED: frozenset[str] = frozenset(

@@ -7,7 +7,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from eventform.policy_values import as_list, document, principals, statements
+from eventform.compliance.policy_values import as_list, document, principals, statements
 
 
 def _denies_plain_http(statement: dict[str, Any]) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-from eventform.policy_values import is_reference, value
+from eventform.compliance.policy_values import is_reference, value
 
 MIN_RECEIVES, MAX_RECEIVES = 1, 10
 DLQ_SUFFIXES = ("-dlq", "-dlq.fifo")

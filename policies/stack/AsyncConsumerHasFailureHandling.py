@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from eventform.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
+from eventform.compliance.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
 
 ASYNC_PRINCIPALS = {"sns.amazonaws.com", "events.amazonaws.com", "s3.amazonaws.com", "scheduler.amazonaws.com"}
 

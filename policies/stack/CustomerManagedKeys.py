@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from eventform.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
+from eventform.compliance.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
 
 KEY_ARGUMENTS = {
     "aws_sqs_queue": "kms_master_key_id",

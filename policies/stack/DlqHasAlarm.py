@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from eventform.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
+from eventform.compliance.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
 
 DLQ_SUFFIXES = ("-dlq", "-dlq.fifo")
 DEPTH_METRICS = {"ApproximateNumberOfMessagesVisible"}

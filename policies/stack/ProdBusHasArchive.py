@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from eventform.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
+from eventform.compliance.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
 
 PRODUCTION_ENVIRONMENTS = frozenset({"prod"})
 

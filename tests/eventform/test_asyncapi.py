@@ -10,9 +10,9 @@ import pytest
 from jsonschema import Draft7Validator
 from typer.testing import CliRunner
 
-from eventform.asyncapi import document
-from eventform.cli import app
-from eventform.loader import load
+from eventform.authoring.asyncapi import document
+from eventform.catalog.loader import load
+from eventform.cli.main import app
 from tests.conftest import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]

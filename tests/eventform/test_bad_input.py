@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from eventform.app import synthesize
-from eventform.errors import CatalogError
-from eventform.loader import load
+from eventform.catalog.errors import CatalogError
+from eventform.catalog.loader import load
+from eventform.synthesis.app import synthesize
 from tests.conftest import copy_project
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eventform.cli import app
-from eventform.compat import breaking_changes
-from eventform.errors import CatalogError
-from eventform.loader import load
+from eventform.catalog.compat import breaking_changes
+from eventform.catalog.errors import CatalogError
+from eventform.catalog.loader import load
+from eventform.cli.main import app
 from tests.conftest import copy_project
 
 runner = CliRunner()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eventform.cli import app
-from eventform.loader import load
+from eventform.catalog.loader import load
+from eventform.cli.main import app
 from tests.conftest import copy_project
 
 runner = CliRunner()

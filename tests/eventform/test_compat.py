@@ -1,4 +1,4 @@
-"""Schema compatibility inside one event version (eventform/compat.py, shared by `lint --base` and `diff`):
+"""Schema compatibility inside one event version (eventform/catalog/compat.py, shared by `lint --base` and `diff`):
 one case per rule, breaking and additive."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from eventform.compat import breaking_changes, compare
+from eventform.catalog.compat import breaking_changes, compare
 
 ROOT = Path(__file__).resolve().parents[2]
 

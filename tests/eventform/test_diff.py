@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eventform.cli import app
-from eventform.diff import compare_stacks
+from eventform.authoring.diff import compare_stacks
+from eventform.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

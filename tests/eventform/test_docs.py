@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from eventform.cli import app
-from eventform.loader import load
+from eventform.catalog.loader import load
+from eventform.cli.main import app
 from tests.conftest import copy_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,8 +132,8 @@ def test_emitting_handlers_are_producers(tmp_path: Path):
 
 def test_a_large_catalog_shows_domains_on_the_index_and_consumers_on_domain_pages(tmp_path: Path):
     from bench.catalog_gen import generate
-    from eventform.docs import DETAIL_LIMIT, topology
-    from eventform.loader import load
+    from eventform.authoring.docs import DETAIL_LIMIT, topology
+    from eventform.catalog.loader import load
 
     generated = generate(tmp_path, events=120, events_per_domain=40, environments=("prod",))
     catalog, _ = load(generated.root)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eventform.loader import load, parse_duration, past_tense_problem
+from eventform.catalog.loader import load, parse_duration, past_tense_problem
 
 
 @pytest.fixture(scope="module")

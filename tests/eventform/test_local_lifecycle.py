@@ -7,8 +7,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from eventform import local
-from eventform.app import PlannedStack
+from eventform.local import embedded as local
+from eventform.synthesis.app import PlannedStack
 
 
 def test_server_starts_refuses_a_second_and_stops_idempotently(tmp_path: Path) -> None:

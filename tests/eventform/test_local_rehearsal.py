@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from eventform import local, rehearsal, runner
+from eventform.local import embedded as local
+from eventform.local import rehearsal, runner
 from tests.conftest import copy_project, require_terraform
 
 
@@ -39,7 +40,7 @@ def test_every_example_reaches_exactly_the_consumers_the_catalog_implies(deploye
     catalog, connection = rehearsal.connect(deployed)
     sent = rehearsal.publish_examples(catalog, connection)
     assert len(sent) == sum(len(e.latest.examples) for e in rehearsal.topic_events(catalog))
-    # The contract covers the SNS path; bus consumers are excluded explicitly (eventform.rehearsal's docstring).
+    # The contract covers the SNS path; bus consumers are excluded explicitly (eventform.local.rehearsal's docstring).
     covered = {c.qualified_name for c in rehearsal.topic_consumers(catalog)}
     assert covered == {
         "inventory/reserve-stock",

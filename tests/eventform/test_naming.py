@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventform.naming import HASH_LENGTH, LIMITS, Names, fit
+from eventform.catalog.naming import HASH_LENGTH, LIMITS, Names, fit
 
 
 def test_short_names_are_kept_readable() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from eventform import patterns
-from eventform.loader import load
-from eventform.publisher import Publisher
+from eventform.catalog import patterns
+from eventform.catalog.loader import load
+from eventform.runtime.publisher import Publisher
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from eventform import patterns, pipes
-from eventform.errors import CatalogError
-from eventform.loader import load
-from eventform.naming import LIMITS, Names
+from eventform.catalog import patterns, pipes
+from eventform.catalog.errors import CatalogError
+from eventform.catalog.loader import load
+from eventform.catalog.naming import LIMITS, Names
 from tests.conftest import ROOT
 
 
@@ -161,7 +161,7 @@ def test_pipe_names_fit_aws_limits_and_stay_distinct() -> None:
 def test_the_readme_pipe_example_is_a_valid_catalog_entry() -> None:
     import yaml
 
-    from eventform.loader import _validator
+    from eventform.catalog.loader import _validator
 
     readme = (ROOT / "README.md").read_text()
     start = readme.index("pipes:                                   # <env>-<domain>-<pipe>")

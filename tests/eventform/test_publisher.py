@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from eventform.loader import load
-from eventform.publisher import PartialPublishError, Publisher, PublishError
+from eventform.catalog.loader import load
+from eventform.runtime.publisher import PartialPublishError, Publisher, PublishError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +128,7 @@ def user(index: int) -> tuple[str, dict]:
 
 def test_put_events_batches_by_ten_and_retries_only_failed_entries(catalog, monkeypatch) -> None:
     ids = iter(range(1000))
-    monkeypatch.setattr("eventform.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
+    monkeypatch.setattr("eventform.runtime.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
     events = FlakyEvents({3: 2, 12: 1})
     sleeps: list[float] = []
     publisher = Publisher(catalog, "dev", events=events, bus_names={"users": "bus"}, sleep=sleeps.append)
@@ -140,7 +140,7 @@ def test_put_events_batches_by_ten_and_retries_only_failed_entries(catalog, monk
 
 def test_a_partially_failed_batch_is_never_reported_as_success(catalog, monkeypatch) -> None:
     ids = iter(range(1000))
-    monkeypatch.setattr("eventform.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
+    monkeypatch.setattr("eventform.runtime.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
     publisher = Publisher(
         catalog, "dev", events=FlakyEvents({1: 99}), bus_names={"users": "bus"}, sleep=lambda _: None, max_attempts=3
     )

@@ -12,8 +12,8 @@ from urllib.parse import unquote_plus
 import pytest
 from moto.server import ThreadedMotoServer
 
-from eventform import rehearsal, runner
-from eventform.model import Consumer, ObjectSource, PushSettings
+from eventform.catalog.model import Consumer, ObjectSource, PushSettings
+from eventform.local import rehearsal, runner
 
 REGION = "eu-west-1"
 

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from eventform import runner
+from eventform.local import runner
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from typer.testing import CliRunner
 
-from eventform import yamledit
-from eventform.app import synthesize
-from eventform.cli import app
-from eventform.loader import load
-from eventform.model import Consumer
+from eventform.authoring import yamledit
+from eventform.catalog.loader import load
+from eventform.catalog.model import Consumer
+from eventform.cli.main import app
+from eventform.synthesis.app import synthesize
 from tests.conftest import StackJson
 
 runner = CliRunner()

@@ -10,10 +10,10 @@ from xml.etree import ElementTree
 
 import pytest
 
-from eventform.app import SynthResult
-from eventform.loader import load
-from eventform.scan import WAIVED, ScanConfig, ScanReport, run_checkov, scan
-from eventform.scan_reports import write_reports
+from eventform.catalog.loader import load
+from eventform.compliance.reports import write_reports
+from eventform.compliance.scan import WAIVED, ScanConfig, ScanReport, run_checkov, scan
+from eventform.synthesis.app import SynthResult
 
 TODAY = date(2026, 1, 15)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from eventform import toolchain
+from eventform.synthesis import toolchain
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from eventform.errors import CatalogError
-from eventform.loader import load_environments
-from eventform.model import Waiver
+from eventform.catalog.errors import CatalogError
+from eventform.catalog.loader import load_environments
+from eventform.catalog.model import Waiver
 
 GOOD = """waivers:
   - check: CKV2_AWS_34

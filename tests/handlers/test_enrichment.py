@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eventform.runner import LambdaContext, sqs_event
+from eventform.local.runner import LambdaContext, sqs_event
 from handlers.enrichment import Enricher, record_envelope
 from handlers.runtime import CloudEvent, EventValidationError, UnknownEventError
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eventform.runner import LambdaContext
+from eventform.local.runner import LambdaContext
 from handlers.objects import from_bus_event
 from handlers.runtime import EventHandler, EventValidationError, is_test_event, unwrap
 

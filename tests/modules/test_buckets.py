@@ -28,9 +28,9 @@ from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
-from eventform import toolchain
-from eventform.app import synthesize
-from eventform.naming import LIMITS, Names
+from eventform.catalog.naming import LIMITS, Names
+from eventform.synthesis import toolchain
+from eventform.synthesis.app import synthesize
 from tests.conftest import ROOT, StackJson, copy_project, require_terraform
 
 PROD = "333333333333"

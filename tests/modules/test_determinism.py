@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eventform.app import synthesize
+from eventform.synthesis.app import synthesize
 
 
 def _files(root: Path) -> dict[str, bytes]:

@@ -27,7 +27,7 @@ from cdktn_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from jsonschema import Draft4Validator
 
-from eventform.naming import LIMITS, Names
+from eventform.catalog.naming import LIMITS, Names
 
 PROD = "333333333333"
 
@@ -305,7 +305,7 @@ QUEUE_SCHEDULE = """
 
 
 def test_a_schedule_can_deliver_to_a_consumer_queue_with_a_role_for_that_queue_only(tmp_path_factory) -> None:
-    from eventform.app import synthesize
+    from eventform.synthesis.app import synthesize
     from tests.conftest import StackJson, copy_project
 
     root = copy_project(tmp_path_factory.mktemp("queue-schedule"))

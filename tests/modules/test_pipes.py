@@ -16,7 +16,7 @@ from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.pipes_pipe import PipesPipe
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
-from eventform.naming import LIMITS
+from eventform.catalog.naming import LIMITS
 
 PROD, DEV = "333333333333", "111111111111"
 PIPES = {"payments": "settle-captures", "inventory": "reservation-feed", "users": "marketing-signups"}

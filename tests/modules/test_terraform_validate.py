@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventform import toolchain
+from eventform.synthesis import toolchain
 from tests.conftest import require_terraform
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from eventform.model import Backend, Environment
-from eventform.stack_checks import FAILED, PASSED, StackView, load_stack_checks
+from eventform.catalog.model import Backend, Environment
+from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 11)]

@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from eventform import runner
-from eventform.publisher import Publisher
+from eventform.local import runner
+from eventform.runtime.publisher import Publisher
 from handlers.crm_sync import handler
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:dev-users-events"

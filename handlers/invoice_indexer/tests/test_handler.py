@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventform.runner import sqs_event
+from eventform.local.runner import sqs_event
 from handlers.invoice_indexer import handler
 from handlers.runtime import unwrap
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from eventform import patterns
-from eventform.publisher import Publisher
+from eventform.catalog import patterns
+from eventform.runtime.publisher import Publisher
 from handlers.release_stock import handler
 from handlers.reserve_stock.tests.test_handler import make_table
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import copy
 
-from eventform import runner
+from eventform.local import runner
 from handlers.reserve_stock import handler
 
 

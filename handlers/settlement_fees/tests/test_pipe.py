@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from eventform import pipe_runner
+from eventform.local import pipe_runner
 from handlers.settlement_fees import handler
 
 PARAMETER = "/payments/settlement/fee-rates"

@@ -1,0 +1,71 @@
+"""Handler packages for ``eventform add consumer``: rendered from ``eventform/authoring/templates/handler/``.
+
+The templates are the only place that knows the handler layout and the runtime API (``handlers/runtime.py``'s
+``EventHandler``), so following a runtime change means editing that one folder. The generated test publishes the
+consumed events' catalog examples through real SNS -> SQS subscriptions in moto (``handlers/conftest.py``) and
+passes out of the box.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from eventform.files import Change
+
+TEMPLATE_FOLDER = "handler"
+# template file -> path inside handlers/<name>/
+FILES = {
+    "__init__.py.j2": "__init__.py",
+    "handler.py.j2": "handler.py",
+    "tests/__init__.py.j2": "tests/__init__.py",
+    "tests/test_handler.py.j2": "tests/test_handler.py",
+}
+
+
+def templates() -> Environment:
+    """Strict jinja2 environment: a missing variable is an error, never an empty string in generated code."""
+    return Environment(
+        loader=PackageLoader("eventform", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def function_name(event: str) -> str:
+    """``orders/order.created`` -> ``on_order_created``: a valid, readable Python identifier."""
+    return "on_" + re.sub(r"[^a-z0-9_]", "_", event.split("/", 1)[1])
+
+
+def _tuple_literal(items: list[str]) -> str:
+    """A tuple of strings as ruff would format it: one line when it fits, else one item per line."""
+    if len(items) == 1:
+        return f'("{items[0]}",)'
+    one_line = "(" + ", ".join(f'"{item}"' for item in items) + ")"
+    if len(one_line) <= 100:
+        return one_line
+    return "(\n" + "".join(f'    "{item}",\n' for item in items) + ")"
+
+
+def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, consumer: str, change: Change) -> Path:
+    """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist."""
+    package = root / "handlers" / handler
+    context = {
+        "package": handler,
+        "domain": domain,
+        "consumer": consumer,
+        "events": events,
+        "events_literal": _tuple_literal(events),
+        "handlers": [{"event": e, "name": e.split("/", 1)[1], "function": function_name(e)} for e in events],
+    }
+    environment = templates()
+    for template_name, target in FILES.items():
+        text = environment.get_template(f"{TEMPLATE_FOLDER}/{template_name}").render(**context)
+        change.write(package / target, text)
+    return package
+
+
+__all__ = ["FILES", "TEMPLATE_FOLDER", "function_name", "scaffold_handler"]

@@ -1,0 +1,508 @@
+"""``eventform add``: scaffold a domain, an event (version) or a consumer the way the catalog expects it.
+
+Each command refuses bad input before writing (with the reason and the fix), writes every file atomically as one
+:class:`eventform.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and the
+problems are raised, so the catalog is never left half-edited.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventform.authoring import yamledit
+from eventform.catalog import filters
+from eventform.catalog.errors import CatalogError, Problem
+from eventform.catalog.loader import SCHEMA_DIALECT, load, past_tense_problem
+from eventform.catalog.model import Catalog, Consumer
+from eventform.files import Change
+
+DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+CONSUMER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+QUALIFIED_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a Python package: handlers/<name>/
+OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{2,}$")
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+DEFAULT_SCHEMA_BASE = "https://schemas.example.com"
+SCHEMA_COMMENT = "# yaml-language-server: $schema=../eventform/catalog/schemas/catalog.schema.json\n"
+
+
+@dataclass
+class Scaffolded:
+    """What a command wrote and what the developer should do next."""
+
+    written: list[Path] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
+    catalog: Catalog | None = None
+
+
+def _refuse(file: Path, location: str, message: str, fix: str) -> CatalogError:
+    return CatalogError([Problem(file, location, message, fix)])
+
+
+def _domain_file(root: Path, domain: str) -> Path:
+    path = root / "catalog" / f"{domain}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (root / "catalog").glob("*.yaml"))
+        raise _refuse(
+            path,
+            "",
+            f"unknown domain {domain!r}",
+            f"use one of: {', '.join(known)}; or create it with `eventform add domain {domain} --owner <team>`",
+        )
+    return path
+
+
+class LintFailedError(CatalogError):
+    """The change was written, lint rejected it, and it was rolled back."""
+
+
+def _commit(root: Path, change: Change) -> Catalog:
+    """Lint the catalog with the change applied; undo the change and re-raise the problems if lint fails."""
+    try:
+        catalog, _ = load(root)
+    except CatalogError as error:
+        change.rollback()
+        raise LintFailedError(error.problems) from None
+    except BaseException:
+        change.rollback()
+        raise
+    return catalog
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# add domain
+# ------------------------------------------------------------------------------------------------------------
+def _source_prefix(root: Path) -> str:
+    """Reuse the reverse-DNS prefix of the existing domains (com.example.orders -> com.example)."""
+    prefixes = set()
+    for path in sorted((root / "catalog").glob("*.yaml")):
+        data = yamledit.plain(yamledit.load(path.read_text(encoding="utf-8")) or {})
+        source, domain = data.get("source"), data.get("domain")
+        if isinstance(source, str) and isinstance(domain, str) and source.endswith("." + domain):
+            prefixes.add(source.removesuffix("." + domain))
+    return sorted(prefixes)[0] if len(prefixes) == 1 else "com.example"
+
+
+def add_domain(
+    root: Path, name: str, owner: str, description: str | None = None, classification: str = "internal"
+) -> Scaffolded:
+    path = root / "catalog" / f"{name}.yaml"
+    if not DOMAIN_PATTERN.match(name):
+        raise _refuse(path, "domain", f"bad domain name {name!r}", "use 2-30 lower-case letters, digits and '-'")
+    if path.exists():
+        raise _refuse(path, "domain", f"domain {name!r} already exists", "pick another name or edit the file")
+    if not OWNER_PATTERN.match(owner):
+        raise _refuse(path, "owner", f"bad owner {owner!r}", "use the team's id, e.g. team-payments")
+    if classification not in CLASSIFICATIONS:
+        raise _refuse(
+            path,
+            "data_classification",
+            f"bad classification {classification!r}",
+            f"use one of: {', '.join(CLASSIFICATIONS)}",
+        )
+    text = (
+        SCHEMA_COMMENT
+        + yamledit.render("domain", name)
+        + "".join(
+            yamledit.render(key, value)
+            for key, value in (
+                ("owner", owner),
+                ("description", description or f"Events and consumers of the {name} domain."),
+                ("source", f"{_source_prefix(root)}.{name}"),
+                ("data_classification", classification),
+            )
+        )
+    )
+    change = Change()
+    change.write(path, text)
+    catalog = _commit(root, change)
+    return Scaffolded(
+        written=[path],
+        catalog=catalog,
+        next_steps=[
+            f"edit the description in {_relative(root, path)}",
+            f"add an event: eventform add event {name} <entity>.<past-tense verb> --topic",
+            f"or a consumer: eventform add consumer {name} <name> --events <domain>/<event>",
+            "run make test",
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------------------------
+# add event
+# ------------------------------------------------------------------------------------------------------------
+def _schema_base(root: Path) -> str:
+    """The ``$id`` prefix the catalog already uses (``https://schemas.example.com``), so new schemas match."""
+    for schema_path in sorted((root / "catalog").glob("*/*/v*.schema.json")):
+        try:
+            schema_id = json.loads(schema_path.read_text(encoding="utf-8")).get("$id", "")
+        except (OSError, json.JSONDecodeError):
+            continue
+        domain, event = schema_path.parent.parent.name, schema_path.parent.name
+        marker = f"/{domain}/{event}/"
+        if marker in schema_id:
+            return schema_id.split(marker)[0]
+    return DEFAULT_SCHEMA_BASE
+
+
+def skeleton_schema(
+    base: str, domain: str, name: str, version: int, description: str, group: str | None
+) -> dict[str, Any]:
+    """A minimal payload schema: the aggregate's id (and the FIFO message group field), nothing invented."""
+    id_field = f"{name.split('.')[0]}_id"
+    properties: dict[str, Any] = {id_field: {"type": "string", "description": f"Id of the {name.split('.')[0]}."}}
+    required = [id_field]
+    if group and group.split(".")[0] not in properties:
+        properties[group.split(".")[0]] = {"type": "string", "description": "Message group: the aggregate id."}
+        required.append(group.split(".")[0])
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "$id": f"{base}/{domain}/{name}/v{version}.json",
+        "title": f"{name} v{version}",
+        "description": description,
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+    }
+
+
+def example_for(schema: dict[str, Any]) -> dict[str, Any]:
+    """One example payload for a skeleton (required string fields)."""
+    return {key: f"{key.removesuffix('_id')}-0001" for key in schema.get("required", [])}
+
+
+def _dump_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def add_event(
+    root: Path,
+    domain: str,
+    name: str,
+    version: int | None = None,
+    topic: bool = False,
+    description: str | None = None,
+    message_group: str | None = None,
+) -> Scaffolded:
+    """Add event ``name`` to ``domain`` (or, with ``--version N``, version N of an existing event)."""
+    path = _domain_file(root, domain)
+    location = f"events.{name}"
+    if not EVENT_PATTERN.match(name):
+        raise _refuse(
+            path,
+            location,
+            f"bad event name {name!r}",
+            "use dotted lower-case words: <entity>.<past-tense verb>, e.g. order.shipped",
+        )
+    tense = past_tense_problem(name)
+    if tense:
+        raise _refuse(path, location, f"event name {name!r} is not a past-tense fact", tense)
+    if version is not None and version < 1:
+        raise _refuse(path, f"{location}.versions", f"bad version {version}", "versions start at 1")
+    text = path.read_text(encoding="utf-8")
+    data = yamledit.plain(yamledit.load(text))
+    events = data.get("events") or {}
+    existing = events.get(name)
+    folder = root / "catalog" / domain / name
+    change = Change()
+    steps: list[str] = []
+    if existing is not None:
+        versions = sorted(existing.get("versions", []))
+        if version is None or version in versions:
+            raise _refuse(
+                path,
+                location,
+                f"event {name!r} already exists with versions {versions}"
+                + (f" (version {version} included)" if version else ""),
+                f"to publish a new version: eventform add event {domain} {name} --version {max(versions) + 1}",
+            )
+        if version != max(versions) + 1:
+            raise _refuse(
+                path,
+                f"{location}.versions",
+                f"version {version} would leave a gap after {max(versions)}",
+                f"use --version {max(versions) + 1}",
+            )
+        previous = max(versions)
+        schema = json.loads((folder / f"v{previous}.schema.json").read_text(encoding="utf-8"))
+        if "$id" in schema:
+            schema["$id"] = re.sub(r"/v\d+\.json$", f"/v{version}.json", schema["$id"])
+        schema["title"] = f"{name} v{version}"
+        examples = json.loads((folder / f"v{previous}.examples.json").read_text(encoding="utf-8"))
+        new_text = _set_versions(text, name, [*versions, version])
+        steps.append(
+            f"make the breaking change in {_relative(root, folder / f'v{version}.schema.json')} "
+            f"(copied from v{previous}) and its examples"
+        )
+        steps.append(f"publish both versions until every consumer reads v{version}, then retire v{previous}")
+    else:
+        version = version or 1
+        if version != 1:
+            raise _refuse(
+                path, f"{location}.versions", f"a new event starts at version 1, not {version}", "drop --version"
+            )
+        topic_spec = data.get("topic")
+        if topic_spec is None and not topic:
+            raise _refuse(
+                path,
+                "topic",
+                f"domain {domain!r} has no SNS topic to publish {name!r} on",
+                f"pass --topic to add the domain's topic: eventform add event {domain} {name} --topic",
+            )
+        fifo = bool(topic_spec and topic_spec.get("fifo"))
+        if fifo and not message_group:
+            groups = sorted({e.get("message_group") for e in events.values() if e.get("message_group")})
+            if len(groups) != 1:
+                raise _refuse(
+                    path,
+                    f"{location}.message_group",
+                    f"domain {domain!r} publishes on a FIFO topic: {name!r} needs a message group field",
+                    "pass --message-group <field naming the aggregate id>, e.g. order_id",
+                )
+            message_group = groups[0]
+        if message_group and not fifo:
+            raise _refuse(
+                path, f"{location}.message_group", "message groups exist only on FIFO topics", "drop --message-group"
+            )
+        new_text = text
+        if topic_spec is None:
+            new_text = yamledit.insert_top_level(
+                new_text,
+                "topic",
+                {},
+                comment=f"a standard SNS topic: <env>-{domain}-events",
+                before=("events", "consumers"),
+            )
+        summary = description or f"TODO describe the fact {name} records, in one sentence."
+        entry: dict[str, Any] = {"description": summary, "versions": [1]}
+        if message_group:
+            entry["message_group"] = message_group
+        new_text = yamledit.insert_entry(new_text, "events", name, entry, before=("consumers",))
+        schema = skeleton_schema(_schema_base(root), domain, name, 1, summary, message_group)
+        examples = [example_for(schema)]
+        steps.append(
+            f"describe the payload in {_relative(root, folder / 'v1.schema.json')} "
+            "(properties, required, PII marks in the description)"
+        )
+        steps.append(f"replace the example in {_relative(root, folder / 'v1.examples.json')} with realistic payloads")
+        steps.append(
+            f"list filterable fields under events.{name}.attributes and personal data under pii in "
+            f"{_relative(root, path)}"
+        )
+    schema_path = folder / f"v{version}.schema.json"
+    examples_path = folder / f"v{version}.examples.json"
+    for target in (schema_path, examples_path):
+        if target.exists():
+            raise _refuse(
+                target,
+                "",
+                f"{target.name} already exists but the catalog does not list version {version}",
+                f"delete {target} or add {version} to events.{name}.versions by hand",
+            )
+    change.write(schema_path, _dump_json(schema))
+    change.write(examples_path, _dump_json(copy.deepcopy(examples)))
+    change.write(path, new_text)
+    catalog = _commit(root, change)
+    return Scaffolded(
+        written=change.paths,
+        catalog=catalog,
+        next_steps=[*steps, "preview: eventform docs && eventform diff --base main", "run make test"],
+    )
+
+
+def _set_versions(text: str, name: str, versions: list[int]) -> str:
+    """Rewrite ``events.<name>.versions`` in place (the only line that changes)."""
+    document = yamledit.load(text)
+    line = document["events"][name].lc.key("versions")[0]
+    lines = text.splitlines(keepends=True)
+    match = re.match(r"^(\s*versions:\s*)(\[[^\]]*\])(.*)$", lines[line].rstrip("\n"))
+    if not match:
+        raise _refuse(
+            Path("catalog"),
+            f"events.{name}.versions",
+            "versions is not a one-line list",
+            "write versions as [1, 2] and retry",
+        )
+    lines[line] = f"{match.group(1)}[{', '.join(map(str, versions))}]{match.group(3)}\n"
+    return "".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# add consumer
+# ------------------------------------------------------------------------------------------------------------
+def parse_events(value: str, path: Path) -> list[str]:
+    """``orders/order.created,users/user.registered`` -> a list; malformed items are refused with the reason."""
+    items = [item.strip() for item in value.split(",")]
+    if not value.strip() or any(not item for item in items):
+        raise _refuse(
+            path,
+            "--events",
+            f"malformed --events {value!r}",
+            "give comma-separated <domain>/<event> names, e.g. orders/order.created,users/user.registered",
+        )
+    bad = [item for item in items if not QUALIFIED_PATTERN.match(item)]
+    if bad:
+        raise _refuse(
+            path,
+            "--events",
+            f"malformed event reference(s): {', '.join(bad)}",
+            "write each as <domain>/<event>, e.g. orders/order.created",
+        )
+    duplicates = sorted({item for item in items if items.count(item) > 1})
+    if duplicates:
+        raise _refuse(path, "--events", f"listed twice: {', '.join(duplicates)}", "list each event once")
+    return items
+
+
+def parse_filter(value: str | None, path: Path) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        policy = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise _refuse(
+            path,
+            "--filter",
+            f"--filter is not valid JSON: {error.msg}",
+            'pass a JSON object, e.g. --filter \'{"country": ["DE", "FR"]}\'',
+        ) from error
+    problems = filters.syntax_problems(policy, "--filter")
+    if problems:
+        raise CatalogError(Problem(path, where, message, fix) for where, message, fix in problems)
+    return policy
+
+
+def add_consumer(
+    root: Path,
+    domain: str,
+    name: str,
+    events: str,
+    filter_json: str | None = None,
+    filter_scope: str = "attributes",
+    handler: str | None = None,
+    description: str | None = None,
+) -> Scaffolded:
+    path = _domain_file(root, domain)
+    location = f"consumers.{name}"
+    if not CONSUMER_PATTERN.match(name):
+        raise _refuse(
+            path,
+            location,
+            f"bad consumer name {name!r}",
+            "use 2-40 lower-case letters, digits and '-', e.g. send-email",
+        )
+    qualified = parse_events(events, path)
+    policy = parse_filter(filter_json, path)
+    if filter_scope not in ("attributes", "body"):
+        raise _refuse(path, "--filter-scope", f"bad filter scope {filter_scope!r}", "use attributes or body")
+    text = path.read_text(encoding="utf-8")
+    data = yamledit.plain(yamledit.load(text))
+    if name in (data.get("consumers") or {}):
+        raise _refuse(
+            path,
+            location,
+            f"consumer {name!r} already exists in {domain}",
+            "pick another name or edit the existing consumer",
+        )
+    catalog, _ = load(root)
+    known = {event.qualified_name for event in catalog.events}
+    unknown = [item for item in qualified if item not in known]
+    if unknown:
+        raise _refuse(
+            path,
+            "--events",
+            f"unknown event(s): {', '.join(unknown)}",
+            f"use existing events: {', '.join(sorted(known))}",
+        )
+    handler = handler if handler is not None else name.replace("-", "_")
+    if not HANDLER_PATTERN.match(handler):
+        raise _refuse(
+            root / "handlers",
+            "--handler",
+            f"bad handler name {handler!r}",
+            f"use 2-40 lower-case letters, digits and '_' (a Python package under handlers/), "
+            f"e.g. {re.sub(r'[^a-z0-9_]', '_', handler.lower()) or 'send_email'}",
+        )
+    entry: dict[str, Any] = {
+        "description": description or f"TODO say what {name} does with {', '.join(qualified)}.",
+        "events": qualified,
+        "handler": handler,
+    }
+    if policy is not None:
+        if filter_scope != "attributes":
+            entry["filter_scope"] = filter_scope
+        entry["filter"] = policy
+    change = Change()
+    change.write(path, yamledit.insert_entry(text, "consumers", name, entry))
+    steps = [f"describe what {name} does in {_relative(root, path)}"]
+    package = root / "handlers" / handler
+    if (package / "handler.py").exists():
+        steps.append(
+            f"handler {handler!r} already exists: register a function for each of {', '.join(qualified)} "
+            f"with @app.on in {_relative(root, package / 'handler.py')}"
+        )
+    else:
+        if package.exists():
+            raise _refuse(
+                package,
+                "--handler",
+                f"handlers/{handler}/ exists but has no handler.py",
+                f"delete handlers/{handler}/ or pick another --handler name",
+            )
+        from eventform.authoring.handler_scaffold import scaffold_handler
+
+        scaffold_handler(root, handler, qualified, domain, name, change)
+        steps.append(
+            f"write the business logic in {_relative(root, package / 'handler.py')} "
+            f"and run its test: .venv/bin/pytest {_relative(root, package)}"
+        )
+        steps.append(f"set Lambda settings under consumers.{name}.function (timeout, memory, batch_size, tables...)")
+    result_catalog = _commit(root, change)
+    consumer = next(c for c in result_catalog.consumers if c.qualified_name == f"{domain}/{name}")
+    if policy is not None and examples_passing(result_catalog, consumer) == 0:
+        change.rollback()
+        raise _refuse(
+            path,
+            f"{location}.filter",
+            f"no catalog example of {', '.join(qualified)} passes the filter, so {name} would never see one in the "
+            "rehearsal and its generated handler test could not pass",
+            "loosen --filter, or first add an example that matches it to the event's v<N>.examples.json",
+        )
+    return Scaffolded(
+        written=change.paths,
+        catalog=result_catalog,
+        next_steps=[*steps, "preview: eventform docs && eventform diff --base main", "run make test"],
+    )
+
+
+def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
+    """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
+    the way SNS does, with moto's filter-policy matcher, on the message the publisher would send)."""
+    from eventform.local.rehearsal import expected_consumers
+    from eventform.runtime.publisher import Publisher
+
+    publisher = Publisher(catalog, "scaffold")
+    passing = 0
+    for qualified in consumer.events:
+        for example in catalog.event(qualified).latest.examples:
+            event, envelope = publisher.envelope(qualified, example)
+            message = publisher.sns_message(event, envelope)
+            passing += consumer.qualified_name in expected_consumers(catalog, qualified, message)
+    return passing
+
+
+__all__ = ["LintFailedError", "Scaffolded", "add_consumer", "add_domain", "add_event", "parse_events", "parse_filter"]

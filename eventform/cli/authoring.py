@@ -1,0 +1,224 @@
+"""Authoring commands of the CLI: ``add``, ``docs``, ``diff`` and ``export``.
+
+Kept apart from :mod:`eventform.cli.main` so that module only registers them (``register(app)``); each command loads
+its heavy imports lazily so ``eventform --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from eventform.catalog.errors import CatalogError
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+add_app = typer.Typer(
+    help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.", no_args_is_help=True
+)
+export_app = typer.Typer(help="Export the catalog to other formats.", no_args_is_help=True)
+
+RootOption = Annotated[
+    Path | None, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
+]
+
+
+def _root(root: Path | None) -> Path:
+    return (root or Path.cwd()).resolve()
+
+
+def _fail(error: CatalogError) -> None:
+    from eventform.authoring.scaffold import LintFailedError
+
+    errors.print(str(error), markup=False, highlight=False)
+    if isinstance(error, LintFailedError):
+        errors.print("Lint failed after the change: it was rolled back, nothing was written.", style="bold red")
+    else:
+        errors.print("Nothing was written.", style="bold red")
+    raise typer.Exit(1)
+
+
+def _report(result, root: Path) -> None:
+    for path in result.written:
+        console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
+    catalog = result.catalog
+    console.print(
+        f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, {len(catalog.consumers)} consumers."
+    )
+    console.print("[bold]Next steps:[/]")
+    for number, step in enumerate(result.next_steps, 1):
+        console.print(f"  {number}. {step}", markup=False, highlight=False)
+
+
+@add_app.command("domain")
+def add_domain(
+    name: Annotated[str, typer.Argument(help="Domain name, e.g. shipping.")],
+    owner: Annotated[str, typer.Option("--owner", help="Owning team, e.g. team-logistics.")],
+    description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
+    classification: Annotated[
+        str, typer.Option("--classification", help="public | internal | confidential | restricted.")
+    ] = "internal",
+    root: RootOption = None,
+) -> None:
+    """Create catalog/<name>.yaml."""
+    from eventform.authoring.scaffold import add_domain as scaffold
+
+    project = _root(root)
+    try:
+        result = scaffold(project, name, owner, description, classification)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@add_app.command("event")
+def add_event(
+    domain: Annotated[str, typer.Argument(help="Domain that publishes the event.")],
+    name: Annotated[str, typer.Argument(help="<entity>.<past-tense verb>, e.g. order.shipped.")],
+    version: Annotated[
+        int | None, typer.Option("--version", help="Publish version N of an existing event (copies N-1).")
+    ] = None,
+    topic: Annotated[bool, typer.Option("--topic", help="Publish on the SNS topic (added if missing).")] = False,
+    bus: Annotated[bool, typer.Option("--bus", help="EventBridge bus: not supported yet.")] = False,
+    description: Annotated[str | None, typer.Option("--description", help="One sentence: the fact.")] = None,
+    message_group: Annotated[
+        str | None, typer.Option("--message-group", help="FIFO topics: field naming the aggregate id.")
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Add an event (schema skeleton + one example) or a new version of one, then lint."""
+    from eventform.authoring.scaffold import add_event as scaffold
+
+    if bus:
+        errors.print(
+            "--bus: EventBridge buses are not supported yet by this version of eventform.\n"
+            "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written."
+        )
+        raise typer.Exit(2)
+    project = _root(root)
+    try:
+        result = scaffold(project, domain, name, version, topic, description, message_group)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@add_app.command("consumer")
+def add_consumer(
+    domain: Annotated[str, typer.Argument(help="Domain that owns the consumer.")],
+    name: Annotated[str, typer.Argument(help="Consumer name, e.g. send-email.")],
+    events: Annotated[str, typer.Option("--events", help="Comma-separated <domain>/<event> names.")],
+    filter_json: Annotated[
+        str | None, typer.Option("--filter", help='SNS filter policy as JSON, e.g. \'{"country": ["DE"]}\'.')
+    ] = None,
+    filter_scope: Annotated[str, typer.Option("--filter-scope", help="attributes | body.")] = "attributes",
+    handler: Annotated[
+        str | None,
+        typer.Option(
+            "--handler",
+            help="Handler package handlers/<NAME>/ (default: the consumer name with '_'); generated with a test "
+            "when new, reused when it exists.",
+        ),
+    ] = None,
+    description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Add a consumer (queue + DLQ + subscriptions + Lambda are generated from it) and its handler package."""
+    from eventform.authoring.scaffold import add_consumer as scaffold
+
+    project = _root(root)
+    try:
+        result = scaffold(project, domain, name, events, filter_json, filter_scope, handler, description)
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@export_app.command("asyncapi")
+def export_asyncapi(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site/asyncapi"),
+    root: RootOption = None,
+) -> None:
+    """One AsyncAPI 3.0 document per domain: <out>/<domain>.asyncapi.json."""
+    from eventform.authoring.asyncapi import export
+    from eventform.catalog.loader import load
+
+    project = _root(root)
+    try:
+        catalog, _ = load(project)
+    except CatalogError as error:
+        _fail(error)
+    target = out if out.is_absolute() else project / out
+    if target.exists() and not target.is_dir():
+        errors.print(
+            f"eventform export asyncapi: --out {target}: is a file\n    fix: remove it or choose a folder, "
+            "e.g. --out site/asyncapi. Nothing was written.",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    for path in export(catalog, target):
+        console.print(f"[green]wrote[/] {path}")
+
+
+def diff(
+    base: Annotated[str, typer.Option("--base", help="Git revision to compare with, e.g. main or origin/main.")],
+    env: Annotated[list[str] | None, typer.Option("--env", "-e", help="Environment(s); default: all.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the Markdown to this file.")] = None,
+    fail_on_breaking: Annotated[
+        bool, typer.Option("--fail-on-breaking", help="Exit 3 when a published schema changed incompatibly.")
+    ] = False,
+    root: RootOption = None,
+) -> None:
+    """Markdown for a PR comment: catalog changes, breaking schema changes, Terraform changes per stack."""
+    from eventform.authoring.diff import DiffError
+    from eventform.authoring.diff import diff as compute
+
+    project = _root(root)
+    try:
+        with errors.status(f"Synthesizing {base} and the working tree..."):
+            report = compute(project, base, env)
+    except CatalogError as error:
+        _fail(error)
+    except DiffError as error:
+        errors.print(f"eventform diff: {error}", markup=False, highlight=False)
+        raise typer.Exit(1) from error
+    text = report.markdown()
+    if out is not None:
+        from eventform.files import write_atomic
+
+        write_atomic(out, text)
+    print(text)
+    if fail_on_breaking and report.has_breaking:
+        raise typer.Exit(3)
+
+
+def docs(
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("site"),
+    root: RootOption = None,
+) -> None:
+    """Markdown + static HTML site of the catalog: domains, events, consumers, topology diagram, AsyncAPI."""
+    from eventform.authoring.docs import DocsError, build
+    from eventform.catalog.loader import load
+
+    project = _root(root)
+    try:
+        catalog, environments = load(project)
+        result = build(catalog, environments, out if out.is_absolute() else project / out, project)
+    except CatalogError as error:
+        _fail(error)
+    except DocsError as error:
+        errors.print(f"eventform docs: {error}", markup=False)
+        raise typer.Exit(1) from error
+    console.print(f"{result.pages} pages (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the authoring commands to the main CLI."""
+    app.add_typer(add_app, name="add")
+    app.add_typer(export_app, name="export")
+    app.command("diff")(diff)
+    app.command("docs")(docs)

@@ -1,0 +1,411 @@
+"""The local rehearsal: a moto server on loopback, and real Terraform applying the ``local-*`` stacks to it.
+
+Everything lives under ``.eventform/local/`` (pid file, server log, endpoint, synthesized stacks, state), so a crash
+or Ctrl-C leaves nothing that ``eventform local down`` cannot find and clean up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventform.synthesis.app import PlannedStack, synthesize
+from eventform.synthesis.toolchain import first_then_parallel, terraform_environment
+
+LOCAL_ENV = "local"
+STATE_DIR = Path(".eventform") / "local"
+# moto accepts any credentials; these are placeholders, not secrets.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+class LocalError(Exception):
+    """A local-environment operation could not be done; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LocalPaths:
+    root: Path
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def pid(self) -> Path:
+        return self.state / "moto.pid"
+
+    @property
+    def log(self) -> Path:
+        return self.state / "moto.log"
+
+    def command_log(self, stack: str, command: str) -> Path:
+        return self.state / f"{stack}.{command}.log"
+
+    @property
+    def endpoint_file(self) -> Path:
+        return self.state / "endpoint"
+
+    @property
+    def outdir(self) -> Path:
+        return self.state / "cdktf.out"
+
+    @property
+    def deployed(self) -> Path:
+        return self.state / "deployed.json"  # stacks in apply order, for destroy in reverse
+
+    @property
+    def dependencies(self) -> Path:
+        return self.state / "dependencies.json"  # stack -> the stacks it needs, for destroy in reverse waves
+
+    def stack_dir(self, stack: str) -> Path:
+        return self.outdir / "stacks" / stack
+
+    def tfstate(self, stack: str) -> Path:
+        # The local backend path in the stack is ../../../terraform.<stack>.tfstate, i.e. here:
+        return self.state / f"terraform.{stack}.tfstate"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def server_pid(paths: LocalPaths) -> int | None:
+    try:
+        pid = int(paths.pid.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def endpoint(paths: LocalPaths) -> str | None:
+    try:
+        return paths.endpoint_file.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _wait_until_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise LocalError(f"the embedded AWS did not answer on {url} within {timeout:.0f}s")
+
+
+def start_server(paths: LocalPaths) -> str:
+    """Start moto in server mode on a free loopback port; refuse if one is already running."""
+    running = server_pid(paths)
+    if running is not None:
+        raise LocalError(
+            f"an embedded AWS is already running (pid {running}, {endpoint(paths)}): run `eventform local down` first"
+        )
+    paths.state.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    moto_server = Path(sys.executable).with_name("moto_server")
+    with paths.log.open("ab") as log:
+        process = subprocess.Popen(
+            [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # survives our Ctrl-C; `down` stops it through the pid file
+        )
+    paths.pid.write_text(f"{process.pid}\n")
+    paths.endpoint_file.write_text(f"{url}\n")
+    try:
+        _wait_until_ready(url)
+    except LocalError:
+        stop_server(paths)
+        raise
+    return url
+
+
+def stop_server(paths: LocalPaths) -> bool:
+    pid = server_pid(paths)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+    for path in (paths.pid, paths.endpoint_file):
+        path.unlink(missing_ok=True)
+    return pid is not None
+
+
+def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**terraform_environment(paths.root), **LOCAL_CREDENTIALS}
+    return subprocess.run(
+        ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _run(paths: LocalPaths, stack: str, *args: str) -> float:
+    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``)."""
+    started = time.perf_counter()
+    result = _terraform(paths, stack, *args)
+    paths.command_log(stack, args[0]).write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise LocalError(f"terraform {args[0]} failed for {stack}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class UpResult:
+    endpoint: str
+    order: list[str]  # stacks in the order their apply finished
+    seconds: dict[str, float]  # apply time per stack
+    outputs: dict[str, dict[str, str]]
+    total_seconds: float
+
+
+Progress = Callable[[str], None]
+
+
+def _in_dependency_waves(
+    prerequisites: dict[str, set[str]],
+    action: Callable[[str], float],
+    started: Callable[[str], None],
+    finished: Callable[[str, float], None],
+) -> dict[str, float]:
+    """Start each item once its prerequisites are done; everything ready at the same time runs in parallel."""
+    waiting = dict(prerequisites)
+    done: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
+        running: dict[Future[float], str] = {}
+
+        def launch() -> None:
+            for name, needs in sorted(waiting.items()):
+                if needs <= done.keys():
+                    started(name)
+                    running[pool.submit(action, name)] = name
+                    del waiting[name]
+
+        launch()
+        while running:
+            completed, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in completed:
+                name = running.pop(future)
+                done[name] = future.result()  # re-raises a failure (the pool lets the others in flight finish)
+                finished(name, done[name])
+            launch()
+        if waiting:
+            raise LocalError(f"stack dependencies form a cycle: {', '.join(sorted(waiting))}")
+    return done
+
+
+def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], progress: Progress) -> dict[str, float]:
+    """Start each stack's apply as soon as the stacks it depends on are applied, all others in parallel.
+
+    The provider waits ~25 s per SQS resource for attribute propagation; overlapping those waits across stacks is
+    what keeps ``local up`` near the floor of the longest chain of such waits.
+    """
+    names = {s.name for s in stacks}
+    prerequisites = {s.name: {d for d in s.depends_on if d in names} for s in stacks}
+    _write_dependencies(paths, prerequisites)
+    cyclic = _on_a_cycle(prerequisites)
+    if cyclic:
+        # Domains that consume each other's events: no order works, so their topics (what a subscription needs
+        # to exist) are created first, then the whole stacks apply in parallel.
+        progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating their topics first")
+
+        def topics_first(name: str) -> float:
+            return _run(paths, name, "apply", "-auto-approve", *_topic_targets(paths, name))
+
+        with ThreadPoolExecutor(max_workers=len(cyclic)) as pool:
+            list(pool.map(topics_first, sorted(cyclic)))
+        prerequisites = {n: needs - cyclic if n in cyclic else needs for n, needs in prerequisites.items()}
+    applied: list[str] = []
+
+    def finished(name: str, seconds: float) -> None:
+        applied.append(name)
+        _write_deployed(paths, applied)
+        progress(f"  {name} applied in {seconds:.1f}s")
+
+    return _in_dependency_waves(
+        prerequisites,
+        lambda name: _run(paths, name, "apply", "-auto-approve"),
+        lambda name: progress(f"applying {name}"),
+        finished,
+    )
+
+
+def _on_a_cycle(prerequisites: dict[str, set[str]]) -> set[str]:
+    """The stacks that (indirectly) depend on themselves."""
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(prerequisites.get(start, ()))
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(prerequisites.get(name, ()))
+        return seen
+
+    return {name for name in prerequisites if name in reachable(name)}
+
+
+def _topic_targets(paths: LocalPaths, stack: str) -> list[str]:
+    config = json.loads((paths.stack_dir(stack) / "cdk.tf.json").read_text())
+    return [f"-target=aws_sns_topic.{key}" for key in sorted(config.get("resource", {}).get("aws_sns_topic", {}))]
+
+
+def destroy_in_reverse_dependency_order(paths: LocalPaths, stacks: list[str], progress: Progress) -> None:
+    """Destroy a stack once every stack that depends on it is destroyed; independent stacks in parallel."""
+    dependencies = _read_dependencies(paths)
+    dependents = {s: {o for o in stacks if s in dependencies.get(o, set())} for s in stacks}
+    cyclic = _on_a_cycle(dependents)  # domains consuming each other's events: SNS deletes a subscribed topic anyway
+    dependents = {s: needs - cyclic if s in cyclic else needs for s, needs in dependents.items()}
+
+    def destroy(name: str) -> float:
+        started = time.perf_counter()
+        if paths.stack_dir(name).is_dir():
+            # No refresh: the state is the embedded AWS's only record, and reading every resource back costs minutes.
+            result = _terraform(paths, name, "destroy", "-auto-approve", "-refresh=false")
+            paths.command_log(name, "destroy").write_text(result.stdout + result.stderr)
+            if result.returncode != 0:  # keep going: the server is stopped anyway, and with it everything
+                progress(f"  destroy of {name} failed (the server is being stopped anyway):\n{result.stderr[-1000:]}")
+        return time.perf_counter() - started
+
+    _in_dependency_waves(
+        dependents, destroy, lambda name: None, lambda name, seconds: progress(f"  {name} destroyed in {seconds:.1f}s")
+    )
+
+
+def up(root: Path, progress: Progress = lambda _: None) -> UpResult:
+    paths = LocalPaths(root)
+    started = time.perf_counter()
+    url = start_server(paths)
+    progress(f"embedded AWS (moto) listening on {url}")
+    try:
+        synthesized = synthesize(root, paths.outdir, environments=[LOCAL_ENV], local_endpoint=url)
+        names = [s.name for s in synthesized.stacks]
+        progress(f"synthesized {len(names)} local stacks; terraform init (parallel)")
+        _write_deployed(paths, [])
+        first_then_parallel(names, lambda name: _run(paths, name, "init"), workers=len(names))
+        seconds = apply_in_dependency_order(paths, synthesized.stacks, progress)
+        return UpResult(
+            endpoint=url,
+            order=list(seconds),
+            seconds=seconds,
+            outputs={name: outputs(paths, name) for name in seconds},
+            total_seconds=time.perf_counter() - started,
+        )
+    except BaseException:
+        progress("up failed: run `eventform local down` to clean up (the server and any state are recorded)")
+        raise
+
+
+def _write_deployed(paths: LocalPaths, applied: list[str]) -> None:
+    temporary = paths.deployed.with_suffix(".tmp")
+    temporary.write_text(json.dumps(applied, indent=2))
+    temporary.replace(paths.deployed)
+
+
+def _write_dependencies(paths: LocalPaths, prerequisites: dict[str, set[str]]) -> None:
+    temporary = paths.dependencies.with_suffix(".tmp")
+    temporary.write_text(json.dumps({k: sorted(v) for k, v in sorted(prerequisites.items())}, indent=2))
+    temporary.replace(paths.dependencies)
+
+
+def _read_dependencies(paths: LocalPaths) -> dict[str, set[str]]:
+    try:
+        return {k: set(v) for k, v in json.loads(paths.dependencies.read_text()).items()}
+    except (OSError, ValueError):
+        return {}  # unknown: every stack is destroyed independently
+
+
+def deployed_stacks(paths: LocalPaths) -> list[str]:
+    try:
+        return json.loads(paths.deployed.read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def outputs(paths: LocalPaths, stack: str) -> dict[str, str]:
+    try:
+        state = json.loads(paths.tfstate(stack).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: str(output.get("value")) for name, output in sorted(state.get("outputs", {}).items())}
+
+
+def resource_count(paths: LocalPaths, stack: str) -> int:
+    try:
+        state = json.loads(paths.tfstate(stack).read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(len(r.get("instances", [])) for r in state.get("resources", []) if r.get("mode") == "managed")
+
+
+@dataclass(frozen=True)
+class Status:
+    pid: int | None
+    endpoint: str | None
+    stacks: dict[str, int]  # stack -> managed resources in its state
+
+
+def status(root: Path) -> Status:
+    paths = LocalPaths(root)
+    pid = server_pid(paths)
+    return Status(
+        pid=pid,
+        endpoint=endpoint(paths) if pid else None,
+        stacks={s: resource_count(paths, s) for s in deployed_stacks(paths)},
+    )
+
+
+def down(root: Path, progress: Progress = lambda _: None) -> bool:
+    """Destroy what was applied (reverse order), stop the server, forget the state. Safe to run twice."""
+    paths = LocalPaths(root)
+    stacks = deployed_stacks(paths)
+    did_something = False
+    try:
+        if stacks and server_pid(paths) is not None:
+            destroy_in_reverse_dependency_order(paths, stacks, progress)
+            did_something = True
+    finally:  # whatever happened to the destroys, nothing keeps running
+        if stop_server(paths):
+            progress("embedded AWS stopped")
+            did_something = True
+    # The embedded AWS kept everything in memory: once it is gone, the local state describes nothing.
+    for stack in stacks:
+        paths.tfstate(stack).unlink(missing_ok=True)
+        paths.tfstate(stack).with_suffix(".tfstate.backup").unlink(missing_ok=True)
+    paths.deployed.unlink(missing_ok=True)
+    paths.dependencies.unlink(missing_ok=True)
+    return did_something

@@ -1,0 +1,249 @@
+"""The publisher: producers publish a catalog event correctly with one call.
+
+It looks the event up in the catalog, validates the payload against the version's schema, wraps the CloudEvents
+envelope and sends it — SNS with the message attributes filter policies use (plus the FIFO group and deduplication
+ids), or EventBridge ``PutEvents`` in batches of at most 10, retrying only the failed entries with backoff and
+jitter. Every problem it can know about raises before anything is sent; a partially failed batch raises
+:class:`PartialPublishError` naming what was not sent.
+
+Envelope mapping (see the README):
+- SNS: body = the CloudEvents JSON; message attributes ``type``, ``version``, ``source`` and each field the event
+  lists under ``attributes:``; FIFO: ``MessageGroupId`` = the ``message_group`` field, ``MessageDeduplicationId``
+  = the event id.
+- EventBridge: ``Source`` = the domain's source, ``DetailType`` = the event name, ``Detail`` = the envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from eventform.catalog.model import Catalog, Event
+
+MAX_MESSAGE_BYTES = 262_144  # SNS and EventBridge: 256 KB per message / entry
+PUT_EVENTS_BATCH = 10
+
+
+class PublishError(Exception):
+    """The event cannot be published as given; nothing was sent."""
+
+
+class PartialPublishError(PublishError):
+    """Some entries were not accepted after every retry. ``failed`` lists (event id, error code, message)."""
+
+    def __init__(self, sent: int, failed: list[tuple[str, str, str]]) -> None:
+        self.sent, self.failed = sent, failed
+        details = "; ".join(f"{i}: {code} {message}" for i, code, message in failed[:5])
+        super().__init__(f"{len(failed)} of {sent + len(failed)} events were not published: {details}")
+
+
+@dataclass(frozen=True)
+class Published:
+    event_id: str
+    message_id: str | None
+    destination: str
+
+
+def _path_value(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _attribute(value: Any) -> dict[str, str]:
+    if isinstance(value, bool):
+        return {"DataType": "String", "StringValue": "true" if value else "false"}
+    if isinstance(value, int | float):
+        return {"DataType": "Number", "StringValue": repr(value)}
+    return {"DataType": "String", "StringValue": str(value)}
+
+
+class Publisher:
+    """Publishes catalog events of one environment. Clients are injected; ARNs come from SSM or are given."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        environment: str,
+        *,
+        sns: Any = None,
+        events: Any = None,
+        ssm: Any = None,
+        topic_arns: dict[str, str] | None = None,
+        bus_names: dict[str, str] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
+    ) -> None:
+        self.catalog, self.environment = catalog, environment
+        self.sns, self.events, self.ssm = sns, events, ssm
+        self._topic_arns = dict(topic_arns or {})
+        self._bus_names = dict(bus_names or {})
+        self.clock, self.sleep, self.max_attempts = clock, sleep, max_attempts
+        self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+
+    # Lookups ----------------------------------------------------------------------------------------------
+    def _event(self, qualified: str, version: int | None) -> tuple[Event, int]:
+        try:
+            event = self.catalog.event(qualified)
+        except (KeyError, ValueError) as error:
+            known = ", ".join(e.qualified_name for e in self.catalog.events)
+            raise PublishError(f"unknown event {qualified!r}; the catalog has: {known}") from error
+        number = version or event.latest.number
+        if number not in {v.number for v in event.versions}:
+            raise PublishError(
+                f"{qualified} has no version {number}; published versions: {[v.number for v in event.versions]}"
+            )
+        return event, number
+
+    def _parameter(self, *parts: str) -> str:
+        if self.ssm is None:
+            raise PublishError(f"no SSM client to look up /eventform/{self.environment}/{'/'.join(parts)}")
+        name = "/".join(["", "eventform", self.environment, *parts])
+        return self.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+
+    def topic_arn(self, domain: str) -> str:
+        if domain not in self._topic_arns:
+            self._topic_arns[domain] = self._parameter(domain, "topic_arn")
+        return self._topic_arns[domain]
+
+    def bus_name(self, domain: str) -> str:
+        if domain not in self._bus_names:
+            self._bus_names[domain] = self._parameter(domain, "bus_name")
+        return self._bus_names[domain]
+
+    # Envelope ---------------------------------------------------------------------------------------------
+    def envelope(
+        self,
+        qualified: str,
+        data: dict[str, Any],
+        *,
+        version: int | None = None,
+        event_id: str | None = None,
+        correlation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> tuple[Event, dict[str, Any]]:
+        """Validate ``data`` and wrap it; raises PublishError before anything is sent."""
+        event, number = self._event(qualified, version)
+        key = (qualified, number)
+        if key not in self._validators:
+            self._validators[key] = Draft202012Validator(
+                event.version(number).schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            )
+        errors = sorted(self._validators[key].iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            where = "/".join(map(str, errors[0].absolute_path)) or "(root)"
+            raise PublishError(f"{qualified} v{number} payload is invalid at {where}: {errors[0].message}")
+        identifier = event_id or str(uuid.uuid4())
+        envelope = {
+            "specversion": "1.0",
+            "id": identifier,
+            "source": self.catalog.domain(event.domain).source,
+            "type": event.name,
+            "dataversion": number,
+            "time": self.clock().isoformat().replace("+00:00", "Z"),
+            "dataschema": event.version(number).schema.get("$id", f"{event.qualified_name}/v{number}"),
+            "correlationid": correlation_id or identifier,
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        if traceparent:
+            envelope["traceparent"] = traceparent
+        return event, envelope
+
+    def sns_message(self, event: Event, envelope: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
+        attributes = {
+            "type": _attribute(envelope["type"]),
+            "version": _attribute(envelope["dataversion"]),
+            "source": _attribute(envelope["source"]),
+        }
+        for name in event.attributes:
+            if name in envelope["data"]:
+                attributes[name] = _attribute(envelope["data"][name])
+        size = len(body.encode()) + sum(
+            len(k) + len(v["StringValue"]) + len(v["DataType"]) for k, v in attributes.items()
+        )
+        if size > MAX_MESSAGE_BYTES:
+            raise PublishError(
+                f"{event.qualified_name} {envelope['id']} is {size} bytes; SNS accepts at most "
+                f"{MAX_MESSAGE_BYTES}: store the payload in S3 and publish a reference"
+            )
+        message: dict[str, Any] = {"Message": body, "MessageAttributes": attributes}
+        if event.message_group:
+            message["MessageGroupId"] = str(_path_value(envelope["data"], event.message_group))
+            message["MessageDeduplicationId"] = envelope["id"]
+        return message
+
+    # Sending ----------------------------------------------------------------------------------------------
+    def publish(self, qualified: str, data: dict[str, Any], **options: Any) -> Published:
+        """Publish one event on its domain's SNS topic."""
+        event, envelope = self.envelope(qualified, data, **options)
+        message = self.sns_message(event, envelope)
+        topic = self.topic_arn(event.domain)
+        if self.sns is None:
+            raise PublishError("no SNS client given")
+        response = self.sns.publish(TopicArn=topic, **message)
+        return Published(envelope["id"], response.get("MessageId"), topic)
+
+    def publish_batch(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
+        """Publish several events on SNS; every payload is validated before the first one is sent."""
+        prepared = [self.envelope(qualified, data) for qualified, data in items]
+        messages = [(event, envelope, self.sns_message(event, envelope)) for event, envelope in prepared]
+        return [
+            Published(
+                envelope["id"],
+                self.sns.publish(TopicArn=self.topic_arn(event.domain), **message).get("MessageId"),
+                self.topic_arn(event.domain),
+            )
+            for event, envelope, message in messages
+        ]
+
+    def put_events(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
+        """EventBridge ``PutEvents`` in batches of 10; only failed entries are retried, with backoff and jitter."""
+        if self.events is None:
+            raise PublishError("no EventBridge client given")
+        entries = []
+        for qualified, data in items:
+            event, envelope = self.envelope(qualified, data)
+            detail = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
+            entry = {
+                "Source": envelope["source"],
+                "DetailType": event.name,
+                "Detail": detail,
+                "EventBusName": self.bus_name(event.domain),
+            }
+            if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
+                raise PublishError(f"{qualified} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
+            entries.append((envelope["id"], entry))
+        published: list[Published] = []
+        failed: list[tuple[str, str, str]] = []
+        for start in range(0, len(entries), PUT_EVENTS_BATCH):
+            batch = entries[start : start + PUT_EVENTS_BATCH]
+            for attempt in range(1, self.max_attempts + 1):
+                response = self.events.put_events(Entries=[entry for _, entry in batch])
+                retry = []
+                for (event_id, entry), result in zip(batch, response["Entries"], strict=True):
+                    if "EventId" in result and not result.get("ErrorCode"):
+                        published.append(Published(event_id, result["EventId"], entry["EventBusName"]))
+                    else:
+                        retry.append(((event_id, entry), result))
+                if not retry:
+                    break
+                batch = [item for item, _ in retry]
+                if attempt == self.max_attempts:
+                    failed.extend((i, r.get("ErrorCode", "?"), r.get("ErrorMessage", "")) for (i, _), r in retry)
+                else:
+                    self.sleep(random.uniform(0, min(5.0, 0.1 * 2**attempt)))  # full jitter
+        if failed:
+            raise PartialPublishError(len(published), failed)
+        return published

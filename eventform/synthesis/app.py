@@ -1,0 +1,176 @@
+"""Build the CDK Terrain app from the catalog and environments, and synthesize it safely.
+
+``synthesize`` validates everything first, synthesizes into a temporary directory next to the output, and only then
+moves each stack into place: invalid input or a crash never leaves a half-written ``cdktf.out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from eventform.catalog import pipes
+from eventform.catalog.errors import CatalogError, Problem
+from eventform.catalog.loader import load
+from eventform.catalog.model import Catalog, Environment
+from eventform.catalog.naming import Names
+from eventform.synthesis.packaging import build as build_package
+from eventform.synthesis.toolchain import ensure_jsii_node
+
+DEFAULT_OUTDIR = "cdktf.out"
+ENV_VARIABLE = "EVENTFORM_ENV"  # comma-separated environments to build (default: all)
+STACK_VARIABLE = "EVENTFORM_STACK"  # comma-separated stack names to build (default: all of those environments)
+# S3-native state locking needs Terraform >= 1.10; cdktn validates features against this declared target.
+TARGET_VERSIONS = {"terraform": ">=1.10.0"}
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    name: str
+    environment: Environment
+    domain: str | None  # None: the platform stack
+    depends_on: tuple[str, ...] = ()  # stacks whose resources must exist first (topics, keys)
+
+
+def plan_stacks(
+    catalog: Catalog, environments: Iterable[Environment], only: Iterable[str] | None = None
+) -> list[PlannedStack]:
+    """The stacks to build, in dependency order per environment (platform first, then publishers, then consumers)."""
+    planned: list[PlannedStack] = []
+    for environment in environments:
+        names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
+        planned.append(PlannedStack(names.platform_stack, environment, None))
+        publishers = [d for d in catalog.domains if d.topic is not None or d.bus is not None]
+        others = [d for d in catalog.domains if d.topic is None and d.bus is None]
+        for domain in publishers + others:
+            sources = {s for c in domain.consumers for s in c.source_domains()} - {domain.name}
+            depends = sorted(names.stack(s) for s in sources)
+            if environment.customer_managed_keys:  # keys live in the platform stack
+                depends.insert(0, names.platform_stack)
+            planned.append(PlannedStack(names.stack(domain.name), environment, domain.name, tuple(depends)))
+    if only:
+        wanted = set(only)
+        known = {p.name for p in planned}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise CatalogError(
+                Problem(Path("--stack"), name, f"unknown stack {name!r}", f"use one of: {', '.join(sorted(known))}")
+                for name in unknown
+            )
+        planned = [p for p in planned if p.name in wanted]
+    return planned
+
+
+def _split(value: str | None) -> list[str] | None:
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return items or None
+
+
+def selection_from_environment() -> tuple[list[str] | None, list[str] | None]:
+    return _split(os.environ.get(ENV_VARIABLE)), _split(os.environ.get(STACK_VARIABLE))
+
+
+def environments_of(stacks: Iterable[str]) -> list[str]:
+    return sorted({s.split("-", 1)[0] for s in stacks})
+
+
+def build_app(
+    root: Path,
+    outdir: Path | None,
+    environments: list[str] | None = None,
+    stacks: list[str] | None = None,
+    local_endpoint: str | None = None,
+):
+    """Load + validate, then construct the app. Only imports the AWS bindings once input is known good.
+
+    ``local_endpoint`` replaces the local environment's endpoint (``eventform local up`` picks a free port).
+    """
+    if stacks and not environments:
+        environments = environments_of(stacks)
+    catalog, loaded = load(root, environments)
+    if local_endpoint:
+        loaded = tuple(replace(e, endpoint=local_endpoint) if e.is_local else e for e in loaded)
+    planned = plan_stacks(catalog, loaded, stacks)
+
+    ensure_jsii_node()
+    from cdktn import App
+
+    from modules.stacks import DomainStack, PlatformStack
+
+    context = {"targetVersions": TARGET_VERSIONS}
+    app = App(outdir=str(outdir), context=context) if outdir else App(context=context)  # else the CLI's outdir
+    packages = {
+        c.qualified_name: build_package(root, c, catalog, root / ".cache" / "packages")
+        for c in catalog.consumers
+        if c.handler
+    }
+    packages.update(pipes.enrichment_packages(root, catalog, root / ".cache" / "packages"))
+    for stack in planned:
+        if stack.domain is None:
+            PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)
+        else:
+            DomainStack(
+                app,
+                stack.name,
+                environment=stack.environment,
+                catalog=catalog,
+                domain=catalog.domain(stack.domain),
+                packages=packages,
+            )
+    return app, planned
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    stacks: list[PlannedStack]
+    outdir: Path
+    seconds: float
+
+
+def synthesize(
+    root: Path,
+    outdir: Path | None = None,
+    environments: list[str] | None = None,
+    stacks: list[str] | None = None,
+    local_endpoint: str | None = None,
+) -> SynthResult:
+    outdir = (outdir or root / DEFAULT_OUTDIR).resolve()
+    started = time.perf_counter()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
+    try:
+        app, planned = build_app(root, staging, environments, stacks, local_endpoint)
+        app.synth()
+        _install(staging, outdir, [p.name for p in planned])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started)
+
+
+def _install(staging: Path, outdir: Path, stack_names: list[str]) -> None:
+    """Move freshly synthesized stacks into ``outdir``, keeping other stacks, and merge the manifest."""
+    (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    for name in stack_names:
+        target = outdir / "stacks" / name
+        retired = outdir / "stacks" / f".{name}.old"
+        shutil.rmtree(retired, ignore_errors=True)
+        if target.exists():
+            target.rename(retired)
+        (staging / "stacks" / name).rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    manifest_path = outdir / "manifest.json"
+    fresh = json.loads((staging / "manifest.json").read_text())
+    if manifest_path.exists():
+        merged = json.loads(manifest_path.read_text())
+        merged_stacks = {k: v for k, v in merged.get("stacks", {}).items() if (outdir / "stacks" / k).is_dir()}
+        merged_stacks.update(fresh["stacks"])
+        fresh["stacks"] = dict(sorted(merged_stacks.items()))
+    temporary = manifest_path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(fresh, indent=2, sort_keys=True) + "\n")
+    temporary.replace(manifest_path)

@@ -1,0 +1,74 @@
+"""Deterministic Lambda packages: the same handler source gives the same zip, byte for byte.
+
+A package holds the shared runtime (``handlers/runtime.py``, ``handlers/objects.py``), the handler's package
+(tests excluded) and the JSON Schemas of the events it consumes
+(``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime validates against exactly the
+catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and permissions normalised: a plan
+shows a code change only when the code changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from eventform.catalog.model import Catalog, Consumer
+
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+SKIPPED_PARTS = {"tests", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class Package:
+    handler: str
+    path: Path
+    sha256_base64: str  # Terraform's source_code_hash
+    entries: tuple[str, ...]
+
+
+def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, ...]) -> dict[str, bytes]:
+    handlers = root / "handlers"
+    files = {f"handlers/{name}": (handlers / name).read_bytes() for name in ("__init__.py", *shared)}
+    package = handlers / (consumer.handler or "")
+    for path in sorted(package.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and path.suffix in {".py", ".json", ".txt"}:
+            files[relative.as_posix()] = path.read_bytes()
+    for qualified in consumer.events:
+        event = catalog.event(qualified)
+        for version in event.versions:
+            name = f"handlers/{consumer.handler}/schemas/{event.domain}/{event.name}/v{version.number}.schema.json"
+            files[name] = version.schema_path.read_bytes()
+    return files
+
+
+def build(
+    root: Path,
+    consumer: Consumer,
+    catalog: Catalog,
+    outdir: Path,
+    shared: tuple[str, ...] = ("runtime.py", "objects.py"),
+) -> Package:
+    """Write ``<outdir>/<handler>-<sha>.zip`` (if not there yet) and return it with its hash. ``shared``: the
+    modules of handlers/ the package needs besides its own (enrichments add ``enrichment.py``)."""
+    files = _files(root, consumer, catalog, shared)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name])
+    content = buffer.getvalue()
+    digest = hashlib.sha256(content).digest()
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / f"{consumer.handler}-{digest.hex()[:16]}.zip"
+    if not path.exists():
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(content)
+        temporary.replace(path)
+    return Package(consumer.handler or "", path, base64.b64encode(digest).decode(), tuple(sorted(files)))
