@@ -30,6 +30,7 @@ import boto3
 from eventform.catalog import filters
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
+from eventform.local import runner
 from eventform.local.embedded import (
     LOCAL_CREDENTIALS,
     LOCAL_ENV,
@@ -37,7 +38,6 @@ from eventform.local.embedded import (
     LocalPaths,
     deployed_stacks,
     endpoint,
-    runner,
 )
 from eventform.runtime.publisher import Publisher
 
