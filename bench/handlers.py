@@ -31,8 +31,9 @@ for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ.setdefault(variable, "bench")
 
 from eventform.catalog.loader import load  # noqa: E402
-from eventform.local.runner import LambdaContext, sqs_event  # noqa: E402
+from eventform.local.runner import LambdaContext  # noqa: E402
 from eventform.runtime.publisher import Publisher  # noqa: E402
+from eventform.runtime.records import sqs_event  # noqa: E402
 from handlers.runtime import EventHandler  # noqa: E402
 
 EVENT = "orders/order.created"

@@ -56,7 +56,7 @@ from eventform.synthesis.toolchain import ensure_jsii_node
 ensure_jsii_node()
 started = time.perf_counter()
 import cdktn  # noqa: F401
-import modules.stacks  # noqa: F401  (imports every AWS binding eventform uses)
+import modules.stacks.domain  # noqa: F401  (imports every AWS binding eventform uses)
 imported = time.perf_counter()
 if mode == "import":
     print(json.dumps({{"import": imported - started}}))

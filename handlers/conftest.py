@@ -14,8 +14,9 @@ from moto import mock_aws
 from eventform.catalog import filters
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog
-from eventform.local.runner import LambdaContext, sqs_event
+from eventform.local.runner import LambdaContext
 from eventform.runtime.publisher import Publisher
+from eventform.runtime.records import sqs_event
 from handlers.runtime import clients
 
 ROOT = Path(__file__).resolve().parent.parent

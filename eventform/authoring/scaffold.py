@@ -17,7 +17,8 @@ from typing import Any
 from eventform.authoring import yamledit
 from eventform.catalog import filters
 from eventform.catalog.errors import CatalogError, Problem
-from eventform.catalog.loader import SCHEMA_DIALECT, load, past_tense_problem
+from eventform.catalog.events import SCHEMA_DIALECT, past_tense_problem
+from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
 from eventform.files import Change
 
@@ -492,7 +493,7 @@ def add_consumer(
 def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
     """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
     the way SNS does, with moto's filter-policy matcher, on the message the publisher would send)."""
-    from eventform.local.rehearsal import expected_consumers
+    from eventform.catalog.routing import expected_consumers
     from eventform.runtime.publisher import Publisher
 
     publisher = Publisher(catalog, "scaffold")

@@ -14,23 +14,17 @@ from __future__ import annotations
 
 from itertools import combinations, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eventform.catalog.model import OBJECT_EVENTS, Bucket, Catalog, Consumer, Domain, ObjectPath, ObjectSource
-
-if TYPE_CHECKING:
-    from eventform.catalog.loader import _Collector
+from eventform.catalog.parsing import Collector, line_of, refuse_keys
 
 KEY_WILDCARD = "*"
 
 
-def _loader():
-    from eventform.catalog import loader
-
-    return loader
 
 
-def build_buckets(path: Path, document: Any, data: dict[str, Any], out: _Collector) -> tuple[Bucket, ...]:
+def build_buckets(path: Path, document: Any, data: dict[str, Any], out: Collector) -> tuple[Bucket, ...]:
     return tuple(
         Bucket(
             domain=data["domain"],
@@ -43,10 +37,9 @@ def build_buckets(path: Path, document: Any, data: dict[str, Any], out: _Collect
 
 
 def build_objects(
-    path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], out: _Collector
+    path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], out: Collector
 ) -> ObjectSource | None:
     """The consumer's object source, or None (a consumer of catalog events, or on error)."""
-    line_of = _loader()._line_of
     where, location = ["consumers", name], f"consumers.{name}"
     if ("events" in spec) == ("objects" in spec):
         out.add(
@@ -61,7 +54,7 @@ def build_objects(
     objects = spec.get("objects")
     if objects is None:
         return None
-    ok = _loader().refuse_keys(
+    ok = refuse_keys(
         out,
         path,
         document,
@@ -97,9 +90,8 @@ def build_objects(
     )
 
 
-def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: _Collector) -> None:
+def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) -> None:
     """Cross-file checks: the bucket exists, paths fit the destination, S3 accepts the bucket's notifications."""
-    line_of = _loader()._line_of
     buckets = {b.qualified_name: b for d in catalog.domains for b in d.buckets}
     for domain in catalog.domains:
         document = documents[domain.path]
@@ -125,9 +117,8 @@ def _check_consumer(
     consumer: Consumer,
     buckets: dict[str, Bucket],
     document: Any,
-    out: _Collector,
+    out: Collector,
 ) -> None:
-    line_of = _loader()._line_of
     objects = consumer.objects
     assert objects is not None
     where, location = ["consumers", consumer.name], f"consumers.{consumer.name}"
@@ -181,9 +172,8 @@ def _check_consumer(
         )
 
 
-def _check_bucket(catalog: Catalog, domain: Domain, bucket: Bucket, document: Any, out: _Collector) -> None:
+def _check_bucket(catalog: Catalog, domain: Domain, bucket: Bucket, document: Any, out: Collector) -> None:
     """S3's rules for one bucket's notification configuration, checked before S3 refuses it at apply time."""
-    line_of = _loader()._line_of
     consumers = catalog.bucket_consumers(domain.name, bucket.name)
     direct = [c for c in consumers if c.objects and c.objects.path == "notification"]
     fanned = [c for c in consumers if c.objects and c.objects.path == "topic"]

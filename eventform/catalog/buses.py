@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from jsonschema import Draft202012Validator
+from typing import Any
 
 from eventform.catalog import patterns, registry
 from eventform.catalog.model import (
-    ApiCallAlert,
     ApiDestination,
     Bus,
     Catalog,
@@ -29,12 +24,9 @@ from eventform.catalog.model import (
     InputTransformer,
     RetryPolicy,
     Route,
-    Schedule,
     Target,
 )
-
-if TYPE_CHECKING:
-    from eventform.catalog.loader import _Collector
+from eventform.catalog.parsing import Collector, line_of, parse_duration, refuse_keys
 
 MAX_TARGETS_PER_RULE = 5  # AWS: PutTargets accepts at most 5 targets per rule
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
@@ -48,37 +40,15 @@ ARN_SERVICE = {
     "firehose": "firehose",
     "bus": "events",
 }
-RATE = re.compile(r"^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$")
-AT = re.compile(r"^at\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\)$")
-CRON_FIELD = {
-    "minutes": re.compile(r"^(\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?(,(\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?)*$"),
-    "hours": re.compile(
-        r"^(\*|(1?[0-9]|2[0-3])(-(1?[0-9]|2[0-3]))?)(/[0-9]+)?(,(1?[0-9]|2[0-3])(-(1?[0-9]|2[0-3]))?)*$"
-    ),
-    "day-of-month": re.compile(
-        r"^(\?|\*|L|LW|([1-9]|[12][0-9]|3[01])W?(-([1-9]|[12][0-9]|3[01]))?(/[0-9]+)?(,([1-9]|[12][0-9]|3[01]))*)$"
-    ),
-    "month": re.compile(
-        r"^(\*|([1-9]|1[0-2]|[A-Z]{3})(-([1-9]|1[0-2]|[A-Z]{3}))?(/[0-9]+)?(,([1-9]|1[0-2]|[A-Z]{3}))*)$"
-    ),
-    "day-of-week": re.compile(r"^(\?|\*|([1-7]|[A-Z]{3})(L|#[1-5])?(-([1-7]|[A-Z]{3}))?(,([1-7]|[A-Z]{3}))*)$"),
-    "year": re.compile(
-        r"^(\*|(19[7-9][0-9]|2[0-1][0-9]{2})(-(19[7-9][0-9]|2[0-1][0-9]{2}))?(/[0-9]+)?(,(19[7-9][0-9]|2[0-1][0-9]{2}))*)$"
-    ),
-}
 
 
-def _loader():
-    from eventform.catalog import loader
-
-    return loader
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Environments
 # --------------------------------------------------------------------------------------------------------------
 def environment_settings(
-    path: Path, document: Any, data: dict[str, Any], out: _Collector
+    path: Path, document: Any, data: dict[str, Any], out: Collector
 ) -> EventBridgeSettings | None:
     spec = data.get("eventbridge", {})
     settings = EventBridgeSettings(
@@ -92,7 +62,7 @@ def environment_settings(
             "eventbridge.schema_registry",
             "the embedded AWS (moto) has no EventBridge schema registry",
             "set eventbridge.schema_registry: false in the local environment",
-            _loader()._line_of(document, ["eventbridge", "schema_registry"]),
+            line_of(document, ["eventbridge", "schema_registry"]),
         )
         return None
     return settings
@@ -101,10 +71,9 @@ def environment_settings(
 # --------------------------------------------------------------------------------------------------------------
 # Domains: bus, consumers' routes, schedules, API-call alerts
 # --------------------------------------------------------------------------------------------------------------
-def build_bus(path: Path, document: Any, data: dict[str, Any], out: _Collector) -> Bus | None:
+def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -> Bus | None:
     if "bus" not in data:
         return None
-    line_of = _loader()._line_of
     spec = data["bus"]
     put = spec.get("put_events", {})
     ok = True
@@ -157,23 +126,22 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: _Collector) 
     )
 
 
-def _retry(spec: dict[str, Any] | None) -> RetryPolicy:
+def retry_policy(spec: dict[str, Any] | None) -> RetryPolicy:
     spec = spec or {}
     return RetryPolicy(
         max_attempts=spec.get("max_attempts", RetryPolicy.max_attempts),
-        max_age=_loader().parse_duration(spec.get("max_age", RetryPolicy.max_age)),
+        max_age=parse_duration(spec.get("max_age", RetryPolicy.max_age)),
     )
 
 
-def _retry_problems(retry: RetryPolicy, location: str) -> list[patterns.Problem]:
+def retry_problems(retry: RetryPolicy, location: str) -> list[patterns.Problem]:
     if 60 <= retry.max_age <= 86400:
         return []
     return [(f"{location}.retry.max_age", f"maximum event age {retry.max_age}s is outside 60s..24h", "use 1m..24h")]
 
 
-def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out: _Collector) -> Route | None:
+def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out: Collector) -> Route | None:
     """The EventBridge route of one consumer (``via: bus``); None for SNS consumers or on error."""
-    line_of = _loader()._line_of
     where = ["consumers", name]
     location = f"consumers.{name}"
     via = spec.get("via", "topic")
@@ -188,7 +156,7 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
                     line_of(document, [*where, key]),
                 )
         return None
-    ok = _loader().refuse_keys(
+    ok = refuse_keys(
         out,
         path,
         document,
@@ -263,9 +231,8 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
 
 
 def _build_target(
-    path: Path, document: Any, consumer: str, name: str, spec: dict[str, Any], out: _Collector
+    path: Path, document: Any, consumer: str, name: str, spec: dict[str, Any], out: Collector
 ) -> Target | None:
-    line_of = _loader()._line_of
     where = ["consumers", consumer, "targets", name]
     location = f"consumers.{consumer}.targets.{name}"
     kind = spec["type"]
@@ -312,8 +279,8 @@ def _build_target(
                     f"add {placeholder}: $.detail.<field> to input_transformer.paths",
                 )
             )
-    retry = _retry(spec.get("retry"))
-    problems.extend(_retry_problems(retry, location))
+    retry = retry_policy(spec.get("retry"))
+    problems.extend(retry_problems(retry, location))
     if kind != "kinesis" and "partition_key_path" in spec:
         problems.append((f"{location}.partition_key_path", "only kinesis targets take a partition key", "remove it"))
     for at, message, fix in problems:
@@ -389,135 +356,20 @@ def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestinatio
     )
 
 
-def build_schedules(path: Path, document: Any, data: dict[str, Any], out: _Collector) -> tuple[Schedule, ...]:
-    line_of, parse_duration = _loader()._line_of, _loader().parse_duration
-    schedules = []
-    for name, spec in sorted(data.get("schedules", {}).items()):
-        where = ["schedules", name]
-        location = f"schedules.{name}"
-        problems = [
-            (f"{location}.expression", message, fix) for message, fix in expression_problems(spec["expression"])
-        ]
-        timezone = spec.get("timezone", "UTC")
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                (f"{location}.timezone", f"unknown time zone {timezone!r}", "use an IANA name like Europe/Berlin")
-            )
-        window_spec = spec.get("window", "off")
-        window = 0 if window_spec == "off" else parse_duration(window_spec)
-        if window and (window % 60 or not 60 <= window <= 86400):
-            problems.append(
-                (
-                    f"{location}.window",
-                    f"flexible window {window}s is not whole minutes in 1m..24h",
-                    "use off or 1m..24h in whole minutes",
-                )
-            )
-        if ("event" in spec) == ("consumer" in spec):
-            problems.append(
-                (
-                    location,
-                    "a schedule delivers either an event of the domain or to a consumer's queue",
-                    "write exactly one of event: <event name> or consumer: <consumer name>",
-                )
-            )
-        retry = _retry(spec.get("retry"))
-        problems.extend(_retry_problems(retry, location))
-        for at, message, fix in problems:
-            out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:2]]))
-        if not problems:
-            schedules.append(
-                Schedule(
-                    name=name,
-                    description=spec["description"],
-                    expression=spec["expression"],
-                    timezone=timezone,
-                    window=window // 60,
-                    retry=retry,
-                    event=spec.get("event"),
-                    consumer=spec.get("consumer"),
-                    payload=spec.get("payload", {}),
-                )
-            )
-    return tuple(schedules)
 
 
-def expression_problems(expression: str) -> list[tuple[str, str]]:
-    """(message, fix) for a Scheduler expression that AWS would refuse."""
-    cron_fix = "write cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 3 * * ? *)"
-    if expression.startswith("rate("):
-        match = RATE.match(expression)
-        if not match:
-            return [(f"bad rate expression {expression!r}", "write rate(5 minutes), rate(1 hour) or rate(2 days)")]
-        if (match.group(1) == "1") != (not match.group(2).endswith("s")):
-            return [
-                (f"{expression!r}: 1 takes a singular unit, other values a plural one", "rate(1 hour), rate(2 hours)")
-            ]
-        return []
-    if expression.startswith("at("):
-        match = AT.match(expression)
-        try:
-            datetime.fromisoformat(match.group(1)) if match else None
-        except ValueError:
-            match = None
-        return [] if match else [(f"bad at expression {expression!r}", "write at(2025-12-31T23:59:00)")]
-    if not (expression.startswith("cron(") and expression.endswith(")")):
-        return [(f"{expression!r} is not a schedule expression", "use cron(...), rate(...) or at(...)")]
-    fields = expression[5:-1].split()
-    if len(fields) != 6:
-        return [(f"bad cron expression {expression!r}: {len(fields)} fields, EventBridge needs 6", cron_fix)]
-    problems = [
-        (f"bad cron expression {expression!r}: {value!r} is not a valid {name} field", cron_fix)
-        for (name, regex), value in zip(CRON_FIELD.items(), fields, strict=True)
-        if not regex.match(value)
-    ]
-    if not problems and (fields[2] == "?") == (fields[4] == "?"):
-        problems.append(
-            (
-                f"bad cron expression {expression!r}: exactly one of day-of-month and day-of-week must be ?",
-                "e.g. cron(0 3 * * ? *) for every day at 03:00",
-            )
-        )
-    return problems
 
 
-def scheduled_input(source: str | None, event: str | None, version: int, payload: dict[str, Any]) -> str:
-    """What a schedule sends. On the bus: the CloudEvents envelope the publisher would send (so consumers unwrap it
-    the same way), with Scheduler's context attributes as id and time; to a queue: the payload as is."""
-    if source is None or event is None:
-        return json.dumps(payload, sort_keys=True)
-    envelope = {
-        "specversion": "1.0",
-        "id": "<aws.scheduler.execution-id>",
-        "source": source,
-        "type": event,
-        "dataversion": version,
-        "time": "<aws.scheduler.scheduled-time>",
-        "correlationid": "<aws.scheduler.execution-id>",
-        "datacontenttype": "application/json",
-        "data": payload,
-    }
-    return json.dumps(envelope, sort_keys=True)
 
 
-def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
-    return tuple(
-        ApiCallAlert(
-            name=name, description=spec["description"], service=spec["service"], actions=tuple(spec["actions"])
-        )
-        for name, spec in sorted(data.get("aws_api_calls", {}).items())
-    )
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Cross-domain checks, once every domain is loaded
 # --------------------------------------------------------------------------------------------------------------
 def check_catalog(
-    catalog: Catalog, documents: dict[Path, Any], environments: tuple[Environment, ...], out: _Collector
+    catalog: Catalog, documents: dict[Path, Any], environments: tuple[Environment, ...], out: Collector
 ) -> None:
-    line_of = _loader()._line_of
     for domain in catalog.domains:
         document = documents[domain.path]
         for event in domain.events:
@@ -541,15 +393,12 @@ def check_catalog(
         for consumer in domain.consumers:
             if consumer.route is not None:
                 _check_route(catalog, domain, consumer, document, out)
-        for schedule in domain.schedules:
-            _check_schedule(domain, schedule, document, out)
     for path, location, message, fix in example_problems(catalog):
         consumer = location.split(".")[1]
         out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "pattern"]))
 
 
-def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document: Any, out: _Collector) -> None:
-    line_of = _loader()._line_of
+def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document: Any, out: Collector) -> None:
     route = consumer.route
     assert route is not None
     where = ["consumers", consumer.name]
@@ -599,49 +448,6 @@ def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document:
                     )
 
 
-def _check_schedule(domain: Domain, schedule: Schedule, document: Any, out: _Collector) -> None:
-    line_of = _loader()._line_of
-    where = ["schedules", schedule.name]
-    location = f"schedules.{schedule.name}"
-    if schedule.consumer is not None:
-        consumer = next((c for c in domain.consumers if c.name == schedule.consumer), None)
-        if consumer is None or (consumer.route is not None and not consumer.route.has_queue):
-            out.add(
-                domain.path,
-                f"{location}.consumer",
-                f"{domain.name} has no consumer queue {schedule.consumer!r}",
-                f"use one of: {', '.join(c.name for c in domain.consumers) or '(no consumers)'}",
-                line_of(document, [*where, "consumer"]),
-            )
-        elif consumer.handler:
-            out.add(
-                domain.path,
-                f"{location}.consumer",
-                f"{schedule.consumer!r} runs handler {consumer.handler}, which takes catalog events, not a plain "
-                "scheduled message",
-                "schedule event: <an event of this domain> (it travels on the bus to the consumer's rule) instead",
-                line_of(document, [*where, "consumer"]),
-            )
-        return
-    event = next((e for e in domain.events if e.name == schedule.event), None)
-    if event is None or "bus" not in event.via:
-        out.add(
-            domain.path,
-            f"{location}.event",
-            f"{schedule.event!r} is not an event of {domain.name} on its bus",
-            "name an event of this domain whose via includes bus",
-            line_of(document, [*where, "event"]),
-        )
-        return
-    validator = Draft202012Validator(event.latest.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    for error in validator.iter_errors(schedule.payload):
-        out.add(
-            domain.path,
-            f"{location}.payload",
-            f"the payload does not match {event.name} v{event.latest.number}: {error.message}",
-            "make the payload a valid example of the event",
-            line_of(document, [*where, "payload"]),
-        )
 
 
 # --------------------------------------------------------------------------------------------------------------

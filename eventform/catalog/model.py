@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from eventform.catalog.pipes import Pipe
+from typing import Any, Literal
 
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
+PipeSourceKind = Literal["queue", "stream", "table"]
+PipeTargetKind = Literal["stepfunctions", "lambda", "sns", "queue", "kinesis", "firehose", "bus"]
+StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
+LogLevel = Literal["OFF", "ERROR", "INFO", "TRACE"]
 
 # Message attributes the publisher sets on every SNS message, whatever the event.
 ENVELOPE_ATTRIBUTES: tuple[str, ...] = ("type", "version", "source")
@@ -446,3 +447,92 @@ class ObjectSource:
             and (self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix))
             and (self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix))
         )
+
+
+# Handler packages the platform itself provides (not named by any catalog consumer).
+PLATFORM_HANDLERS = frozenset({"dlq_recorder"})
+
+
+# --------------------------------------------------------------------------------------------------------------
+# EventBridge Pipes: source -> filters -> enrichment -> target
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamRetry:
+    """What a stream source does with a batch its enrichment or target keeps failing: retry, then the DLQ."""
+
+    max_attempts: int = 5
+    max_age: int = 3600
+
+
+@dataclass(frozen=True)
+class PipeSource:
+    kind: PipeSourceKind
+    reference: str  # queue: a consumer of the domain; stream: a stream name or ARN; table: <consumer>/<table>
+    batch_size: int
+    batching_window: int = 0  # seconds
+    events: tuple[str, ...] = ()  # stream: the catalog events its records carry (data = the CloudEvents envelope)
+    starting_position: StartingPosition | None = None  # streams
+    retry: StreamRetry | None = None  # streams: retries, then the pipe's DLQ
+
+    @property
+    def is_stream(self) -> bool:
+        return self.kind != "queue"
+
+    @property
+    def consumer(self) -> str | None:
+        """The consumer whose queue (queue) or table (table) the pipe reads."""
+        return self.reference.split("/", 1)[0] if self.kind in ("queue", "table") else None
+
+    @property
+    def table(self) -> str | None:
+        return self.reference.split("/", 1)[1] if self.kind == "table" else None
+
+
+@dataclass(frozen=True)
+class PipeEnrichment:
+    """A handler package (``handlers/<handler>/handler.py``) that Pipes invokes synchronously with each batch."""
+
+    handler: str
+    function: FunctionSettings = field(default_factory=FunctionSettings)
+
+
+@dataclass(frozen=True)
+class PipeTarget:
+    kind: PipeTargetKind
+    arn: str
+    invocation: str | None = None  # lambda, stepfunctions
+    partition_key: str | None = None  # kinesis
+    message_group: str | None = None  # FIFO queue
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What the pipe's role may do to the target: exactly the call Pipes makes."""
+        if self.kind == "stepfunctions":
+            return (
+                ("states:StartExecution",) if self.invocation == "FIRE_AND_FORGET" else ("states:StartSyncExecution",)
+            )
+        return {
+            "lambda": ("lambda:InvokeFunction",),
+            "sns": ("sns:Publish",),
+            "queue": ("sqs:SendMessage",),
+            "kinesis": ("kinesis:PutRecord", "kinesis:PutRecords"),
+            "firehose": ("firehose:PutRecord", "firehose:PutRecordBatch"),
+            "bus": ("events:PutEvents",),
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class Pipe:
+    domain: str
+    name: str
+    description: str
+    source: PipeSource
+    target: PipeTarget
+    filters: tuple[dict[str, Any], ...] = ()  # OR-ed; none: every record passes
+    rare: bool = False  # the filters may match none of the catalog's examples on purpose
+    enrichment: PipeEnrichment | None = None
+    log_level: LogLevel = "ERROR"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.domain}/{self.name}"

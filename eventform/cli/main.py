@@ -153,7 +153,7 @@ def _print_matrix(catalog: Catalog) -> None:
 
 def _print_pipe_matrix(catalog: Catalog) -> None:
     """Which catalog example passes each pipe's filters, as the pipe's source would carry it (moto's matcher)."""
-    from eventform.catalog.pipes import example_matrix
+    from eventform.catalog.pipe_checks import example_matrix
 
     rows = [(p, *row) for d in catalog.domains for p in d.pipes for row in example_matrix(catalog, p)]
     if not rows:

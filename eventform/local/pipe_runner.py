@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eventform.catalog import patterns
-from eventform.catalog.pipes import Pipe, PipeTarget
-from eventform.local.runner import LAMBDA_MAX_BATCH, Handler, LambdaContext, sqs_event
+from eventform.catalog.model import Pipe, PipeTarget
+from eventform.local.runner import LAMBDA_MAX_BATCH, Handler, LambdaContext
+from eventform.runtime.records import sqs_event
 
 Deliver = Callable[[list[Any]], None]
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import boto3
 
-from eventform.catalog import filters
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
+from eventform.catalog.routing import expected_consumers, topic_events
 from eventform.local import runner
 from eventform.local.embedded import (
     LOCAL_CREDENTIALS,
@@ -226,35 +226,10 @@ def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: A
     )
 
 
-def topic_consumers(catalog: Catalog) -> tuple[Consumer, ...]:
-    """The consumers the rehearsal's routing contract covers: subscribed to topics (not ``via: bus``, and not
-    consumers of a bucket's object events, which the tests prove by writing objects)."""
-    return tuple(c for c in catalog.consumers if c.route is None and c.objects is None)
 
 
-def topic_events(catalog: Catalog) -> tuple[Any, ...]:
-    """The events the rehearsal publishes: those carried by their domain's SNS topic."""
-    return tuple(e for e in catalog.events if "topic" in e.via)
 
 
-def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]) -> set[str]:
-    """Who should receive this SNS message, from the catalog alone (consumed events + filter policies); consumers
-    on buses are not SNS subscribers (see the module's docstring)."""
-    from moto.sns.utils import FilterPolicyMatcher
-
-    domain = qualified.split("/", 1)[0]
-    attributes = {
-        k: {"Type": v["DataType"], "Value": v["StringValue"]} for k, v in message["MessageAttributes"].items()
-    }
-    receivers = set()
-    for consumer in catalog.consumers_of(qualified):
-        if consumer.route is not None:
-            continue
-        policy = filters.subscription_policy(list(consumer.events_from(domain)), consumer.filter)
-        scope = "MessageBody" if consumer.filter_scope == "body" else "MessageAttributes"
-        if FilterPolicyMatcher(policy, scope).matches(attributes, message["Message"]):
-            receivers.add(consumer.qualified_name)
-    return receivers
 
 
 @dataclass

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventform.runtime.records import sqs_event
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
 LAMBDA_MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages per call
 
@@ -63,38 +65,8 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))  # type: ignore[attr-defined]
 
 
-def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """SQS API shape (``StringValue``) -> Lambda event shape (``stringValue``, list fields, ``dataType``)."""
-    shaped = {}
-    for name, value in sorted(attributes.items()):
-        shaped[name] = {
-            "stringValue": value.get("StringValue"),
-            "binaryValue": value.get("BinaryValue"),
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": value.get("DataType", "String"),
-        }
-    return shaped
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """The event Lambda's SQS event source mapping delivers for ``messages`` (ReceiveMessage output)."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": dict(sorted(message.get("Attributes", {}).items())),
-                "messageAttributes": _lambda_message_attributes(message.get("MessageAttributes", {})),
-                "md5OfBody": message.get("MD5OfBody"),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for message in messages
-        ]
-    }
 
 
 def poll_once(sqs: Any, binding: QueueBinding, tally: Tally, wait_seconds: int = 0) -> int:

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eventform.catalog import pipes
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Environment
 from eventform.catalog.naming import Names
+from eventform.synthesis import packaging
 from eventform.synthesis.packaging import build as build_package
 from eventform.synthesis.toolchain import ensure_jsii_node
 
@@ -101,7 +101,8 @@ def build_app(
     ensure_jsii_node()
     from cdktn import App
 
-    from modules.stacks import DomainStack, PlatformStack
+    from modules.stacks.domain import DomainStack
+    from modules.stacks.platform import PlatformStack
 
     context = {"targetVersions": TARGET_VERSIONS}
     app = App(outdir=str(outdir), context=context) if outdir else App(context=context)  # else the CLI's outdir
@@ -110,7 +111,7 @@ def build_app(
         for c in catalog.consumers
         if c.handler
     }
-    packages.update(pipes.enrichment_packages(root, catalog, root / ".cache" / "packages"))
+    packages.update(packaging.enrichment_packages(root, catalog, root / ".cache" / "packages"))
     for stack in planned:
         if stack.domain is None:
             PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventform.catalog.model import Catalog, Consumer
+from eventform.catalog.pipe_checks import carried_events
+from eventform.catalog.pipes import package_key
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 SKIPPED_PARTS = {"tests", "__pycache__"}
@@ -72,3 +74,24 @@ def build(
         temporary.write_bytes(content)
         temporary.replace(path)
     return Package(consumer.handler or "", path, base64.b64encode(digest).decode(), tuple(sorted(files)))
+
+
+def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str, Package]:
+    """Deterministic zips of the enrichment handlers: the runtime, handlers/enrichment.py, the handler package and
+    the schemas of the events the pipe's records carry."""
+    packages = {}
+    for domain in catalog.domains:
+        for pipe in domain.pipes:
+            if pipe.enrichment is None:
+                continue
+            carrier = Consumer(
+                domain=domain.name,
+                name=pipe.name,
+                description=pipe.description,
+                events=carried_events(catalog, pipe),
+                handler=pipe.enrichment.handler,
+            )
+            packages[package_key(pipe)] = build(
+                root, carrier, catalog, outdir, ("runtime.py", "objects.py", "enrichment.py")
+            )
+    return packages

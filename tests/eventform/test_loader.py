@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from eventform.catalog.loader import load, parse_duration, past_tense_problem
+from eventform.catalog.events import past_tense_problem
+from eventform.catalog.loader import load
+from eventform.catalog.parsing import parse_duration
 
 
 @pytest.fixture(scope="module")

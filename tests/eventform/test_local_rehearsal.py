@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from eventform.catalog import routing
 from eventform.local import embedded as local
 from eventform.local import rehearsal, runner
 from tests.conftest import copy_project, require_terraform
@@ -39,9 +40,9 @@ def connected(deployed: Path) -> tuple[Any, rehearsal.Connection, dict[str, rehe
 def test_every_example_reaches_exactly_the_consumers_the_catalog_implies(deployed: Path) -> None:
     catalog, connection = rehearsal.connect(deployed)
     sent = rehearsal.publish_examples(catalog, connection)
-    assert len(sent) == sum(len(e.latest.examples) for e in rehearsal.topic_events(catalog))
+    assert len(sent) == sum(len(e.latest.examples) for e in routing.topic_events(catalog))
     # The contract covers the SNS path; bus consumers are excluded explicitly (eventform.local.rehearsal's docstring).
-    covered = {c.qualified_name for c in rehearsal.topic_consumers(catalog)}
+    covered = {c.qualified_name for c in routing.topic_consumers(catalog)}
     assert covered == {
         "inventory/reserve-stock",
         "notifications/send-email",

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from eventform.catalog import patterns, pipes
+from eventform.catalog import model, patterns, pipe_checks, pipes
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
 from eventform.catalog.naming import LIMITS, Names
+from eventform.synthesis import packaging
 from tests.conftest import ROOT
 
 
@@ -20,7 +21,7 @@ def catalog():
     return load(ROOT)[0]
 
 
-def pipe_of(catalog, qualified: str) -> pipes.Pipe:
+def pipe_of(catalog, qualified: str) -> model.Pipe:
     domain, name = qualified.split("/")
     return next(p for p in catalog.domain(domain).pipes if p.name == name)
 
@@ -33,23 +34,23 @@ def test_the_sample_pipes_load_with_their_source_filter_enrichment_and_target(ca
     assert settle.enrichment.function.timeout == 10
     assert (settle.target.kind, settle.target.invocation) == ("stepfunctions", "FIRE_AND_FORGET")
     assert settle.target.actions == ("states:StartExecution",)
-    assert pipes.carried_events(catalog, settle) == ("payments/payment.captured",)  # the consumer's events
+    assert pipe_checks.carried_events(catalog, settle) == ("payments/payment.captured",)  # the consumer's events
 
     feed = pipe_of(catalog, "inventory/reservation-feed")
     assert (feed.source.kind, feed.source.consumer, feed.source.table) == ("table", "reserve-stock", "reservations")
-    assert feed.source.retry == pipes.StreamRetry(max_attempts=5, max_age=3600)
+    assert feed.source.retry == model.StreamRetry(max_attempts=5, max_age=3600)
     assert feed.source.batching_window == 10 and feed.enrichment is None
 
     signups = pipe_of(catalog, "users/marketing-signups")
     assert signups.source.kind == "stream" and signups.source.starting_position == "TRIM_HORIZON"
     assert signups.target.invocation == "REQUEST_RESPONSE"  # a Lambda target's default: failures return to the source
     names = Names("dev", "eu-west-1", "111111111111")
-    assert pipes.stream_arn(names, signups.source) == "arn:aws:kinesis:eu-west-1:111111111111:stream/customer-events"
+    assert pipe_checks.stream_arn(names, signups.source) == "arn:aws:kinesis:eu-west-1:111111111111:stream/customer-events"
 
 
 def test_an_sqs_record_carries_the_envelope_in_its_body_and_sns_attributes(catalog) -> None:
     settle = pipe_of(catalog, "payments/settle-captures")
-    ((event, index, record),) = list(pipes.example_records(catalog, settle))
+    ((event, index, record),) = list(pipe_checks.example_records(catalog, settle))
     example = catalog.event("payments/payment.captured").latest.examples[0]
     assert (event, index) == ("payments/payment.captured", 0)
     assert record["eventSource"] == "aws:sqs" and set(record) <= pipes.RECORD_FIELDS["queue"]
@@ -68,13 +69,13 @@ def test_an_sqs_record_carries_the_envelope_in_its_body_and_sns_attributes(catal
 
 def test_a_stream_filter_keeps_only_consenting_registrations(catalog) -> None:
     signups = pipe_of(catalog, "users/marketing-signups")
-    matrix = pipes.example_matrix(catalog, signups)
+    matrix = pipe_checks.example_matrix(catalog, signups)
     registrations = catalog.event("users/user.registered").latest.examples
     expected_users = [(i, bool(e["marketing_opt_in"])) for i, e in enumerate(registrations)]
     assert [(i, passed) for event, i, passed in matrix if event == "users/user.registered"] == expected_users
     orders = [passed for event, _, passed in matrix if event == "orders/order.created"]
     assert orders and not any(orders)  # the stream also carries orders; the type filter drops them
-    records = {e: r for e, _, r in pipes.example_records(catalog, signups)}
+    records = {e: r for e, _, r in pipe_checks.example_records(catalog, signups)}
     assert records["users/user.registered"]["eventSource"] == "aws:kinesis"
     assert records["users/user.registered"]["data"]["type"] == "user.registered"
 
@@ -92,7 +93,7 @@ def test_a_rare_pipe_may_match_no_example(project_copy: Path) -> None:
         load(project_copy)
     _edit(project_copy, "catalog/payments.yaml", "  settle-captures:\n", "  settle-captures:\n    rare: true\n")
     settle = pipe_of(load(project_copy)[0], "payments/settle-captures")
-    assert settle.rare and not any(passed for *_, passed in pipes.example_matrix(load(project_copy)[0], settle))
+    assert settle.rare and not any(passed for *_, passed in pipe_checks.example_matrix(load(project_copy)[0], settle))
 
 
 def test_several_filters_are_alternatives_and_a_stream_arn_of_the_environment_is_accepted(project_copy: Path) -> None:
@@ -120,14 +121,14 @@ def test_several_filters_are_alternatives_and_a_stream_arn_of_the_environment_is
     catalog, _ = load(project_copy)
     settle = pipe_of(catalog, "payments/settle-captures")
     assert len(settle.filters) == 2
-    assert [passed for *_, passed in pipes.example_matrix(catalog, settle)] == [True]  # the second one matches
+    assert [passed for *_, passed in pipe_checks.example_matrix(catalog, settle)] == [True]  # the second one matches
     signups = pipe_of(catalog, "users/marketing-signups")
     assert signups.source.reference.startswith("arn:aws:kinesis:")
 
 
 def test_enrichment_packages_bundle_the_runtimes_the_handler_and_the_carried_schemas(catalog, tmp_path) -> None:
-    first = pipes.enrichment_packages(ROOT, catalog, tmp_path / "a")
-    again = pipes.enrichment_packages(ROOT, catalog, tmp_path / "b")
+    first = packaging.enrichment_packages(ROOT, catalog, tmp_path / "a")
+    again = packaging.enrichment_packages(ROOT, catalog, tmp_path / "b")
     (key,) = first
     assert key == "payments/settle-captures#enrichment"
     assert first[key].sha256_base64 == again[key].sha256_base64  # deterministic, byte for byte
@@ -161,11 +162,11 @@ def test_pipe_names_fit_aws_limits_and_stay_distinct() -> None:
 def test_the_readme_pipe_example_is_a_valid_catalog_entry() -> None:
     import yaml
 
-    from eventform.catalog.loader import _validator
+    from eventform.catalog.parsing import validator
 
     readme = (ROOT / "README.md").read_text()
     start = readme.index("pipes:                                   # <env>-<domain>-<pipe>")
     block = yaml.safe_load(readme[start : readme.index("```", start)])
     document = {"domain": "payments", "owner": "team", "description": "readme", "source": "com.example.payments"}
-    errors = list(_validator("catalog.schema.json").iter_errors({**document, "pipes": block["pipes"]}))
+    errors = list(validator("catalog.schema.json").iter_errors({**document, "pipes": block["pipes"]}))
     assert errors == [] and set(block["pipes"]["settle-captures"]) >= {"source", "filter", "enrichment", "target"}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from eventform.catalog.environments import load_environments
 from eventform.catalog.errors import CatalogError
-from eventform.catalog.loader import load_environments
 from eventform.catalog.model import Waiver
 
 GOOD = """waivers:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from eventform.local.runner import LambdaContext, sqs_event
+from eventform.local.runner import LambdaContext
+from eventform.runtime.records import sqs_event
 from handlers.enrichment import Enricher, record_envelope
 from handlers.runtime import CloudEvent, EventValidationError, UnknownEventError
 

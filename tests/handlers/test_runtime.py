@@ -10,7 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 
-from eventform.local.runner import LambdaContext, sqs_event
+from eventform.local.runner import LambdaContext
+from eventform.runtime.records import sqs_event
 from handlers.runtime import CloudEvent, EventHandler, EventValidationError, TimeoutGuardError, unwrap
 
 ROOT = Path(__file__).resolve().parents[2]

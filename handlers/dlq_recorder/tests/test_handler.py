@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from eventform.local.runner import sqs_event
+from eventform.runtime.records import sqs_event
 from handlers.dlq_recorder import handler
 
 

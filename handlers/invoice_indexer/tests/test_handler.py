@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventform.local.runner import sqs_event
+from eventform.runtime.records import sqs_event
 from handlers.invoice_indexer import handler
 from handlers.runtime import unwrap
 

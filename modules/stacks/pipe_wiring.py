@@ -2,113 +2,45 @@
 pipe does (read its source, invoke its enrichment, reach its target, dead-letter, use the domain key), the
 enrichment function (the consumers' Lambda wiring), the DLQ of a stream source with its alarm, and the log group.
 
-Called from :class:`modules.stacks.DomainStack` after the consumers, whose queues and tables the pipes read.
+Called from :class:`modules.stacks.DomainParts` after the consumers, whose queues and tables the pipes read.
 Every name and ARN comes from :class:`eventform.catalog.naming.Names`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from cdktn import ITerraformDependable, TerraformOutput
-from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn import TerraformOutput
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
-from cdktn_provider_aws.pipes_pipe import PipesPipe
 from constructs import Construct
 
-from eventform.catalog.model import Domain
-from eventform.catalog.pipes import SOURCE_ACTIONS, Pipe, package_key, source_consumer, stream_arn
+from eventform.catalog.model import Domain, Pipe
+from eventform.catalog.pipe_checks import source_consumer, stream_arn
+from eventform.catalog.pipes import SOURCE_ACTIONS, package_key
 from modules.event_role import TargetRole
 from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.pipe import PIPES_SERVICE, EventPipe, ResolvedSource
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
+from modules.stacks.base import DomainParts
 
-if TYPE_CHECKING:
-    from modules.stacks import DomainStack
-
-PIPES_SERVICE = "pipes.amazonaws.com"
 # DynamoDB streams carry both images, so a filter or an enrichment can compare before and after.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 # A failing stream batch is split in two until the poison record stands alone (then it alone goes to the DLQ).
 BISECT = "AUTOMATIC_BISECT"
 
 
-@dataclass(frozen=True)
-class ResolvedSource:
-    """The source as the stack knows it: its ARN for the pipe (a reference, so Terraform orders the two), its ARN
-    for the role's policy, and the pipe's ``source_parameters``."""
-
-    arn: str
-    policy_arn: str
-    parameters: dict[str, Any]
-    depends_on: tuple[ITerraformDependable, ...] = ()
 
 
-class EventPipe(Construct):
-    """One pipe and its log group (none with ``log_level: OFF``); execution data (the payloads) is never logged."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        name: str,
-        description: str,
-        role_arn: str,
-        source: ResolvedSource,
-        enrichment_arn: str | None,
-        target_arn: str,
-        target_parameters: dict[str, Any] | None,
-        log_group_name: str,
-        log_level: str,
-        log_retention_days: int,
-        kms_key: str | None,
-        depends_on: list[ITerraformDependable],
-        tags: dict[str, str],
-    ) -> None:
-        super().__init__(scope, id)
-        self.log_group = None
-        log_configuration = None
-        if log_level != "OFF":
-            self.log_group = CloudwatchLogGroup(
-                self,
-                "logs",
-                name=log_group_name,
-                retention_in_days=log_retention_days,
-                kms_key_id=kms_key,
-                tags=tags,
-            )
-            log_configuration = {
-                "level": log_level,
-                "cloudwatch_logs_log_destination": {"log_group_arn": self.log_group.arn},
-            }
-        self.pipe = PipesPipe(
-            self,
-            "pipe",
-            name=name,
-            description=description,
-            role_arn=role_arn,
-            source=source.arn,
-            source_parameters=source.parameters,
-            enrichment=enrichment_arn,
-            target=target_arn,
-            target_parameters=target_parameters,
-            kms_key_identifier=kms_key,
-            log_configuration=log_configuration,
-            tags=tags,
-            # the role's policy (and a stream's DLQ) must exist first: Pipes checks the role can read the source
-            depends_on=[*depends_on, *source.depends_on],
-        )
 
 
-def build_pipes(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+def build_pipes(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:
     for pipe in domain.pipes:
         _build_pipe(stack, domain, pipe, tags)
 
 
-def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> None:
+def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> None:
     names, environment = stack.names, stack.environment
     name = names.pipe(domain.name, pipe.name)
     kms_key = stack.kms_key_for(domain.name)
@@ -181,7 +113,7 @@ def _build_pipe(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, 
         TerraformOutput(stack, f"{output}_enrichment_function_arn", value=enrichment.function.arn)
 
 
-def _source(stack: DomainStack, domain: Domain, pipe: Pipe, dlq_arn: str | None) -> ResolvedSource:
+def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None) -> ResolvedSource:
     source = pipe.source
     batch: dict[str, Any] = {"batch_size": source.batch_size}
     if source.kind == "queue":
@@ -244,7 +176,7 @@ def _target_parameters(pipe: Pipe) -> dict[str, Any] | None:
     return None
 
 
-def _enrichment_function(stack: DomainStack, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> ConsumerFunction:
+def _enrichment_function(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, str]) -> ConsumerFunction:
     """The consumers' Lambda wiring (package, role, log group, tracing) for a function Pipes invokes synchronously:
     no queue, no on-failure destination, no idempotency table; its role may read its declared parameters and
     secrets and nothing else of the catalog."""

@@ -1,4 +1,4 @@
-"""The stacks: one per (environment, domain) and one platform stack per environment.
+"""The domain stack: one per (environment, domain), with its topic, queues, functions, bus, buckets and pipes.
 
 Stacks receive frozen model objects and never read files or the process environment. Cross-stack references are
 deterministic names and ARNs (:class:`eventform.catalog.naming.Names`), not remote state.
@@ -6,10 +6,7 @@ deterministic names and ARNs (:class:`eventform.catalog.naming.Names`), not remo
 
 from __future__ import annotations
 
-from cdktn import Fn, LocalBackend, S3Backend, TerraformOutput, TerraformStack
-from cdktn_provider_aws.data_aws_kms_key import DataAwsKmsKey
-from cdktn_provider_aws.dynamodb_table import DynamodbTable
-from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
+from cdktn import Fn, TerraformOutput
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
@@ -17,215 +14,16 @@ from eventform.catalog import filters
 from eventform.catalog.model import Bucket, Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
 from eventform.synthesis.packaging import Package
-from modules import eventbridge, pipes
-from modules.alarms import AlarmSettings
 from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
-from modules.encryption import DomainKey
-from modules.function import POWERTOOLS_LAYER, ConsumerFunction, FunctionConfig, Grants
+from modules.function import ConsumerFunction, FunctionConfig, Grants
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
+from modules.stacks import bus_wiring, pipe_wiring
+from modules.stacks.base import DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
-
-REQUIRED_TERRAFORM = ">= 1.10.0"  # S3-native state locking
-PLATFORM = "platform"
-PLATFORM_OWNER = "platform"
-# Services the local environment reaches on the embedded AWS (all exist in provider 5.100 and 6.x).
-LOCAL_SERVICES = (
-    "cloudwatch",
-    "dynamodb",
-    "events",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "pipes",
-    "s3",
-    "scheduler",
-    "ses",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-)
-
-
-def _python_keyword(service: str) -> str:
-    """jsii renames provider arguments that are Python keywords (``lambda`` -> ``lambda_``)."""
-    return "lambda_" if service == "lambda" else service
-
-
-def output_id(*parts: str) -> str:
-    """Terraform identifiers cannot hold '-': ``send-email``, ``queue_url`` -> ``send_email_queue_url``."""
-    return "_".join(parts).replace("-", "_").replace(".", "_")
-
-
-class EventformStack(TerraformStack):
-    """Provider, backend and provider version constraint from the environment."""
-
-    def __init__(self, scope: Construct, id: str, *, environment: Environment) -> None:
-        super().__init__(scope, id)
-        self.environment = environment
-        self.names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
-        self._key_lookups: dict[str, DataAwsKmsKey] = {}
-        if environment.is_local:
-            AwsProvider(
-                self,
-                "aws",
-                region=environment.region,
-                skip_credentials_validation=True,
-                skip_metadata_api_check="true",
-                skip_requesting_account_id=True,
-                skip_region_validation=True,
-                s3_use_path_style=True,
-                endpoints=[AwsProviderEndpoints(**{_python_keyword(s): environment.endpoint for s in LOCAL_SERVICES})],
-            )
-        else:
-            AwsProvider(self, "aws", region=environment.region, allowed_account_ids=[environment.account_id])
-        if environment.backend.type == "s3":
-            S3Backend(
-                self,
-                bucket=environment.backend.bucket or "",
-                key=f"{environment.backend.key_prefix}/{id}.tfstate",
-                region=environment.backend.region,
-                encrypt=True,
-                use_lockfile=True,  # S3-native locking (Terraform >= 1.10), no DynamoDB table
-            )
-        else:
-            # Relative to cdktf.out/stacks/<stack>: the state lives at the project root and survives re-synthesis.
-            LocalBackend(self, path=f"../../../terraform.{id}.tfstate")
-        self.add_override("terraform.required_providers.aws.version", environment.provider_version)
-        self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
-
-    def tags(self, domain: str, owner: str, classification: str) -> dict[str, str]:
-        return {
-            **self.environment.tags,
-            "env": self.environment.name,
-            "domain": domain,
-            "owner": owner,
-            "data-classification": classification,
-            "managed-by": "eventform",
-        }
-
-    def alarm_settings(self) -> AlarmSettings:
-        alarms = self.environment.alarms
-        return AlarmSettings(
-            alarm_topic_arn=self.names.alarm_topic_arn,
-            dlq_messages=alarms.dlq_messages,
-            oldest_message_age=alarms.oldest_message_age,
-            period=alarms.period,
-            evaluation_periods=alarms.evaluation_periods,
-        )
-
-    def kms_key_for(self, domain: str) -> str | None:
-        """The domain key by alias ARN: what SNS, SQS and S3 accept."""
-        return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
-
-    def powertools_layers(self) -> tuple[str, ...]:
-        """AWS's Powertools layer for every function; none locally (the embedded AWS has no AWS-owned layers)."""
-        return () if self.environment.is_local else (POWERTOOLS_LAYER.format(region=self.environment.region),)
-
-    def kms_key_arn_for(self, domain: str) -> str | None:
-        """The domain key's own ARN, looked up by alias: Lambda, CloudWatch Logs and Scheduler accept no alias."""
-        if not self.environment.customer_managed_keys:
-            return None
-        if domain not in self._key_lookups:
-            self._key_lookups[domain] = DataAwsKmsKey(self, f"key-{domain}", key_id=self.names.key_alias(domain))
-        return self._key_lookups[domain].arn
-
-
-class PlatformStack(EventformStack):
-    """Per environment: the alarm topic (always with its own key: CloudWatch cannot use the AWS-managed SNS key)
-    and, where the environment asks for customer-managed encryption, one KMS key per domain."""
-
-    def __init__(self, scope: Construct, id: str, *, environment: Environment, catalog: Catalog) -> None:
-        super().__init__(scope, id, environment=environment)
-        tags = self.tags(PLATFORM, PLATFORM_OWNER, "internal")
-        names = self.names
-        alarm_key = DomainKey(
-            self,
-            "alarm-key",
-            alias=names.key_alias(PLATFORM),
-            account_id=environment.account_id,
-            description=f"eventform {environment.name}: alarm topic",
-            tags=tags,
-        )
-        alarm_topic = EventTopic(
-            self,
-            "alarm-topic",
-            name=names.alarm_topic,
-            arn=names.alarm_topic_arn,
-            account_id=environment.account_id,
-            fifo=False,
-            content_based_deduplication=False,
-            kms_key=alarm_key.alias.name,
-            tags=tags,
-            extra_statements=(
-                Statement(
-                    sid="CloudWatchAlarmsPublish",
-                    effect="Allow",
-                    principal={"Service": "cloudwatch.amazonaws.com"},
-                    actions=("sns:Publish",),
-                    resources=(names.alarm_topic_arn,),
-                    conditions={
-                        "ArnLike": {
-                            "aws:SourceArn": f"arn:aws:cloudwatch:{environment.region}:{environment.account_id}:alarm:*"
-                        },
-                        "StringEquals": {"aws:SourceAccount": environment.account_id},
-                    },
-                ),
-                eventbridge.alarm_topic_statement(
-                    environment.region, environment.account_id, environment.name, names.alarm_topic_arn
-                ),
-            ),
-        )
-        TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
-        locator(
-            self,
-            "alarm-topic-parameter",
-            name=names.parameter(PLATFORM, "alarm_topic_arn"),
-            value=alarm_topic.topic.arn,
-            description="Topic every eventform alarm notifies",
-            tags=tags,
-        )
-        DynamodbTable(
-            self,
-            "idempotency",
-            name=names.idempotency_table,
-            billing_mode="PAY_PER_REQUEST",
-            hash_key="id",
-            attribute=[{"name": "id", "type": "S"}],
-            ttl={"attribute_name": "expiration", "enabled": True},  # Powertools' expiry attribute
-            point_in_time_recovery={"enabled": True},
-            server_side_encryption={
-                "enabled": True,
-                **({"kms_key_arn": alarm_key.key.arn} if environment.customer_managed_keys else {}),
-            },
-            tags=tags,
-        )
-        for domain in catalog.domains:
-            # S3 publishes to a bucket's topic only under a customer-managed key: such domains get theirs anyway.
-            if environment.customer_managed_keys or domain_has_bucket_topic(catalog, domain):
-                key = DomainKey(
-                    self,
-                    f"key-{domain.name}",
-                    alias=names.key_alias(domain.name),
-                    account_id=environment.account_id,
-                    description=f"eventform {environment.name}: {domain.name}",
-                    tags=self.tags(domain.name, domain.owner, domain.data_classification),
-                )
-                TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
-        if environment.eventbridge.schema_registry:
-            from modules.schema_registry import SchemaRegistry
-
-            SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
-
-
-def domain_has_bucket_topic(catalog: Catalog, domain: Domain) -> bool:
-    return any(c.objects.path == "topic" for b in domain.buckets for c in catalog.bucket_consumers(domain.name, b.name))
 
 
 def _function_environment(consumer: Consumer, environment: Environment, names: Names) -> dict[str, str]:
@@ -239,7 +37,7 @@ def _function_environment(consumer: Consumer, environment: Environment, names: N
     }
 
 
-class DomainStack(EventformStack):
+class DomainStack(DomainParts):
     """A domain's topic (if it publishes) and the queues and subscriptions of the consumers it owns."""
 
     def __init__(
@@ -280,7 +78,7 @@ class DomainStack(EventformStack):
                 description=f"SNS topic of the {domain.name} domain's events",
                 tags=tags,
             )
-        self.bus = eventbridge.build_bus(self, domain, tags)
+        self.bus = bus_wiring.build_bus(self, domain, tags)
         self.bucket_destinations: dict[str, list[Destination]] = {b.name: [] for b in domain.buckets}
         self.bucket_topics: dict[str, EventTopic] = {}
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
@@ -292,9 +90,9 @@ class DomainStack(EventformStack):
                 self.bucket_destinations[bucket.name],
                 eventbridge=any(c.objects and c.objects.path == "bus" for c in consumers),
             )
-        eventbridge.build_schedules(self, domain, tags)
-        eventbridge.build_api_call_alerts(self, domain, tags)
-        pipes.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
+        bus_wiring.build_schedules(self, domain, tags)
+        bus_wiring.build_api_call_alerts(self, domain, tags)
+        pipe_wiring.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
 
     def subscribable(self, domain: str, topic_arn: str) -> str:
         """What a subscription names: a reference when the topic is in this stack, so Terraform creates the
@@ -305,7 +103,7 @@ class DomainStack(EventformStack):
 
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
-            eventbridge.build_bus_consumer(self, consumer, tags)
+            bus_wiring.build_bus_consumer(self, consumer, tags)
             return
         if consumer.objects is not None:  # a bucket's object events
             self._object_consumer(consumer, tags)

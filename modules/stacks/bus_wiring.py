@@ -1,28 +1,25 @@
 """The EventBridge half of a domain stack: bus, via-bus consumers (rules + targets), schedules, API-call alerts.
 
-Called from :class:`modules.stacks.DomainStack` and :class:`modules.stacks.PlatformStack` with the stack itself, so
+Called from :class:`modules.stacks.DomainParts` and :class:`modules.stacks.PlatformStack` with the stack itself, so
 the SNS path there stays untouched. Every name and ARN comes from :class:`eventform.catalog.naming.Names`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
-from eventform.catalog.buses import scheduled_input
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
+from eventform.catalog.schedules import scheduled_input
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
-
-if TYPE_CHECKING:
-    from modules.stacks import DomainStack
+from modules.stacks.base import DomainParts
 
 # What a role-based target may do, per kind.
 TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -40,7 +37,7 @@ def _output_id(*parts: str) -> str:
     return "_".join(parts).replace("-", "_").replace(".", "_")
 
 
-def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> EventBus | None:
+def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> EventBus | None:
     """The domain's bus, archive and PutEvents policy, with outputs and SSM locators."""
     if domain.bus is None:
         return None
@@ -72,7 +69,7 @@ def build_bus(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> Event
     return bus
 
 
-def _rule_names(stack: DomainStack, consumer: Consumer) -> dict[str, tuple[str, str]]:
+def _rule_names(stack: DomainParts, consumer: Consumer) -> dict[str, tuple[str, str]]:
     """Source domain -> (rule name, rule ARN) of one via-bus consumer."""
     names = stack.names
     result = {}
@@ -85,7 +82,7 @@ def _rule_names(stack: DomainStack, consumer: Consumer) -> dict[str, tuple[str, 
     return result
 
 
-def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, str]) -> None:
+def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, str]) -> None:
     """One rule per source bus (same targets on each), the consumer's queue if it has one, roles and the DLQ."""
     route = consumer.route
     assert route is not None
@@ -138,7 +135,7 @@ def build_bus_consumer(stack: DomainStack, consumer: Consumer, tags: dict[str, s
 
 
 def _queue_target(
-    stack: DomainStack, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+    stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
 ) -> RuleTarget:
     """The durable default: the consumer's SQS queue (with its own DLQ), admitting only these rules."""
     queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.name, False))
@@ -155,7 +152,7 @@ def _queue_target(
 
 
 def _role_target(
-    stack: DomainStack, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+    stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
 ) -> RuleTarget:
     """SNS by its resource policy; the others through a role that may do one thing to this one target."""
     names, environment = stack.names, stack.environment
@@ -208,7 +205,7 @@ def _rule_target(target: Target, arn: str, dlq_arn: str, role_arn: str | None = 
     )
 
 
-def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:
     """A schedule group per domain; each schedule with a role scoped to its one target and the shared DLQ."""
     if not domain.schedules:
         return
@@ -270,7 +267,7 @@ def build_schedules(stack: DomainStack, domain: Domain, tags: dict[str, str]) ->
         )
 
 
-def build_api_call_alerts(stack: DomainStack, domain: Domain, tags: dict[str, str]) -> None:
+def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:
     """Rules on the default bus for CloudTrail-recorded API calls -> the platform alarm topic (resource policy)."""
     if not domain.api_calls:
         return

@@ -1,0 +1,283 @@
+"""Events and their versions: past-tense names, JSON Schemas (2020-12) and the examples that must validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from eventform.catalog.model import (
+    Event,
+    EventVersion,
+    Topic,
+)
+from eventform.catalog.parsing import Collector, line_of, read_json
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+# Top-level fields of the CloudEvents envelope a body-scope filter may test.
+ENVELOPE_FIELDS = frozenset(
+    {
+        "id",
+        "source",
+        "type",
+        "specversion",
+        "time",
+        "dataschema",
+        "datacontenttype",
+        "subject",
+        "data",
+        "correlationid",
+        "traceparent",
+        "dataversion",
+    }
+)
+
+
+NOT_PAST_TENSE = frozenset({"feed", "need", "seed", "speed", "breed", "proceed", "succeed", "exceed", "embed", "bed"})
+
+
+IRREGULAR_PAST = frozenset(
+    {
+        "sent",
+        "paid",
+        "built",
+        "made",
+        "held",
+        "lost",
+        "won",
+        "sold",
+        "begun",
+        "done",
+        "drawn",
+        "given",
+        "known",
+        "shown",
+        "taken",
+        "written",
+        "spent",
+        "bought",
+        "brought",
+        "caught",
+        "left",
+        "kept",
+        "met",
+        "read",
+        "run",
+        "set",
+        "put",
+        "cut",
+        "shut",
+        "split",
+        "reset",
+        "withdrawn",
+        "undone",
+        "frozen",
+        "chosen",
+        "found",
+        "hidden",
+        "bound",
+        "rebuilt",
+        "resent",
+        "overdrawn",
+        "forgotten",
+        "broken",
+        "driven",
+        "risen",
+        "seen",
+        "sung",
+        "hung",
+    }
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Catalog
+# --------------------------------------------------------------------------------------------------------------
+def past_tense_problem(name: str) -> str | None:
+    """None if the event name states a past fact, else a suggestion."""
+    segments = name.split(".")
+    last_word = segments[-1].split("_")[-1]
+    if (last_word.endswith("ed") and last_word not in NOT_PAST_TENSE) or last_word in IRREGULAR_PAST:
+        return None
+    verb = segments[0]
+    past = verb + ("d" if verb.endswith("e") else "ed")
+    suggestion = ".".join([*segments[1:], past]) if len(segments) > 1 else f"{name}.happened"
+    return f"name the fact in the past tense, e.g. {suggestion!r} (<entity>.<past-tense verb>)"
+
+
+def build_event(
+    path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], topic: Topic | None, out: Collector
+) -> Event | None:
+    where = ["events", name]
+    line = line_of(document, where)
+    location = f"events.{name}"
+    ok = True
+    tense = past_tense_problem(name)
+    if tense:
+        out.add(path, location, f"event name {name!r} is not a past-tense fact", tense, line)
+        ok = False
+    if topic is None and "topic" in spec.get("via", ["topic"]):
+        out.add(
+            path,
+            location,
+            f"event {name!r} travels on the domain's topic, but the domain declares none",
+            "add `topic: {}` to the domain",
+            line,
+        )
+        ok = False
+    fifo = bool(topic and topic.fifo)
+    if fifo and "message_group" not in spec:
+        out.add(
+            path,
+            location,
+            f"event {name!r} is published on a FIFO topic without a message group field",
+            "add message_group: <field> naming the aggregate id (e.g. order_id); never one global group",
+            line,
+        )
+        ok = False
+    if not fifo and "message_group" in spec:
+        out.add(
+            path,
+            f"{location}.message_group",
+            "message_group only applies to FIFO topics",
+            "remove message_group or set topic.fifo: true",
+            line_of(document, [*where, "message_group"]),
+        )
+        ok = False
+    versions = []
+    for number in sorted(spec["versions"]):
+        version = _load_version(path, document, domain, name, number, spec, out)
+        if version:
+            versions.append(version)
+        else:
+            ok = False
+    if not ok:
+        return None
+    return Event(
+        domain=domain,
+        name=name,
+        description=spec["description"],
+        versions=tuple(versions),
+        via=tuple(spec.get("via", ["topic"])),
+        attributes=tuple(spec.get("attributes", [])),
+        pii=tuple(spec.get("pii", [])),
+        message_group=spec.get("message_group"),
+    )
+
+
+def _schema_has_path(schema: dict[str, Any], dotted: str) -> bool:
+    node: Any = schema
+    for part in dotted.split("."):
+        properties = node.get("properties", {}) if isinstance(node, dict) else {}
+        if part not in properties:
+            return False
+        node = properties[part]
+    return True
+
+
+def _load_version(
+    path: Path, document: Any, domain: str, name: str, number: int, spec: dict[str, Any], out: Collector
+) -> EventVersion | None:
+    folder = path.parent / domain / name
+    schema_path = folder / f"v{number}.schema.json"
+    examples_path = folder / f"v{number}.examples.json"
+    line = line_of(document, ["events", name, "versions"])
+    location = f"events.{name}.versions"
+    relative_schema = (
+        schema_path.relative_to(path.parent.parent) if path.parent.parent in schema_path.parents else schema_path
+    )
+    if not schema_path.is_file():
+        out.add(
+            path,
+            location,
+            f"version {number} of {name!r} has no schema file {relative_schema}",
+            f"create it (`eventform add event {domain} {name} --version {number}` scaffolds one)",
+            line,
+        )
+        return None
+    schema = read_json(schema_path, out)
+    if schema is None:
+        return None
+    if not isinstance(schema, dict) or schema.get("$schema") != SCHEMA_DIALECT:
+        out.add(
+            schema_path,
+            "$schema",
+            "event schemas must declare JSON Schema 2020-12",
+            f'set "$schema": "{SCHEMA_DIALECT}"',
+        )
+        return None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        out.add(
+            schema_path,
+            "/".join(map(str, error.absolute_path)) or "(root)",
+            f"not a valid JSON Schema: {error.message}",
+            "fix the schema keyword named here",
+        )
+        return None
+    if schema.get("type") != "object":
+        out.add(schema_path, "type", "an event payload schema must describe an object", 'set "type": "object"')
+        return None
+    ok = True
+    for field_list in ("attributes", "pii"):
+        for dotted in spec.get(field_list, []):
+            if not _schema_has_path(schema, dotted):
+                out.add(
+                    path,
+                    f"events.{name}.{field_list}",
+                    f"{dotted!r} is not a property of {schema_path.name}",
+                    f"add {dotted!r} to the schema's properties or remove it from {field_list}",
+                    line_of(document, ["events", name, field_list]),
+                )
+                ok = False
+    group = spec.get("message_group")
+    if group and (not _schema_has_path(schema, group) or group.split(".")[0] not in schema.get("required", [])):
+        out.add(
+            path,
+            f"events.{name}.message_group",
+            f"message group field {group!r} must be a required property of {schema_path.name}",
+            f"add {group!r} to the schema's properties and required list",
+            line_of(document, ["events", name, "message_group"]),
+        )
+        ok = False
+    if not examples_path.is_file():
+        out.add(
+            path,
+            location,
+            f"version {number} of {name!r} has no examples file {examples_path.name}",
+            f"create {examples_path} holding a JSON array with at least one example payload",
+            line,
+        )
+        return None
+    examples = read_json(examples_path, out)
+    if examples is None:
+        return None
+    if not isinstance(examples, list) or not examples:
+        out.add(
+            examples_path,
+            "(root)",
+            "examples must be a non-empty JSON array of payloads",
+            "wrap the example in [ ... ]",
+        )
+        return None
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for index, example in enumerate(examples):
+        for error in validator.iter_errors(example):
+            field_path = "/".join(map(str, error.absolute_path)) or "(root)"
+            out.add(
+                examples_path,
+                f"[{index}].{field_path}",
+                f"example {index} does not match {schema_path.name}: {error.message}",
+                "fix the example or the schema so that they agree",
+            )
+            ok = False
+    if not ok:
+        return None
+    return EventVersion(
+        number=number, schema_path=schema_path, schema=schema, examples_path=examples_path, examples=tuple(examples)
+    )

@@ -1,0 +1,237 @@
+"""The parsing base every catalog reader shares: YAML with line numbers, the problem collector, schema checks of
+our own files, durations. It imports nothing of the readers, so any reader can use it."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from eventform.catalog.errors import CatalogError, Problem
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+SECRET_LIKE = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# YAML with positions
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class YamlDocument:
+    """Plain data plus the 1-based line of every key and item: errors point at lines, models get plain dicts.
+
+    Parsed with PyYAML's C loader (the catalog of a large organisation has thousands of entries; a round-trip
+    parser is several times slower), duplicate keys are refused rather than silently overwritten.
+    """
+
+    data: Any
+    lines: dict[tuple[Any, ...], int]
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+def parse_yaml(text: str) -> YamlDocument:
+    loader = yaml.CSafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        lines: dict[tuple[Any, ...], int] = {}
+
+        def build(node: yaml.Node, path: tuple[Any, ...]) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                result: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    key = loader.construct_object(key_node, deep=True)
+                    if key in result:
+                        raise DuplicateKey(key, key_node.start_mark.line + 1)
+                    lines[(*path, key)] = key_node.start_mark.line + 1
+                    result[key] = build(value_node, (*path, key))
+                return result
+            if isinstance(node, yaml.SequenceNode):
+                items = []
+                for index, item in enumerate(node.value):
+                    lines[(*path, index)] = item.start_mark.line + 1
+                    items.append(build(item, (*path, index)))
+                return items
+            value = loader.construct_object(node, deep=True)
+            if isinstance(value, datetime.date):  # an unquoted 2027-01-31: JSON Schema validates text, not dates
+                return value.isoformat()[:10]
+            return value
+
+        if root is None:
+            return YamlDocument(None, {})
+        lines[()] = root.start_mark.line + 1
+        return YamlDocument(build(root, ()), lines)
+    finally:
+        loader.dispose()
+
+
+def line_of(document: YamlDocument, path: Iterable[Any]) -> int | None:
+    """1-based line of the node at ``path`` (keys and indexes), or of its nearest existing parent."""
+    steps = tuple(path)
+    for length in range(len(steps), -1, -1):
+        line = document.lines.get(steps[:length])
+        if line is not None:
+            return line
+    return None
+
+
+def to_plain(document: YamlDocument) -> Any:
+    return document.data
+
+
+class Collector:
+    """Gathers problems for one run; ``check()`` raises them all at once."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, file: Path, location: str, message: str, fix: str, line: int | None = None) -> None:
+        self.problems.append(Problem(file=file, location=location, message=message, fix=fix, line=line))
+
+    def check(self) -> None:
+        if self.problems:
+            raise CatalogError(self.problems)
+
+
+def refuse_keys(
+    out: Collector,
+    path: Path,
+    document: Any,
+    where: list[str],
+    spec: dict[str, Any],
+    keys: tuple[str, ...],
+    message: str,
+    fix: str,
+) -> bool:
+    """Report each of ``keys`` present in ``spec`` (``message`` names it as ``{key}``); True when none was."""
+    present = [key for key in keys if key in spec]
+    for key in present:
+        out.add(path, ".".join([*where, key]), message.format(key=key), fix, line_of(document, [*where, key]))
+    return not present
+
+
+def read_yaml(path: Path, out: Collector) -> YamlDocument | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        out.add(path, "", f"cannot read the file: {error.strerror}", "check the path and permissions")
+        return None
+    try:
+        document = parse_yaml(text)
+    except DuplicateKey as error:
+        out.add(path, "", str(error), "each name may appear once; merge or rename the entries", error.line)
+        return None
+    except ValueError as error:  # a scalar YAML resolves but cannot build, e.g. the date 2027-02-30
+        out.add(
+            path,
+            "",
+            f"a value cannot be read: {error}",
+            "quote dates ('2027-06-30') and check that the day exists",
+        )
+        return None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        out.add(
+            path,
+            "",
+            f"not valid YAML: {error.problem or error.context}",
+            "fix the YAML syntax (indentation, quotes, colons)",
+            mark.line + 1 if mark else None,
+        )
+        return None
+    if not isinstance(document.data, dict):
+        out.add(path, "", "the file must be a YAML mapping", "start from an existing file in the same folder")
+        return None
+    return document
+
+
+def read_json(path: Path, out: Collector) -> Any | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        out.add(
+            path,
+            f"line {error.lineno} column {error.colno}",
+            f"not valid JSON: {error.msg}",
+            "fix the JSON syntax (trailing commas and single quotes are not JSON)",
+            error.lineno,
+        )
+    except OSError as error:
+        out.add(path, "", f"cannot read the file: {error.strerror}", "check the path and permissions")
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# JSON Schema validation of our own files
+# --------------------------------------------------------------------------------------------------------------
+@cache
+def schema_text(name: str) -> str:
+    return resources.files("eventform.catalog.schemas").joinpath(name).read_text(encoding="utf-8")
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    registry: Registry = Registry()
+    for other in ("catalog.schema.json", "environment.schema.json"):
+        contents = json.loads(schema_text(other))
+        registry = registry.with_resource(contents["$id"], Resource.from_contents(contents))
+        registry = registry.with_resource(other, Resource.from_contents(contents))
+    return Draft202012Validator(json.loads(schema_text(name)), registry=registry)
+
+
+def fix_for(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"remove the unknown key or use one of: {', '.join(allowed)}" if allowed else "remove the key"
+    if error.validator == "required":
+        return "add the missing key"
+    if error.validator in ("enum", "const"):
+        choices = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return f"use one of: {', '.join(map(str, choices))}"
+    if error.validator == "pattern" and "propertyNames" in error.schema_path:
+        return (
+            "event names are dotted lower-case words (order.created); domain and consumer names use "
+            "lower-case letters, digits and '-'"
+        )
+    if error.validator == "pattern":
+        return f"the value must match {error.validator_value}"
+    if error.validator == "propertyNames":
+        return "names use lower-case letters, digits and '-' (domains, consumers) or dotted words (events)"
+    if error.validator in ("minimum", "maximum"):
+        return f"use a value within the allowed range ({error.validator}: {error.validator_value})"
+    if error.validator == "type":
+        return f"use a value of type {error.validator_value}"
+    if error.validator in ("anyOf", "oneOf"):
+        return "see the schema's description of this field (your editor shows it through the $schema comment)"
+    return "see the field's description in the schema"
+
+
+def schema_problems(document: Any, schema_name: str, path: Path, out: Collector) -> bool:
+    plain = to_plain(document)
+    errors = sorted(validator(schema_name).iter_errors(plain), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        location = ".".join(map(str, error.absolute_path))
+        out.add(path, location, error.message, fix_for(error), line_of(document, error.absolute_path))
+    return not errors
+
+
+def parse_duration(value: int | str) -> int:
+    if isinstance(value, int):
+        return value
+    return int(value[:-1]) * DURATION_UNITS[value[-1]]

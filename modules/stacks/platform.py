@@ -1,0 +1,103 @@
+"""The per-environment platform stack: the alarm topic and its key, one KMS key per domain where the environment
+asks for customer-managed encryption, shared tables and the schema registry."""
+
+from __future__ import annotations
+
+from cdktn import TerraformOutput
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
+from constructs import Construct
+
+from eventform.catalog.model import Catalog, Environment
+from modules.encryption import DomainKey
+from modules.parameters import locator
+from modules.policies import Statement
+from modules.stacks import bus_wiring
+from modules.stacks.base import PLATFORM, PLATFORM_OWNER, EventformStack, domain_has_bucket_topic, output_id
+from modules.topic import EventTopic
+
+
+class PlatformStack(EventformStack):
+    """Per environment: the alarm topic (always with its own key: CloudWatch cannot use the AWS-managed SNS key)
+    and, where the environment asks for customer-managed encryption, one KMS key per domain."""
+
+    def __init__(self, scope: Construct, id: str, *, environment: Environment, catalog: Catalog) -> None:
+        super().__init__(scope, id, environment=environment)
+        tags = self.tags(PLATFORM, PLATFORM_OWNER, "internal")
+        names = self.names
+        alarm_key = DomainKey(
+            self,
+            "alarm-key",
+            alias=names.key_alias(PLATFORM),
+            account_id=environment.account_id,
+            description=f"eventform {environment.name}: alarm topic",
+            tags=tags,
+        )
+        alarm_topic = EventTopic(
+            self,
+            "alarm-topic",
+            name=names.alarm_topic,
+            arn=names.alarm_topic_arn,
+            account_id=environment.account_id,
+            fifo=False,
+            content_based_deduplication=False,
+            kms_key=alarm_key.alias.name,
+            tags=tags,
+            extra_statements=(
+                Statement(
+                    sid="CloudWatchAlarmsPublish",
+                    effect="Allow",
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                    actions=("sns:Publish",),
+                    resources=(names.alarm_topic_arn,),
+                    conditions={
+                        "ArnLike": {
+                            "aws:SourceArn": f"arn:aws:cloudwatch:{environment.region}:{environment.account_id}:alarm:*"
+                        },
+                        "StringEquals": {"aws:SourceAccount": environment.account_id},
+                    },
+                ),
+                bus_wiring.alarm_topic_statement(
+                    environment.region, environment.account_id, environment.name, names.alarm_topic_arn
+                ),
+            ),
+        )
+        TerraformOutput(self, "alarm_topic_arn", value=alarm_topic.topic.arn)
+        locator(
+            self,
+            "alarm-topic-parameter",
+            name=names.parameter(PLATFORM, "alarm_topic_arn"),
+            value=alarm_topic.topic.arn,
+            description="Topic every eventform alarm notifies",
+            tags=tags,
+        )
+        DynamodbTable(
+            self,
+            "idempotency",
+            name=names.idempotency_table,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attribute=[{"name": "id", "type": "S"}],
+            ttl={"attribute_name": "expiration", "enabled": True},  # Powertools' expiry attribute
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={
+                "enabled": True,
+                **({"kms_key_arn": alarm_key.key.arn} if environment.customer_managed_keys else {}),
+            },
+            tags=tags,
+        )
+        for domain in catalog.domains:
+            # S3 publishes to a bucket's topic only under a customer-managed key: such domains get theirs anyway.
+            if environment.customer_managed_keys or domain_has_bucket_topic(catalog, domain):
+                key = DomainKey(
+                    self,
+                    f"key-{domain.name}",
+                    alias=names.key_alias(domain.name),
+                    account_id=environment.account_id,
+                    description=f"eventform {environment.name}: {domain.name}",
+                    tags=self.tags(domain.name, domain.owner, domain.data_classification),
+                )
+                TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+        if environment.eventbridge.schema_registry:
+            from modules.schema_registry import SchemaRegistry
+
+            SchemaRegistry(self, "schema-registry", name=names.schema_registry, catalog=catalog, tags=tags)
