@@ -32,9 +32,9 @@ for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
 
 from eventform.catalog.loader import load  # noqa: E402
 from eventform.local.runner import LambdaContext  # noqa: E402
+from eventform.runtime.handler import EventHandler  # noqa: E402
 from eventform.runtime.publisher import Publisher  # noqa: E402
 from eventform.runtime.records import sqs_event  # noqa: E402
-from handlers.runtime import EventHandler  # noqa: E402
 
 EVENT = "orders/order.created"
 BATCH = 10

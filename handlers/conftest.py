@@ -15,9 +15,9 @@ from eventform.catalog import filters
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog
 from eventform.local.runner import LambdaContext
+from eventform.runtime.handler import clients
 from eventform.runtime.publisher import Publisher
 from eventform.runtime.records import sqs_event
-from handlers.runtime import clients
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"

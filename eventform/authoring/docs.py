@@ -269,7 +269,7 @@ def _duration(seconds: int) -> str:
 
 def _templates() -> Jinja:
     jinja = Jinja(
-        loader=PackageLoader("eventform", "templates"),
+        loader=PackageLoader("eventform.authoring", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,

@@ -1,6 +1,6 @@
 """Handler packages for ``eventform add consumer``: rendered from ``eventform/authoring/templates/handler/``.
 
-The templates are the only place that knows the handler layout and the runtime API (``handlers/runtime.py``'s
+The templates are the only place that knows the handler layout and the runtime API (``eventform/runtime/handler.py``'s
 ``EventHandler``), so following a runtime change means editing that one folder. The generated test publishes the
 consumed events' catalog examples through real SNS -> SQS subscriptions in moto (``handlers/conftest.py``) and
 passes out of the box.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from eventform.files import Change
+from eventform.authoring.files import Change
 
 TEMPLATE_FOLDER = "handler"
 # template file -> path inside handlers/<name>/
@@ -28,7 +28,7 @@ FILES = {
 def templates() -> Environment:
     """Strict jinja2 environment: a missing variable is an error, never an empty string in generated code."""
     return Environment(
-        loader=PackageLoader("eventform", "templates"),
+        loader=PackageLoader("eventform.authoring", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,

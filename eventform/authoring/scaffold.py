@@ -1,7 +1,7 @@
 """``eventform add``: scaffold a domain, an event (version) or a consumer the way the catalog expects it.
 
 Each command refuses bad input before writing (with the reason and the fix), writes every file atomically as one
-:class:`eventform.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and the
+:class:`eventform.authoring.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and the
 problems are raised, so the catalog is never left half-edited.
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from eventform.authoring import yamledit
+from eventform.authoring.files import Change
 from eventform.catalog import filters
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.events import SCHEMA_DIALECT, past_tense_problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
-from eventform.files import Change
 
 DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")

@@ -174,7 +174,7 @@ def _check_enrichment(
         report.add(
             ["enrichment", "handler"],
             f"handler {enrichment.handler!r} does not exist (no handlers/{enrichment.handler}/handler.py)",
-            f"create it (an Enricher from handlers/enrichment.py, see handlers/settlement_fees) or use one of: "
+            f"create it (an Enricher from eventform/runtime/enrichment.py, see handlers/settlement_fees) or use one of: "
             f"{', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
         )
     if pipe.source.kind != "queue" and not pipe.source.events:  # (a queue carries its consumer's events)

@@ -188,7 +188,7 @@ def diff(
         raise typer.Exit(1) from error
     text = report.markdown()
     if out is not None:
-        from eventform.files import write_atomic
+        from eventform.authoring.files import write_atomic
 
         write_atomic(out, text)
     print(text)

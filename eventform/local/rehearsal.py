@@ -146,7 +146,7 @@ def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> 
 
 def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueBinding:
     """The queue binding Lambda's event source mapping would have, recording which events the handler saw."""
-    from handlers.runtime import clients, unwrap
+    from eventform.runtime.handler import clients, unwrap
 
     handler = None
     if deployed.handler_module:
@@ -191,7 +191,7 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
 def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: Any) -> runner.QueueBinding:
     """SNS (or S3) -> Lambda, replayed: each notification in the tap queue becomes the event Lambda would receive,
     invoked with the consumer's retries; when they are exhausted, Lambda's failure record goes to the DLQ."""
-    from handlers.runtime import is_test_event, unwrap
+    from eventform.runtime.handler import is_test_event, unwrap
 
     sqs = connection.client("sqs")
     retries = deployed.consumer.push.retries

@@ -22,11 +22,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
-from eventform.catalog.model import Catalog, Event
+if TYPE_CHECKING:  # the publisher reads a loaded catalog; it imports nothing of eventform when it runs
+    from eventform.catalog.model import Catalog, Event
 
 MAX_MESSAGE_BYTES = 262_144  # SNS and EventBridge: 256 KB per message / entry
 PUT_EVENTS_BATCH = 10

@@ -1,7 +1,7 @@
 """Deterministic Lambda packages: the same handler source gives the same zip, byte for byte.
 
-A package holds the shared runtime (``handlers/runtime.py``, ``handlers/objects.py``), the handler's package
-(tests excluded) and the JSON Schemas of the events it consumes
+A package holds the shared handler runtime (``eventform/runtime/handler.py`` and ``objects.py``, at the import path
+they have in the repository), the handler's package (tests excluded) and the JSON Schemas of the events it consumes
 (``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime validates against exactly the
 catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and permissions normalised: a plan
 shows a code change only when the code changed.
@@ -21,6 +21,7 @@ from eventform.catalog.pipe_checks import carried_events
 from eventform.catalog.pipes import package_key
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+RUNTIME = "eventform/runtime"  # the handler runtime every package carries, at the same import path as here
 SKIPPED_PARTS = {"tests", "__pycache__"}
 
 
@@ -34,7 +35,9 @@ class Package:
 
 def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, ...]) -> dict[str, bytes]:
     handlers = root / "handlers"
-    files = {f"handlers/{name}": (handlers / name).read_bytes() for name in ("__init__.py", *shared)}
+    files = {"handlers/__init__.py": (handlers / "__init__.py").read_bytes()}
+    for name in ("eventform/__init__.py", f"{RUNTIME}/__init__.py", *(f"{RUNTIME}/{module}" for module in shared)):
+        files[name] = (root / name).read_bytes()
     package = handlers / (consumer.handler or "")
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(root)
@@ -53,10 +56,10 @@ def build(
     consumer: Consumer,
     catalog: Catalog,
     outdir: Path,
-    shared: tuple[str, ...] = ("runtime.py", "objects.py"),
+    shared: tuple[str, ...] = ("handler.py", "objects.py"),
 ) -> Package:
     """Write ``<outdir>/<handler>-<sha>.zip`` (if not there yet) and return it with its hash. ``shared``: the
-    modules of handlers/ the package needs besides its own (enrichments add ``enrichment.py``)."""
+    modules of ``eventform/runtime/`` the package needs besides its own (enrichments add ``enrichment.py``)."""
     files = _files(root, consumer, catalog, shared)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -77,7 +80,7 @@ def build(
 
 
 def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str, Package]:
-    """Deterministic zips of the enrichment handlers: the runtime, handlers/enrichment.py, the handler package and
+    """Deterministic zips of the enrichment handlers: the runtime, eventform/runtime/enrichment.py, the handler package and
     the schemas of the events the pipe's records carry."""
     packages = {}
     for domain in catalog.domains:
@@ -92,6 +95,6 @@ def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str,
                 handler=pipe.enrichment.handler,
             )
             packages[package_key(pipe)] = build(
-                root, carrier, catalog, outdir, ("runtime.py", "objects.py", "enrichment.py")
+                root, carrier, catalog, outdir, ("handler.py", "objects.py", "enrichment.py")
             )
     return packages

@@ -32,7 +32,7 @@ AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def cli_config_path(root: Path | None = None) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from handlers.runtime import CloudEvent, EventHandler, clients, schemas_dir_for
+from eventform.runtime.handler import CloudEvent, EventHandler, clients, schemas_dir_for
 
 app = EventHandler("users/crm-sync", schemas_dir_for(__file__))
 

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from handlers.runtime import EventValidationError, clients, unwrap
+from eventform.runtime.handler import EventValidationError, clients, unwrap
 
 
 def record_failure(record: SQSRecord) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from handlers.runtime import CloudEvent, EventHandler, clients, schemas_dir_for
+from eventform.runtime.handler import CloudEvent, EventHandler, clients, schemas_dir_for
 
 app = EventHandler("payments/ledger", schemas_dir_for(__file__), fifo=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from handlers.runtime import CloudEvent, EventHandler, clients, schemas_dir_for
+from eventform.runtime.handler import CloudEvent, EventHandler, clients, schemas_dir_for
 
 app = EventHandler("inventory/release-stock", schemas_dir_for(__file__))
 

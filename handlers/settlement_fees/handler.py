@@ -13,8 +13,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from typing import Any
 
-from handlers.enrichment import Enricher
-from handlers.runtime import CloudEvent, clients, schemas_dir_for
+from eventform.runtime.enrichment import Enricher
+from eventform.runtime.handler import CloudEvent, clients, schemas_dir_for
 
 app = Enricher("payments/settle-captures", schemas_dir_for(__file__))
 CENT = Decimal("0.01")

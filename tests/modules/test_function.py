@@ -122,7 +122,7 @@ def test_packages_are_deterministic_and_bundle_runtime_and_schemas(synthesized) 
         names = archive.namelist()
         assert names == sorted(names)
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    assert "handlers/runtime.py" in names and "handlers/send_email/handler.py" in names
+    assert "eventform/runtime/handler.py" in names and "handlers/send_email/handler.py" in names
     assert "handlers/send_email/schemas/orders/order.created/v1.schema.json" in names
     assert not any("/tests/" in n for n in names)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from eventform.runtime.handler import unwrap
 from eventform.runtime.records import sqs_event
 from handlers.invoice_indexer import handler
-from handlers.runtime import unwrap
 
 REGION = "us-east-1"
 KEY_RULES = [{"Name": "prefix", "Value": "invoices/"}, {"Name": "suffix", "Value": ".pdf"}]

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from handlers.runtime import EventValidationError
+from eventform.runtime.handler import EventValidationError
 from handlers.settlement_fees import handler
 
 PARAMETER = "/payments/settlement/fee-rates"

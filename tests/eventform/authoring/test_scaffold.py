@@ -244,7 +244,7 @@ def test_lint_failure_rolls_back_every_file(project_copy: Path):
 
 
 def test_insert_keeps_every_catalog_file_byte_for_byte():
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     for path in sorted((root / "catalog").glob("*.yaml")):
         text = path.read_text()
         new = yamledit.insert_entry(text, "consumers", "zz-probe", {"description": "probe", "events": ["a/b.c"]})

@@ -17,7 +17,7 @@ from eventform.catalog import patterns
 from eventform.catalog.loader import load
 from eventform.runtime.publisher import Publisher
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 ORDER = {
     "order_id": "ord_1001",

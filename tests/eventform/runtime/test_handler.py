@@ -11,10 +11,10 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from moto import mock_aws
 
 from eventform.local.runner import LambdaContext
+from eventform.runtime.handler import CloudEvent, EventHandler, EventValidationError, TimeoutGuardError, unwrap
 from eventform.runtime.records import sqs_event
-from handlers.runtime import CloudEvent, EventHandler, EventValidationError, TimeoutGuardError, unwrap
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENVELOPE = {
     "specversion": "1.0",
     "id": "evt-1",

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from eventform.local.runner import LambdaContext
+from eventform.runtime.enrichment import Enricher, record_envelope
+from eventform.runtime.handler import CloudEvent, EventValidationError, UnknownEventError
 from eventform.runtime.records import sqs_event
-from handlers.enrichment import Enricher, record_envelope
-from handlers.runtime import CloudEvent, EventValidationError, UnknownEventError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ENVELOPE = {
     "specversion": "1.0",
     "id": "evt-7",

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from eventform.local.runner import LambdaContext
-from handlers.objects import from_bus_event
-from handlers.runtime import EventHandler, EventValidationError, is_test_event, unwrap
+from eventform.runtime.handler import EventHandler, EventValidationError, is_test_event, unwrap
+from eventform.runtime.objects import from_bus_event
 
 RECORD = {
     "eventVersion": "2.1",

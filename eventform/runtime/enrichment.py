@@ -10,7 +10,7 @@ drops the record (the enrichment filters); an empty array means the target is no
 There is no partial success: any exception fails the whole batch, and Pipes retries it (an SQS source after the
 queue's visibility timeout, and its redrive policy sends a batch that keeps failing to the DLQ; a stream source per
 its retry policy, then the pipe's DLQ). Enrichment must therefore be a side-effect-free lookup; the payload is
-validated against the catalog schema bundled in the package, exactly as :mod:`handlers.runtime` does.
+validated against the catalog schema bundled in the package, exactly as :mod:`eventform.runtime.handler` does.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from handlers.runtime import CloudEvent, EventHandler, EventValidationError, UnknownEventError, unwrap
+from eventform.runtime.handler import CloudEvent, EventHandler, EventValidationError, UnknownEventError, unwrap
 
 __all__ = ["Enricher", "EnrichmentFunction", "record_envelope"]
 
@@ -46,7 +46,7 @@ def record_envelope(record: dict[str, Any]) -> CloudEvent:
 class Enricher:
     """One pipe's enrichment: register a function per event with ``@app.on``, export ``app.lambda_handler``.
 
-    Validation reuses :class:`handlers.runtime.EventHandler` (the same schemas, the same errors), without its
+    Validation reuses :class:`eventform.runtime.handler.EventHandler` (the same schemas, the same errors), without its
     idempotency: an enrichment must return the same answer every time it is asked, so it never skips a record.
     """
 

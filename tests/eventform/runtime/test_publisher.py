@@ -12,7 +12,7 @@ from moto import mock_aws
 from eventform.catalog.loader import load
 from eventform.runtime.publisher import PartialPublishError, Publisher, PublishError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ Built on Powertools for AWS Lambda (Python) v3:
   message group stops that group) and return a partial batch response, so one poison message never blocks the rest;
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
   S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
-  (:mod:`handlers.objects`), and S3's test event on configuration is acknowledged;
+  (:mod:`eventform.runtime.objects`), and S3's test event on configuration is acknowledged;
 - the payload is validated against the event's catalog schema, bundled into the package next to the handler;
 - idempotency is keyed on the CloudEvents ``id`` with Powertools' DynamoDB persistence layer (delivery is
   at-least-once), when ``IDEMPOTENCY_TABLE`` is set;
@@ -39,7 +39,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from handlers import objects
+from eventform.runtime import objects
 
 __all__ = [
     "CloudEvent",

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from eventform.authoring.diff import compare_stacks
 from eventform.cli.main import app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 runner = CliRunner()
 
 

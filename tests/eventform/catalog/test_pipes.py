@@ -136,8 +136,8 @@ def test_enrichment_packages_bundle_the_runtimes_the_handler_and_the_carried_sch
         entries = set(archive.namelist())
     assert {
         "handlers/__init__.py",
-        "handlers/runtime.py",
-        "handlers/enrichment.py",
+        "eventform/runtime/handler.py",
+        "eventform/runtime/enrichment.py",
         "handlers/settlement_fees/handler.py",
         "handlers/settlement_fees/schemas/payments/payment.captured/v1.schema.json",
     } <= entries

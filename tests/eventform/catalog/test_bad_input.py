@@ -33,13 +33,27 @@ def edit_json(project: Path, relative: str, change) -> None:
     path.write_text(json.dumps(data, indent=2))
 
 
+def line_containing(text: str, at: str | tuple[str, ...]) -> int:
+    """1-based line of ``at`` in ``text`` (a tuple: each part searched for after the line of the previous one)."""
+    lines, index = text.splitlines(), 0
+    for step, part in enumerate((at,) if isinstance(at, str) else at):
+        if step:
+            index += 1
+        while index < len(lines) and part not in lines[index]:
+            index += 1
+        assert index < len(lines), f"test setup: {part!r} not found"
+    return index + 1
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
     file: str  # file named in the problem
     message: str  # substring of the problem
     fix: str  # substring of the fix
-    line: int | None = None  # expected line when the file is YAML
+    # where the problem must point: the first line of the mutated file that contains this text, or for a tuple,
+    # each text searched for after the previous one (a key, then a field under it); never a pinned line number
+    at: str | tuple[str, ...] | None = None
 
     def apply(self, project: Path) -> None:
         MUTATIONS[self.id](project)
@@ -355,15 +369,25 @@ MUTATIONS = {
 CASES = [
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
     Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
-    Case("not-past-tense", "orders.yaml", "'cancel.order' is not a past-tense fact", "'order.canceled'", 18),
+    Case(
+        "not-past-tense",
+        "orders.yaml",
+        "'cancel.order' is not a past-tense fact",
+        "'order.canceled'",
+        at="cancel.order:",
+    ),
     Case("bad-event-characters", "orders.yaml", "does not match", "dotted lower-case words"),
-    Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", 13),
+    Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
     Case("schema-not-json", "v1.schema.json", "not valid JSON", "trailing commas"),
     Case("invalid-schema", "v1.schema.json", "not a valid JSON Schema", "fix the schema keyword"),
     Case("example-fails-schema", "v1.examples.json", "example 0 does not match", "fix the example or the schema"),
     Case(
-        "unknown-event", "inventory.yaml", "unknown event 'orders/order.shipped'", "order.cancelled, order.created", 11
+        "unknown-event",
+        "inventory.yaml",
+        "unknown event 'orders/order.shipped'",
+        "order.cancelled, order.created",
+        at="events: [orders/order.shipped]",
     ),
     Case("unknown-domain", "inventory.yaml", "unknown event 'shop/order.created'", "known domains"),
     Case("fifo-mismatch", "payments.yaml", "mixes events from FIFO and standard topics", "split the consumer"),
@@ -374,22 +398,66 @@ CASES = [
         "notifications.yaml",
         "does not publish the message attribute 'tier'",
         "add 'tier' to `attributes:`",
-        19,
+        at="tier: [gold]",
     ),
     Case("filter-unknown-operator", "notifications.yaml", "unknown filter operator 'startswith'", "prefix"),
     Case("filter-body-field-not-in-schema", "inventory.yaml", "'shipping.carrier' is not a field", "schema declares"),
     Case("duplicate-key", "users.yaml", "duplicate key", "each name may appear once"),
-    Case("domain-file-mismatch", "users.yaml", "does not match the file name 'users'", "set domain: users", 2),
-    Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", 3),
-    Case("push-without-handler", "users.yaml", "push delivery invokes a function", "add `handler: <name>`", 26),
+    Case(
+        "domain-file-mismatch",
+        "users.yaml",
+        "does not match the file name 'users'",
+        "set domain: users",
+        at="domain: user",
+    ),
+    Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", at="account_id: 1111"),
+    Case(
+        "push-without-handler",
+        "users.yaml",
+        "push delivery invokes a function",
+        "add `handler: <name>`",
+        at="delivery: push",
+    ),
     Case("push-from-fifo-topic", "payments.yaml", "SNS FIFO topics deliver only to SQS FIFO queues", "delivery: queue"),
-    Case("push-settings-on-queue-consumer", "users.yaml", "push settings on a queue consumer", "delivery: push", 27),
-    Case("push-with-queue-settings", "users.yaml", "queue settings on a push consumer", "remove `queue:`", 28),
-    Case("push-event-age", "users.yaml", "maximum event age of 25200s is outside", "between 1m and 6h", 28),
-    Case("push-on-bus-consumer", "users.yaml", "a bus consumer pushes through its targets", "type: lambda", 37),
-    Case("missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", 12),
+    Case(
+        "push-settings-on-queue-consumer",
+        "users.yaml",
+        "push settings on a queue consumer",
+        "delivery: push",
+        at="push: {retries: 2, max_event_age: 1h}",
+    ),
+    Case(
+        "push-with-queue-settings",
+        "users.yaml",
+        "queue settings on a push consumer",
+        "remove `queue:`",
+        at="queue: {max_receive_count: 3}",
+    ),
+    Case(
+        "push-event-age",
+        "users.yaml",
+        "maximum event age of 25200s is outside",
+        "between 1m and 6h",
+        at="push: {retries: 2, max_event_age: 7h}",
+    ),
+    Case(
+        "push-on-bus-consumer",
+        "users.yaml",
+        "a bus consumer pushes through its targets",
+        "type: lambda",
+        at=("customer-fanout:", "delivery: push"),
+    ),
+    Case(
+        "missing-handler", "inventory.yaml", "handler 'reserve' does not exist", "reserve_stock", at="handler: reserve"
+    ),
     Case("orphan-handler", "handler.py", "handler 'old_mailer' is used by no consumer", "delete handlers/old_mailer/"),
-    Case("alarm-period", "dev.yaml", "not 45s", "use 10s, 30s, 1m", 9),
+    Case(
+        "alarm-period",
+        "dev.yaml",
+        "not 45s",
+        "use 10s, 30s, 1m",
+        at="alarms: {dlq_messages: 0, oldest_message_age: 30m, period: 45s, evaluation_periods: 1}",
+    ),
     Case("dlq-retention", "dev.yaml", "at least as long as its source queue", "raise retention.dlq"),
     Case("unknown-override-environment", "notifications.yaml", "unknown environment 'qa'", "dev, local, prod"),
     Case("max-receive-count", "inventory.yaml", "0 is less than the minimum of 1", "allowed range"),
@@ -402,8 +470,20 @@ CASES = [
     ),
     Case("pii-not-in-schema", "users.yaml", "'phone' is not a property", "add 'phone' to the schema"),
     Case("group-not-required", "payments.yaml", "must be a required property", "required list"),
-    Case("bus-principal-star", "orders.yaml", "never admits every principal ('*')", "organization: o-", 26),
-    Case("bus-bad-organization", "orders.yaml", "never admits every principal ('*')", "organisation id", 27),
+    Case(
+        "bus-principal-star",
+        "orders.yaml",
+        "never admits every principal ('*')",
+        "organization: o-",
+        at='accounts: ["*"]',
+    ),
+    Case(
+        "bus-bad-organization",
+        "orders.yaml",
+        "never admits every principal ('*')",
+        "organisation id",
+        at='organization: "*"',
+    ),
     Case("pattern-unknown-operator", "inventory.yaml", "unknown pattern operator 'startswith'", "wildcard"),
     Case("pattern-bad-numeric", "payments.yaml", "bad numeric argument", 'numeric: [">", 0, "<=", 100]'),
     Case(
@@ -417,9 +497,15 @@ CASES = [
         "inventory.yaml",
         "'reason' is not a field of the CloudEvents envelope",
         "under detail.data",
-        26,
+        at="pattern:",
     ),
-    Case("pattern-matches-no-example", "inventory.yaml", "matches none of the catalog examples", "rare: true", 26),
+    Case(
+        "pattern-matches-no-example",
+        "inventory.yaml",
+        "matches none of the catalog examples",
+        "rare: true",
+        at="pattern:",
+    ),
     Case("pattern-on-source", "inventory.yaml", "already matches source", "remove `source`"),
     Case("pattern-on-sns-consumer", "notifications.yaml", "pattern belongs to EventBridge consumers", "via: bus"),
     Case("event-not-on-bus", "inventory.yaml", "orders/order.cancelled does not travel on its domain's bus", "add bus"),
@@ -472,85 +558,145 @@ CASES = [
     Case("objects-filter-policy", "payments.yaml", "object events are filtered by key", "objects.prefix"),
     Case("bucket-without-consumer", "payments.yaml", "bucket 'scans' has no consumer", "add a consumer"),
     Case("topic-consumers-disagree", "payments.yaml", "carries one selection of object events", "the same events"),
-    Case("pipe-unknown-source-consumer", "payments.yaml", "payments has no consumer 'settlment'", "settlement", 77),
+    Case(
+        "pipe-unknown-source-consumer",
+        "payments.yaml",
+        "payments has no consumer 'settlment'",
+        "settlement",
+        at="queue: settlment",
+    ),
     Case(
         "pipe-source-consumer-has-handler",
         "payments.yaml",
         "runs handler ledger on its queue: the pipe and the handler's event source mapping would compete",
         "drain a consumer without handler",
-        77,
+        at="queue: ledger",
     ),
-    Case("pipe-batch-size-out-of-range", "inventory.yaml", "batch size 20000 is outside 1..10000", "use 1..10000", 59),
-    Case("pipe-fifo-batch-too-large", "payments.yaml", "more than a FIFO queue delivers (10)", "batch.size <= 10", 78),
-    Case("pipe-batch-over-target-limit", "inventory.yaml", "more than a firehose target takes (500)", "<= 500", 59),
+    Case(
+        "pipe-batch-size-out-of-range",
+        "inventory.yaml",
+        "batch size 20000 is outside 1..10000",
+        "use 1..10000",
+        at="batch: {size: 20000}",
+    ),
+    Case(
+        "pipe-fifo-batch-too-large",
+        "payments.yaml",
+        "more than a FIFO queue delivers (10)",
+        "batch.size <= 10",
+        at="batch: {size: 11}",
+    ),
+    Case(
+        "pipe-batch-over-target-limit",
+        "inventory.yaml",
+        "more than a firehose target takes (500)",
+        "<= 500",
+        at="batch: {size: 900}",
+    ),
     Case(
         "pipe-filter-matches-no-example",
         "payments.yaml",
         "the filter matches none of the catalog examples",
         "mark the pipe rare: true",
-        79,
+        at="filter:",
     ),
     Case(
         "pipe-filter-not-a-record-field",
         "inventory.yaml",
         "'event' is not a field of a DynamoDB stream record",
         "eventName",
-        61,
+        at="filter: {event: [INSERT]}",
     ),
     Case(
         "pipe-filter-payload-outside-data",
         "payments.yaml",
         "body.amount: 'amount' is not a field of the CloudEvents envelope; payload fields are under body.data",
         "payload fields are under data",
-        79,
+        at="filter:",
     ),
     Case(
         "pipe-filter-field-not-in-schema",
         "users.yaml",
         "data.data.opt_in: no field of the event's schema is there",
         "payload fields are under data",
-        78,
+        at=("marketing-signups:", "filter:"),
     ),
-    Case("pipe-enrichment-handler-missing", "payments.yaml", "handler 'fees' does not exist", "settlement_fees", 82),
+    Case(
+        "pipe-enrichment-handler-missing",
+        "payments.yaml",
+        "handler 'fees' does not exist",
+        "settlement_fees",
+        at="handler: fees",
+    ),
     Case(
         "pipe-enrichment-without-events",
         "inventory.yaml",
         "an enrichment handler validates the catalog events it enriches, but this source carries none",
         "remove the enrichment",
-        62,
+        at="enrichment: {handler: settlement_fees}",
     ),
     Case(
         "pipe-enrichment-slower-than-visibility",
         "payments.yaml",
         "visibility timeout 60s is below 6x the enrichment's timeout (120s)",
         "visibility_timeout to at least 120s",
-        84,
+        at="timeout: 20s",
     ),
-    Case("pipe-target-arn-of-wrong-service", "payments.yaml", "is not a stepfunctions ARN", "arn:aws:states:", 89),
-    Case("pipe-invocation-on-firehose", "inventory.yaml", "a firehose target takes no invocation", "remove", 65),
-    Case("pipe-two-sources", "payments.yaml", "a pipe reads exactly one source, not queue and stream", "table:", 76),
+    Case(
+        "pipe-target-arn-of-wrong-service",
+        "payments.yaml",
+        "is not a stepfunctions ARN",
+        "arn:aws:states:",
+        at="arn: arn:aws:lambda:eu-west-1:1:x",
+    ),
+    Case(
+        "pipe-invocation-on-firehose",
+        "inventory.yaml",
+        "a firehose target takes no invocation",
+        "remove",
+        at="invocation: FIRE_AND_FORGET",
+    ),
+    Case(
+        "pipe-two-sources",
+        "payments.yaml",
+        "a pipe reads exactly one source, not queue and stream",
+        "table:",
+        at=("settle-captures:", "source:"),
+    ),
     Case(
         "pipe-queue-source-with-retry",
         "payments.yaml",
         "retry belongs to stream sources",
         "queue.max_receive_count",
-        79,
+        at="retry: {max_attempts: 3}",
     ),
-    Case("pipe-stream-without-starting-position", "users.yaml", "needs a starting position", "TRIM_HORIZON", 73),
+    Case(
+        "pipe-stream-without-starting-position",
+        "users.yaml",
+        "needs a starting position",
+        "TRIM_HORIZON",
+        at=("marketing-signups:", "source:"),
+    ),
     Case(
         "pipe-stream-of-another-account",
         "users.yaml",
         "a pipe reads streams of its own account and region only",
         "write the stream's name",
-        74,
+        at="stream: arn:aws:kinesis:eu-west-1:999999999999:stream/customer-events",
     ),
-    Case("pipe-unknown-table", "inventory.yaml", "has no table 'holds'", "reserve-stock/<table>", 57),
+    Case(
+        "pipe-unknown-table",
+        "inventory.yaml",
+        "has no table 'holds'",
+        "reserve-stock/<table>",
+        at="table: reserve-stock/holds",
+    ),
     Case(
         "pipe-name-collision",
         "users.yaml",
         "SQS queue name 'dev-users-marketing-signups-pipe-dlq' collides with consumer users/marketing-signups-pipe",
         "rename the pipe",
-        74,
+        at="marketing-signups:",
     ),
 ]
 
@@ -570,8 +716,9 @@ def test_bad_input_is_reported_with_file_place_and_fix(case: Case, project: Path
     problem = matching[0]
     assert problem.file.name == case.file
     assert case.fix in problem.fix
-    if case.line is not None:
-        assert problem.line == case.line
+    if case.at is not None:
+        expected = line_containing(problem.file.read_text(), case.at)
+        assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
     assert str(problem.file.name) in str(raised.value)
 
 

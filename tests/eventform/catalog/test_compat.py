@@ -12,7 +12,7 @@ import pytest
 
 from eventform.catalog.compat import breaking_changes, compare
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture()
