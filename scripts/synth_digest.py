@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
         total.update(f"{stack.name}:{digest}\n".encode())
         print(f"{digest}  {stack.name}")
     if mask:
-        listings = {zip.name.rsplit("-", 1)[0]: zip_listing(zip) for zip in sorted(folder.glob("stacks/*/assets/**/*.zip"))}
+        zips = sorted(folder.glob("stacks/*/assets/**/*.zip"))
+        listings = {path.name.rsplit("-", 1)[0]: zip_listing(path) for path in zips}
         print(json.dumps(listings, indent=1, sort_keys=True))
     print(f"{total.hexdigest()}  all {len(stacks)} stacks{' (packages masked)' if mask else ''}")
     return 0

@@ -1,9 +1,9 @@
 """``eventform diff --base <ref>``: what a change to the catalog does, as Markdown for a pull-request comment.
 
 Three views: the catalog (domains, events, versions, consumers added/removed/changed), schema compatibility inside
-existing versions (:mod:`eventform.catalog.compat`: breaking edits mean "publish version N+1"), and per stack the Terraform
-resources created, changed, replaced or destroyed, from comparing the synthesized JSON of both revisions. The base
-revision is exported with ``git archive`` into a temporary directory (no worktree is registered) and synthesized by
+existing versions (:mod:`eventform.catalog.compat`: breaking edits mean "publish version N+1"), and per stack the
+Terraform resources created, changed, replaced or destroyed, from comparing the synthesized JSON of both revisions. The
+base revision is exported with ``git archive`` into a temporary directory (no worktree is registered) and synthesized by
 its own code in a subprocess, in parallel with the working tree, so module changes show up too.
 """
 

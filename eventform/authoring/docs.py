@@ -1,9 +1,10 @@
 """``eventform docs``: the catalog as Markdown and as a static HTML site, from the same source of truth.
 
-Markdown pages are rendered from jinja2 templates (``eventform/authoring/templates/docs/``); the HTML site is the same Markdown
-converted with markdown-it (raw HTML in catalog text is escaped) inside one layout, with ``.md`` links rewritten to
-``.html`` and mermaid diagrams rendered client-side by the mermaid.js the project installs from npm (no CDN). The
-site is built in a temporary directory and swapped into place, so a failed build leaves the previous site intact.
+Markdown pages are rendered from jinja2 templates (``eventform/authoring/templates/docs/``); the HTML site is the same
+Markdown converted with markdown-it (raw HTML in catalog text is escaped) inside one layout, with ``.md`` links
+rewritten to ``.html`` and mermaid diagrams rendered client-side by the mermaid.js the project installs from npm (no
+CDN). The site is built in a temporary directory and swapped into place, so a failed build leaves the previous site
+intact.
 """
 
 from __future__ import annotations

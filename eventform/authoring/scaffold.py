@@ -1,8 +1,8 @@
 """``eventform add``: scaffold a domain, an event (version) or a consumer the way the catalog expects it.
 
 Each command refuses bad input before writing (with the reason and the fix), writes every file atomically as one
-:class:`eventform.authoring.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and the
-problems are raised, so the catalog is never left half-edited.
+:class:`eventform.authoring.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and
+the problems are raised, so the catalog is never left half-edited.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Run checkov's ``terraform_json`` runner over many stacks in one process, one graph per stack.
 
-Why not ``checkov -d cdktf.out/stacks``: checkov builds one graph of every file it is given, and resolving references
-is quadratic in the number of resources (a 1,000-event catalog took 2.5 minutes). Stacks never reference each other
-(eventform uses deterministic names), so one graph per stack gives the same results in linear time, and one process
-pays checkov's start-up once. Run as ``python -m eventform.compliance.checkov_worker OUT.json POLICIES_DIR STACK_FILE...`` by
+Why not ``checkov -d cdktf.out/stacks``: checkov builds one graph of every file it is given, and resolving references is
+quadratic in the number of resources (a 1,000-event catalog took 2.5 minutes). Stacks never reference each other
+(eventform uses deterministic names), so one graph per stack gives the same results in linear time, and one process pays
+checkov's start-up once. Run as ``python -m eventform.compliance.checkov_worker OUT.json POLICIES_DIR STACK_FILE...`` by
 :mod:`eventform.compliance.scan`: checkov stays in its own process (its registries and logging are global).
 
 Offline by construction: only the runner is used, never the platform integration (no API key, no guideline

@@ -156,7 +156,8 @@ def run_checkov(policies: Path, stack_files: list[Path], jobs: int) -> dict[str,
         running = []
         for index, group in enumerate(g for g in groups if g):
             out = Path(scratch) / f"result-{index}.json"
-            command = [sys.executable, "-m", "eventform.compliance.checkov_worker", str(out), str(policies), *map(str, group)]
+            worker = "eventform.compliance.checkov_worker"
+            command = [sys.executable, "-m", worker, str(out), str(policies), *map(str, group)]
             process = subprocess.Popen(
                 command, env=worker_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )

@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import eventform
 from eventform.catalog.model import Catalog, Consumer
 from eventform.catalog.pipe_checks import carried_events
 from eventform.catalog.pipes import package_key
@@ -36,8 +37,9 @@ class Package:
 def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, ...]) -> dict[str, bytes]:
     handlers = root / "handlers"
     files = {"handlers/__init__.py": (handlers / "__init__.py").read_bytes()}
+    code = Path(eventform.__file__).resolve().parent.parent  # the runtime comes with eventform, not the project
     for name in ("eventform/__init__.py", f"{RUNTIME}/__init__.py", *(f"{RUNTIME}/{module}" for module in shared)):
-        files[name] = (root / name).read_bytes()
+        files[name] = (code / name).read_bytes()
     package = handlers / (consumer.handler or "")
     for path in sorted(package.rglob("*")):
         relative = path.relative_to(root)
@@ -80,7 +82,7 @@ def build(
 
 
 def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str, Package]:
-    """Deterministic zips of the enrichment handlers: the runtime, eventform/runtime/enrichment.py, the handler package and
+    """Deterministic zips of the enrichment handlers: the runtime with its enrichment module, the handler package and
     the schemas of the events the pipe's records carry."""
     packages = {}
     for domain in catalog.domains:

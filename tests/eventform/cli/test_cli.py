@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from eventform.catalog.loader import load
+from eventform.cli import main as cli_main
 from eventform.cli.main import app
 from tests.conftest import copy_project
 
@@ -35,8 +36,10 @@ def test_lint_prints_the_catalog(project: Path) -> None:
     assert "notifications/send-email" in result.output
 
 
-def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path) -> None:
-    result = runner.invoke(app, ["lint", "--matrix", "--root", str(project)], env={"COLUMNS": "200"})
+def test_lint_matrix_shows_which_examples_each_rule_delivers(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rich reads COLUMNS when the console is made (at import, in this process): widen the console itself
+    monkeypatch.setattr(cli_main.console, "width", 200)
+    result = runner.invoke(app, ["lint", "--matrix", "--root", str(project)])
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if "payments/large-orders" in line and "order.created" in line]
     # the $or pattern (total >= 1000 or express shipping) delivers only the third example (express)
