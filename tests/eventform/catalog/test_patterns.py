@@ -1,5 +1,6 @@
-"""EventBridge patterns: moto's matcher pinned on every operator the catalog may use, load-time syntax checks,
-the envelope the publisher sends, and input transformers rendered as EventBridge renders them.
+"""EventBridge patterns: the matcher on every operator the catalog may use, load-time syntax checks, the envelope
+the publisher sends, and input transformers rendered as EventBridge renders them (tests/conformance holds the corpus
+that pins the semantics to aws/event-ruler and the AWS guides).
 
 The expected outcomes are the ones AWS documents for content filtering
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
@@ -209,11 +210,13 @@ def test_input_transformer_renders_like_eventbridge() -> None:
         '{"text": "Order <order> (<total>)", "total": <total>, "missing": <gone>, "rule": "<aws.events.rule-name>"}',
     )
     assert json.loads(rendered) == {"text": "Order ord_1001 (39.5)", "total": 39.5, "missing": None, "rule": "<rule>"}
-    assert patterns.render_input(event(), "$.detail.data.shipping", None, None) == '{"method": "standard"}'
+    # EventBridge writes JSON compactly (the corpus' "aws.events.event.json" renders, tests/conformance/transformer)
+    assert patterns.render_input(event(), "$.detail.data.shipping", None, None) == '{"method":"standard"}'
 
 
 def test_fields_inside_arrays_of_objects_match_like_eventbridge() -> None:
-    """moto's matcher does not look inside arrays of objects; EventBridge matches against every element's value."""
+    """EventBridge matches a field inside an array of objects against every element's value, keeping the fields of
+    one element together (aws/event-ruler's array consistency)."""
     event = {
         "source": "com.example.orders",
         "detail-type": "order.created",
@@ -224,6 +227,10 @@ def test_fields_inside_arrays_of_objects_match_like_eventbridge() -> None:
         return patterns.matches({"detail": {"data": {"items": condition}}}, event)
 
     assert on_items({"sku": ["B-2"]}) and not on_items({"sku": ["C-3"]})
-    assert on_items({"sku": [{"prefix": "A-"}], "qty": [{"numeric": [">", 3]}]})  # any element each, like AWS
+    # Conditions on two fields of an array must hold in the same element: A-1 has qty 1, so no match. moto (and this
+    # test before) said yes; ruler says no (tests/conformance/eventbridge/ruler_readme_semantics.json, section "JSON
+    # Array Matching (array consistency)", readme-0490..0497).
+    assert not on_items({"sku": [{"prefix": "A-"}], "qty": [{"numeric": [">", 3]}]})
+    assert on_items({"sku": [{"prefix": "B-"}], "qty": [{"numeric": [">", 3]}]})
     assert on_items({"options": {"c": ["red"]}}) and not on_items({"options": {"c": ["blue"]}})
     assert patterns.matches({"detail": {"data": {"items": {"sku": [{"exists": True}]}}}}, event)
