@@ -369,7 +369,7 @@ def parse_events(value: str, path: Path) -> list[str]:
     return items
 
 
-def parse_filter(value: str | None, path: Path) -> dict[str, Any] | None:
+def parse_filter(value: str | None, path: Path, scope: str = "attributes") -> dict[str, Any] | None:
     if value is None:
         return None
     try:
@@ -381,7 +381,7 @@ def parse_filter(value: str | None, path: Path) -> dict[str, Any] | None:
             f"--filter is not valid JSON: {error.msg}",
             'pass a JSON object, e.g. --filter \'{"country": ["DE", "FR"]}\'',
         ) from error
-    problems = filters.syntax_problems(policy, "--filter")
+    problems = filters.syntax_problems(policy, "--filter", scope if scope in ("attributes", "body") else "attributes")
     if problems:
         raise CatalogError(Problem(path, where, message, fix) for where, message, fix in problems)
     return policy
@@ -407,9 +407,9 @@ def add_consumer(
             "use 2-40 lower-case letters, digits and '-', e.g. send-email",
         )
     qualified = parse_events(events, path)
-    policy = parse_filter(filter_json, path)
     if filter_scope not in ("attributes", "body"):
         raise _refuse(path, "--filter-scope", f"bad filter scope {filter_scope!r}", "use attributes or body")
+    policy = parse_filter(filter_json, path, filter_scope)
     text = path.read_text(encoding="utf-8")
     data = yamledit.plain(yamledit.load(text))
     if name in (data.get("consumers") or {}):
@@ -492,7 +492,7 @@ def add_consumer(
 
 def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
     """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
-    the way SNS does, with moto's filter-policy matcher, on the message the publisher would send)."""
+    the way SNS does, with eventform's SNS matcher, on the message the publisher would send)."""
     from eventform.catalog.routing import expected_consumers
     from eventform.runtime.publisher import Publisher
 

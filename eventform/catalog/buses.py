@@ -1,6 +1,7 @@
 """Loading and checking the EventBridge half of the catalog: buses, routes (rules + targets), schedules, API calls.
 
-Kept apart from :mod:`eventform.catalog.loader` so that the SNS path stays as it was; the loader calls ``build_*`` while it
+Kept apart from :mod:`eventform.catalog.loader` so that the SNS path stays as it was; the loader calls ``build_*``
+while it
 builds a domain and :func:`check_catalog` once every domain is known. Problems use the loader's collector, so they
 carry file, line, location and fix like every other problem.
 """
@@ -12,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns, registry
+from eventform.catalog import patterns, registry, transformers
 from eventform.catalog.model import (
     ApiDestination,
     Bus,
@@ -268,6 +269,9 @@ def _build_target(
             paths=dict(sorted(spec["input_transformer"]["paths"].items())),
             template=spec["input_transformer"]["template"],
         )
+        for refused, message, fix in transformers.template_problems(transformer.paths, transformer.template):
+            field = "template" if refused == "InputTemplate" else "paths" + refused.removeprefix("InputPathsMap")
+            problems.append((f"{location}.input_transformer.{field}", f"EventBridge refuses this: {message}", fix))
         unknown = (
             patterns.placeholders(transformer.template) - set(transformer.paths) - patterns.PREDEFINED_PLACEHOLDERS
         )
@@ -396,6 +400,9 @@ def check_catalog(
     for path, location, message, fix in example_problems(catalog):
         consumer = location.split(".")[1]
         out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "pattern"]))
+    for path, location, message, fix in rendering_problems(catalog):
+        consumer, target = location.split(".")[1], location.split(".")[3]
+        out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "targets", target]))
 
 
 def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document: Any, out: Collector) -> None:
@@ -451,7 +458,7 @@ def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Lint time: patterns against the catalog's examples (moto's matcher)
+# Load time: patterns against the catalog's examples (aws/event-ruler's semantics), transformers rendered
 # --------------------------------------------------------------------------------------------------------------
 def example_matrix(catalog: Catalog) -> list[tuple[Consumer, str, int, bool]]:
     """(consumer, event, example index, delivered?) for every via-bus consumer and every example it could get."""
@@ -516,3 +523,29 @@ def rendered_inputs(catalog: Catalog) -> list[tuple[str, str, str, int, str]]:
                     )
                     rows.append((consumer.qualified_name, target.name, qualified, index, rendered))
     return rows
+
+
+def rendering_problems(catalog: Catalog) -> list[tuple[Path, str, str, str]]:
+    """An input transformer must render valid JSON for every example its rule delivers: targets (Lambda, Step
+    Functions, queues read by eventform's handlers) receive exactly that text."""
+    problems, seen = [], set()
+    by_name = {c.qualified_name: c for c in catalog.consumers}
+    for consumer_name, target_name, qualified, index, rendered in rendered_inputs(catalog):
+        consumer = by_name[consumer_name]
+        target = next(t for t in consumer.route.targets if t.name == target_name) if consumer.route else None
+        if target is None or target.input_transformer is None or transformers.is_json(rendered):
+            continue
+        location = f"consumers.{consumer.name}.targets.{target_name}.input_transformer.template"
+        if location in seen:
+            continue
+        seen.add(location)
+        problems.append(
+            (
+                catalog.domain(consumer.domain).path,
+                location,
+                f"EventBridge would send invalid JSON for example {index} of {qualified}: {rendered[:200]}",
+                "inside a JSON template put string placeholders in quotes (\"<name>\") and others outside; a text "
+                "template must itself be a JSON string ('\"Order <id> ...\"')",
+            )
+        )
+    return problems

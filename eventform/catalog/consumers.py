@@ -213,7 +213,7 @@ def _check_filter(domain: Domain, consumer: Consumer, consumed: list[Event], doc
         return line_of(document, ["consumers", consumer.name, "filter", key])
 
     location = f"consumers.{consumer.name}.filter"
-    syntax = filters.syntax_problems(consumer.filter, location)
+    syntax = filters.syntax_problems(consumer.filter, location, consumer.filter_scope)
     for where, message, fix in syntax:
         out.add(domain.path, where, message, fix, line)
     if syntax:

@@ -174,7 +174,8 @@ def _check_enrichment(
         report.add(
             ["enrichment", "handler"],
             f"handler {enrichment.handler!r} does not exist (no handlers/{enrichment.handler}/handler.py)",
-            f"create it (an Enricher from eventform/runtime/enrichment.py, see handlers/settlement_fees) or use one of: "
+            "create it (an Enricher from eventform/runtime/enrichment.py, see handlers/settlement_fees) "
+            f"or use one of: "
             f"{', '.join(sorted(available - PLATFORM_HANDLERS)) or 'none yet'}",
         )
     if pipe.source.kind != "queue" and not pipe.source.events:  # (a queue carries its consumer's events)
@@ -265,7 +266,7 @@ def _leaves(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Records as the pipe sees them, and the filters against the catalog's examples (moto's matcher)
+# Records as the pipe sees them, and the filters against the catalog's examples (EventBridge's matching)
 # --------------------------------------------------------------------------------------------------------------
 def example_records(catalog: Catalog, pipe: Pipe) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(event, example index, record) for every catalog example the pipe's source carries, shaped as Pipes filters

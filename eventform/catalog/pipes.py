@@ -1,18 +1,18 @@
 """EventBridge Pipes in the catalog: a source (a consumer's SQS queue, a Kinesis stream or the DynamoDB stream of a
 consumer's table) -> filters -> an optional enrichment (a handler package run as a Lambda function) -> one target.
 
-Kept apart from :mod:`eventform.catalog.loader` and :mod:`eventform.catalog.buses` like the rest of the EventBridge half: the
-loader calls :func:`build_pipes` while it builds a domain and :func:`check_catalog` once every domain is known. Every
-problem goes through the loader's collector, so it carries file, line, location and fix.
+Kept apart from :mod:`eventform.catalog.loader` and :mod:`eventform.catalog.buses` like the rest of the EventBridge
+half: the loader calls :func:`build_pipes` while it builds a domain and :func:`check_catalog` once every domain is
+known. Every problem goes through the loader's collector, so it carries file, line, location and fix.
 
-Filters are tested the way bus patterns are: moto's EventBridge matcher runs each filter against the catalog's
-examples as the pipe would see them (an SQS record whose ``body`` is the CloudEvents envelope, a Kinesis record whose
-``data`` is), and a pipe whose filters match none of them is an error unless it says ``rare: true``.
+Filters are tested the way bus patterns are: EventBridge's matching (aws/event-ruler's semantics, see
+:mod:`eventform.catalog.rule_matching`) runs each filter against the catalog's examples as the pipe would see them
+(an SQS record whose ``body`` is the CloudEvents envelope, a Kinesis record whose ``data`` is), and a pipe whose
+filters match none of them is an error unless it says ``rare: true``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -329,8 +329,6 @@ def _filters(spec: Any, kind: str | None, report: _Report) -> tuple[dict[str, An
                 f"filters start at the record: use one of {', '.join(sorted(RECORD_FIELDS[kind]))}"
                 + (f" (the event is under {PAYLOAD_FIELD[kind]})" if kind in PAYLOAD_FIELD else ""),
             )
-        if len(json.dumps(pattern)) > patterns.MAX_PATTERN_LENGTH:
-            report.add(keys, "the filter is longer than the 4096 characters Pipes accepts", "shorten or split it")
     return tuple(filters)
 
 

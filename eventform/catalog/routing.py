@@ -24,19 +24,14 @@ def topic_events(catalog: Catalog) -> tuple[Any, ...]:
 
 def expected_consumers(catalog: Catalog, qualified: str, message: dict[str, Any]) -> set[str]:
     """Who should receive this SNS message, from the catalog alone (consumed events + filter policies); consumers
-    on buses are not SNS subscribers (see the module's docstring)."""
-    from moto.sns.utils import FilterPolicyMatcher
-
+    on buses are not SNS subscribers (see the module's docstring). Filters are matched as SNS matches them
+    (:func:`eventform.catalog.filters.matches`); ``message`` is what the publisher sends (SNS API shape)."""
     domain = qualified.split("/", 1)[0]
-    attributes = {
-        k: {"Type": v["DataType"], "Value": v["StringValue"]} for k, v in message["MessageAttributes"].items()
-    }
     receivers = set()
     for consumer in catalog.consumers_of(qualified):
         if consumer.route is not None:
             continue
         policy = filters.subscription_policy(list(consumer.events_from(domain)), consumer.filter)
-        scope = "MessageBody" if consumer.filter_scope == "body" else "MessageAttributes"
-        if FilterPolicyMatcher(policy, scope).matches(attributes, message["Message"]):
+        if filters.matches(policy, consumer.filter_scope, message["MessageAttributes"], message["Message"]):
             receivers.add(consumer.qualified_name)
     return receivers

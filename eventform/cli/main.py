@@ -129,7 +129,8 @@ def lint(
 
 
 def _print_matrix(catalog: Catalog) -> None:
-    """Which catalog example each EventBridge consumer's rule delivers (moto's matcher), and what targets get."""
+    """Which catalog example each EventBridge consumer's rule delivers (EventBridge's matching), and what targets
+    get."""
     from eventform.catalog.buses import example_matrix, rendered_inputs
 
     rows = example_matrix(catalog)
@@ -152,7 +153,8 @@ def _print_matrix(catalog: Catalog) -> None:
 
 
 def _print_pipe_matrix(catalog: Catalog) -> None:
-    """Which catalog example passes each pipe's filters, as the pipe's source would carry it (moto's matcher)."""
+    """Which catalog example passes each pipe's filters, as the pipe's source would carry it (EventBridge's
+    matching)."""
     from eventform.catalog.pipe_checks import example_matrix
 
     rows = [(p, *row) for d in catalog.domains for p in d.pipes for row in example_matrix(catalog, p)]

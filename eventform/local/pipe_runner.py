@@ -1,7 +1,7 @@
 """Plays an EventBridge Pipe with an SQS source in process, the way Pipes runs it: moto stores pipes but runs none.
 
 One cycle: receive a batch from the source queue (at most the pipe's batch size), keep the records that pass the
-pipe's filters (moto's EventBridge matcher on the record, ``body`` parsed as Pipes parses it) and delete the others,
+pipe's filters (EventBridge's matching on the record, ``body`` parsed as Pipes parses it) and delete the others,
 as Pipes does; invoke the enrichment handler with the kept records as one JSON array; send what it returns to the
 target in one call (Step Functions and Lambda take the whole array) or one message per item (SQS, SNS, bus); delete
 the batch. Any failure makes the whole batch visible again, so the queue's redrive policy moves a batch that keeps

@@ -2,14 +2,15 @@
 
 The local runner (``eventform.local.runner``) plays Lambda: each deployed function's handler, environment variables and
 batch size are read from the synthesized ``local-*`` stacks, and its queue from the SSM locator the stack wrote.
-The expected routing is derived from the catalog alone (consumed events + filter policies, matched with moto's
-SNS filter-policy matcher), so the rehearsal proves the deployed topology equals what the catalog says.
+The expected routing is derived from the catalog alone (consumed events + filter policies, matched as SNS
+matches them, :func:`eventform.catalog.filters.matches`), so the rehearsal proves the deployed topology equals
+what the catalog says.
 
 The routing contract covers the SNS path: events published on their domain's topic and the consumers subscribed
 to topics (queue and push). EventBridge consumers (``via: bus``) are left out on purpose: moto's bus delivers to
 SQS, log groups and buses only, and raises for the Lambda, SNS, Step Functions, Firehose and Kinesis targets the
-sample's rules also carry. Their routing is proven in process instead (``lint --matrix``, moto's pattern matcher in
-tests/eventform/test_patterns.py, release_stock's EventBridge round trip).
+sample's rules also carry. Their routing is proven in process instead (``lint --matrix``, eventform's EventBridge
+matcher pinned by tests/conformance, release_stock's EventBridge round trip).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""EventBridge patterns: moto's matcher pinned on every operator the catalog may use, load-time syntax checks,
-the envelope the publisher sends, and input transformers rendered as EventBridge renders them.
+"""EventBridge patterns: the matcher on every operator the catalog may use, load-time syntax checks, the envelope
+the publisher sends, and input transformers rendered as EventBridge renders them (tests/conformance holds the corpus
+that pins the semantics to aws/event-ruler and the AWS guides).
 
 The expected outcomes are the ones AWS documents for content filtering
 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from eventform.catalog import patterns
+from eventform.catalog import filters, patterns
+from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
 from eventform.runtime.publisher import Publisher
 
@@ -209,11 +211,13 @@ def test_input_transformer_renders_like_eventbridge() -> None:
         '{"text": "Order <order> (<total>)", "total": <total>, "missing": <gone>, "rule": "<aws.events.rule-name>"}',
     )
     assert json.loads(rendered) == {"text": "Order ord_1001 (39.5)", "total": 39.5, "missing": None, "rule": "<rule>"}
-    assert patterns.render_input(event(), "$.detail.data.shipping", None, None) == '{"method": "standard"}'
+    # EventBridge writes JSON compactly (the corpus' "aws.events.event.json" renders, tests/conformance/transformer)
+    assert patterns.render_input(event(), "$.detail.data.shipping", None, None) == '{"method":"standard"}'
 
 
 def test_fields_inside_arrays_of_objects_match_like_eventbridge() -> None:
-    """moto's matcher does not look inside arrays of objects; EventBridge matches against every element's value."""
+    """EventBridge matches a field inside an array of objects against every element's value, keeping the fields of
+    one element together (aws/event-ruler's array consistency)."""
     event = {
         "source": "com.example.orders",
         "detail-type": "order.created",
@@ -224,6 +228,62 @@ def test_fields_inside_arrays_of_objects_match_like_eventbridge() -> None:
         return patterns.matches({"detail": {"data": {"items": condition}}}, event)
 
     assert on_items({"sku": ["B-2"]}) and not on_items({"sku": ["C-3"]})
-    assert on_items({"sku": [{"prefix": "A-"}], "qty": [{"numeric": [">", 3]}]})  # any element each, like AWS
+    # Conditions on two fields of an array must hold in the same element: A-1 has qty 1, so no match. moto (and this
+    # test before) said yes; ruler says no (tests/conformance/eventbridge/ruler_readme_semantics.json, section "JSON
+    # Array Matching (array consistency)", readme-0490..0497).
+    assert not on_items({"sku": [{"prefix": "A-"}], "qty": [{"numeric": [">", 3]}]})
+    assert on_items({"sku": [{"prefix": "B-"}], "qty": [{"numeric": [">", 3]}]})
     assert on_items({"options": {"c": ["red"]}}) and not on_items({"options": {"c": ["blue"]}})
     assert patterns.matches({"detail": {"data": {"items": {"sku": [{"exists": True}]}}}}, event)
+
+
+def _edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / name
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+TEMPLATE = """template: '{"kind": "<type>", "country": "<country>", "at": "<at>"}'"""
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        # EventBridge refuses a placeholder as an object key (InputTransformer API reference; transformer corpus)
+        ("""template: '{<type>: "<country>"}'""", "placeholder <type> used as an object key"),
+        # inside quotes a value is inserted raw, unescaped: the event's JSON breaks the string (transformer corpus)
+        ("""template: '{"kind": "<type>", "event": "<aws.events.event.json>"}'""", "would send invalid JSON"),
+    ],
+)
+def test_a_transformer_aws_refuses_or_that_renders_invalid_json_is_a_load_error(
+    project_copy: Path, template: str, message: str
+) -> None:
+    _edit(project_copy, "catalog/users.yaml", TEMPLATE, template)
+    with pytest.raises(CatalogError, match=message) as refused:
+        load(project_copy)
+    assert all(problem.fix for problem in refused.value.problems)
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ({"country": [{"wildcard": "D*"}]}, "SNS filter policies do not support it"),
+        ({"total": [{"numeric": [">", 0.123456]}]}, "more than 5 decimal digits"),
+        ({"total": [{"numeric": [">", 2_000_000_000]}]}, "outside -1,000,000,000..1,000,000,000"),
+        ({"country": [str(n) for n in range(151)]}, "151 value combinations"),
+        ({"a": ["x"], "b": ["x"], "c": ["x"], "d": ["x"], "e": ["x"], "f": ["x"]}, "6 keys"),
+        ({"shipping": {"method": ["express"]}}, "needs FilterPolicyScope MessageBody"),
+    ],
+)
+def test_filter_policies_sns_refuses_are_reported(policy: dict, message: str) -> None:
+    problems = filters.syntax_problems(policy, "filter", "attributes")
+    assert any(message in text for _, text, _ in problems), problems
+
+
+def test_sns_matching_follows_the_developer_guide() -> None:
+    """Typed attributes (SNS API shape): a string policy value never matches a Number attribute (sns corpus)."""
+    price = {"price": {"DataType": "Number", "StringValue": "210.75"}}
+    assert not filters.matches({"price": ["210.75"]}, "attributes", price, "{}")
+    assert filters.matches({"price": [{"numeric": [">", 200]}]}, "attributes", price, "{}")
+    assert filters.matches({"data": {"country": ["DE"]}}, "body", {}, json.dumps({"data": {"country": "DE"}}))

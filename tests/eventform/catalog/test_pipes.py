@@ -45,7 +45,8 @@ def test_the_sample_pipes_load_with_their_source_filter_enrichment_and_target(ca
     assert signups.source.kind == "stream" and signups.source.starting_position == "TRIM_HORIZON"
     assert signups.target.invocation == "REQUEST_RESPONSE"  # a Lambda target's default: failures return to the source
     names = Names("dev", "eu-west-1", "111111111111")
-    assert pipe_checks.stream_arn(names, signups.source) == "arn:aws:kinesis:eu-west-1:111111111111:stream/customer-events"
+    expected = "arn:aws:kinesis:eu-west-1:111111111111:stream/customer-events"
+    assert pipe_checks.stream_arn(names, signups.source) == expected
 
 
 def test_an_sqs_record_carries_the_envelope_in_its_body_and_sns_attributes(catalog) -> None:
