@@ -29,6 +29,8 @@ from eventform.catalog.model import (
 )
 from eventform.catalog.parsing import Collector, line_of, parse_duration, refuse_keys
 
+# Targets whose payload is text, not JSON: EventBridge delivers a plain-text template to them as it is.
+TEXT_TARGETS = frozenset({"sns", "kinesis", "firehose"})
 MAX_TARGETS_PER_RULE = 5  # AWS: PutTargets accepts at most 5 targets per rule
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -527,13 +529,16 @@ def rendered_inputs(catalog: Catalog) -> list[tuple[str, str, str, int, str]]:
 
 def rendering_problems(catalog: Catalog) -> list[tuple[Path, str, str, str]]:
     """An input transformer must render valid JSON for every example its rule delivers: targets (Lambda, Step
-    Functions, queues read by eventform's handlers) receive exactly that text."""
+    Functions, buses, API destinations, queues read by eventform's handlers) receive exactly that text. SNS, Kinesis
+    and Firehose carry any text (an alert sentence, a log line), as EventBridge allows for them."""
     problems, seen = [], set()
     by_name = {c.qualified_name: c for c in catalog.consumers}
     for consumer_name, target_name, qualified, index, rendered in rendered_inputs(catalog):
         consumer = by_name[consumer_name]
         target = next(t for t in consumer.route.targets if t.name == target_name) if consumer.route else None
-        if target is None or target.input_transformer is None or transformers.is_json(rendered):
+        if target is None or target.input_transformer is None or target.kind in TEXT_TARGETS:
+            continue
+        if transformers.is_json(rendered):
             continue
         location = f"consumers.{consumer.name}.targets.{target_name}.input_transformer.template"
         if location in seen:

@@ -265,6 +265,15 @@ def test_a_transformer_aws_refuses_or_that_renders_invalid_json_is_a_load_error(
     assert all(problem.fix for problem in refused.value.problems)
 
 
+def test_a_plain_text_template_is_accepted_for_an_sns_target(project_copy: Path) -> None:
+    """SNS delivers any text: an alert sentence without JSON quotes is what the topic's subscribers receive."""
+    quoted = """template: '"Order <order> needs review (total <total>)"'"""
+    _edit(project_copy, "catalog/payments.yaml", quoted, "template: 'Order <order> needs review (total <total>)'")
+    catalog, _ = load(project_copy)
+    large = next(c for c in catalog.consumers if c.qualified_name == "payments/large-orders")
+    assert any(t.kind == "sns" and t.input_transformer for t in large.route.targets)
+
+
 @pytest.mark.parametrize(
     ("policy", "message"),
     [
