@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cdktn import ITerraformDependable
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.pipes_pipe import PipesPipe
 from constructs import Construct
-
-if TYPE_CHECKING:
-    pass
-
-
 
 PIPES_SERVICE = "pipes.amazonaws.com"
 

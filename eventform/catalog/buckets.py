@@ -22,8 +22,6 @@ from eventform.catalog.parsing import Collector, line_of, refuse_keys
 KEY_WILDCARD = "*"
 
 
-
-
 def build_buckets(path: Path, document: Any, data: dict[str, Any], out: Collector) -> tuple[Bucket, ...]:
     return tuple(
         Bucket(

@@ -95,7 +95,7 @@ IRREGULAR_PAST = frozenset(
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Catalog
+# Event names and versions
 # --------------------------------------------------------------------------------------------------------------
 def past_tense_problem(name: str) -> str | None:
     """None if the event name states a past fact, else a suggestion."""

@@ -126,33 +126,6 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
     )
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# Handlers the platform attaches itself (to dead-letter queues), not named by any consumer.
-
-
 def _check_handlers(catalog: Catalog, documents: dict[Path, Any], out: Collector) -> None:
     """Every named handler exists under handlers/, and every handler package there serves some consumer."""
     folder = catalog.root.parent / "handlers"

@@ -363,38 +363,8 @@ def _enrichment(spec: dict[str, Any] | None, report: _Report) -> PipeEnrichment 
     return PipeEnrichment(handler=spec["handler"], function=settings)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # --------------------------------------------------------------------------------------------------------------
-# Enrichment packages (built by eventform.synthesis.app next to the consumers' packages)
+# Enrichment packages: their key among a stack's packages (eventform.synthesis.packaging builds the zips)
 # --------------------------------------------------------------------------------------------------------------
 def package_key(pipe: Pipe) -> str:
     """Key of a pipe's enrichment package among the stack's packages (consumers use their qualified name)."""

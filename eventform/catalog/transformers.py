@@ -179,24 +179,3 @@ def is_json(rendered: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def render_problems(input_paths: dict[str, str], template: str, event: dict[str, Any]) -> list[Problem]:
-    """Warnings for a concrete event: undefined placeholders, missing paths, JSON templates rendering non-JSON."""
-    problems: list[Problem] = []
-    for _, _, name, _ in _placeholders(template):
-        if name not in input_paths and name not in PREDEFINED:
-            problems.append(("InputTemplate", f"<{name}> is not defined in InputPathsMap", "define it or remove it"))
-    for name, path in input_paths.items():
-        if not lookup(event, path)[0]:
-            problems.append((f"InputPathsMap.{name}", f"{path} is absent from this event", "check the path"))
-    rendered = render(input_paths, template, event)
-    if is_json_template(template) and not is_json(rendered):
-        problems.append(
-            (
-                "InputTemplate",
-                "renders invalid JSON for this event",
-                "put string placeholders inside quotes or outside consistently with their type",
-            )
-        )
-    return problems

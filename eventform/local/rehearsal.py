@@ -227,12 +227,6 @@ def _push_binding(deployed: DeployedConsumer, connection: Connection, handler: A
     )
 
 
-
-
-
-
-
-
 @dataclass
 class Sent:
     event: str

@@ -65,10 +65,6 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))  # type: ignore[attr-defined]
 
 
-
-
-
-
 def poll_once(sqs: Any, binding: QueueBinding, tally: Tally, wait_seconds: int = 0) -> int:
     """One receive + invoke + delete cycle; returns the number of messages received."""
     response = sqs.receive_message(

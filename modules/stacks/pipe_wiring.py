@@ -31,10 +31,6 @@ STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 BISECT = "AUTOMATIC_BISECT"
 
 
-
-
-
-
 def build_pipes(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:
     for pipe in domain.pipes:
         _build_pipe(stack, domain, pipe, tags)
