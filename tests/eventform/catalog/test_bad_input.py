@@ -76,6 +76,11 @@ MUTATIONS = {
     "invalid-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.schema.json", lambda s: s["properties"]["email"].update(type="strnig")
     ),
+    "source-of-another-domain": lambda p: edit(p, USERS, "source: com.example.users\n", "source: com.example.orders\n"),
+    "aws-source": lambda p: edit(p, USERS, "source: com.example.users\n", "source: aws.users\n"),
+    "schema-keyword-not-enforced": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update(unevaluatedProperties=False)
+    ),
     "example-fails-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(country="Germany")
     ),
@@ -367,6 +372,20 @@ MUTATIONS = {
 }
 
 CASES = [
+    Case(
+        "source-of-another-domain",
+        "users.yaml",
+        "already the source of domain 'orders'",
+        "give each domain its own source",
+        at="source: com.example.orders",
+    ),
+    Case("aws-source", "users.yaml", "AWS reserves", "reverse domain", at="source: aws.users"),
+    Case(
+        "schema-keyword-not-enforced",
+        "v1.schema.json",
+        "'unevaluatedProperties' is not enforced",
+        "additionalProperties",
+    ),
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
     Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
     Case(

@@ -172,14 +172,20 @@ def test_role_targets_get_a_role_for_exactly_that_target(stack) -> None:
         ),
         "partner": ("events:PutEvents", "arn:aws:events:eu-west-1:444444444444:event-bus/partner-inbound"),
     }
-    roles = {r["name"]: r for r in users.resources(IamRole.TF_RESOURCE_TYPE).values()}
+    role_resources = users.resources(IamRole.TF_RESOURCE_TYPE)
+    roles = {r["name"]: r for r in role_resources.values()}
     policies = list(users.resources(IamRolePolicy.TF_RESOURCE_TYPE).values())
+
+    def role_of(policy: dict) -> str:  # "${aws_iam_role.<key>.id}" -> that role's name
+        return role_resources[policy["role"].removeprefix("${aws_iam_role.").rsplit(".", 1)[0]]["name"]
+
     for target_name, (actions, arn) in expected.items():
         role_name = f"prod-users-customer-fanout-{target_name}"
         trust = json.loads(roles[role_name]["assume_role_policy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "events.amazonaws.com"}
         assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": PROD}
-        grants = [json.loads(p["policy"])["Statement"] for p in policies if role_name in json.dumps(p["role"]) or True]
+        grants = [json.loads(p["policy"])["Statement"] for p in policies if role_of(p) == role_name]
+        assert len(grants) == 1, f"{role_name}: one inline policy"
         assert any(s["Action"] == actions and s["Resource"] == arn for statements in grants for s in statements)
         for target in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values():
             if target["target_id"] == target_name:
