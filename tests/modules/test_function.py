@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import platform
+import re
+import sys
+import tomllib
 import zipfile
+from importlib.metadata import version
+from pathlib import Path
 
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
@@ -19,6 +25,9 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
+from modules.function import POWERTOOLS_VERSION, RUNTIME
+
+ROOT = Path(__file__).resolve().parents[2]
 # Where AWS accepts no narrower resource: X-Ray's trace APIs.
 WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
@@ -26,10 +35,12 @@ WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     inventory = stack("prod-inventory")
     function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE, function_name="prod-inventory-reserve-stock")
-    assert function["runtime"] in ("python3.12", "python3.13")
+    assert function["runtime"] == RUNTIME
     assert function["handler"] == "handlers.reserve_stock.handler.lambda_handler"
     assert function["timeout"] == 20 and function["tracing_config"] == {"mode": "Active"}
-    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3")
+    (layer,) = inventory.config["data"]["aws_ssm_parameter"].values()
+    assert layer["name"] == f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
+    assert function["layers"] == ["${data.aws_ssm_parameter.powertools-layer.insecure_value}"]
     variables = function["environment"]["variables"]
     assert variables["IDEMPOTENCY_TABLE"] == "prod-platform-idempotency"
     assert "aws_dynamodb_table" in variables["RESERVATIONS_TABLE"]
@@ -175,3 +186,21 @@ def test_domain_keys_are_granted_through_their_aliases_not_alias_arns(stack) -> 
     dev = stack("dev-inventory")
     dev_policies = [json.loads(p["policy"]) for p in dev.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]
     assert not [s for p in dev_policies for s in p["Statement"] if s["Sid"] == "UseDomainKeys"]  # service-managed
+
+
+def test_the_deployed_powertools_is_the_locked_and_tested_one() -> None:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (locked,) = [p["version"] for p in lock["package"] if p["name"] == "aws-lambda-powertools"]
+    assert locked == POWERTOOLS_VERSION, f"uv.lock has Powertools {locked}, modules/function.py deploys another"
+    assert version("aws-lambda-powertools") == locked, "the venv is not synced with uv.lock: run make setup"
+
+
+def test_the_lambda_runtime_is_the_project_python() -> None:
+    pinned = (ROOT / ".python-version").read_text().strip()
+    assert f"python{pinned}" == RUNTIME, "the functions run another Python than the one uv installs (.python-version)"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert re.match(rf">={re.escape(pinned)}\b", requires), f"requires-python {requires!r} must start at {pinned}"
+    running = "python{}.{}".format(*sys.version_info[:2])
+    assert running == RUNTIME, (
+        f"tests run on {running} ({platform.python_implementation()}), functions on {RUNTIME}: run make setup"
+    )

