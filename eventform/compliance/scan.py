@@ -24,6 +24,11 @@ from eventform.catalog.model import Catalog, Environment, Waiver
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks, run_stack_checks
 
 WAIVED = "WAIVED"
+UNKNOWN = "UNKNOWN"  # checkov could not evaluate the value (its Report drops these; the worker keeps them)
+UNKNOWN_FIX = (
+    "checkov could not evaluate this value (built from Terraform references, or malformed): review it by hand; "
+    "it is listed, not counted as passed"
+)
 EXPIRED_WAIVER = "EVF_WAIVER_EXPIRED"
 # checkov, offline: no platform mapping download, no version check, no SCA package scan, no API key.
 OFFLINE_ENVIRONMENT = {
@@ -80,7 +85,7 @@ class Finding:
     check_id: str
     check_name: str
     resource: str
-    result: str  # PASSED | FAILED | WAIVED
+    result: str  # PASSED | FAILED | WAIVED | UNKNOWN (checkov could not evaluate the value)
     source: str  # checkov | eventform
     fix: str
     entry: CatalogEntry
@@ -110,6 +115,11 @@ class ScanReport:
     @property
     def failures(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.result == FAILED)
+
+    @property
+    def unknowns(self) -> tuple[Finding, ...]:
+        """Checks checkov could not decide (reported, never dropped; they do not fail the scan)."""
+        return tuple(f for f in self.findings if f.result == UNKNOWN)
 
     @property
     def expired(self) -> tuple[WaiverUse, ...]:
@@ -309,9 +319,11 @@ def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, 
 
     raw: list[Finding] = []
     for record in checkov["records"]:
-        if record["result"] not in (PASSED, FAILED):
+        if record["result"] not in (PASSED, FAILED, UNKNOWN):
             continue
         fix = record["guideline"] or BUILTIN_FIXES.get(record["check_id"], f"make it so: {record['check_name']}")
+        if record["result"] == UNKNOWN:
+            fix = UNKNOWN_FIX
         raw.append(
             finding(
                 record["stack"],
@@ -359,4 +371,14 @@ def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, 
     )
 
 
-__all__ = ["CatalogEntry", "Finding", "ScanConfig", "ScanError", "ScanReport", "WaiverUse", "catalog_entry", "scan"]
+__all__ = [
+    "UNKNOWN",
+    "CatalogEntry",
+    "Finding",
+    "ScanConfig",
+    "ScanError",
+    "ScanReport",
+    "WaiverUse",
+    "catalog_entry",
+    "scan",
+]
