@@ -9,14 +9,17 @@ UV := .cache/uv-bootstrap/bin/uv
 NODE_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
 NODE_BIN := $(if $(wildcard node_modules/node-$(NODE_PLATFORM)/bin/node),$(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin,$(patsubst %/,%,$(dir $(shell command -v node))))
 EVENTFORM := .venv/bin/eventform
+# checkov's own environment: its exact pins (boto3...) stay out of the project's uv.lock (tools/scan-requirements.in)
+SCAN_ENV := .cache/scan-venv
 
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_NODE := $(NODE_BIN)/node
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
+export EVENTFORM_SCAN_PYTHON := $(CURDIR)/$(SCAN_ENV)/bin/python
 
-.PHONY: help setup browser synth lint validate scan docs test demo clean
+.PHONY: help setup browser synth lint validate scan docs test demo clean scan-requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -28,6 +31,14 @@ $(UV):
 	$(UV) sync --frozen --quiet
 	@touch $@
 
+$(SCAN_ENV)/.synced: $(UV) tools/scan-requirements.txt pyproject.toml
+	$(UV) venv --quiet --allow-existing $(SCAN_ENV)
+	$(UV) pip sync --quiet --python $(SCAN_ENV)/bin/python tools/scan-requirements.txt
+	@touch $@
+
+scan-requirements: $(UV) ## re-resolve checkov's environment (tools/scan-requirements.in -> .txt); commit the result
+	$(UV) pip compile --quiet --no-header --python-version 3.12 tools/scan-requirements.in -o tools/scan-requirements.txt
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -35,7 +46,7 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced node_modules/.installed .cache/terraform.rc browser ## install Python (uv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config, chromium
+setup: .venv/.synced $(SCAN_ENV)/.synced node_modules/.installed .cache/terraform.rc browser ## install Python (uv; checkov in .cache/scan-venv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config, chromium
 
 # Debian's chromium for the docs site test; installed with apt-get only when missing and running as root. Otherwise
 # a warning: the browser test itself skips with the reason on a laptop and fails under CI=1.
@@ -68,6 +79,7 @@ test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, 
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan
 	.venv/bin/pytest -q
+	$(SCAN_ENV)/bin/pytest -q tests/policies
 
 demo: setup ## lint, synth every environment, scan, then the local rehearsal on moto (up, publish, run, down)
 	$(EVENTFORM) lint

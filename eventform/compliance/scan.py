@@ -7,6 +7,7 @@ Every finding is explained in catalog terms (the domain, consumer or topic that 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -152,8 +153,26 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def run_checkov(policies: Path, stack_files: list[Path], jobs: int) -> dict[str, Any]:
-    """Scan copies of the stacks in ``jobs`` worker processes (each: one checkov start-up, one graph per stack)."""
+def checkov_python(root: Path) -> str:
+    """The interpreter of checkov's own environment: ``$EVENTFORM_SCAN_PYTHON``, else the project's
+    ``.cache/scan-venv`` (``make setup``), else this one if it has checkov. checkov pins boto3 and friends exactly, so
+    it never shares the project's environment."""
+    configured = os.environ.get("EVENTFORM_SCAN_PYTHON")
+    candidate = Path(configured) if configured else root / ".cache" / "scan-venv" / "bin" / "python"
+    if candidate.exists():
+        return str(candidate)
+    if not configured and importlib.util.find_spec("checkov") is not None:
+        return sys.executable
+    raise ScanError(
+        f"checkov is not installed: no {candidate}; run `make setup` (it creates .cache/scan-venv from "
+        "tools/scan-requirements.txt) or set EVENTFORM_SCAN_PYTHON to a Python that has checkov"
+    )
+
+
+def run_checkov(policies: Path, stack_files: list[Path], jobs: int, python: str | None = None) -> dict[str, Any]:
+    """Scan copies of the stacks in ``jobs`` worker processes (each: one checkov start-up, one graph per stack), run
+    by ``python`` (default: :func:`checkov_python` of the project that holds ``policies``)."""
+    python = python or checkov_python(policies.resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="eventform-scan-") as scratch:
         copies: list[Path] = []
         for stack_file in stack_files:
@@ -167,7 +186,7 @@ def run_checkov(policies: Path, stack_files: list[Path], jobs: int) -> dict[str,
         for index, group in enumerate(g for g in groups if g):
             out = Path(scratch) / f"result-{index}.json"
             worker = "eventform.compliance.checkov_worker"
-            command = [sys.executable, "-m", worker, str(out), str(policies), *map(str, group)]
+            command = [python, "-m", worker, str(out), str(policies), *map(str, group)]
             process = subprocess.Popen(
                 command, env=worker_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
@@ -294,7 +313,7 @@ def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, 
     stack_files = select_stacks(config)
     indexes = {f.parent.name: StackIndex.read(f) for f in stack_files}
     by_env = {e.name: e for e in environments}
-    checkov = run_checkov(config.policies / "resource", stack_files, config.jobs)
+    checkov = run_checkov(config.policies / "resource", stack_files, config.jobs, checkov_python(config.root))
     stack_checks = load_stack_checks(config.policies / "stack")
 
     def finding(
