@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
+from eventform.cli.main import app
 from eventform.synthesis.app import synthesize
 from tests.conftest import copy_project
 
@@ -354,6 +356,25 @@ MUTATIONS = {
         "\npipes:\n",
         "  marketing-signups-pipe:\n    description: collides\n    events: [users/user.registered]\n\npipes:\n",
     ),
+    # Error texts (issue 15): the rule in words, at the right line
+    "tab-indented": lambda p: edit(
+        p,
+        "catalog/orders.yaml",
+        "\n    versions: [1]\n    via: [topic, bus]\n",
+        "\n\tversions: [1]\n    via: [topic, bus]\n",
+    ),
+    "account-id-digits": lambda p: edit(p, "environments/dev.yaml", 'account_id: "111111111111"', 'account_id: "1111"'),
+    "negative-retention": lambda p: edit(
+        p, "environments/dev.yaml", "retention: {queue: 4d,", "retention: {queue: -4d,"
+    ),
+    "negative-archive-days": lambda p: edit(p, "environments/dev.yaml", "archive_days: 7", "archive_days: -7"),
+    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 40 + ":"),
+    "secret-arn-printed-verbatim": lambda p: edit(
+        p,
+        USERS,
+        "arn:aws:states:eu-west-1:111111111111:stateMachine",
+        "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+    ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
             "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
@@ -368,7 +389,49 @@ MUTATIONS = {
 
 CASES = [
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
-    Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
+    Case("unknown-key", "orders.yaml", "unknown key 'ownr'", "did you mean 'owner'?", at="ownr: team-checkout"),
+    Case(
+        "tab-indented",
+        "orders.yaml",
+        "a tab character indents this line; YAML indents with spaces only",
+        "replace the tabs at the start of the lines with spaces",
+        at="\tversions: [1]",
+    ),
+    Case(
+        "account-id-digits",
+        "dev.yaml",
+        "'1111' is not an AWS account id: exactly 12 digits",
+        'account_id: "111111111111"',
+        at='account_id: "1111"',
+    ),
+    Case(
+        "negative-retention",
+        "dev.yaml",
+        "'-4d' is not a duration: whole seconds (90) or a whole number followed by s, m, h or d",
+        "30s, 15m, 12h or 4d",
+        at="retention: {queue: -4d",
+    ),
+    Case(
+        "negative-archive-days",
+        "dev.yaml",
+        "-7 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "archive_days: 30",
+        at="archive_days: -7",
+    ),
+    Case(
+        "consumer-name-too-long",
+        "inventory.yaml",
+        "is not a consumer name: 2 to 40 characters",
+        "at most 40 characters",
+        at="  reserve-stock-x-x",
+    ),
+    Case(
+        "secret-arn-printed-verbatim",
+        "users.yaml",
+        "'arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding' is not a stepfunctions ARN",
+        "arn:aws:states:",
+        at="arn: arn:aws:secretsmanager:",
+    ),
     Case(
         "not-past-tense",
         "orders.yaml",
@@ -376,7 +439,13 @@ CASES = [
         "'order.canceled'",
         at="cancel.order:",
     ),
-    Case("bad-event-characters", "orders.yaml", "does not match", "dotted lower-case words"),
+    Case(
+        "bad-event-characters",
+        "orders.yaml",
+        "'Order.Cancelled' is not an event name: dotted lower-case words",
+        "dotted lower-case words",
+        at="Order.Cancelled:",
+    ),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
     Case("schema-not-json", "v1.schema.json", "not valid JSON", "trailing commas"),
@@ -410,7 +479,13 @@ CASES = [
         "set domain: users",
         at="domain: user",
     ),
-    Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", at="account_id: 1111"),
+    Case(
+        "account-id",
+        "dev.yaml",
+        "1111 is not an AWS account id",
+        'in quotes, e.g. account_id: "1',
+        at="account_id: 1111",
+    ),
     Case(
         "push-without-handler",
         "users.yaml",
@@ -720,6 +795,30 @@ def test_bad_input_is_reported_with_file_place_and_fix(case: Case, project: Path
         expected = line_containing(problem.file.read_text(), case.at)
         assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
     assert str(problem.file.name) in str(raised.value)
+
+
+PRINTED_BY_THE_CLI = (
+    "tab-indented",
+    "account-id-digits",
+    "negative-retention",
+    "negative-archive-days",
+    "consumer-name-too-long",
+    "secret-arn-printed-verbatim",
+    "unknown-key",
+)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in PRINTED_BY_THE_CLI], ids=lambda c: c.id)
+def test_the_cli_prints_the_problem_verbatim_without_a_traceback(case: Case, project: Path) -> None:
+    """What the user reads: the message and fix as written (rich substitutes no emoji for an ARN's :secret:)."""
+    case.apply(project)
+    result = CliRunner().invoke(app, ["lint", "--root", str(project)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    flat = " ".join(result.output.split())
+    assert " ".join(case.message.split()) in flat, result.output
+    assert "Nothing was written." in result.output
 
 
 def test_invalid_input_writes_nothing(project: Path) -> None:
