@@ -14,8 +14,8 @@ from rich.console import Console
 
 from eventform.catalog.errors import CatalogError
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, emoji=False)  # never turn an ARN's :secret: into an emoji
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 add_app = typer.Typer(
     help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.", no_args_is_help=True

@@ -54,8 +54,8 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
         (
             "    reason: SSM locators hold queue URLs and topic ARNs, not secrets.\n",
             "",
-            "'reason' is a required",
-            "add the missing key",
+            "the required key 'reason' is missing",
+            "add `reason:`",
         ),
         ("expires: 2027-06-30", "expires: '2027-02-30'", "'2027-02-30' is not a calendar date", "YYYY-MM-DD"),
         ("expires: 2027-06-30", "expires: next year", "does not match", "must match"),
@@ -76,8 +76,8 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
         (
             "    owner: platform\n",
             "    owner: platform\n    approved: yes\n",
-            "Additional properties",
-            "remove the unknown key",
+            "unknown key 'approved'",
+            "use one of: check, expires, owner, reason, resource",
         ),
     ],
     ids=[
