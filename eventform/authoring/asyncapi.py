@@ -266,7 +266,7 @@ def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
     if target.api is not None:
         found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
     if target.kind == "queue":
-        found["queue"] = TEMPLATE.queue(consumer.domain, consumer.name, False)
+        found["queue"] = TEMPLATE.queue(consumer.domain, consumer.physical_name, False)
     if target.input_path:
         found["input_path"] = target.input_path
     if target.input_transformer is not None:
@@ -298,8 +298,8 @@ def _receive(doc: _Document, delivery: Delivery) -> None:
     if consumer.handler:
         operation["x-eventform-handler"] = f"handlers/{consumer.handler}/handler.py"
     if delivery.kind in ("subscription", "push"):
-        queue = TEMPLATE.queue(consumer.domain, consumer.name, consumer.fifo)
-        function = TEMPLATE.function(consumer.domain, consumer.name)
+        queue = TEMPLATE.queue(consumer.domain, consumer.physical_name, consumer.fifo)
+        function = TEMPLATE.function(consumer.domain, consumer.physical_name)
         endpoint = {"name": queue} if delivery.kind == "subscription" else {"name": function}
         subscriber: dict[str, Any] = {
             "protocol": "sqs" if delivery.kind == "subscription" else "lambda",

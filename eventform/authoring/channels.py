@@ -127,7 +127,7 @@ class Delivery:
     def rule(self, names: Names) -> str | None:
         if self.rule_source is None:
             return None
-        return names.rule(self.consumer.domain, self.consumer.name, self.rule_source)
+        return names.rule(self.consumer.domain, self.consumer.physical_name, self.rule_source)
 
 
 def deliveries(catalog: Catalog, consumer: Consumer, names: Names = TEMPLATE) -> list[Delivery]:

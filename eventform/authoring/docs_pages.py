@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventform.authoring.channels import (
+    TEMPLATE,
     Channel,
     Delivery,
     ExampleRow,
@@ -137,7 +138,7 @@ def receives_from(catalog: Catalog, consumer: Consumer, environment: Environment
 def queue_info(catalog: Catalog, consumer: Consumer, environment: Environment) -> QueueInfo:
     """The names eventform gives this consumer's resources in ``environment`` (same rules as the stacks)."""
     names = environment_names(environment)
-    d, c = consumer.domain, consumer.name
+    d, c = consumer.domain, consumer.physical_name
     on_bus = consumer.route is not None
     has_queue = queue_fed(consumer)
     queue = names.queue(d, c, consumer.fifo) if has_queue else None
@@ -192,9 +193,11 @@ def queue_fed(consumer: Consumer) -> bool:
 def target_destination(consumer: Consumer, target: Target) -> str:
     """Where a rule target delivers, in words a reader can look up."""
     if target.kind == "queue":
-        return "the consumer's SQS queue `<env>-" + f"{consumer.domain}-{consumer.name}` (with its DLQ)"
+        queue = TEMPLATE.queue(consumer.domain, consumer.physical_name, False)
+        return f"the consumer's SQS queue `{queue}` (with its DLQ)"
     if target.kind == "lambda":
-        return f"the handler `{consumer.handler}`, pushed: function `<env>-{consumer.domain}-{consumer.name}`"
+        function = TEMPLATE.function(consumer.domain, consumer.physical_name)
+        return f"the handler `{consumer.handler}`, pushed: function `{function}`"
     if target.api is not None:
         api = target.api
         secret = where(api.secret_arn, api.secret)
@@ -275,9 +278,10 @@ def pipe_rows(domain: Domain, pipe: Pipe, environment: Environment) -> dict[str,
     source = pipe.source
     if source.kind == "queue":
         consumer = domain.consumers[[c.name for c in domain.consumers].index(source.reference)]
-        origin = f"queue `{names.queue(domain.name, source.reference, consumer.fifo)}`"
+        origin = f"queue `{names.queue(domain.name, consumer.physical_name, consumer.fifo)}`"
     elif source.kind == "table":
-        origin = f"stream of table `{names.table(domain.name, source.consumer or '', source.table or '')}`"
+        owner = domain.consumers[[c.name for c in domain.consumers].index(source.consumer or "")]
+        origin = f"stream of table `{names.table(domain.name, owner.physical_name, source.table or '')}`"
     else:
         origin = f"`{pipe_checks.stream_arn(names, source)}`"
     return {

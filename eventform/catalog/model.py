@@ -122,10 +122,16 @@ class Consumer:
     fifo: bool = False
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
+    renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
 
     @property
     def qualified_name(self) -> str:
         return f"{self.domain}/{self.name}"
+
+    @property
+    def physical_name(self) -> str:
+        """The name its AWS resources and construct ids carry: the previous name after a ``renamed_from`` rename."""
+        return self.renamed_from or self.name
 
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""

@@ -125,7 +125,7 @@ def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> 
             module = function["handler"].rsplit(".", 1)[0]
             functions[variables["POWERTOOLS_SERVICE_NAME"]] = (module, variables, mapping.get("batch_size", 10))
     for consumer in catalog.consumers:
-        name = f"/eventform/{LOCAL_ENV}/{consumer.domain}/consumers/{consumer.name}"
+        name = f"/eventform/{LOCAL_ENV}/{consumer.domain}/consumers/{consumer.physical_name}"
         try:
             locator = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:

@@ -73,10 +73,10 @@ def _rule_names(stack: DomainParts, consumer: Consumer) -> dict[str, tuple[str, 
     names = stack.names
     result = {}
     if consumer.objects is not None:  # S3 sends a bucket's object events to the account's default bus
-        rule = names.rule(consumer.domain, consumer.name, OBJECTS_SOURCE)
+        rule = names.rule(consumer.domain, consumer.physical_name, OBJECTS_SOURCE)
         result[OBJECTS_SOURCE] = (rule, names.rule_arn(None, rule))
     for source in consumer.source_domains():
-        rule = names.rule(consumer.domain, consumer.name, source)
+        rule = names.rule(consumer.domain, consumer.physical_name, source)
         result[source] = (rule, names.rule_arn(names.bus(source), rule))
     return result
 
@@ -88,9 +88,13 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
     names, environment, catalog = stack.names, stack.environment, stack.catalog
     rules = _rule_names(stack, consumer)
     rule_arns = tuple(sorted(arn for _, arn in rules.values()))
-    dlq_name = names.delivery_dlq(consumer.domain, consumer.name)
+    dlq_name = names.delivery_dlq(consumer.domain, consumer.physical_name)
     dlq = stack.delivery_dlq(
-        f"consumer-{consumer.name}-delivery-dlq", dlq_name, domain=consumer.domain, tags=tags, rule_arns=rule_arns
+        f"consumer-{consumer.physical_name}-delivery-dlq",
+        dlq_name,
+        domain=consumer.domain,
+        tags=tags,
+        rule_arns=rule_arns,
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:
@@ -120,7 +124,7 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
             )
         EventRule(
             stack,
-            f"consumer-{consumer.name}-rule-{source}",
+            f"consumer-{consumer.physical_name}-rule-{source}",
             name=rule_name,
             bus_name=bus_name,
             pattern=pattern,
@@ -137,7 +141,7 @@ def _queue_target(
     stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
 ) -> RuleTarget:
     """The durable default: the consumer's SQS queue (with its own DLQ), admitting only these rules."""
-    queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.name, False))
+    queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.physical_name, False))
     queue = stack.consumer_queue(
         consumer,
         tags,
@@ -162,9 +166,9 @@ def _role_target(
         assert target.api is not None
         destination = HttpDestination(
             stack,
-            f"consumer-{consumer.name}-{target.name}-api",
-            name=names.api_destination(consumer.domain, consumer.name, target.name),
-            connection_name=names.connection(consumer.domain, consumer.name, target.name),
+            f"consumer-{consumer.physical_name}-{target.name}-api",
+            name=names.api_destination(consumer.domain, consumer.physical_name, target.name),
+            connection_name=names.connection(consumer.domain, consumer.physical_name, target.name),
             spec=target.api,
             secret_id=target.api.secret_in(environment),
             description=f"{consumer.qualified_name} -> {target.api.endpoint}"[:512],
@@ -174,8 +178,8 @@ def _role_target(
         return _rule_target(target, arn, dlq_arn)
     role = TargetRole(
         stack,
-        f"consumer-{consumer.name}-{target.name}-role",
-        name=names.event_role(consumer.domain, consumer.name, target.name),
+        f"consumer-{consumer.physical_name}-{target.name}-role",
+        name=names.event_role(consumer.domain, consumer.physical_name, target.name),
         service="events.amazonaws.com",
         account_id=environment.account_id,
         source_arns=rule_arns,

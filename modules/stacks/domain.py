@@ -118,7 +118,7 @@ class DomainStack(DomainParts):
         for source, topic_arn in topic_arns.items():
             queue_subscription(
                 self,
-                f"consumer-{consumer.name}-from-{source}",
+                f"consumer-{consumer.physical_name}-from-{source}",
                 topic_arn=self.subscribable(source, topic_arn),
                 queue_arn=queue.queue.arn,
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
@@ -159,11 +159,11 @@ class DomainStack(DomainParts):
         """The consumer's queue and DLQ with the environment's settings, whether topics or rules send to it."""
         names, environment = self.names, self.environment
         settings = consumer.queue_for(environment)
-        queue_name = names.queue(consumer.domain, consumer.name, fifo)
-        dlq_name = names.dlq(consumer.domain, consumer.name, fifo)
+        queue_name = names.queue(consumer.domain, consumer.physical_name, fifo)
+        dlq_name = names.dlq(consumer.domain, consumer.physical_name, fifo)
         return ConsumerQueue(
             self,
-            f"consumer-{consumer.name}",
+            f"consumer-{consumer.physical_name}",
             names=QueueNames(
                 queue=queue_name,
                 queue_arn=names.queue_arn(queue_name),
@@ -195,8 +195,8 @@ class DomainStack(DomainParts):
         # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
         locator(
             self,
-            f"consumer-{consumer.name}-parameter",
-            name=self.names.parameter(consumer.domain, "consumers", consumer.name),
+            f"consumer-{consumer.physical_name}-parameter",
+            name=self.names.parameter(consumer.domain, "consumers", consumer.physical_name),
             value=Fn.jsonencode(
                 {
                     "queue_url": queue.queue.url,
@@ -226,7 +226,7 @@ class DomainStack(DomainParts):
                 permission = function.invoked_by_topic(f"from-{source}", topic_arn)
                 function_subscription(
                     self,
-                    f"consumer-{consumer.name}-from-{source}",
+                    f"consumer-{consumer.physical_name}-from-{source}",
                     topic_arn=self.subscribable(source, topic_arn),
                     function_arn=function.function.arn,
                     filter_policy=policy,
@@ -236,7 +236,7 @@ class DomainStack(DomainParts):
             else:
                 queue_subscription(
                     self,
-                    f"consumer-{consumer.name}-from-{source}",
+                    f"consumer-{consumer.physical_name}-from-{source}",
                     topic_arn=self.subscribable(source, topic_arn),
                     queue_arn=tap.arn,
                     filter_policy=policy,
@@ -248,8 +248,8 @@ class DomainStack(DomainParts):
     def pushed_function(self, consumer: Consumer, tags: dict[str, str]) -> tuple[ConsumerFunction, DeliveryDlq]:
         """A function a service invokes asynchronously (SNS, S3): its on-failure DLQ with alarm, Lambda's retries."""
         names = self.names
-        dlq_name = names.dlq(consumer.domain, consumer.name, False)
-        dlq = self.delivery_dlq(f"consumer-{consumer.name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
+        dlq_name = names.dlq(consumer.domain, consumer.physical_name, False)
+        dlq = self.delivery_dlq(f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
         function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
         function.asynchronous_invocations(
             retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
@@ -262,7 +262,7 @@ class DomainStack(DomainParts):
         if not self.environment.is_local:
             return None
         names = self.names
-        tap_name = names.queue(consumer.domain, consumer.name, False)
+        tap_name = names.queue(consumer.domain, consumer.physical_name, False)
         arn = names.queue_arn(tap_name)
         if bucket_arn is not None:
             account = self.environment.account_id
@@ -270,7 +270,9 @@ class DomainStack(DomainParts):
         else:
             topic_arns = tuple(names.topic_arn(d, False) for d in consumer.source_domains())
             sender = service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", arn, topic_arns)
-        return tap_queue(self, f"consumer-{consumer.name}-tap", name=tap_name, arn=arn, sender=sender, tags=tags)
+        return tap_queue(
+            self, f"consumer-{consumer.physical_name}-tap", name=tap_name, arn=arn, sender=sender, tags=tags
+        )
 
     def push_locator(
         self,
@@ -292,8 +294,8 @@ class DomainStack(DomainParts):
             located |= {"queue_url": tap.url, "queue_arn": tap.arn}
         locator(
             self,
-            f"consumer-{consumer.name}-parameter",
-            name=names.parameter(consumer.domain, "consumers", consumer.name),
+            f"consumer-{consumer.physical_name}-parameter",
+            name=names.parameter(consumer.domain, "consumers", consumer.physical_name),
             value=Fn.jsonencode(located),
             description=f"function_arn, dlq_url, dlq_arn of push consumer {consumer.qualified_name} (JSON)",
             tags=tags,
@@ -369,7 +371,7 @@ class DomainStack(DomainParts):
             queue = self.consumer_queue(consumer, tags, fifo=False, sender_topic_arns=(topic_arn,))
             queue_subscription(
                 self,
-                f"consumer-{consumer.name}-from-{objects.bucket}",
+                f"consumer-{consumer.physical_name}-from-{objects.bucket}",
                 topic_arn=self.bucket_topics[objects.bucket].topic.arn,  # a reference: created after the topic
                 queue_arn=queue.queue.arn,
                 filter_policy=None,  # the topic carries exactly the selection every subscriber asked for
@@ -380,18 +382,20 @@ class DomainStack(DomainParts):
             tap = self.tap(consumer, tags, bucket_arn=bucket_arn)
             if tap is None:
                 permission = function.invoked_by_bucket(f"from-{objects.bucket}", bucket_arn, environment.account_id)
-                destinations.append(Destination("function", consumer.name, function.function.arn, objects, permission))
+                destinations.append(
+                    Destination("function", consumer.physical_name, function.function.arn, objects, permission)
+                )
             else:
-                destinations.append(Destination("queue", consumer.name, tap.arn, objects, tap))
+                destinations.append(Destination("queue", consumer.physical_name, tap.arn, objects, tap))
             self.push_locator(consumer, function, dlq, tap, tags)
             return
         else:
-            queue_arn = names.queue_arn(names.queue(consumer.domain, consumer.name, False))
+            queue_arn = names.queue_arn(names.queue(consumer.domain, consumer.physical_name, False))
             sender = service_may_send(
                 "BucketSends", "s3.amazonaws.com", queue_arn, (bucket_arn,), source_account=environment.account_id
             )
             queue = self.consumer_queue(consumer, tags, fifo=False, extra_sender_statements=(sender,))
-            destinations.append(Destination("queue", consumer.name, queue_arn, objects, queue.queue))
+            destinations.append(Destination("queue", consumer.physical_name, queue_arn, objects, queue.queue))
         if consumer.handler:
             self.consumer_function(consumer, queue, tags)
         self.consumer_locator(consumer, queue, tags)
@@ -410,7 +414,7 @@ class DomainStack(DomainParts):
         the invoke permissions and :meth:`ConsumerFunction.asynchronous_invocations`."""
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
-        function_name = names.function(consumer.domain, consumer.name)
+        function_name = names.function(consumer.domain, consumer.physical_name)
         publish = sorted(
             {
                 names.topic_arn(e.domain, bool(t.fifo))
@@ -429,11 +433,11 @@ class DomainStack(DomainParts):
         objects = consumer.objects
         return ConsumerFunction(
             self,
-            f"consumer-{consumer.name}-function",
+            f"consumer-{consumer.physical_name}-function",
             queue=queue.queue if queue else None,
             config=FunctionConfig(
                 name=function_name,
-                role_name=names.role(consumer.domain, consumer.name),
+                role_name=names.role(consumer.domain, consumer.physical_name),
                 handler=package.handler,
                 package_path=str(package.path),
                 package_hash=package.sha256_base64,
@@ -455,7 +459,7 @@ class DomainStack(DomainParts):
             grants=Grants(
                 queue_arn=queue.names.queue_arn if queue else None,
                 failure_queue_arn=failure_queue_arn,
-                tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
+                tables={t: names.table(consumer.domain, consumer.physical_name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
                 publish_topic_arns=tuple(publish),
                 parameter_arns=tuple(map(names.parameter_arn, settings.parameters)),

@@ -115,7 +115,7 @@ def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None)
     if source.kind == "queue":
         consumer = source_consumer(domain, pipe)
         assert consumer is not None  # checked when the catalog loaded
-        queue = _child(stack, ConsumerQueue, f"consumer-{consumer.name}")
+        queue = _child(stack, ConsumerQueue, f"consumer-{consumer.physical_name}")
         if not consumer.fifo:  # FIFO queues deliver batches as they are read
             batch["maximum_batching_window_in_seconds"] = source.batching_window
         return ResolvedSource(
@@ -136,7 +136,8 @@ def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None)
     if source.kind == "stream":
         arn = stream_arn(stack.names, source)
         return ResolvedSource(arn, arn, {"kinesis_stream_parameters": stream, **_filter_criteria(pipe)})
-    function = _child(stack, ConsumerFunction, f"consumer-{source.consumer}-function")
+    owner = next(c for c in domain.consumers if c.name == source.consumer)  # checked when the catalog loaded
+    function = _child(stack, ConsumerFunction, f"consumer-{owner.physical_name}-function")
     table = _child(function, DynamodbTable, f"table-{source.table}")
     table.stream_enabled = True  # the table is the consumer's; the pipe needs its change stream
     table.stream_view_type = STREAM_VIEW

@@ -126,7 +126,7 @@ def test_a_bus_consumer_page_shows_rule_pattern_targets_and_what_each_example_de
     assert '  "source": ["com.example.billing"],\n  "detail-type": ["invoice.issued"],' in page  # the whole pattern
     assert "| collections | sns | `collections (sns, in each environment's own account)` | input transformer:" in page
     assert "| prod | `arn:aws:sns:eu-west-1:333333333333:collections` |" in page  # resolved per environment
-    assert "| queue | queue | the consumer's SQS queue `<env>-billing-dunning` (with its DLQ) |" in page
+    assert "| queue | queue | the consumer's SQS queue `{env}-billing-dunning` (with its DLQ) |" in page
     catalog, _ = load(project)
     (text,) = [row[4] for row in rendered_inputs(catalog) if row[0] == "billing/dunning"]  # what lint --matrix prints
     assert text == '"Invoice inv-1 over 250 EUR"'

@@ -65,6 +65,16 @@ PAYMENTS, INVENTORY, USERS = "catalog/payments.yaml", "catalog/inventory.yaml", 
 
 MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
+    "renamed-from-itself": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: reserve-stock\n"
+    ),
+    "renamed-from-a-current-consumer": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: release-stock\n"
+    ),
+    "renamed-from-twice": lambda p: (
+        edit(p, PAYMENTS, "  ledger:\n", "  ledger:\n    renamed_from: bookings\n"),
+        edit(p, PAYMENTS, "  settlement:\n", "  settlement:\n    renamed_from: bookings\n"),
+    ),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
@@ -175,9 +185,7 @@ MUTATIONS = {
         p,
         "catalog/users.yaml",
         "    targets:  # at most 5",
-        "    targets:  # at most 5\n      audit:\n        type: sns\n"
-        "        name: audit\n"
-        "      # six targets",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n        name: audit\n      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
@@ -417,6 +425,27 @@ MUTATIONS = {
 
 CASES = [
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
+    Case(
+        "renamed-from-itself",
+        "inventory.yaml",
+        "renamed_from 'reserve-stock' is the consumer's own name",
+        "remove renamed_from",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-a-current-consumer",
+        "inventory.yaml",
+        "renamed_from 'release-stock' is the name of another consumer of inventory",
+        "one no other consumer has now",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-twice",
+        "payments.yaml",
+        "consumers ledger and settlement are both renamed from 'bookings'",
+        "only one consumer can keep the resources",
+        at=("settlement:", "renamed_from"),
+    ),
     Case("unknown-key", "orders.yaml", "unknown key 'ownr'", "did you mean 'owner'?", at="ownr: team-checkout"),
     Case(
         "tab-indented",
