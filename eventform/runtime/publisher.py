@@ -152,7 +152,7 @@ class Publisher:
             "type": event.name,
             "dataversion": number,
             "time": self.clock().isoformat().replace("+00:00", "Z"),
-            "dataschema": event.version(number).schema.get("$id", f"{event.qualified_name}/v{number}"),
+            "dataschema": event.dataschema(number),
             "correlationid": correlation_id or identifier,
             "datacontenttype": "application/json",
             "data": data,
@@ -185,6 +185,18 @@ class Publisher:
             message["MessageDeduplicationId"] = envelope["id"]
         return message
 
+    def bus_entry(self, event: Event, envelope: dict[str, Any]) -> dict[str, Any]:
+        """The ``PutEvents`` entry of an envelope; raises PublishError above EventBridge's 256 KB per entry."""
+        entry = {
+            "Source": envelope["source"],
+            "DetailType": event.name,
+            "Detail": json.dumps(envelope, separators=(",", ":"), sort_keys=True),
+            "EventBusName": self.bus_name(event.domain),
+        }
+        if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
+            raise PublishError(f"{event.qualified_name} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
+        return entry
+
     # Sending ----------------------------------------------------------------------------------------------
     def publish(self, qualified: str, data: dict[str, Any], **options: Any) -> Published:
         """Publish one event on its domain's SNS topic."""
@@ -216,16 +228,7 @@ class Publisher:
         entries = []
         for qualified, data in items:
             event, envelope = self.envelope(qualified, data)
-            detail = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
-            entry = {
-                "Source": envelope["source"],
-                "DetailType": event.name,
-                "Detail": detail,
-                "EventBusName": self.bus_name(event.domain),
-            }
-            if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
-                raise PublishError(f"{qualified} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
-            entries.append((envelope["id"], entry))
+            entries.append((envelope["id"], self.bus_entry(event, envelope)))
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []
         for start in range(0, len(entries), PUT_EVENTS_BATCH):

@@ -375,6 +375,17 @@ MUTATIONS = {
         "arn:aws:states:eu-west-1:111111111111:stateMachine",
         "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
     ),
+    # Limits and settings (issue 15)
+    "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
+    "unknown-backend-region": lambda p: edit(
+        p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
+    ),
+    "example-over-256-kb": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(name="x" * 300_000)
+    ),
+    "schema-id-not-a-uri": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update({"$id": "user-registered-v1"})
+    ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
             "domain: shop-eu\nowner: team-shop\ndescription: collides\nsource: com.example.shopeu\n"
@@ -614,6 +625,28 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "unknown-region",
+        "dev.yaml",
+        "unknown AWS region 'eu-middle-9': the hashicorp/aws 5.100.0 provider knows 43 regions",
+        "eu-central-1",
+        at="region: eu-middle-9",
+    ),
+    Case(
+        "unknown-backend-region", "prod.yaml", "unknown AWS region 'eu-westt-1'", "eu-west-1", at="region: eu-westt-1"
+    ),
+    Case(
+        "example-over-256-kb",
+        "v1.examples.json",
+        "example 0 is too large to publish",
+        "store large content in S3 and publish a reference",
+    ),
+    Case(
+        "schema-id-not-a-uri",
+        "v1.schema.json",
+        "$id 'user-registered-v1' is not an absolute URI: it becomes the CloudEvents dataschema",
+        "urn:eventform:schema:users:user.registered:v1",
+    ),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
     Case(
         "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"
