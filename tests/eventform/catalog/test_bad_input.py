@@ -368,7 +368,9 @@ MUTATIONS = {
         p, "environments/dev.yaml", "retention: {queue: 4d,", "retention: {queue: -4d,"
     ),
     "negative-archive-days": lambda p: edit(p, "environments/dev.yaml", "archive_days: 7", "archive_days: -7"),
-    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 40 + ":"),
+    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 119 + ":"),
+    "domain-name-too-long": lambda p: edit(p, USERS, "domain: users", "domain: users" + "s" * 82),
+    "attribute-not-an-sns-name": lambda p: edit(p, PAYMENTS, "attributes: [currency]", "attributes: [currency code]"),
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
@@ -432,9 +434,23 @@ CASES = [
     Case(
         "consumer-name-too-long",
         "inventory.yaml",
-        "is not a consumer name: 2 to 40 characters",
-        "at most 40 characters",
+        "is not a consumer name: 2 to 250 characters",
+        "at most 250 characters",
         at="  reserve-stock-x-x",
+    ),
+    Case(
+        "domain-name-too-long",
+        "users.yaml",
+        "is not a domain name: 2 to 86 characters",
+        "at most 86 characters",
+        at="domain: usersss",
+    ),
+    Case(
+        "attribute-not-an-sns-name",
+        "payments.yaml",
+        "'currency code' is not a top-level payload field whose name SNS accepts as a message attribute name",
+        "cannot hold '.', spaces",
+        at="attributes: [currency code]",
     ),
     Case(
         "secret-arn-printed-verbatim",

@@ -79,3 +79,34 @@ def test_lint_and_publisher_draw_the_256_kb_line_in_the_same_place(project: Path
     _example_with_name_of(project, low + 1)
     with pytest.raises(CatalogError, match="example 0 is too large to publish"):
         load_catalog(project / "catalog")
+
+
+def test_camel_case_payload_fields_serve_as_group_keys_attributes_filters_and_patterns(project: Path) -> None:
+    """Payloads are the producers' JSON, often camelCase: order_id -> orderId, currency -> currencyCode."""
+    import re
+
+    for path in [*(project / "catalog").rglob("*.json"), *(project / "catalog").glob("*.yaml")]:
+        text = re.sub(r"\border_id\b", "orderId", path.read_text())
+        path.write_text(re.sub(r"\bcurrency\b", "currencyCode", text))
+    payments = project / "catalog/payments.yaml"
+    text = payments.read_text()
+    text = text.replace(
+        "    handler: ledger\n", "    handler: ledger\n    filter: {currencyCode: [EUR, USD, GBP, CHF]}\n", 1
+    )
+    text = text.replace(
+        "        - detail: {data: {shipping: {method: [express]}}}",
+        "        - detail: {data: {shipping: {method: [express]}}}\n"
+        "        - detail: {data: {orderId: [{wildcard: 'ord_*_vip'}]}}",
+        1,
+    )
+    payments.write_text(text)
+    catalog = load_catalog(project / "catalog")
+    captured = catalog.event("payments/payment.captured")
+    assert captured.message_group == "orderId" and captured.attributes == ("currencyCode",)
+    ledger = next(c for c in catalog.consumers if c.name == "ledger")
+    assert ledger.filter == {"currencyCode": ["EUR", "USD", "GBP", "CHF"]}
+    publisher = Publisher(catalog, "dev", topic_arns={"payments": "arn"})
+    event, envelope = publisher.envelope("payments/payment.captured", captured.latest.examples[0])
+    message = publisher.sns_message(event, envelope)
+    assert message["MessageGroupId"] == captured.latest.examples[0]["orderId"]
+    assert "currencyCode" in message["MessageAttributes"]
