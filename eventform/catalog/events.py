@@ -16,6 +16,7 @@ from eventform.catalog.model import (
     Topic,
 )
 from eventform.catalog.parsing import Collector, line_of, read_json
+from eventform.catalog.tense import past_tense_problem
 from eventform.runtime.publisher import MAX_MESSAGE_BYTES, Publisher, PublishError
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -43,78 +44,6 @@ ENVELOPE_FIELDS = frozenset(
 )
 
 
-NOT_PAST_TENSE = frozenset({"feed", "need", "seed", "speed", "breed", "proceed", "succeed", "exceed", "embed", "bed"})
-
-
-IRREGULAR_PAST = frozenset(
-    {
-        "sent",
-        "paid",
-        "built",
-        "made",
-        "held",
-        "lost",
-        "won",
-        "sold",
-        "begun",
-        "done",
-        "drawn",
-        "given",
-        "known",
-        "shown",
-        "taken",
-        "written",
-        "spent",
-        "bought",
-        "brought",
-        "caught",
-        "left",
-        "kept",
-        "met",
-        "read",
-        "run",
-        "set",
-        "put",
-        "cut",
-        "shut",
-        "split",
-        "reset",
-        "withdrawn",
-        "undone",
-        "frozen",
-        "chosen",
-        "found",
-        "hidden",
-        "bound",
-        "rebuilt",
-        "resent",
-        "overdrawn",
-        "forgotten",
-        "broken",
-        "driven",
-        "risen",
-        "seen",
-        "sung",
-        "hung",
-    }
-)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Event names and versions
-# --------------------------------------------------------------------------------------------------------------
-def past_tense_problem(name: str) -> str | None:
-    """None if the event name states a past fact, else a suggestion."""
-    segments = name.split(".")
-    last_word = segments[-1].split("_")[-1]
-    if (last_word.endswith("ed") and last_word not in NOT_PAST_TENSE) or last_word in IRREGULAR_PAST:
-        return None
-    verb = segments[0]
-    past = verb + ("d" if verb.endswith("e") else "ed")
-    suggestion = ".".join([*segments[1:], past]) if len(segments) > 1 else f"{name}.happened"
-    return f"name the fact in the past tense, e.g. {suggestion!r} (<entity>.<past-tense verb>)"
-
-
 def build_event(
     path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], topic: Topic | None, out: Collector
 ) -> Event | None:
@@ -122,7 +51,7 @@ def build_event(
     line = line_of(document, where)
     location = f"events.{name}"
     ok = True
-    tense = past_tense_problem(name)
+    tense = None if spec.get("fact") else past_tense_problem(name)
     if tense:
         out.add(path, location, f"event name {name!r} is not a past-tense fact", tense, line)
         ok = False

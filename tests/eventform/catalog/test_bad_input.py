@@ -67,6 +67,7 @@ MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
+    "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
     "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
     "wrong-dialect": lambda p: edit_json(
@@ -472,6 +473,14 @@ CASES = [
         "'Order.Cancelled' is not an event name: dotted lower-case words",
         "dotted lower-case words",
         at="Order.Cancelled:",
+    ),
+    Case(
+        "not-a-known-fact",
+        "orders.yaml",
+        "'order.amiss' is not a past-tense fact",
+        "'order.amissed' or 'amiss.ordered' (<entity>.<past-tense verb>); if 'order.amiss' already states a fact with "
+        "an adjective or participle, keep it and mark the event `fact: true`",
+        at="order.amiss:",
     ),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
