@@ -97,6 +97,11 @@ class Event:
                 return candidate
         raise KeyError(f"{self.qualified_name} has no version {number}")
 
+    def dataschema(self, number: int) -> str:
+        """The CloudEvents ``dataschema`` (a URI) of version ``number``: the schema's ``$id`` (checked to be an
+        absolute URI when the catalog loads), else a URN naming the event version."""
+        return self.version(number).schema.get("$id") or f"urn:eventform:schema:{self.domain}:{self.name}:v{number}"
+
 
 @dataclass(frozen=True)
 class Topic:

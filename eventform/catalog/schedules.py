@@ -137,9 +137,12 @@ def expression_problems(expression: str) -> list[tuple[str, str]]:
     return problems
 
 
-def scheduled_input(source: str | None, event: str | None, version: int, payload: dict[str, Any]) -> str:
+def scheduled_input(
+    source: str | None, event: str | None, version: int, payload: dict[str, Any], dataschema: str | None = None
+) -> str:
     """What a schedule sends. On the bus: the CloudEvents envelope the publisher would send (so consumers unwrap it
-    the same way), with Scheduler's context attributes as id and time; to a queue: the payload as is."""
+    the same way, ``dataschema`` included), with Scheduler's context attributes as id and time; to a queue: the
+    payload as is."""
     if source is None or event is None:
         return json.dumps(payload, sort_keys=True)
     envelope = cloudevents.build(
@@ -149,6 +152,7 @@ def scheduled_input(source: str | None, event: str | None, version: int, payload
         data=payload,
         event_id="<aws.scheduler.execution-id>",
         time="<aws.scheduler.scheduled-time>",
+        dataschema=dataschema,
     )
     return json.dumps(envelope, sort_keys=True)
 

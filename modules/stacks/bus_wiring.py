@@ -262,6 +262,9 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
                 schedule.event,
                 domain.event(schedule.event).latest.number if schedule.event else 1,
                 schedule.payload,
+                domain.event(schedule.event).dataschema(domain.event(schedule.event).latest.number)
+                if schedule.event
+                else None,
             ),
             source=domain.source if schedule.event else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias

@@ -67,6 +67,7 @@ MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
+    "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
     "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
     "wrong-dialect": lambda p: edit_json(
@@ -396,12 +397,25 @@ MUTATIONS = {
         p, "environments/dev.yaml", "retention: {queue: 4d,", "retention: {queue: -4d,"
     ),
     "negative-archive-days": lambda p: edit(p, "environments/dev.yaml", "archive_days: 7", "archive_days: -7"),
-    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 40 + ":"),
+    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 119 + ":"),
+    "domain-name-too-long": lambda p: edit(p, USERS, "domain: users", "domain: users" + "s" * 82),
+    "attribute-not-an-sns-name": lambda p: edit(p, PAYMENTS, "attributes: [currency]", "attributes: [currency code]"),
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
         "arn:aws:states:eu-west-1:111111111111:stateMachine",
         "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+    ),
+    # Limits and settings (issue 15)
+    "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
+    "unknown-backend-region": lambda p: edit(
+        p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
+    ),
+    "example-over-256-kb": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(name="x" * 300_000)
+    ),
+    "schema-id-not-a-uri": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update({"$id": "user-registered-v1"})
     ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
@@ -449,9 +463,23 @@ CASES = [
     Case(
         "consumer-name-too-long",
         "inventory.yaml",
-        "is not a consumer name: 2 to 40 characters",
-        "at most 40 characters",
+        "is not a consumer name: 2 to 250 characters",
+        "at most 250 characters",
         at="  reserve-stock-x-x",
+    ),
+    Case(
+        "domain-name-too-long",
+        "users.yaml",
+        "is not a domain name: 2 to 86 characters",
+        "at most 86 characters",
+        at="domain: usersss",
+    ),
+    Case(
+        "attribute-not-an-sns-name",
+        "payments.yaml",
+        "'currency code' is not a top-level payload field whose name SNS accepts as a message attribute name",
+        "cannot hold '.', spaces",
+        at="attributes: [currency code]",
     ),
     Case(
         "secret-arn-printed-verbatim",
@@ -473,6 +501,14 @@ CASES = [
         "'Order.Cancelled' is not an event name: dotted lower-case words",
         "dotted lower-case words",
         at="Order.Cancelled:",
+    ),
+    Case(
+        "not-a-known-fact",
+        "orders.yaml",
+        "'order.amiss' is not a past-tense fact",
+        "'order.amissed' or 'amiss.ordered' (<entity>.<past-tense verb>); if 'order.amiss' already states a fact with "
+        "an adjective or participle, keep it and mark the event `fact: true`",
+        at="order.amiss:",
     ),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
@@ -692,6 +728,28 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "unknown-region",
+        "dev.yaml",
+        "unknown AWS region 'eu-middle-9': the hashicorp/aws 5.100.0 provider knows 43 regions",
+        "eu-central-1",
+        at="region: eu-middle-9",
+    ),
+    Case(
+        "unknown-backend-region", "prod.yaml", "unknown AWS region 'eu-westt-1'", "eu-west-1", at="region: eu-westt-1"
+    ),
+    Case(
+        "example-over-256-kb",
+        "v1.examples.json",
+        "example 0 is too large to publish",
+        "store large content in S3 and publish a reference",
+    ),
+    Case(
+        "schema-id-not-a-uri",
+        "v1.schema.json",
+        "$id 'user-registered-v1' is not an absolute URI: it becomes the CloudEvents dataschema",
+        "urn:eventform:schema:users:user.registered:v1",
+    ),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
     Case(
         "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"
