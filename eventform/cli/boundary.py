@@ -187,8 +187,13 @@ def _settle(error: BaseException) -> BaseException:
     return error
 
 
+REPORTED: list[Failure] = []
+
+
 def report(command: str, failure: Failure) -> None:
-    errors.print(f"eventform {command}: {failure.message}; fix: {failure.fix}", markup=False, highlight=False)
+    REPORTED.append(failure)
+    name = f"eventform {command}" if command else "eventform"
+    errors.print(f"{name}: {failure.message}; fix: {failure.fix}", markup=False, highlight=False)
 
 
 class BoundaryGroup(TyperGroup):
@@ -225,6 +230,10 @@ def _command_name(args: list[str]) -> str:
 def exit_now_if_interrupted(code: int) -> None:
     """After an interruption jsii's exit hook would write to the Node process that the same Ctrl-C killed and print
     a BrokenPipeError traceback: leave without exit hooks (every cleanup already ran in ``finally`` blocks)."""
+    if RECEIVED and not REPORTED:  # interrupted outside a command (while click parsed the arguments)
+        failure = _interrupted(Terminated(RECEIVED[0]) if RECEIVED[0] != signal.SIGINT else KeyboardInterrupt())
+        report("", failure)
+        code = failure.code
     if RECEIVED and code in (EXIT_CODES["SIGINT"], EXIT_CODES["SIGTERM"], EXIT_CODES["SIGHUP"]):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -301,6 +301,8 @@ def local_up(root: RootOption = None) -> None:
     from eventform.local import embedded as local
 
     project = _root(root)
+    toolchain.require_terraform()  # before starting anything: no server is left behind for want of Terraform
+    toolchain.ensure_jsii_node(project)
     try:
         result = local.up(project, progress=lambda line: console.print(line, markup=False, highlight=False))
     except local.LocalError as error:
@@ -446,6 +448,9 @@ def main() -> None:
         app()
     except SystemExit as done:
         boundary.exit_now_if_interrupted(done.code if isinstance(done.code, int) else 1)
+        raise
+    except KeyboardInterrupt:  # arrived while typer built the commands, outside any command
+        boundary.exit_now_if_interrupted(boundary.EXIT_CODES["SIGINT"])
         raise
 
 
