@@ -166,6 +166,18 @@ def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
     )
 
 
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
+def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    """The default-bus pattern of an API-call alert: CloudTrail's record of these calls to this service."""
+    return {
+        "source": [f"aws.{service}"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
+    }
+
+
 def check_schedule(domain: Domain, schedule: Schedule, document: Any, out: Collector) -> None:
     where = ["schedules", schedule.name]
     location = f"schedules.{schedule.name}"

@@ -12,7 +12,7 @@ from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import scheduled_input
+from eventform.catalog.schedules import api_call_pattern, scheduled_input
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -29,7 +29,6 @@ TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
     "bus": ("events:PutEvents",),
     "api": ("events:InvokeApiDestination",),
 }
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 OBJECTS_SOURCE = "objects"  # rule-name part of a consumer of S3 object events on the default bus
 
 
@@ -304,14 +303,6 @@ def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, st
             ],
             tags=tags,
         )
-
-
-def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict:
-    return {
-        "source": [f"aws.{service}"],
-        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
-        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
-    }
 
 
 def alert_retry() -> RetryPolicy:
