@@ -261,8 +261,8 @@ def _sns_policy_fits_binding(policy: dict[str, Any]) -> bool:
 
 def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
     found: dict[str, Any] = {"name": target.name, "type": target.kind}
-    if target.arn:
-        found["arn"] = target.arn
+    if target.where:
+        found["arn"] = target.where
     if target.api is not None:
         found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
     if target.kind == "queue":
@@ -402,7 +402,7 @@ def _pipe(pipe: Pipe) -> dict[str, Any]:
         "description": pipe.description,
         "source": {"kind": source.kind, "reference": source.reference, "batch_size": source.batch_size},
         "filters": list(pipe.filters),
-        "target": {"kind": pipe.target.kind, "arn": pipe.target.arn},
+        "target": {"kind": pipe.target.kind, "arn": pipe.target.where},
     }
     if source.events:
         described["source"]["events"] = list(source.events)

@@ -204,7 +204,7 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
         _reads,
         "its queue and DLQ are destroyed with their messages",
     )
-    _compare(lines, "target", _targets(base), _targets(head), _plain, lambda t: f"{t.kind} {t.arn or ''}".strip())
+    _compare(lines, "target", _targets(base), _targets(head), _plain, lambda t: f"{t.kind} {t.where}".strip())
     for kind, attribute in (
         ("bucket", "buckets"),
         ("schedule", "schedules"),
@@ -233,9 +233,9 @@ def _summary(entry: Any) -> str:
         return f"{entry.expression} -> " + (f"event {entry.event}" if entry.event else f"queue of {entry.consumer}")
     if hasattr(entry, "source") and hasattr(entry, "target"):
         enrichment = f" -> enrichment {entry.enrichment.handler}" if entry.enrichment else ""
-        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {entry.target.arn}"
+        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {entry.target.where}"
     if hasattr(entry, "organization"):  # a bus: who else may put events, what its archive keeps
-        writers = [*entry.accounts, *([f"organization {entry.organization}"] if entry.organization else [])]
+        writers = [*entry.accounts, *(f"partner {p}" for p in entry.partners), *([f"organization {entry.organization}"] if entry.organization else [])]
         archive = "matching " + _short(entry.archive_pattern) if entry.archive_pattern else "everything"
         return f"PutEvents also from {', '.join(writers) or 'nobody'}; archive keeps {archive}"
     if hasattr(entry, "actions"):

@@ -56,7 +56,7 @@ def _target_nodes(consumer: Consumer) -> list[tuple[str, str, str]]:
     for target in consumer.route.targets if consumer.route else ():
         if target.kind in ("queue", "lambda"):
             continue
-        where = target.api.endpoint if target.api else (target.arn or "").rsplit(":", 1)[-1]
+        where = target.api.endpoint if target.api else target.where.rsplit(":", 1)[-1]
         ident = node(f"target_{consumer.qualified_name}_{target.name}")
         found.append((ident, f'{ident}>"{target.kind}: {_label(where)}"]', target.name))
     return found
@@ -134,7 +134,7 @@ def _pipe(drawing: _Drawing, catalog: Catalog, domain: Domain, pipe: Pipe) -> No
         drawing.put(domain.name, origin + shape)
     drawing.edge(f'  {origin} -->|"batch {source.batch_size}"| {pipe_node(pipe)}')
     target = node(f"pipetarget_{pipe.qualified_name}")
-    drawing.put(None, f'{target}>"{pipe.target.kind}: {_label(pipe.target.arn.rsplit(":", 1)[-1])}"]')
+    drawing.put(None, f'{target}>"{pipe.target.kind}: {_label(pipe.target.where.rsplit(":", 1)[-1])}"]')
     drawing.edge(
         f'  {pipe_node(pipe)} -->|"filtered"| {target}' if pipe.filters else f"  {pipe_node(pipe)} --> {target}"
     )

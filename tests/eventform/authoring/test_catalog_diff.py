@@ -30,12 +30,10 @@ def test_a_pipe_added_a_target_changed_and_a_consumer_renamed(tmp_path: Path):
     pipe_target_rename(head)
     found = rows(ROOT, head)
     assert found[("added", "pipe", "users/signup-archive")] == (
-        "stream customer-events -> firehose arn:aws:firehose:eu-west-1:111111111111:deliverystream/signup-archive"
+        "stream customer-events -> firehose firehose signup-archive in each environment's own account"
     )
     target = found[("changed", "target", "payments/large-orders -> risk-topic")]
-    assert "arn: arn:aws:sns:eu-west-1:111111111111:risk-alerts -> arn:aws:sns:eu-west-1:111111111111:risk-review" in (
-        target
-    )
+    assert "reference.name: risk-alerts -> risk-review" in target, target
     assert 'input_transformer.template: "Order <order> needs review (total <total>)" -> "Order <order> needs' in target
     renamed = found[("renamed", "consumer", "notifications/send-email -> notifications/customer-emails")]
     assert "messages still queued are lost" in renamed
@@ -46,7 +44,7 @@ def test_every_other_kind_is_compared(tmp_path: Path):
     head = copy_project(tmp_path)
     every_other_kind(head)
     found = rows(ROOT, head)
-    assert found[("changed", "bus", "orders")] == 'accounts: ["444444444444"] -> ["444444444444", "555555555555"]'
+    assert found[("changed", "bus", "orders")] == "organization: o-exampleorg01 -> o-exampleorg02"
     assert found[("changed", "schedule", "inventory/nightly-recount")] == (
         "expression: cron(0 3 * * ? *) -> cron(0 4 * * ? *)"
     )
@@ -72,7 +70,7 @@ def test_domains_events_via_and_versions(tmp_path: Path):
     assert found[("added", "consumer", "billing/dunning")] == "reads billing/invoice.issued through its rule"
     assert (
         found[("added", "target", "billing/dunning -> collections")]
-        == "sns arn:aws:sns:eu-west-1:111111111111:collections"
+        == "sns sns collections in each environment's own account"
     )
     assert found[("changed", "event", "inventory/stock.recount_requested")] == 'via: ["bus"] -> ["topic", "bus"]'
     assert (

@@ -174,7 +174,8 @@ def test_realistic_change_pipe_added_target_changed_consumer_renamed(repository:
     assert "3 catalog changes, no breaking schema change, 6 of 12 stacks change, **26 resources destroyed**" in markdown
     assert "> **Renamed** consumer `notifications/send-email -> notifications/customer-emails`" in markdown
     assert "| added | pipe | `users/signup-archive` | stream customer-events -> firehose" in markdown
-    assert "| changed | target | `payments/large-orders -> risk-topic` | arn: arn:aws:sns:" in markdown
+    assert "| changed | target | `payments/large-orders -> risk-topic` | input_transformer.template:" in markdown
+    assert "reference.name: risk-alerts -> risk-review" in markdown
     terraform = markdown.split("### Terraform")[1]
     assert "| `{dev, prod}-users` |" in terraform, "the same pipe in both environments: one row"
     assert "| create | `aws_pipes_pipe." in terraform

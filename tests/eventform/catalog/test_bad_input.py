@@ -403,8 +403,8 @@ MUTATIONS = {
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
-        "arn:aws:states:eu-west-1:111111111111:stateMachine",
-        "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+        "name: customer-onboarding",
+        "arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding",
     ),
     # Limits and settings (issue 15)
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
