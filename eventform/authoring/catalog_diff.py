@@ -235,7 +235,8 @@ def _summary(entry: Any) -> str:
         enrichment = f" -> enrichment {entry.enrichment.handler}" if entry.enrichment else ""
         return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {entry.target.where}"
     if hasattr(entry, "organization"):  # a bus: who else may put events, what its archive keeps
-        writers = [*entry.accounts, *(f"partner {p}" for p in entry.partners), *([f"organization {entry.organization}"] if entry.organization else [])]
+        organization = [f"organization {entry.organization}"] if entry.organization else []
+        writers = [*entry.accounts, *(f"partner {p}" for p in entry.partners), *organization]
         archive = "matching " + _short(entry.archive_pattern) if entry.archive_pattern else "everything"
         return f"PutEvents also from {', '.join(writers) or 'nobody'}; archive keeps {archive}"
     if hasattr(entry, "actions"):
