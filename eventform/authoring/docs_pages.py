@@ -196,7 +196,8 @@ def target_destination(consumer: Consumer, target: Target) -> str:
         return f"the handler `{consumer.handler}`, pushed: function `<env>-{consumer.domain}-{consumer.name}`"
     if target.api is not None:
         api = target.api
-        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from `{api.secret.label if api.secret else api.secret_arn}`)"
+        secret = api.secret.label if api.secret else api.secret_arn
+        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from `{secret}`)"
     return f"`{target.where}`"
 
 
