@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eventform.authoring.channels import TEMPLATE, Channel, Delivery, deliveries, domain_channels
+from eventform.authoring.channels import TEMPLATE, Channel, Delivery, deliveries, domain_channels, where
 from eventform.catalog.model import OBJECT_EVENTS, Catalog, Consumer, Domain, Event, EventVersion, Pipe, Target
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -261,8 +261,8 @@ def _sns_policy_fits_binding(policy: dict[str, Any]) -> bool:
 
 def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
     found: dict[str, Any] = {"name": target.name, "type": target.kind}
-    if target.where:
-        found["arn"] = target.where
+    if target.arn or target.reference:
+        found["destination"] = where(target.arn, target.reference)
     if target.api is not None:
         found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
     if target.kind == "queue":
@@ -402,7 +402,7 @@ def _pipe(pipe: Pipe) -> dict[str, Any]:
         "description": pipe.description,
         "source": {"kind": source.kind, "reference": source.reference, "batch_size": source.batch_size},
         "filters": list(pipe.filters),
-        "target": {"kind": pipe.target.kind, "arn": pipe.target.where},
+        "target": {"kind": pipe.target.kind, "destination": where(pipe.target.arn, pipe.target.reference)},
     }
     if source.events:
         described["source"]["events"] = list(source.events)

@@ -204,7 +204,7 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
         _reads,
         "its queue and DLQ are destroyed with their messages",
     )
-    _compare(lines, "target", _targets(base), _targets(head), _plain, lambda t: f"{t.kind} {t.where}".strip())
+    _compare(lines, "target", _targets(base), _targets(head), _plain, lambda t: f"{t.kind} {_where(t)}".strip())
     for kind, attribute in (
         ("bucket", "buckets"),
         ("schedule", "schedules"),
@@ -220,6 +220,16 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
     return lines, breaking, additive
 
 
+def _where(target: Any) -> str:
+    """A target's ARN, or its name (resolved per environment) with the partner whose account holds it."""
+    reference = target.reference
+    if target.arn or reference is None:
+        return target.arn or ""
+    if reference.per_environment:
+        return "ARN per environment"
+    return f"{reference.name}" + (f" (partner {reference.partner})" if reference.partner else "")
+
+
 def _reads(consumer: Consumer) -> str:
     if consumer.objects is not None:
         return f"{', '.join(consumer.objects.events)} of bucket {consumer.objects.qualified_bucket}"
@@ -233,10 +243,9 @@ def _summary(entry: Any) -> str:
         return f"{entry.expression} -> " + (f"event {entry.event}" if entry.event else f"queue of {entry.consumer}")
     if hasattr(entry, "source") and hasattr(entry, "target"):
         enrichment = f" -> enrichment {entry.enrichment.handler}" if entry.enrichment else ""
-        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {entry.target.where}"
+        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {_where(entry.target)}"
     if hasattr(entry, "organization"):  # a bus: who else may put events, what its archive keeps
-        organization = [f"organization {entry.organization}"] if entry.organization else []
-        writers = [*entry.accounts, *(f"partner {p}" for p in entry.partners), *organization]
+        writers = [*entry.accounts, *([f"organization {entry.organization}"] if entry.organization else [])]
         archive = "matching " + _short(entry.archive_pattern) if entry.archive_pattern else "everything"
         return f"PutEvents also from {', '.join(writers) or 'nobody'}; archive keeps {archive}"
     if hasattr(entry, "actions"):

@@ -20,6 +20,7 @@ from eventform.authoring.channels import (
     domain_channels,
     environment_names,
     example_rows,
+    where,
 )
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
@@ -196,9 +197,18 @@ def target_destination(consumer: Consumer, target: Target) -> str:
         return f"the handler `{consumer.handler}`, pushed: function `<env>-{consumer.domain}-{consumer.name}`"
     if target.api is not None:
         api = target.api
-        secret = api.secret.label if api.secret else api.secret_arn
-        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from `{secret}`)"
-    return f"`{target.where}`"
+        secret = where(api.secret_arn, api.secret)
+        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from secret `{secret}`)"
+    return f"`{where(target.arn, target.reference)}`"
+
+
+def target_arns(consumer: Consumer, environments: tuple[Environment, ...]) -> list[tuple[str, list[str]]]:
+    """(target names, then per environment the ARN each target resolves to there) for targets outside eventform."""
+    outside = [t for t in consumer.route.targets if t.arn or t.reference] if consumer.route else []
+    if not outside:
+        return []
+    rows = [("environment", [t.name for t in outside])]
+    return rows + [(e.name, [t.arn_in(e) or "" for t in outside]) for e in environments]
 
 
 def target_input(target: Target) -> str:
@@ -219,6 +229,7 @@ def bus_writers(domain: Domain) -> str:
     if bus is None:
         return "-"
     who = [f"account `{a}`" for a in bus.accounts]
+    who += [f"partner `{p}` (its account in each environment)" for p in bus.partners]
     if bus.organization:
         who.append(f"every account of the organisation `{bus.organization}` (`aws:PrincipalOrgID`)")
     return ", ".join(who) or "nobody (only this account)"
@@ -273,6 +284,7 @@ def pipe_rows(domain: Domain, pipe: Pipe, environment: Environment) -> dict[str,
         "environment": environment.name,
         "pipe": name,
         "source": origin,
+        "target": pipe.target.arn_in(environment),
         "role": names.pipe_role(domain.name, pipe.name),
         "dlq": f"`{names.pipe_dlq(domain.name, pipe.name)}`" if source.is_stream else "the source queue's DLQ",
         "enrichment": f"`{names.enrichment_function(domain.name, pipe.name)}`" if pipe.enrichment else "-",
@@ -334,6 +346,7 @@ PATHS = {
     "api_call_path": api_call_path,
     "target_destination": target_destination,
     "target_input": target_input,
+    "where": where,
 }
 
 
@@ -377,6 +390,7 @@ def _consumer_page(
         "function_rows": function_rows(consumer.function, from_queue=queue_fed(consumer)),
         "queues": [queue_info(catalog, consumer, e) for e in environments],
         "pipes": [p for p in domain.pipes if p.source.consumer == consumer.name],
+        "target_arns": target_arns(consumer, environments),
     }
     return Page(consumer_path(consumer), f"Consumer {consumer.qualified_name}", "consumer.md.j2", context)
 

@@ -341,16 +341,6 @@ class Reference:
         resource = RESOURCE_FORMATS[self.service].format(name=self.name)
         return f"arn:aws:{self.service}:{environment.region}:{account}:{resource}"
 
-    @property
-    def label(self) -> str:
-        """What the catalog names, in words true for every environment (docs, diff, AsyncAPI)."""
-        if self.per_environment:
-            return "; ".join(f"{env}: {arn}" for env, arn in self.per_environment)
-        if self.arn is not None:
-            return self.arn
-        owner = f"partner {self.partner}'s account" if self.partner else "each environment's own account"
-        return f"{self.service} {self.name} in {owner}"
-
 
 @dataclass(frozen=True)
 class ApiDestination:
@@ -394,11 +384,6 @@ class Target:
 
     def arn_in(self, environment: Environment) -> str | None:
         return self.reference.arn_in(environment) if self.reference else self.arn
-
-    @property
-    def where(self) -> str:
-        """The target's resource in words, for every environment (empty: the consumer's queue or function)."""
-        return self.reference.label if self.reference else self.arn or ""
 
 
 @dataclass(frozen=True)
@@ -601,10 +586,6 @@ class PipeTarget:
 
     def arn_in(self, environment: Environment) -> str:
         return self.reference.arn_in(environment) if self.reference else self.arn or ""
-
-    @property
-    def where(self) -> str:
-        return self.reference.label if self.reference else self.arn or ""
 
     @property
     def actions(self) -> tuple[str, ...]:

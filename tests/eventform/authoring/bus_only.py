@@ -38,7 +38,7 @@ consumers:
       queue: {type: queue}
       collections:
         type: sns
-        name: collections  # the collections team's topic in each environment's own account
+        name: collections  # the collections team's topic, in each environment's own account
         input_transformer:
           paths: {invoice: $.detail.data.invoice_id, amount: $.detail.data.amount}
           template: '"Invoice <invoice> over <amount> EUR"'

@@ -16,7 +16,7 @@ PIPE = """
       batch: {size: 100, window: 1m}
     target:
       type: firehose
-      name: signup-archive  # the delivery stream of each environment's own account
+      name: signup-archive
 """
 
 

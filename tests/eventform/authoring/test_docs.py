@@ -124,7 +124,8 @@ def test_a_bus_consumer_page_shows_rule_pattern_targets_and_what_each_example_de
     assert '| pattern | `{"detail": {"data": {"amount": [{"numeric": [">=", 100]}]}}}` |' in page
     assert "### EventBridge bus `{env}-billing`" in page and "`{env}-billing-dunning-from-billing`" in page
     assert '  "source": ["com.example.billing"],\n  "detail-type": ["invoice.issued"],' in page  # the whole pattern
-    assert "| collections | sns | `sns collections in each environment's own account` | input transformer:" in page
+    assert "| collections | sns | `collections (sns, in each environment's own account)` | input transformer:" in page
+    assert "| prod | `arn:aws:sns:eu-west-1:333333333333:collections` |" in page  # resolved per environment
     assert "| queue | queue | the consumer's SQS queue `<env>-billing-dunning` (with its DLQ) |" in page
     catalog, _ = load(project)
     (text,) = [row[4] for row in rendered_inputs(catalog) if row[0] == "billing/dunning"]  # what lint --matrix prints
@@ -327,7 +328,8 @@ def test_site_in_headless_chromium(site: Path, project: Path):
     assert {"Channels", "Targets", "What the catalog examples deliver"} <= set(bus_consumer["headings"])
     text = bus_consumer["text"]
     assert '"detail": {"data": {"amount": [{"numeric": [">=", 100]}]}}' in text  # the rule's pattern, in a code block
-    assert "collections\tsns\tsns collections in each environment's own account" in text  # a table row: name, type, ARN
+    assert "collections\tsns\tcollections (sns, in each environment's own account)" in text  # a row: name, type, where
+    assert "prod\tarn:aws:sns:eu-west-1:333333333333:collections" in text  # resolved per environment
     assert 'collections: "Invoice inv-1 over 250 EUR"; queue: the whole event' in text  # rendered, as lint --matrix
     assert "rule prod-billing-dunning-from-billing on prod-billing" in text
     assert SCREENSHOT.stat().st_size > 10_000
