@@ -118,6 +118,16 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             line_of(document, ["endpoint"]),
         )
         ok = False
+    partners = {name: entry["account"] for name, entry in sorted(data.get("partners", {}).items())}
+    if data["account_id"] in partners.values():
+        out.add(
+            path,
+            "partners",
+            f"the environment's own account {data['account_id']} is listed as a partner",
+            "remove it from partners: (an environment always trusts its own account)",
+            line_of(document, ["partners"]),
+        )
+        ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
     if not ok or waivers is None or eventbridge_settings is None:
@@ -150,6 +160,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         endpoint=data.get("endpoint"),
         waivers=waivers,
         eventbridge=eventbridge_settings,
+        partners=partners,
     )
 
 

@@ -18,6 +18,7 @@ from eventform.catalog.model import (
 from eventform.catalog.parsing import Collector, line_of, read_json
 from eventform.catalog.tense import past_tense_problem
 from eventform.runtime.publisher import MAX_MESSAGE_BYTES, Publisher, PublishError
+from eventform.runtime.validation import SchemaValidationError, compile_schema, schema_problems
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -168,6 +169,13 @@ def _load_version(
     if schema.get("type") != "object":
         out.add(schema_path, "type", "an event payload schema must describe an object", 'set "type": "object"')
         return None
+    unenforceable = schema_problems(schema)  # lint, publisher and consumers share one validator: refuse, never ignore
+    for problem in unenforceable:
+        where, _, rest = problem.partition(": ")
+        message, _, fix = rest.partition("; ")
+        out.add(schema_path, where, message, fix)
+    if unenforceable:
+        return None
     ok = True
     for field_list in ("attributes", "pii"):
         for dotted in spec.get(field_list, []):
@@ -210,14 +218,15 @@ def _load_version(
             "wrap the example in [ ... ]",
         )
         return None
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = compile_schema(schema)  # the validator the publisher and every consumer use
     for index, example in enumerate(examples):
-        for error in validator.iter_errors(example):
-            field_path = "/".join(map(str, error.absolute_path)) or "(root)"
+        try:
+            validator(example)
+        except SchemaValidationError as error:
             out.add(
                 examples_path,
-                f"[{index}].{field_path}",
-                f"example {index} does not match {schema_path.name}: {error.message}",
+                f"[{index}].{error.path}",
+                f"example {index} does not match {schema_path.name}: {error.path} {error.rule}",
                 "fix the example or the schema so that they agree",
             )
             ok = False

@@ -12,6 +12,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
+# S3 buckets and object events live in their own module (this one stays small); they are part of the model's face.
+from eventform.catalog.bucket_model import (  # noqa: F401
+    OBJECT_EVENTS,
+    Bucket,
+    ObjectEventKind,
+    ObjectPath,
+    ObjectSource,
+)
+
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
@@ -257,6 +266,11 @@ class Environment:
     endpoint: str | None = None
     waivers: tuple[Waiver, ...] = ()
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
+    partners: dict[str, str] = field(default_factory=dict)  # partner name -> its account in this environment
+
+    def trusts_account(self, account: str) -> bool:
+        """The environment's own account or a partner it declares (``partners:``): where its ARNs may point."""
+        return account == self.account_id or account in self.partners.values()
 
     @property
     def is_local(self) -> bool:
@@ -299,6 +313,44 @@ class InputTransformer:
     template: str
 
 
+# How a resource's name becomes its ARN, per ARN service (``Reference.name``).
+RESOURCE_FORMATS: dict[str, str] = {
+    "sns": "{name}",
+    "sqs": "{name}",
+    "states": "stateMachine:{name}",
+    "kinesis": "stream/{name}",
+    "firehose": "deliverystream/{name}",
+    "events": "event-bus/{name}",
+    "lambda": "function:{name}",
+    "secretsmanager": "secret:{name}",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resource outside eventform's stacks (a target, a secret), named per environment so that prod never points
+    at dev: an ARN per environment (``environments:``), or a name resolved in the environment's own account and
+    region (or in a partner's account, ``partner:``), or one ARN for every environment (checked against each)."""
+
+    service: str  # the ARN's service: states, sns, kinesis, firehose, events, lambda, sqs, secretsmanager
+    arn: str | None = None
+    name: str | None = None
+    partner: str | None = None  # with name: the partner account the environment declares under partners:
+    per_environment: tuple[tuple[str, str], ...] = ()  # environment name -> ARN
+    cross_region: bool = False  # another region than the environment's, on purpose
+
+    def arn_in(self, environment: Environment) -> str:
+        """The ARN in ``environment`` (the loader has checked that each environment gets one)."""
+        for name, arn in self.per_environment:
+            if name == environment.name:
+                return arn
+        if self.arn is not None:
+            return self.arn
+        account = environment.partners.get(self.partner, "") if self.partner else environment.account_id
+        resource = RESOURCE_FORMATS[self.service].format(name=self.name)
+        return f"arn:aws:{self.service}:{environment.region}:{account}:{resource}"
+
+
 @dataclass(frozen=True)
 class ApiDestination:
     """An HTTP endpoint behind a managed connection; credentials live in Secrets Manager, never in the catalog."""
@@ -307,8 +359,18 @@ class ApiDestination:
     method: str
     rate: int
     auth: Literal["api_key", "basic"]
-    secret_arn: str
+    secret_arn: str | None  # the ARN as written for every environment; see ``secret``
     header: str = "x-api-key"
+    secret: Reference | None = None  # the credentials' secret, per environment
+
+    def secret_in(self, environment: Environment) -> str:
+        """What the connection's data source reads: an ARN, or a secret name (the provider resolves it in the
+        environment's own account and region; AWS suffixes secret ARNs with random characters)."""
+        if self.secret is None:
+            return self.secret_arn or ""
+        if self.secret.name is not None and not self.secret.per_environment and not self.secret.arn:
+            return self.secret.name
+        return self.secret.arn_in(environment)
 
 
 @dataclass(frozen=True)
@@ -322,10 +384,23 @@ class Target:
     api: ApiDestination | None = None
     partition_key_path: str | None = None  # kinesis
     function: str | None = None  # lambda: the handler wiring's function name (hook, see modules/rule.py)
+    reference: Reference | None = None  # what arn names, per environment (None: queue, lambda, api)
+    pii_exception: PiiException | None = None  # full PII may reach this target on purpose
 
     @property
     def needs_role(self) -> bool:
         return self.kind in ROLE_TARGETS
+
+    def arn_in(self, environment: Environment) -> str | None:
+        return self.reference.arn_in(environment) if self.reference else self.arn
+
+
+@dataclass(frozen=True)
+class PiiException:
+    """Personal data reaches another account or a stream unminimised on purpose: who decided, and why."""
+
+    owner: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -348,6 +423,13 @@ class Bus:
     accounts: tuple[str, ...] = ()
     organization: str | None = None
     archive_pattern: dict[str, Any] | None = None
+    partners: tuple[str, ...] = ()  # partners declared per environment (Environment.partners)
+
+    def accounts_in(self, environment: Environment) -> tuple[str, ...]:
+        """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts
+        there."""
+        partners = {environment.partners[p] for p in self.partners if p in environment.partners}
+        return tuple(sorted(set(self.accounts) | partners))
 
 
 @dataclass(frozen=True)
@@ -373,85 +455,6 @@ class ApiCallAlert:
     description: str
     service: str
     actions: tuple[str, ...]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# S3 event notifications: buckets and the consumers of their object events
-# --------------------------------------------------------------------------------------------------------------
-ObjectPath = Literal["notification", "topic", "bus"]
-
-
-@dataclass(frozen=True)
-class ObjectEventKind:
-    """One kind of object event in the catalog's words, with S3's notification types and EventBridge's
-    detail-types for it (``None``: S3 does not send this kind to EventBridge)."""
-
-    s3_types: tuple[str, ...]
-    detail_types: tuple[str, ...] | None
-
-
-OBJECT_EVENTS: dict[str, ObjectEventKind] = {
-    "created": ObjectEventKind(("s3:ObjectCreated:*",), ("Object Created",)),
-    "removed": ObjectEventKind(("s3:ObjectRemoved:*",), ("Object Deleted",)),
-    "restore_started": ObjectEventKind(("s3:ObjectRestore:Post",), ("Object Restore Initiated",)),
-    "restored": ObjectEventKind(("s3:ObjectRestore:Completed",), ("Object Restore Completed",)),
-    "restore_expired": ObjectEventKind(("s3:ObjectRestore:Delete",), ("Object Restore Expired",)),
-    "expired": ObjectEventKind(("s3:LifecycleExpiration:*",), ("Object Deleted",)),
-    "transitioned": ObjectEventKind(("s3:LifecycleTransition",), ("Object Storage Class Changed",)),
-    "tiered": ObjectEventKind(("s3:IntelligentTiering",), ("Object Access Tier Changed",)),
-    "tagged": ObjectEventKind(("s3:ObjectTagging:*",), ("Object Tags Added", "Object Tags Deleted")),
-    "acl_changed": ObjectEventKind(("s3:ObjectAcl:Put",), ("Object ACL Updated",)),
-    "replication": ObjectEventKind(("s3:Replication:*",), None),
-    "lost": ObjectEventKind(("s3:ReducedRedundancyLostObject",), None),
-}
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A domain's S3 bucket: encrypted, versioned, private, TLS only; its object events feed consumers."""
-
-    domain: str
-    name: str
-    description: str
-    versioning: bool = True
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.domain}/{self.name}"
-
-
-@dataclass(frozen=True)
-class ObjectSource:
-    """Which object events of which bucket a consumer takes, and the path they travel: S3's own notification
-    straight to the consumer's queue or function, the bucket's SNS topic (fan-out), or EventBridge's default bus."""
-
-    domain: str
-    bucket: str
-    events: tuple[str, ...]
-    prefix: str = ""
-    suffix: str = ""
-    path: ObjectPath = "notification"
-
-    @property
-    def qualified_bucket(self) -> str:
-        return f"{self.domain}/{self.bucket}"
-
-    @property
-    def s3_types(self) -> tuple[str, ...]:
-        return tuple(t for e in self.events for t in OBJECT_EVENTS[e].s3_types)
-
-    @property
-    def detail_types(self) -> tuple[str, ...]:
-        return tuple(sorted({t for e in self.events for t in OBJECT_EVENTS[e].detail_types or ()}))
-
-    def overlaps(self, other: ObjectSource) -> bool:
-        """S3 refuses two notification configurations of a bucket that share an event type and whose key filters
-        could both match one key: each prefix starts the other (or is empty), and each suffix ends the other."""
-        return (
-            bool(set(self.s3_types) & set(other.s3_types))
-            and (self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix))
-            and (self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix))
-        )
 
 
 # Handler packages the platform itself provides (not named by any catalog consumer).
@@ -504,10 +507,15 @@ class PipeEnrichment:
 @dataclass(frozen=True)
 class PipeTarget:
     kind: PipeTargetKind
-    arn: str
+    arn: str | None  # as written for every environment (None: named, see reference)
     invocation: str | None = None  # lambda, stepfunctions
     partition_key: str | None = None  # kinesis
     message_group: str | None = None  # FIFO queue
+    reference: Reference | None = None
+    pii_exception: PiiException | None = None
+
+    def arn_in(self, environment: Environment) -> str:
+        return self.reference.arn_in(environment) if self.reference else self.arn or ""
 
     @property
     def actions(self) -> tuple[str, ...]:

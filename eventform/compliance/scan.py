@@ -22,6 +22,7 @@ from typing import Any
 
 from eventform.catalog.model import Catalog, Environment, Waiver
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks, run_stack_checks
+from eventform.synthesis.lock import interrupted_install, output_lock
 
 WAIVED = "WAIVED"
 EXPIRED_WAIVER = "EVF_WAIVER_EXPIRED"
@@ -254,7 +255,14 @@ def catalog_entry(catalog: Catalog, stack: str, construct_path: str, tags: dict[
 def select_stacks(config: ScanConfig) -> list[Path]:
     if not config.stacks_dir.is_dir():
         raise ScanError(f"{config.stacks_dir} does not exist: run `eventform synth` (or `make synth`) first")
-    files = sorted(config.stacks_dir.glob("*/cdk.tf.json"))
+    interrupted = interrupted_install(config.stacks_dir.parent)
+    if interrupted:
+        raise ScanError(
+            f"the last synth into {config.stacks_dir.parent} was killed while moving stacks into place "
+            f"({', '.join(interrupted)} may predate the catalog); fix: run `eventform synth` again, then scan"
+        )
+    # Hidden folders are never stacks: a synth's retired `.dev-orders.old` or staging folders.
+    files = sorted(f for f in config.stacks_dir.glob("*/cdk.tf.json") if not f.parent.name.startswith("."))
     chosen = [
         f
         for f in files
@@ -280,6 +288,12 @@ def _waive(finding: Finding, environment: Environment | None, today: date, uses:
 
 
 def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, ...]) -> ScanReport:
+    """Scan under the output's lock, so no synth replaces stacks while checkov reads them."""
+    with output_lock(config.stacks_dir.parent, "scan"):
+        return _scan(config, catalog, environments)
+
+
+def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, ...]) -> ScanReport:
     started = time.perf_counter()
     stack_files = select_stacks(config)
     indexes = {f.parent.name: StackIndex.read(f) for f in stack_files}

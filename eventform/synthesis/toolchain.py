@@ -76,9 +76,11 @@ def write_cli_config(root: Path | None = None) -> Path:
     cache_line = "" if mirror is not None else f'plugin_cache_dir = "{cache}"\n'
     text = f"# Written by `eventform toolchain`; do not edit.\n{cache_line}{installation}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=".terraform.rc.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(descriptor, "w") as handle:  # a unique name: concurrent commands may write it at once
+        handle.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
     return path
 
 

@@ -50,7 +50,7 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         archive_name=names.archive(domain.name),
         archive_days=environment.eventbridge.archive_days,
         archive_pattern=domain.bus.archive_pattern,
-        accounts=domain.bus.accounts,
+        accounts=domain.bus.accounts_in(environment),
         organization=domain.bus.organization,
         tags=tags,
     )
@@ -156,7 +156,7 @@ def _role_target(
 ) -> RuleTarget:
     """SNS by its resource policy; the others through a role that may do one thing to this one target."""
     names, environment = stack.names, stack.environment
-    arn = target.arn or ""
+    arn = target.arn_in(environment) or ""
     if target.kind == "api":
         from modules.api_destination import HttpDestination
 
@@ -167,6 +167,7 @@ def _role_target(
             name=names.api_destination(consumer.domain, consumer.name, target.name),
             connection_name=names.connection(consumer.domain, consumer.name, target.name),
             spec=target.api,
+            secret_id=target.api.secret_in(environment),
             description=f"{consumer.qualified_name} -> {target.api.endpoint}"[:512],
         )
         arn = destination.destination.arn

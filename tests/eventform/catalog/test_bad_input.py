@@ -134,7 +134,7 @@ MUTATIONS = {
         p, "catalog/payments/payment.captured/v1.schema.json", lambda s: s["required"].remove("order_id")
     ),
     # EventBridge (issue 4)
-    "bus-principal-star": lambda p: edit(p, "catalog/orders.yaml", 'accounts: ["444444444444"]', 'accounts: ["*"]'),
+    "bus-principal-star": lambda p: edit(p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["*"]'),
     "bus-bad-organization": lambda p: edit(p, "catalog/orders.yaml", "o-exampleorg01", '"*"'),
     "pattern-unknown-operator": lambda p: edit(
         p, "catalog/inventory.yaml", "[{anything-but: [fraud_suspected]}]", "[{startswith: fraud}]"
@@ -176,9 +176,7 @@ MUTATIONS = {
         p,
         "catalog/users.yaml",
         "    targets:  # at most 5",
-        "    targets:  # at most 5\n      audit:\n        type: sns\n"
-        "        arn: arn:aws:sns:eu-west-1:111111111111:audit\n"
-        "      # six targets",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n        name: audit\n      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
@@ -190,18 +188,46 @@ MUTATIONS = {
     "secret-inline": lambda p: edit(
         p,
         "catalog/users.yaml",
-        'secret: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "secret: {name: crm-webhook}",
         "value: sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     ),
     "secret-not-an-arn": lambda p: edit(
         p,
         "catalog/users.yaml",
-        '"arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "{name: crm-webhook}",
         "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     ),
     "target-arn-of-wrong-service": lambda p: edit(
-        p, "catalog/users.yaml", "arn:aws:states:eu-west-1", "arn:aws:lambda:eu-west-1"
+        p, USERS, "name: customer-onboarding", "arn: arn:aws:lambda:eu-west-1:111111111111:function:x"
     ),
+    # Per-environment references (issue 16): prod never points at dev
+    "prod-arn-in-dev-account": lambda p: edit(
+        p, USERS, "name: customer-onboarding", "arn: arn:aws:states:eu-west-1:111111111111:stateMachine:onboarding"
+    ),
+    "arn-in-another-region": lambda p: edit(
+        p,
+        PAYMENTS,
+        "name: risk-alerts",
+        "name: risk-alerts\n        environments: {prod: {arn: 'arn:aws:sns:us-east-1:333333333333:risk-alerts'}}",
+    ),
+    "reference-unknown-environment": lambda p: edit(
+        p,
+        PAYMENTS,
+        "name: risk-alerts",
+        "name: risk-alerts\n        environments: {prd: {arn: 'arn:aws:sns:eu-west-1:333333333333:risk-alerts'}}",
+    ),
+    "reference-arn-and-name": lambda p: edit(
+        p,
+        USERS,
+        "name: customer-onboarding",
+        "name: customer-onboarding\n        arn: arn:aws:states:eu-west-1:111111111111:stateMachine:x",
+    ),
+    "target-partner-undeclared": lambda p: edit(p, USERS, "partner: marketplace", "partner: acme"),
+    "bus-partner-undeclared": lambda p: edit(p, "catalog/orders.yaml", "partners: [marketplace]", "partners: [acme]"),
+    "bus-account-not-a-partner": lambda p: edit(
+        p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
+    ),
+    "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
     ),
@@ -327,13 +353,13 @@ MUTATIONS = {
         p, PAYMENTS, "timeout: 10s\n        parameters:", "timeout: 20s\n        parameters:"
     ),
     "pipe-target-arn-of-wrong-service": lambda p: edit(
-        p, PAYMENTS, "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement", "arn:aws:lambda:eu-west-1:1:x"
+        p, PAYMENTS, "name: settlement", "arn: arn:aws:lambda:eu-west-1:1:x"
     ),
     "pipe-invocation-on-firehose": lambda p: edit(
         p,
         INVENTORY,
-        "deliverystream/stock-reservations",
-        "deliverystream/stock-reservations\n      invocation: FIRE_AND_FORGET",
+        "name: stock-reservations",
+        "name: stock-reservations\n      invocation: FIRE_AND_FORGET",
     ),
     "pipe-two-sources": lambda p: edit(
         p, PAYMENTS, "      batch: {size: 10}", "      stream: captures\n      batch: {size: 10}"
@@ -375,8 +401,8 @@ MUTATIONS = {
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
-        "arn:aws:states:eu-west-1:111111111111:stateMachine",
-        "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+        "        name: customer-onboarding  #",
+        "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
@@ -635,6 +661,56 @@ CASES = [
     Case("secret-inline", "users.yaml", "a secret written inline (value)", "Secrets Manager"),
     Case("secret-not-an-arn", "users.yaml", "must reference a Secrets Manager secret by ARN", "arn:aws:secretsmanager"),
     Case("target-arn-of-wrong-service", "users.yaml", "is not a stepfunctions ARN", "arn:aws:states:"),
+    Case(
+        "prod-arn-in-dev-account",
+        "users.yaml",
+        "in prod this ARN is in account 111111111111, which is neither prod's (333333333333)",
+        "name the resource (name: ...)",
+        at="arn: arn:aws:states:eu-west-1:111111111111:stateMachine:onboarding",
+    ),
+    Case(
+        "arn-in-another-region",
+        "payments.yaml",
+        "in prod this ARN is in region us-east-1, not prod's (eu-west-1)",
+        "cross_region: true",
+        at="environments: {prod:",
+    ),
+    Case(
+        "reference-unknown-environment",
+        "payments.yaml",
+        "there is no environment 'prd'",
+        "dev, local, prod, staging",
+        at="environments: {prd:",
+    ),
+    Case(
+        "reference-arn-and-name",
+        "users.yaml",
+        "arn and name exclude each other",
+        "keep name",
+        at=("onboarding:", "name: customer-onboarding"),
+    ),
+    Case(
+        "target-partner-undeclared",
+        "users.yaml",
+        "environment dev declares no partner 'acme'",
+        "environments/dev.yaml",
+        at="partner: acme",
+    ),
+    Case(
+        "bus-partner-undeclared",
+        "orders.yaml",
+        "environment dev declares no partner 'acme'",
+        "partners: {acme:",
+        at="partners: [acme]",
+    ),
+    Case(
+        "bus-account-not-a-partner",
+        "orders.yaml",
+        "account 999999999999 is admitted in every environment",
+        "write put_events: {partners: [<name>]}",
+        at='accounts: ["999999999999"]',
+    ),
+    Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
     Case("cron-both-days", "inventory.yaml", "exactly one of day-of-month and day-of-week", "cron(0 3 * * ? *)"),
