@@ -128,6 +128,7 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
         organization=organization,
         archive_pattern=archive_pattern,
         partners=tuple(sorted(put.get("partners", []))),
+        archive_days=spec.get("archive", {}).get("days"),
     )
 
 

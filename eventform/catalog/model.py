@@ -424,6 +424,11 @@ class Bus:
     organization: str | None = None
     archive_pattern: dict[str, Any] | None = None
     partners: tuple[str, ...] = ()  # partners declared per environment (Environment.partners)
+    archive_days: int | None = None  # the bus's own archive retention; None: the environment's
+
+    def archive_days_in(self, environment: Environment) -> int:
+        """Days the archive keeps events in ``environment`` (0 = forever): the bus's setting, else the environment's."""
+        return environment.eventbridge.archive_days if self.archive_days is None else self.archive_days
 
     def accounts_in(self, environment: Environment) -> tuple[str, ...]:
         """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts

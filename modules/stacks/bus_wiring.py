@@ -48,7 +48,7 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         name=names.bus(domain.name),
         arn=names.bus_arn(domain.name),
         archive_name=names.archive(domain.name),
-        archive_days=environment.eventbridge.archive_days,
+        archive_days=domain.bus.archive_days_in(environment),
         archive_pattern=domain.bus.archive_pattern,
         accounts=domain.bus.accounts_in(environment),
         organization=domain.bus.organization,

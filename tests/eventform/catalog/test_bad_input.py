@@ -405,6 +405,7 @@ MUTATIONS = {
         "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
     "unknown-backend-region": lambda p: edit(
         p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
@@ -726,6 +727,13 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "negative-bus-archive-days",
+        "inventory.yaml",
+        "-3 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "days: 90",
+        at="archive: {days: -3}",
+    ),
     Case(
         "unknown-region",
         "dev.yaml",
