@@ -439,7 +439,8 @@ class Bus:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A Scheduler schedule: a catalog event put on the domain's bus, or a message sent to a consumer's queue."""
+    """A Scheduler schedule: a catalog event put on the domain's bus (``event``), a message sent to a consumer's
+    queue (``consumer``), or a consumer's handler invoked by Scheduler with one of its events (both)."""
 
     name: str
     description: str
@@ -450,6 +451,18 @@ class Schedule:
     event: str | None = None
     consumer: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_kind(self) -> Literal["bus", "queue", "function"]:
+        if self.event and self.consumer:
+            return "function"
+        return "bus" if self.event else "queue"
+
+    def qualified_event(self, domain: str) -> str | None:
+        """``<domain>/<event>`` of ``event`` (a plain name is an event of the schedule's own domain)."""
+        if self.event is None:
+            return None
+        return self.event if "/" in self.event else f"{domain}/{self.event}"
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ import json
 from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
-from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import scheduled_input
+from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Schedule, Target
+from eventform.catalog.schedules import scheduled_input, scheduled_invocation
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -217,8 +217,12 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
     kms_key = stack.kms_key_for(domain.name)
     stack.delivery_dlq("schedules-delivery-dlq", dlq_name, domain=domain.name, tags=tags)
     for schedule in domain.schedules:
-        if schedule.event:
+        kind = schedule.target_kind
+        if kind == "bus":
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        elif kind == "function":  # Scheduler invokes Lambda natively (asynchronously), through the role
+            target_arn = names.function_arn(names.function(domain.name, schedule.consumer or ""))
+            actions = ("lambda:InvokeFunction",)
         else:
             target_arn = names.queue_arn(names.queue(domain.name, schedule.consumer or "", False))
             actions = ("sqs:SendMessage",)
@@ -257,18 +261,24 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=scheduled_input(
-                domain.source if schedule.event else None,
-                schedule.event,
-                domain.event(schedule.event).latest.number if schedule.event else 1,
-                schedule.payload,
-                domain.event(schedule.event).dataschema(domain.event(schedule.event).latest.number)
-                if schedule.event
-                else None,
-            ),
-            source=domain.source if schedule.event else None,
+            input=_schedule_input(stack, domain, schedule),
+            source=domain.source if kind == "bus" else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
+
+
+def _schedule_input(stack: DomainParts, domain: Domain, schedule: Schedule) -> str:
+    """The bus: the envelope (Scheduler sets source and detail-type); a function: the event as EventBridge would
+    push it; a queue: the payload."""
+    qualified = schedule.qualified_event(domain.name)
+    if qualified is None:
+        return scheduled_input(None, None, 1, schedule.payload)
+    event = stack.catalog.event(qualified)
+    number = event.latest.number
+    if schedule.target_kind == "function":
+        source = stack.catalog.domain(event.domain).source
+        return scheduled_invocation(source, event.name, number, schedule.payload, event.dataschema(number))
+    return scheduled_input(domain.source, event.name, number, schedule.payload, event.dataschema(number))
 
 
 def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:

@@ -242,6 +242,18 @@ MUTATIONS = {
     "schedule-to-a-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
     ),
+    "schedule-handler-event-not-taken": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: release-stock\n    event: stock.recount_requested  #",
+    ),
+    "schedule-handler-unknown-consumer": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: recount\n    event: stock.recount_requested  #",
+    ),
     "lambda-target-without-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
     ),
@@ -722,6 +734,20 @@ CASES = [
     ),
     Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
     Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case(
+        "schedule-handler-event-not-taken",
+        "inventory.yaml",
+        "release-stock's handler takes orders/order.cancelled, not inventory/stock.recount_requested",
+        "name one of its events (<domain>/<event>): orders/order.cancelled",
+        at="event: stock.recount_requested",
+    ),
+    Case(
+        "schedule-handler-unknown-consumer",
+        "inventory.yaml",
+        "inventory has no consumer 'recount' with a handler for Scheduler to invoke",
+        "release-stock, reserve-stock",
+        at="consumer: recount",
+    ),
     Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
     Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
