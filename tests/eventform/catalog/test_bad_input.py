@@ -181,6 +181,9 @@ MUTATIONS = {
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
     ),
+    "transformer-variable-name": lambda p: (
+        edit(p, USERS, "at: $.time}", "a/t: $.time}") or edit(p, USERS, '"at": "<at>"', '"at": "<a/t>"')
+    ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "input_path: $.detail.data", "input_path: $.detail.data.x"
@@ -666,6 +669,13 @@ CASES = [
         "users.yaml",
         "'$.detail.data.county': no field of the event's schema",
         "$.detail.data.<field>",
+    ),
+    Case(
+        "transformer-variable-name",
+        "users.yaml",
+        "EventBridge refuses this: variable name 'a/t' is not 1 to 256 letters, digits, '_' or '-'",
+        "rename the variable",
+        at="a/t: $.time",
     ),
     Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
