@@ -184,6 +184,20 @@ def scheduled_invocation(source: str, event: str, version: int, payload: dict[st
     return json.dumps(invocation, sort_keys=True)
 
 
+def schedule_input(catalog: Catalog, domain: Domain, schedule: Schedule) -> str:
+    """The exact input Scheduler sends: on the bus the envelope (Scheduler sets source and detail-type), to a
+    function the event as EventBridge would push it, to a queue the payload. The stacks and the docs both use it."""
+    qualified = schedule.qualified_event(domain.name)
+    if qualified is None:
+        return scheduled_input(None, None, 1, schedule.payload)
+    event = catalog.event(qualified)
+    number = event.latest.number
+    if schedule.target_kind == "function":
+        source = catalog.domain(event.domain).source
+        return scheduled_invocation(source, event.name, number, schedule.payload, event.dataschema(number))
+    return scheduled_input(domain.source, event.name, number, schedule.payload, event.dataschema(number))
+
+
 def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
     return tuple(
         ApiCallAlert(
@@ -191,6 +205,18 @@ def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
         )
         for name, spec in sorted(data.get("aws_api_calls", {}).items())
     )
+
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
+def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    """The default-bus pattern of an API-call alert: CloudTrail's record of these calls to this service."""
+    return {
+        "source": [f"aws.{service}"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
+    }
 
 
 def check_schedule(catalog: Catalog, domain: Domain, schedule: Schedule, document: Any, out: Collector) -> None:

@@ -11,8 +11,8 @@ import json
 from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
-from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Schedule, Target
-from eventform.catalog.schedules import scheduled_input, scheduled_invocation
+from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
+from eventform.catalog.schedules import api_call_pattern, schedule_input
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -29,7 +29,6 @@ TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
     "bus": ("events:PutEvents",),
     "api": ("events:InvokeApiDestination",),
 }
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 OBJECTS_SOURCE = "objects"  # rule-name part of a consumer of S3 object events on the default bus
 
 
@@ -261,24 +260,10 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=_schedule_input(stack, domain, schedule),
+            input=schedule_input(stack.catalog, domain, schedule),
             source=domain.source if kind == "bus" else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
-
-
-def _schedule_input(stack: DomainParts, domain: Domain, schedule: Schedule) -> str:
-    """The bus: the envelope (Scheduler sets source and detail-type); a function: the event as EventBridge would
-    push it; a queue: the payload."""
-    qualified = schedule.qualified_event(domain.name)
-    if qualified is None:
-        return scheduled_input(None, None, 1, schedule.payload)
-    event = stack.catalog.event(qualified)
-    number = event.latest.number
-    if schedule.target_kind == "function":
-        source = stack.catalog.domain(event.domain).source
-        return scheduled_invocation(source, event.name, number, schedule.payload, event.dataschema(number))
-    return scheduled_input(domain.source, event.name, number, schedule.payload, event.dataschema(number))
 
 
 def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> None:
@@ -314,14 +299,6 @@ def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, st
             ],
             tags=tags,
         )
-
-
-def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict:
-    return {
-        "source": [f"aws.{service}"],
-        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
-        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
-    }
 
 
 def alert_retry() -> RetryPolicy:
