@@ -128,6 +128,7 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
         organization=organization,
         archive_pattern=archive_pattern,
         partners=tuple(sorted(put.get("partners", []))),
+        archive_days=spec.get("archive", {}).get("days"),
     )
 
 
@@ -285,7 +286,7 @@ def _build_target(
     if kind != "kinesis" and "partition_key_path" in spec:
         problems.append((f"{location}.partition_key_path", "only kinesis targets take a partition key", "remove it"))
     for at, message, fix in problems:
-        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:2]]))
+        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:3]]))
     if problems:
         return None
     return Target(

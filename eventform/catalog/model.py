@@ -12,6 +12,15 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
+# S3 buckets and object events live in their own module (this one stays small); they are part of the model's face.
+from eventform.catalog.bucket_model import (  # noqa: F401
+    OBJECT_EVENTS,
+    Bucket,
+    ObjectEventKind,
+    ObjectPath,
+    ObjectSource,
+)
+
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
@@ -415,6 +424,11 @@ class Bus:
     organization: str | None = None
     archive_pattern: dict[str, Any] | None = None
     partners: tuple[str, ...] = ()  # partners declared per environment (Environment.partners)
+    archive_days: int | None = None  # the bus's own archive retention; None: the environment's
+
+    def archive_days_in(self, environment: Environment) -> int:
+        """Days the archive keeps events in ``environment`` (0 = forever): the bus's setting, else the environment's."""
+        return environment.eventbridge.archive_days if self.archive_days is None else self.archive_days
 
     def accounts_in(self, environment: Environment) -> tuple[str, ...]:
         """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts
@@ -425,7 +439,8 @@ class Bus:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A Scheduler schedule: a catalog event put on the domain's bus, or a message sent to a consumer's queue."""
+    """A Scheduler schedule: a catalog event put on the domain's bus (``event``), a message sent to a consumer's
+    queue (``consumer``), or a consumer's handler invoked by Scheduler with one of its events (both)."""
 
     name: str
     description: str
@@ -437,6 +452,18 @@ class Schedule:
     consumer: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def target_kind(self) -> Literal["bus", "queue", "function"]:
+        if self.event and self.consumer:
+            return "function"
+        return "bus" if self.event else "queue"
+
+    def qualified_event(self, domain: str) -> str | None:
+        """``<domain>/<event>`` of ``event`` (a plain name is an event of the schedule's own domain)."""
+        if self.event is None:
+            return None
+        return self.event if "/" in self.event else f"{domain}/{self.event}"
+
 
 @dataclass(frozen=True)
 class ApiCallAlert:
@@ -446,85 +473,6 @@ class ApiCallAlert:
     description: str
     service: str
     actions: tuple[str, ...]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# S3 event notifications: buckets and the consumers of their object events
-# --------------------------------------------------------------------------------------------------------------
-ObjectPath = Literal["notification", "topic", "bus"]
-
-
-@dataclass(frozen=True)
-class ObjectEventKind:
-    """One kind of object event in the catalog's words, with S3's notification types and EventBridge's
-    detail-types for it (``None``: S3 does not send this kind to EventBridge)."""
-
-    s3_types: tuple[str, ...]
-    detail_types: tuple[str, ...] | None
-
-
-OBJECT_EVENTS: dict[str, ObjectEventKind] = {
-    "created": ObjectEventKind(("s3:ObjectCreated:*",), ("Object Created",)),
-    "removed": ObjectEventKind(("s3:ObjectRemoved:*",), ("Object Deleted",)),
-    "restore_started": ObjectEventKind(("s3:ObjectRestore:Post",), ("Object Restore Initiated",)),
-    "restored": ObjectEventKind(("s3:ObjectRestore:Completed",), ("Object Restore Completed",)),
-    "restore_expired": ObjectEventKind(("s3:ObjectRestore:Delete",), ("Object Restore Expired",)),
-    "expired": ObjectEventKind(("s3:LifecycleExpiration:*",), ("Object Deleted",)),
-    "transitioned": ObjectEventKind(("s3:LifecycleTransition",), ("Object Storage Class Changed",)),
-    "tiered": ObjectEventKind(("s3:IntelligentTiering",), ("Object Access Tier Changed",)),
-    "tagged": ObjectEventKind(("s3:ObjectTagging:*",), ("Object Tags Added", "Object Tags Deleted")),
-    "acl_changed": ObjectEventKind(("s3:ObjectAcl:Put",), ("Object ACL Updated",)),
-    "replication": ObjectEventKind(("s3:Replication:*",), None),
-    "lost": ObjectEventKind(("s3:ReducedRedundancyLostObject",), None),
-}
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A domain's S3 bucket: encrypted, versioned, private, TLS only; its object events feed consumers."""
-
-    domain: str
-    name: str
-    description: str
-    versioning: bool = True
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.domain}/{self.name}"
-
-
-@dataclass(frozen=True)
-class ObjectSource:
-    """Which object events of which bucket a consumer takes, and the path they travel: S3's own notification
-    straight to the consumer's queue or function, the bucket's SNS topic (fan-out), or EventBridge's default bus."""
-
-    domain: str
-    bucket: str
-    events: tuple[str, ...]
-    prefix: str = ""
-    suffix: str = ""
-    path: ObjectPath = "notification"
-
-    @property
-    def qualified_bucket(self) -> str:
-        return f"{self.domain}/{self.bucket}"
-
-    @property
-    def s3_types(self) -> tuple[str, ...]:
-        return tuple(t for e in self.events for t in OBJECT_EVENTS[e].s3_types)
-
-    @property
-    def detail_types(self) -> tuple[str, ...]:
-        return tuple(sorted({t for e in self.events for t in OBJECT_EVENTS[e].detail_types or ()}))
-
-    def overlaps(self, other: ObjectSource) -> bool:
-        """S3 refuses two notification configurations of a bucket that share an event type and whose key filters
-        could both match one key: each prefix starts the other (or is empty), and each suffix ends the other."""
-        return (
-            bool(set(self.s3_types) & set(other.s3_types))
-            and (self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix))
-            and (self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix))
-        )
 
 
 # Handler packages the platform itself provides (not named by any catalog consumer).

@@ -129,6 +129,9 @@ class Names:
     def role(self, domain: str, consumer: str) -> str:
         return fit(f"{self.env}-{domain}-{consumer}", LIMITS["iam_role"], "-role")
 
+    def function_arn(self, function: str) -> str:
+        return self._arn("lambda", f"function:{function}")
+
     def log_group(self, function: str) -> str:
         return f"/aws/lambda/{function}"
 

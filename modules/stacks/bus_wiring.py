@@ -12,7 +12,7 @@ from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import api_call_pattern, scheduled_input
+from eventform.catalog.schedules import api_call_pattern, schedule_input
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -47,7 +47,7 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         name=names.bus(domain.name),
         arn=names.bus_arn(domain.name),
         archive_name=names.archive(domain.name),
-        archive_days=environment.eventbridge.archive_days,
+        archive_days=domain.bus.archive_days_in(environment),
         archive_pattern=domain.bus.archive_pattern,
         accounts=domain.bus.accounts_in(environment),
         organization=domain.bus.organization,
@@ -216,8 +216,12 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
     kms_key = stack.kms_key_for(domain.name)
     stack.delivery_dlq("schedules-delivery-dlq", dlq_name, domain=domain.name, tags=tags)
     for schedule in domain.schedules:
-        if schedule.event:
+        kind = schedule.target_kind
+        if kind == "bus":
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        elif kind == "function":  # Scheduler invokes Lambda natively (asynchronously), through the role
+            target_arn = names.function_arn(names.function(domain.name, schedule.consumer or ""))
+            actions = ("lambda:InvokeFunction",)
         else:
             target_arn = names.queue_arn(names.queue(domain.name, schedule.consumer or "", False))
             actions = ("sqs:SendMessage",)
@@ -256,16 +260,8 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=scheduled_input(
-                domain.source if schedule.event else None,
-                schedule.event,
-                domain.event(schedule.event).latest.number if schedule.event else 1,
-                schedule.payload,
-                domain.event(schedule.event).dataschema(domain.event(schedule.event).latest.number)
-                if schedule.event
-                else None,
-            ),
-            source=domain.source if schedule.event else None,
+            input=schedule_input(stack.catalog, domain, schedule),
+            source=domain.source if kind == "bus" else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
 

@@ -176,12 +176,13 @@ MUTATIONS = {
         p,
         "catalog/users.yaml",
         "    targets:  # at most 5",
-        "    targets:  # at most 5\n      audit:\n        type: sns\n"
-        "        name: audit\n"
-        "      # six targets",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n        name: audit\n      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
+    ),
+    "transformer-variable-name": lambda p: (
+        edit(p, USERS, "at: $.time}", "a/t: $.time}") or edit(p, USERS, '"at": "<at>"', '"at": "<a/t>"')
     ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
@@ -243,6 +244,18 @@ MUTATIONS = {
     ),
     "schedule-to-a-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "schedule-handler-event-not-taken": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: release-stock\n    event: stock.recount_requested  #",
+    ),
+    "schedule-handler-unknown-consumer": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: recount\n    event: stock.recount_requested  #",
     ),
     "lambda-target-without-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
@@ -403,10 +416,11 @@ MUTATIONS = {
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
-        "name: customer-onboarding",
-        "arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding",
+        "        name: customer-onboarding  #",
+        "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
     "unknown-backend-region": lambda p: edit(
         p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
@@ -657,6 +671,13 @@ CASES = [
         "$.detail.data.<field>",
     ),
     Case(
+        "transformer-variable-name",
+        "users.yaml",
+        "EventBridge refuses this: variable name 'a/t' is not 1 to 256 letters, digits, '_' or '-'",
+        "rename the variable",
+        at="a/t: $.time",
+    ),
+    Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
     ),
     Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
@@ -723,11 +744,32 @@ CASES = [
     ),
     Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
     Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case(
+        "schedule-handler-event-not-taken",
+        "inventory.yaml",
+        "release-stock's handler takes orders/order.cancelled, not inventory/stock.recount_requested",
+        "name one of its events (<domain>/<event>): orders/order.cancelled",
+        at="event: stock.recount_requested",
+    ),
+    Case(
+        "schedule-handler-unknown-consumer",
+        "inventory.yaml",
+        "inventory has no consumer 'recount' with a handler for Scheduler to invoke",
+        "release-stock, reserve-stock",
+        at="consumer: recount",
+    ),
     Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
     Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "negative-bus-archive-days",
+        "inventory.yaml",
+        "-3 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "days: 90",
+        at="archive: {days: -3}",
+    ),
     Case(
         "unknown-region",
         "dev.yaml",

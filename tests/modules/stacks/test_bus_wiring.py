@@ -38,10 +38,12 @@ def test_each_bus_domain_gets_a_bus_an_archive_and_locators(stack) -> None:
         bus = configuration.only(CloudwatchEventBus.TF_RESOURCE_TYPE)
         assert bus["name"] == f"prod-{name}"
         archive = configuration.only(CloudwatchEventArchive.TF_RESOURCE_TYPE)
-        assert archive["retention_days"] == 365  # environments/prod.yaml eventbridge.archive_days
+        # environments/prod.yaml eventbridge.archive_days, unless the bus sets its own (inventory: 3 days)
+        assert archive["retention_days"] == (3 if name == "inventory" else 365)
         assert archive["event_source_arn"].startswith("${aws_cloudwatch_event_bus.")
         assert {"bus_arn", "bus_name", "archive_arn"} <= set(configuration.config["output"])
     assert stack("dev-orders").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 7
+    assert stack("dev-inventory").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 3
     assert stack("prod-payments").resources(CloudwatchEventBus.TF_RESOURCE_TYPE) == {}  # no bus: declared
 
 
