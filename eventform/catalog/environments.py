@@ -121,6 +121,16 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             line_of(document, ["partners"]),
         )
         ok = False
+    admin_role = data.get("key_admin_role")
+    if admin_role is not None and not admin_role.startswith(f"arn:aws:iam::{data['account_id']}:role/"):
+        out.add(
+            path,
+            "key_admin_role",
+            f"{admin_role!r} is not a role of this environment's account {data['account_id']}",
+            f"write arn:aws:iam::{data['account_id']}:role/<the role that deploys and administers the keys>",
+            line_of(document, ["key_admin_role"]),
+        )
+        ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
     if not ok or waivers is None or eventbridge_settings is None:
@@ -154,6 +164,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         waivers=waivers,
         eventbridge=eventbridge_settings,
         partners=partners,
+        key_admin_role=data.get("key_admin_role"),
     )
 
 

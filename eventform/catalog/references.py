@@ -79,6 +79,24 @@ def parse(
     )
 
 
+REFERENCE_KEYS = ("arn", "name", "partner", "environments", "cross_region")
+
+
+def target_reference(
+    spec: dict[str, Any], kind: str, services: dict[str, str], location: str
+) -> tuple[Reference | None, list[tuple[str, str, str]]]:
+    """Where a target delivers, per environment (:mod:`eventform.catalog.references`); queue, lambda and api
+    targets are eventform's own and name nothing."""
+    if kind not in services:
+        return None, [
+            (f"{location}.{key}", f"a {kind} target names no external resource ({key})", f"remove {key}")
+            for key in REFERENCE_KEYS
+            if key in spec
+        ]
+    reference, problems = parse(spec, services[kind], f"a {kind} target", kind)
+    return reference, [(".".join([location, *map(str, keys)]), message, fix) for keys, message, fix in problems]
+
+
 def pii_exception(spec: dict[str, Any]) -> PiiException | None:
     """``pii_exception: {owner, reason}`` on a target: full personal data reaches it on purpose (the schema
     requires both)."""
@@ -117,7 +135,7 @@ def environment_problems(reference: Reference, environments: tuple[Environment, 
                     (
                         ["partner"],
                         f"environment {environment.name} declares no partner {reference.partner!r}",
-                        f"add partners: {{{reference.partner}: {{account: \"<12 digits>\"}}}} to "
+                        f'add partners: {{{reference.partner}: {{account: "<12 digits>"}}}} to '
                         f"environments/{environment.name}.yaml",
                     )
                 )
@@ -192,7 +210,7 @@ def check_catalog(
                                 (
                                     [],
                                     f"environment {environment.name} declares no partner {partner!r}",
-                                    f"add partners: {{{partner}: {{account: \"<12 digits>\"}}}} to "
+                                    f'add partners: {{{partner}: {{account: "<12 digits>"}}}} to '
                                     f"environments/{environment.name}.yaml",
                                 )
                             ],

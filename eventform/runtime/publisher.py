@@ -33,6 +33,14 @@ MAX_MESSAGE_BYTES = 262_144  # SNS and EventBridge: 256 KB per message / entry
 PUT_EVENTS_BATCH = 10
 
 
+def _rule_broken(error: Any) -> str:
+    """The schema rule a payload broke, in the schema's words: never the value (payloads carry personal data, and
+    errors end up in logs). ``required`` names the missing property, which is the schema's, not the payload's."""
+    if error.validator == "required":
+        return str(error.message)
+    return f"fails {error.validator} {json.dumps(error.validator_value, sort_keys=True)[:120]}"
+
+
 class PublishError(Exception):
     """The event cannot be published as given; nothing was sent."""
 
@@ -143,7 +151,7 @@ class Publisher:
         errors = sorted(self._validators[key].iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
         if errors:
             where = "/".join(map(str, errors[0].absolute_path)) or "(root)"
-            raise PublishError(f"{qualified} v{number} payload is invalid at {where}: {errors[0].message}")
+            raise PublishError(f"{qualified} v{number} payload is invalid at {where}: {_rule_broken(errors[0])}")
         identifier = event_id or str(uuid.uuid4())
         envelope = {
             "specversion": "1.0",

@@ -26,6 +26,10 @@ PLATFORM = "platform"
 
 PLATFORM_OWNER = "platform"
 
+# The idempotency table's own key (alias/eventform/<env>/platform-idempotency): every consumer role may use it; no
+# role may use the alarm topic's key.
+IDEMPOTENCY_KEY = "platform-idempotency"
+
 
 # Services the local environment reaches on the embedded AWS (all exist in provider 5.100 and 6.x).
 LOCAL_SERVICES = (
