@@ -209,6 +209,7 @@ class Backend:
     bucket: str | None = None
     region: str | None = None
     key_prefix: str = "eventform"
+    kms_key: str | None = None  # s3: the customer-managed key that encrypts the state
 
 
 @dataclass(frozen=True)

@@ -177,11 +177,41 @@ def _placement_problems(reference: Reference, environment: Environment, where: l
     return problems
 
 
+def _key_line(environment: Environment, key: str) -> int | None:
+    lines = environment.path.read_text(encoding="utf-8").splitlines()
+    return next((n for n, text in enumerate(lines, start=1) if text.startswith(f"{key}:")), None)
+
+
+def secret_state_problems(catalog: Catalog, environments: tuple[Environment, ...], out: Collector) -> None:
+    """A stack that reads a secret at plan time (an API destination's connection) writes its value into the state:
+    outside ``local`` that state must be the encrypted S3 backend, never a plain file on a laptop."""
+    for environment in environments:
+        if environment.is_local or environment.backend.type != "local" or not environment.eventbridge.api_destinations:
+            continue
+        readers = sorted(
+            f"{environment.name}-{consumer.domain} ({consumer.qualified_name}.{target.name})"
+            for consumer in catalog.consumers
+            for target in (consumer.route.targets if consumer.route else ())
+            if target.api is not None
+        )
+        if readers:
+            out.add(
+                environment.path,
+                "backend",
+                f"{', '.join(readers)} read a Secrets Manager secret at plan time; with a local backend its value "
+                "would sit in plain text in a state file at the project root",
+                "use backend: {type: s3, bucket: ..., region: ..., kms_key: arn:aws:kms:...} for this environment "
+                "(or eventbridge.api_destinations: false)",
+                _key_line(environment, "backend"),
+            )
+
+
 def check_catalog(
     catalog: Catalog, documents: dict[Path, Any], environments: tuple[Environment, ...], out: Collector
 ) -> None:
     """Every reference of every rule target, API destination secret and pipe target, in every environment; and
-    every account a bus admits by id."""
+    every account a bus admits by id; where secrets read at plan time would land in state."""
+    secret_state_problems(catalog, environments, out)
     for domain in catalog.domains:
         document = documents[domain.path]
 

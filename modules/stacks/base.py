@@ -95,6 +95,7 @@ class EventformStack(TerraformStack):
                 key=f"{environment.backend.key_prefix}/{id}.tfstate",
                 region=environment.backend.region,
                 encrypt=True,
+                kms_key_id=environment.backend.kms_key,  # the environment's own key: state holds secrets read at plan
                 use_lockfile=True,  # S3-native locking (Terraform >= 1.10), no DynamoDB table
             )
         else:

@@ -265,6 +265,20 @@ MUTATIONS = {
     "pii-as-sns-attribute": lambda p: edit(
         p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
     ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -702,6 +716,20 @@ CASES = [
         "attribute 'email' carries personal data (email under pii:)",
         "filter_scope: body",
         at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
     ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),

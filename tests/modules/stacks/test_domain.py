@@ -177,12 +177,15 @@ def test_locators_and_outputs(stack) -> None:
 
 def test_backends_and_provider_constraints_follow_the_environment(stack) -> None:
     dev, prod, local = stack("dev-orders").config, stack("prod-orders").config, stack("local-orders").config
-    assert dev["terraform"]["backend"] == {"local": {"path": "../../../terraform.dev-orders.tfstate"}}
+    # dev reads the CRM secret at plan time (users' API destination): its state is in S3 too, never a local file
+    assert dev["terraform"]["backend"]["s3"]["kms_key_id"] == "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"
+    assert local["terraform"]["backend"] == {"local": {"path": "../../../terraform.local-orders.tfstate"}}
     assert prod["terraform"]["backend"]["s3"] == {
         "bucket": "example-eventform-state-prod",
         "key": "eventform/prod-orders.tfstate",
         "region": "eu-west-1",
         "encrypt": True,
+        "kms_key_id": "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",  # the state's own key
         "use_lockfile": True,
     }
     assert prod["terraform"]["required_providers"]["aws"]["version"] == "~> 6.0"
