@@ -23,6 +23,11 @@ RUNTIME = "python3.12"
 # pinned so a plan never changes by itself. (Vendoring would add ~20 MB of third-party code to every package.)
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
 
+# Concurrency bounds when the catalog sets none (function.reserved_concurrency / function.max_concurrency): a flood
+# of events from outside the account can neither exhaust the account's pool nor run up the bill unbounded.
+DEFAULT_PUSHED_CONCURRENCY = 10  # reserved concurrency of functions invoked by SNS, EventBridge, S3 or Pipes
+DEFAULT_QUEUE_CONCURRENCY = 10  # maximum concurrency of a queue-fed function's event source mapping (2..1000)
+
 
 @dataclass(frozen=True)
 class FunctionConfig:

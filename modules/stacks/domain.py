@@ -16,7 +16,13 @@ from eventform.catalog.naming import Names
 from eventform.synthesis.packaging import Package
 from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import (
+    DEFAULT_PUSHED_CONCURRENCY,
+    DEFAULT_QUEUE_CONCURRENCY,
+    ConsumerFunction,
+    FunctionConfig,
+    Grants,
+)
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
@@ -443,10 +449,14 @@ class DomainStack(DomainParts):
                 package_hash=package.sha256_base64,
                 memory=settings.memory,
                 timeout=settings.timeout,
-                reserved_concurrency=settings.reserved_concurrency,
+                # every function has a concurrency bound: pushed ones (reachable by SNS, EventBridge, S3) reserve
+                # it, queue-fed ones cap their event source mapping (unless they reserve it themselves)
+                reserved_concurrency=settings.reserved_concurrency
+                or (None if queue else DEFAULT_PUSHED_CONCURRENCY),
                 batch_size=settings.batch_size,
                 batching_window=settings.batching_window,
-                max_concurrency=settings.max_concurrency,
+                max_concurrency=settings.max_concurrency
+                or (DEFAULT_QUEUE_CONCURRENCY if queue and not settings.reserved_concurrency else None),
                 environment=_function_environment(consumer, environment, names),
                 log_retention_days=environment.log_retention_days,
                 region=environment.region,
