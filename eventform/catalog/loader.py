@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, pipe_checks, pipes, references, schedules
+from eventform.catalog import buckets, bus_trust, pipe_checks, pipes, privacy, references, schedules
 from eventform.catalog import buses as eventbridge
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
@@ -57,6 +57,8 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     references.check_catalog(catalog, documents, environments, out)
+    bus_trust.check_catalog(catalog, documents, environments, out)
+    privacy.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 

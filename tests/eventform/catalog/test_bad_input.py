@@ -230,6 +230,61 @@ MUTATIONS = {
     "bus-account-not-a-partner": lambda p: edit(
         p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
     ),
+    "bus-admits-without-events": lambda p: edit(p, "catalog/orders.yaml", "    events: [order.created]", "    # none"),
+    "bus-event-not-on-bus": lambda p: edit(
+        p, "catalog/orders.yaml", "events: [order.created]", "events: [order.shipped]"
+    ),
+    "pattern-sets-account": lambda p: edit(
+        p,
+        INVENTORY,
+        "      detail:\n        data:\n          reason:",
+        '      account: ["555555555555"]\n      detail:\n        data:\n          reason:',
+    ),
+    "bad-organizational-unit": lambda p: edit(
+        p, "catalog/orders.yaml", "[o-exampleorg01/r-ab12/ou-ab12-11111111]", "[ou-ab12-11111111]"
+    ),
+    "key-admin-role-of-another-account": lambda p: edit(
+        p, "environments/prod.yaml", "arn:aws:iam::333333333333:role/", "arn:aws:iam::111111111111:role/"
+    ),
+    # PII (issue 16): minimal outside the account and in streams; never an SNS attribute
+    "pii-to-partner-without-transformer": lambda p: edit(
+        p,
+        USERS,
+        "        input_transformer:  # another account: the event's id, type and country, no personal data\n"
+        "          paths: {type: $.detail-type, id: $.detail.id, country: $.detail.data.country}\n"
+        '          template: \'{"type": "<type>", "id": "<id>", "country": "<country>"}\'\n',
+        "",
+    ),
+    "pii-to-stream-without-exception": lambda p: edit(
+        p,
+        USERS,
+        "        pii_exception:  # whole envelopes, e-mail included, on purpose\n          owner: team-identity\n"
+        "          reason: >-\n            The stream stays in this account",
+        "        # no exception: the stream stays in this account",
+    ),
+    "pii-selected-by-transformer": lambda p: edit(
+        p,
+        USERS,
+        "id: $.detail.id, country: $.detail.data.country, at: $.time}",
+        "id: $.detail.id, country: $.detail.data, at: $.time}",
+    ),
+    "pii-as-sns-attribute": lambda p: edit(
+        p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
+    ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -732,6 +787,83 @@ CASES = [
         "account 999999999999 is admitted in every environment",
         "write put_events: {partners: [<name>]}",
         at='accounts: ["999999999999"]',
+    ),
+    Case(
+        "bus-admits-without-events",
+        "orders.yaml",
+        "admits other accounts but names none of the domain's events they may put",
+        "put_events.events",
+        at="put_events:",
+    ),
+    Case(
+        "bus-event-not-on-bus",
+        "orders.yaml",
+        "'order.shipped' is not an event of orders that travels on its bus",
+        "order.cancelled, order.created",
+        at="events: [order.shipped]",
+    ),
+    Case(
+        "pattern-sets-account",
+        "inventory.yaml",
+        "account is generated",
+        "put_events.events",
+        at=("release-stock:", "pattern:"),
+    ),
+    Case(
+        "bad-organizational-unit",
+        "orders.yaml",
+        "'ou-ab12-11111111' is not an organisational unit path of the organisation o-exampleorg01",
+        "o-exampleorg01/r-ab12/ou-ab12-11111111",
+        at="organizational_units:",
+    ),
+    Case(
+        "key-admin-role-of-another-account",
+        "prod.yaml",
+        "is not a role of this environment's account 333333333333",
+        "arn:aws:iam::333333333333:role/",
+        at="key_admin_role:",
+    ),
+    Case(
+        "pii-to-partner-without-transformer",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach account 444444444444 (in dev) unminimised",
+        "pii_exception: {owner: <team>",
+        at=("customer-fanout:", "partner:"),
+    ),
+    Case(
+        "pii-to-stream-without-exception",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach a stream unminimised",
+        "input_path or input_transformer",
+        at=("customer-fanout:", "      stream:"),
+    ),
+    Case(
+        "pii-selected-by-transformer",
+        "users.yaml",
+        "personal data of orders/order.created (customer.email, customer.name) would reach a stream",
+        "leaving out the pii: fields",
+        at=("customer-fanout:", "analytics:"),
+    ),
+    Case(
+        "pii-as-sns-attribute",
+        "users.yaml",
+        "attribute 'email' carries personal data (email under pii:)",
+        "filter_scope: body",
+        at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
     ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),

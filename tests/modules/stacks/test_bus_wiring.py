@@ -62,7 +62,7 @@ def test_bus_policy_names_accounts_and_the_organisation_never_a_bare_star(stack)
     assert by_sid["AccountsPutEvents"]["Principal"] == {"AWS": ["arn:aws:iam::555555555555:root"]}
     organisation = by_sid["OrganizationPutsEvents"]
     assert organisation["Principal"] == "*"
-    assert organisation["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}
+    assert organisation["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg01"  # test_bus_trust
     for statement in policy["Statement"]:
         assert statement["Action"] == "events:PutEvents"
         assert statement["Resource"] == f"arn:aws:events:eu-west-1:{PROD}:event-bus/prod-orders"
@@ -79,6 +79,8 @@ def test_one_rule_per_source_bus_with_the_generated_pattern(stack) -> None:
         "source": ["com.example.orders"],
         "detail-type": ["order.created"],
         "detail": {"data": {"country": [{"anything-but": ["US"]}]}},
+        # the orders bus admits the marketplace partner for order.created: prod and the partner's prod account
+        "account": [PROD, "555555555555"],
     }
     for rule in rules.values():
         assert len(rule["name"]) <= LIMITS["rule"]
