@@ -48,6 +48,14 @@ JSII_PIPE_ERRORS = ("JSIIError", "JSONDecodeError", "BrokenPipeError", "EOFError
 errors = Console(stderr=True, soft_wrap=True)
 
 
+class EmbeddedAwsDownError(Exception):
+    """`local up` recorded an embedded AWS whose process is gone."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(endpoint)
+        self.endpoint = endpoint
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised like Ctrl-C so that every rollback and cleanup runs."""
 
@@ -135,6 +143,12 @@ def _from_text(text: str) -> Failure | None:
 
 
 def _endpoint_down(error: BaseException) -> Failure | None:
+    if isinstance(error, EmbeddedAwsDownError):
+        return Failure(
+            "embedded-aws-down",
+            f"the embedded AWS recorded at {error.endpoint} is not running (its server stopped or was killed)",
+            "run `eventform local down`, then `eventform local up`",
+        )
     try:
         from botocore.exceptions import ConnectionError as BotoConnectionError
         from botocore.exceptions import HTTPClientError
@@ -250,6 +264,7 @@ def exit_now_if_interrupted(code: int) -> None:
 __all__ = [
     "EXIT_CODES",
     "BoundaryGroup",
+    "EmbeddedAwsDownError",
     "Failure",
     "Terminated",
     "classify",
