@@ -32,9 +32,10 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced node_modules/.installed .cache/terraform.rc browser ## install Python (uv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config, chromium
+setup: .venv/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
 
-# Debian's chromium for the docs site test; installed with apt-get only when missing and running as root. Otherwise
+# Debian's chromium for the docs site test, needed by `make test` only (never by setup, lint, synth or scan, so the
+# pre-push hook installs no system package); installed with apt-get only when missing and running as root. Otherwise
 # a warning: the browser test itself skips with the reason on a laptop and fails under CI=1.
 browser: ## headless Chromium for the docs test (apt-get install chromium when missing, as root)
 	@if [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then :; \
@@ -44,7 +45,7 @@ browser: ## headless Chromium for the docs test (apt-get install chromium when m
 	    || echo "make browser: apt-get install chromium failed; the docs browser test will skip (fail under CI=1)" >&2; \
 	else echo "make browser: no chromium at $${CHROMIUM:-/usr/bin/chromium}; as root: apt-get install chromium (or set CHROMIUM=/path); the docs browser test skips (fails under CI=1)" >&2; fi
 
-lint: setup ## validate the catalog and environments
+lint: .venv/.synced ## validate the catalog and environments
 	$(EVENTFORM) lint
 
 synth: setup ## synthesize every environment into cdktf.out/
@@ -59,7 +60,7 @@ scan: synth ## checkov (built-in + policies/) and eventform's checks over every 
 docs: setup ## Markdown + static HTML site of the catalog in site/ (open site/index.html)
 	$(EVENTFORM) docs --out site
 
-test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
+test: setup browser ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
 	.venv/bin/ruff check .
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth

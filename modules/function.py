@@ -16,6 +16,7 @@ from cdktn_provider_aws.lambda_permission import LambdaPermission
 from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
 from constructs import Construct
 
+from eventform.catalog.naming import statement_id
 from modules.policies import Statement, document
 
 RUNTIME = "python3.12"
@@ -242,7 +243,7 @@ class ConsumerFunction(Construct):
         return LambdaPermission(
             self,
             id,
-            statement_id=f"Invoke{id.title().replace('-', '')}",
+            statement_id=statement_id(id),
             action="lambda:InvokeFunction",
             function_name=self.function.function_name,
             principal=principal,

@@ -25,11 +25,12 @@ from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.events import SCHEMA_DIALECT, past_tense_problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
+from eventform.catalog.naming import max_consumer_length, max_domain_length
 from eventform.synthesis.lock import output_lock
 
-DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+DOMAIN_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_domain_length() - 1}}}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-CONSUMER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+CONSUMER_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_consumer_length() - 1}}}$")
 QUALIFIED_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a Python package: handlers/<name>/
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{2,}$")
@@ -128,7 +129,12 @@ def add_domain(
 ) -> Scaffolded:
     path = root / "catalog" / f"{name}.yaml"
     if not DOMAIN_PATTERN.match(name):
-        raise _refuse(path, "domain", f"bad domain name {name!r}", "use 2-30 lower-case letters, digits and '-'")
+        raise _refuse(
+            path,
+            "domain",
+            f"bad domain name {name!r}",
+            f"use 2-{max_domain_length()} lower-case letters, digits and '-'",
+        )
     if path.exists():
         raise _refuse(path, "domain", f"domain {name!r} already exists", "pick another name or edit the file")
     if not OWNER_PATTERN.match(owner):
@@ -432,7 +438,7 @@ def add_consumer(
             path,
             location,
             f"bad consumer name {name!r}",
-            "use 2-40 lower-case letters, digits and '-', e.g. send-email",
+            f"use 2-{max_consumer_length()} lower-case letters, digits and '-', e.g. send-email",
         )
     qualified = parse_events(events, path)
     if filter_scope not in ("attributes", "body"):

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns, registry, transformers
+from eventform.catalog import patterns, references, registry, transformers
 from eventform.catalog.model import (
     ApiDestination,
     Bus,
@@ -23,6 +23,7 @@ from eventform.catalog.model import (
     Environment,
     EventBridgeSettings,
     InputTransformer,
+    Reference,
     RetryPolicy,
     Route,
     Target,
@@ -123,7 +124,10 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
     if not ok:
         return None
     return Bus(
-        accounts=tuple(sorted(put.get("accounts", []))), organization=organization, archive_pattern=archive_pattern
+        accounts=tuple(sorted(put.get("accounts", []))),
+        organization=organization,
+        archive_pattern=archive_pattern,
+        partners=tuple(sorted(put.get("partners", []))),
     )
 
 
@@ -238,15 +242,8 @@ def _build_target(
     location = f"consumers.{consumer}.targets.{name}"
     kind = spec["type"]
     problems: list[patterns.Problem] = []
-    needs_arn = kind in ARN_SERVICE
-    if needs_arn and "arn" not in spec:
-        problems.append((location, f"a {kind} target needs the ARN of what it delivers to", "add arn: arn:aws:..."))
-    if needs_arn and "arn" in spec and spec["arn"].split(":")[2] != ARN_SERVICE[kind]:
-        problems.append(
-            (f"{location}.arn", f"{spec['arn']!r} is not a {kind} ARN", f"use an arn:aws:{ARN_SERVICE[kind]}:... ARN")
-        )
-    if not needs_arn and "arn" in spec:
-        problems.append((f"{location}.arn", f"a {kind} target takes no arn", "remove arn"))
+    reference, reference_problems = _target_reference(spec, kind, location)
+    problems.extend(reference_problems)
     if kind == "lambda" and "function" in spec:
         problems.append(
             (
@@ -301,7 +298,27 @@ def _build_target(
         api=api,
         partition_key_path=spec.get("partition_key_path"),
         function=spec.get("function"),
+        reference=reference,
+        pii_exception=references.pii_exception(spec),
     )
+
+
+REFERENCE_KEYS = ("arn", "name", "partner", "environments", "cross_region")
+
+
+def _target_reference(
+    spec: dict[str, Any], kind: str, location: str
+) -> tuple[Reference | None, list[patterns.Problem]]:
+    """Where a target delivers, per environment (:mod:`eventform.catalog.references`); queue, lambda and api
+    targets are eventform's own and name nothing."""
+    if kind not in ARN_SERVICE:
+        return None, [
+            (f"{location}.{key}", f"a {kind} target names no external resource ({key})", f"remove {key}")
+            for key in REFERENCE_KEYS
+            if key in spec
+        ]
+    reference, problems = references.parse(spec, ARN_SERVICE[kind], f"a {kind} target", kind)
+    return reference, [(".".join([location, *map(str, keys)]), message, fix) for keys, message, fix in problems]
 
 
 def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestination | None, list[patterns.Problem]]:
@@ -328,7 +345,11 @@ def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestinatio
                 )
             )
     secret = auth.get("secret")
-    if secret is None:
+    secret_reference = None
+    if isinstance(secret, dict):  # {name: ...} or per environment: {environments: {<env>: {arn: ...}}}
+        secret_reference, secret_problems = references.parse(secret, "secretsmanager", "auth.secret")
+        problems.extend((".".join([f"{location}.auth.secret", *map(str, k)]), m, f) for k, m, f in secret_problems)
+    elif secret is None:
         problems.append(
             (
                 f"{location}.auth",
@@ -353,8 +374,10 @@ def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestinatio
             method=spec.get("method", "POST"),
             rate=spec.get("rate", 1),
             auth=auth["type"],
-            secret_arn=secret,
+            secret_arn=secret if isinstance(secret, str) else None,
             header=auth.get("header", "x-api-key"),
+            secret=secret_reference
+            or references.parse({"arn": secret}, "secretsmanager", "auth.secret")[0],
         ),
         [],
     )

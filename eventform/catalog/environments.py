@@ -15,6 +15,7 @@ from eventform.catalog.model import (
     Waiver,
 )
 from eventform.catalog.parsing import Collector, line_of, parse_duration, read_yaml, schema_problems, to_plain
+from eventform.catalog.regions import region_problem
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -60,10 +61,16 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             line_of(document, ["name"]),
         )
         return None
+    ok = True
+    for where in (["region"], ["backend", "region"]):
+        region = data.get(where[0]) if len(where) == 1 else data[where[0]].get(where[1])
+        problem = region_problem(region) if isinstance(region, str) else None
+        if problem:
+            out.add(path, ".".join(where), problem[0], problem[1], line_of(document, where))
+            ok = False
     retention = data.get("retention", {})
     queue_retention = parse_duration(retention.get("queue", 4 * 86400))
     dlq_retention = parse_duration(retention.get("dlq", 14 * 86400))
-    ok = True
     for key, seconds in (("queue", queue_retention), ("dlq", dlq_retention)):
         if not 60 <= seconds <= 1_209_600:
             out.add(
@@ -111,6 +118,16 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             line_of(document, ["endpoint"]),
         )
         ok = False
+    partners = {name: entry["account"] for name, entry in sorted(data.get("partners", {}).items())}
+    if data["account_id"] in partners.values():
+        out.add(
+            path,
+            "partners",
+            f"the environment's own account {data['account_id']} is listed as a partner",
+            "remove it from partners: (an environment always trusts its own account)",
+            line_of(document, ["partners"]),
+        )
+        ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
     if not ok or waivers is None or eventbridge_settings is None:
@@ -143,6 +160,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         endpoint=data.get("endpoint"),
         waivers=waivers,
         eventbridge=eventbridge_settings,
+        partners=partners,
     )
 
 

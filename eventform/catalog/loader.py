@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, pipe_checks, pipes, schedules
+from eventform.catalog import buckets, pipe_checks, pipes, references, schedules
 from eventform.catalog import buses as eventbridge
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
 from eventform.catalog.errors import CatalogError, Problem
-from eventform.catalog.events import build_event
+from eventform.catalog.events import build_event, check_example_sizes
 from eventform.catalog.model import (
     PLATFORM_HANDLERS,
     Catalog,
@@ -46,6 +46,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
     catalog = Catalog(root=directory, domains=tuple(d for d in domains if d is not None))
+    check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
     out.check()
     catalog = _with_fifo_consumers(catalog)
@@ -55,6 +56,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     buckets.check_catalog(catalog, documents, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
+    references.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -216,4 +218,3 @@ def load(root: Path, environments: Iterable[str] | None = None) -> tuple[Catalog
     if pii:
         raise CatalogError(pii)
     return catalog, tuple(e for e in every_environment if wanted is None or e.name in wanted)
-

@@ -97,6 +97,11 @@ class Event:
                 return candidate
         raise KeyError(f"{self.qualified_name} has no version {number}")
 
+    def dataschema(self, number: int) -> str:
+        """The CloudEvents ``dataschema`` (a URI) of version ``number``: the schema's ``$id`` (checked to be an
+        absolute URI when the catalog loads), else a URN naming the event version."""
+        return self.version(number).schema.get("$id") or f"urn:eventform:schema:{self.domain}:{self.name}:v{number}"
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -252,6 +257,11 @@ class Environment:
     endpoint: str | None = None
     waivers: tuple[Waiver, ...] = ()
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
+    partners: dict[str, str] = field(default_factory=dict)  # partner name -> its account in this environment
+
+    def trusts_account(self, account: str) -> bool:
+        """The environment's own account or a partner it declares (``partners:``): where its ARNs may point."""
+        return account == self.account_id or account in self.partners.values()
 
     @property
     def is_local(self) -> bool:
@@ -294,6 +304,44 @@ class InputTransformer:
     template: str
 
 
+# How a resource's name becomes its ARN, per ARN service (``Reference.name``).
+RESOURCE_FORMATS: dict[str, str] = {
+    "sns": "{name}",
+    "sqs": "{name}",
+    "states": "stateMachine:{name}",
+    "kinesis": "stream/{name}",
+    "firehose": "deliverystream/{name}",
+    "events": "event-bus/{name}",
+    "lambda": "function:{name}",
+    "secretsmanager": "secret:{name}",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resource outside eventform's stacks (a target, a secret), named per environment so that prod never points
+    at dev: an ARN per environment (``environments:``), or a name resolved in the environment's own account and
+    region (or in a partner's account, ``partner:``), or one ARN for every environment (checked against each)."""
+
+    service: str  # the ARN's service: states, sns, kinesis, firehose, events, lambda, sqs, secretsmanager
+    arn: str | None = None
+    name: str | None = None
+    partner: str | None = None  # with name: the partner account the environment declares under partners:
+    per_environment: tuple[tuple[str, str], ...] = ()  # environment name -> ARN
+    cross_region: bool = False  # another region than the environment's, on purpose
+
+    def arn_in(self, environment: Environment) -> str:
+        """The ARN in ``environment`` (the loader has checked that each environment gets one)."""
+        for name, arn in self.per_environment:
+            if name == environment.name:
+                return arn
+        if self.arn is not None:
+            return self.arn
+        account = environment.partners.get(self.partner, "") if self.partner else environment.account_id
+        resource = RESOURCE_FORMATS[self.service].format(name=self.name)
+        return f"arn:aws:{self.service}:{environment.region}:{account}:{resource}"
+
+
 @dataclass(frozen=True)
 class ApiDestination:
     """An HTTP endpoint behind a managed connection; credentials live in Secrets Manager, never in the catalog."""
@@ -302,8 +350,18 @@ class ApiDestination:
     method: str
     rate: int
     auth: Literal["api_key", "basic"]
-    secret_arn: str
+    secret_arn: str | None  # the ARN as written for every environment; see ``secret``
     header: str = "x-api-key"
+    secret: Reference | None = None  # the credentials' secret, per environment
+
+    def secret_in(self, environment: Environment) -> str:
+        """What the connection's data source reads: an ARN, or a secret name (the provider resolves it in the
+        environment's own account and region; AWS suffixes secret ARNs with random characters)."""
+        if self.secret is None:
+            return self.secret_arn or ""
+        if self.secret.name is not None and not self.secret.per_environment and not self.secret.arn:
+            return self.secret.name
+        return self.secret.arn_in(environment)
 
 
 @dataclass(frozen=True)
@@ -317,10 +375,23 @@ class Target:
     api: ApiDestination | None = None
     partition_key_path: str | None = None  # kinesis
     function: str | None = None  # lambda: the handler wiring's function name (hook, see modules/rule.py)
+    reference: Reference | None = None  # what arn names, per environment (None: queue, lambda, api)
+    pii_exception: PiiException | None = None  # full PII may reach this target on purpose
 
     @property
     def needs_role(self) -> bool:
         return self.kind in ROLE_TARGETS
+
+    def arn_in(self, environment: Environment) -> str | None:
+        return self.reference.arn_in(environment) if self.reference else self.arn
+
+
+@dataclass(frozen=True)
+class PiiException:
+    """Personal data reaches another account or a stream unminimised on purpose: who decided, and why."""
+
+    owner: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -343,6 +414,13 @@ class Bus:
     accounts: tuple[str, ...] = ()
     organization: str | None = None
     archive_pattern: dict[str, Any] | None = None
+    partners: tuple[str, ...] = ()  # partners declared per environment (Environment.partners)
+
+    def accounts_in(self, environment: Environment) -> tuple[str, ...]:
+        """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts
+        there."""
+        partners = {environment.partners[p] for p in self.partners if p in environment.partners}
+        return tuple(sorted(set(self.accounts) | partners))
 
 
 @dataclass(frozen=True)
@@ -499,10 +577,15 @@ class PipeEnrichment:
 @dataclass(frozen=True)
 class PipeTarget:
     kind: PipeTargetKind
-    arn: str
+    arn: str | None  # as written for every environment (None: named, see reference)
     invocation: str | None = None  # lambda, stepfunctions
     partition_key: str | None = None  # kinesis
     message_group: str | None = None  # FIFO queue
+    reference: Reference | None = None
+    pii_exception: PiiException | None = None
+
+    def arn_in(self, environment: Environment) -> str:
+        return self.reference.arn_in(environment) if self.reference else self.arn or ""
 
     @property
     def actions(self) -> tuple[str, ...]:

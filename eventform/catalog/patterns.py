@@ -19,6 +19,7 @@ from typing import Any
 
 from eventform.catalog import rule_matching, transformers
 from eventform.catalog.operators import Problem
+from eventform.runtime import envelope as cloudevents
 
 # Every operator EventBridge accepts inside a pattern's value list.
 OPERATORS = frozenset(rule_matching.EVENTBRIDGE.operators)
@@ -203,17 +204,9 @@ def envelope(
         "time": time,
         "region": region,
         "resources": [],
-        "detail": {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": source,
-            "type": detail_type,
-            "dataversion": version,
-            "time": time,
-            "correlationid": event_id,
-            "datacontenttype": "application/json",
-            PAYLOAD: payload,
-        },
+        "detail": cloudevents.build(
+            source=source, event_type=detail_type, version=version, data=payload, event_id=event_id, time=time
+        ),
     }
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jsonschema import Draft202012Validator
-
 from eventform.catalog.buses import retry_policy, retry_problems
 from eventform.catalog.model import (
     ApiCallAlert,
@@ -19,6 +17,8 @@ from eventform.catalog.model import (
     Schedule,
 )
 from eventform.catalog.parsing import Collector, line_of, parse_duration
+from eventform.runtime import envelope as cloudevents
+from eventform.runtime.validation import SchemaValidationError, compile_schema
 
 RATE = re.compile(r"^rate\(([1-9][0-9]*) (minute|minutes|hour|hours|day|days)\)$")
 
@@ -137,22 +137,23 @@ def expression_problems(expression: str) -> list[tuple[str, str]]:
     return problems
 
 
-def scheduled_input(source: str | None, event: str | None, version: int, payload: dict[str, Any]) -> str:
+def scheduled_input(
+    source: str | None, event: str | None, version: int, payload: dict[str, Any], dataschema: str | None = None
+) -> str:
     """What a schedule sends. On the bus: the CloudEvents envelope the publisher would send (so consumers unwrap it
-    the same way), with Scheduler's context attributes as id and time; to a queue: the payload as is."""
+    the same way, ``dataschema`` included), with Scheduler's context attributes as id and time; to a queue: the
+    payload as is."""
     if source is None or event is None:
         return json.dumps(payload, sort_keys=True)
-    envelope = {
-        "specversion": "1.0",
-        "id": "<aws.scheduler.execution-id>",
-        "source": source,
-        "type": event,
-        "dataversion": version,
-        "time": "<aws.scheduler.scheduled-time>",
-        "correlationid": "<aws.scheduler.execution-id>",
-        "datacontenttype": "application/json",
-        "data": payload,
-    }
+    envelope = cloudevents.build(
+        source=source,
+        event_type=event,
+        version=version,
+        data=payload,
+        event_id="<aws.scheduler.execution-id>",
+        time="<aws.scheduler.scheduled-time>",
+        dataschema=dataschema,
+    )
     return json.dumps(envelope, sort_keys=True)
 
 
@@ -163,6 +164,18 @@ def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
         )
         for name, spec in sorted(data.get("aws_api_calls", {}).items())
     )
+
+
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
+def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict[str, Any]:
+    """The default-bus pattern of an API-call alert: CloudTrail's record of these calls to this service."""
+    return {
+        "source": [f"aws.{service}"],
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
+    }
 
 
 def check_schedule(domain: Domain, schedule: Schedule, document: Any, out: Collector) -> None:
@@ -198,12 +211,13 @@ def check_schedule(domain: Domain, schedule: Schedule, document: Any, out: Colle
             line_of(document, [*where, "event"]),
         )
         return
-    validator = Draft202012Validator(event.latest.schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    for error in validator.iter_errors(schedule.payload):
+    try:
+        compile_schema(event.latest.schema)(schedule.payload)  # the validator of the publisher and the consumers
+    except SchemaValidationError as error:
         out.add(
             domain.path,
             f"{location}.payload",
-            f"the payload does not match {event.name} v{event.latest.number}: {error.message}",
+            f"the payload does not match {event.name} v{event.latest.number}: {error.path} {error.rule}",
             "make the payload a valid example of the event",
             line_of(document, [*where, "payload"]),
         )

@@ -28,8 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=boundary.BoundaryGroup,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(emoji=False)  # never turn an ARN's :secret: into an emoji
+errors = Console(stderr=True, emoji=False)
 
 RootOption = Annotated[
     Path, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)

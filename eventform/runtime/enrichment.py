@@ -23,7 +23,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from eventform.runtime.handler import CloudEvent, EventHandler, EventValidationError, UnknownEventError, unwrap
+from eventform.runtime.declared import Declarations, UnknownEventError
+from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.handler import unwrap
+from eventform.runtime.validation import SchemaValidationError
 
 __all__ = ["Enricher", "EnrichmentFunction", "record_envelope"]
 
@@ -46,21 +49,23 @@ def record_envelope(record: dict[str, Any]) -> CloudEvent:
 class Enricher:
     """One pipe's enrichment: register a function per event with ``@app.on``, export ``app.lambda_handler``.
 
-    Validation reuses :class:`eventform.runtime.handler.EventHandler` (the same schemas, the same errors), without its
-    idempotency: an enrichment must return the same answer every time it is asked, so it never skips a record.
+    Records are accepted and validated as by :class:`eventform.runtime.handler.EventHandler` (the declared
+    ``(source, type)``, the same validators), without its idempotency: an enrichment must return the same answer
+    every time it is asked, so it never skips a record.
     """
 
     def __init__(self, pipe: str, schemas_dir: Path) -> None:
         self.pipe = pipe
         self.logger = Logger(service=pipe)
-        self._validation = EventHandler(pipe, schemas_dir, idempotency_table="")
-        self._functions: dict[str, EnrichmentFunction] = {}
+        self.declared = Declarations(pipe, schemas_dir)
+        self._functions: dict[tuple[str, str], EnrichmentFunction] = {}
 
     def on(self, event_type: str) -> Callable[[EnrichmentFunction], EnrichmentFunction]:
-        """Register the enrichment of ``<domain>/<event>`` (or just ``<event>``)."""
+        """Register the enrichment of ``<domain>/<event>``."""
+        declaration = self.declared.declare(event_type)
 
         def register(function: EnrichmentFunction) -> EnrichmentFunction:
-            self._functions[event_type.split("/")[-1]] = function
+            self._functions[(declaration.source, declaration.type)] = function
             return function
 
         return register
@@ -68,10 +73,16 @@ class Enricher:
     def enrich(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The output item for one record, or None when the business function drops it."""
         event = record_envelope(record)
-        function = self._functions.get(event.type)
+        function = self._functions.get((event.source, event.type))
         if function is None:
-            raise UnknownEventError(f"{self.pipe} does not enrich {event.type}")
-        self._validation.validate(event)
+            raise UnknownEventError(f"{self.pipe} does not enrich {event.type} from {event.source}")
+        declaration, validator = self.declared.resolve(event)
+        try:
+            validator(event.data)
+        except SchemaValidationError as error:
+            raise EventValidationError(
+                f"{declaration.qualified} v{event.dataversion} {event.id}: payload {error}"
+            ) from None
         self.logger.append_keys(
             correlation_id=event.correlationid, event_type=event.type, event_version=event.dataversion
         )

@@ -6,8 +6,10 @@ Built on Powertools for AWS Lambda (Python) v3:
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
   S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
   (:mod:`eventform.runtime.objects`), and S3's test event on configuration is acknowledged;
-- the payload is validated against the event's catalog schema, bundled into the package next to the handler;
-- idempotency is keyed on the CloudEvents ``id`` with Powertools' DynamoDB persistence layer (delivery is
+- an event is accepted only when its ``(source, type)`` is one the consumer registered (``<domain>/<event>`` and that
+  domain's source, :mod:`eventform.runtime.declared`), and its payload is validated against the schema of that
+  declaration and its ``dataversion`` (:mod:`eventform.runtime.validation`, the validator lint and the publisher use);
+- idempotency is keyed on the CloudEvents ``source`` and ``id`` with Powertools' DynamoDB persistence layer (delivery is
   at-least-once), when ``IDEMPOTENCY_TABLE`` is set;
 - logs are structured JSON carrying the correlation id, event type and version;
 - a timeout guard refuses to start a record when less than ``TIMEOUT_GUARD_MS`` of the invocation remains, so the
@@ -19,11 +21,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import fastjsonschema
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -40,6 +40,9 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 
 from eventform.runtime import objects
+from eventform.runtime.declared import Declarations, UnknownEventError
+from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.validation import SchemaValidationError
 
 __all__ = [
     "CloudEvent",
@@ -52,75 +55,11 @@ __all__ = [
     "unwrap",
 ]
 
-SPEC_VERSION = "1.0"
 DEFAULT_TIMEOUT_GUARD_MS = 2_000
-
-
-class EventValidationError(Exception):
-    """The payload does not match the event's catalog schema."""
-
-
-class UnknownEventError(Exception):
-    """The event's type or version is not one this consumer declares."""
 
 
 class TimeoutGuardError(Exception):
     """Too little of the invocation is left to handle a record safely; it is left for a retry."""
-
-
-@dataclass(frozen=True)
-class CloudEvent:
-    """CloudEvents 1.0 with eventform's extensions (correlationid, traceparent, dataversion)."""
-
-    id: str
-    source: str
-    type: str
-    data: dict[str, Any]
-    dataversion: int = 1
-    time: str | None = None
-    dataschema: str | None = None
-    correlationid: str | None = None
-    traceparent: str | None = None
-    specversion: str = SPEC_VERSION
-    extensions: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, envelope: dict[str, Any]) -> CloudEvent:
-        known = {
-            "id",
-            "source",
-            "type",
-            "data",
-            "dataversion",
-            "time",
-            "dataschema",
-            "correlationid",
-            "traceparent",
-            "specversion",
-        }
-        missing = [k for k in ("id", "source", "type", "data") if k not in envelope]
-        if missing:
-            raise EventValidationError(f"not a CloudEvents envelope: missing {', '.join(missing)}")
-        return cls(
-            **{k: envelope[k] for k in known if k in envelope},
-            extensions={k: v for k, v in envelope.items() if k not in known},
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        envelope = {
-            "specversion": self.specversion,
-            "id": self.id,
-            "source": self.source,
-            "type": self.type,
-            "dataversion": self.dataversion,
-            "time": self.time,
-            "dataschema": self.dataschema,
-            "correlationid": self.correlationid,
-            "traceparent": self.traceparent,
-            "data": self.data,
-            **self.extensions,
-        }
-        return {k: v for k, v in envelope.items() if v is not None}
 
 
 def is_test_event(body: str | dict[str, Any]) -> bool:
@@ -216,14 +155,15 @@ class EventHandler:
             else int(os.environ.get("TIMEOUT_GUARD_MS", DEFAULT_TIMEOUT_GUARD_MS))
         )
         self.logger = Logger(service=consumer)
-        self._handlers: dict[str, BusinessHandler] = {}
-        self._validators: dict[tuple[str, int], Callable[[Any], Any]] = {}
+        self.declared = Declarations(consumer, schemas_dir)
+        self._handlers: dict[tuple[str, str], BusinessHandler] = {}
         table = idempotency_table if idempotency_table is not None else os.environ.get("IDEMPOTENCY_TABLE")
         self._dispatch: Callable[..., Any] = self._handle
         self._idempotency_config: IdempotencyConfig | None = None
         if table:
             persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=dynamodb_client)
-            config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 86400)
+            # CloudEvents: id is unique per source
+            config = IdempotencyConfig(event_key_jmespath="[source, id]", expires_after_seconds=7 * 86400)
             self._idempotency_config = config
             self._dispatch = idempotent_function(
                 data_keyword_argument="envelope",
@@ -234,40 +174,34 @@ class EventHandler:
 
     # Registration -----------------------------------------------------------------------------------------
     def on(self, event_type: str) -> Callable[[BusinessHandler], BusinessHandler]:
-        """Register the business function for ``<domain>/<event>`` (or just ``<event>``)."""
+        """Register the business function for ``<domain>/<event>`` (``object.<kind>`` for S3 object events); its
+        schemas are compiled now, once."""
+        declaration = self.declared.declare(event_type)
 
         def register(function: BusinessHandler) -> BusinessHandler:
-            self._handlers[event_type.split("/")[-1]] = function
+            self._handlers[(declaration.source, declaration.type)] = function
             return function
 
         return register
 
     # Validation -------------------------------------------------------------------------------------------
-    def _validator(self, event: CloudEvent) -> Callable[[Any], Any]:
-        key = (event.type, event.dataversion)
-        if key not in self._validators and event.source == objects.OBJECT_SOURCE:
-            self._validators[key] = fastjsonschema.compile(objects.OBJECT_SCHEMA)
-        if key not in self._validators:
-            matches = sorted(self.schemas_dir.glob(f"*/{event.type}/v{event.dataversion}.schema.json"))
-            if not matches:
-                raise UnknownEventError(f"{self.consumer} has no schema for {event.type} v{event.dataversion}")
-            schema = json.loads(matches[0].read_text())
-            schema.pop("$schema", None)  # fastjsonschema: the catalog's 2020-12 schemas use the draft-7 subset
-            self._validators[key] = fastjsonschema.compile(schema)
-        return self._validators[key]
-
     def validate(self, event: CloudEvent) -> None:
+        """Refuse an event this consumer did not declare (by source, type and version) or whose payload does not
+        match that declaration's schema."""
+        declaration, validator = self.declared.resolve(event)
         try:
-            self._validator(event)(event.data)
-        except fastjsonschema.JsonSchemaValueException as error:
-            raise EventValidationError(f"{event.type} v{event.dataversion} {event.id}: {error.message}") from error
+            validator(event.data)
+        except SchemaValidationError as error:
+            raise EventValidationError(
+                f"{declaration.qualified} v{event.dataversion} {event.id}: payload {error}"
+            ) from None
 
     # Handling ---------------------------------------------------------------------------------------------
     def _handle(self, envelope: dict[str, Any]) -> Any:
         event = CloudEvent.from_dict(envelope)
-        function = self._handlers.get(event.type)
+        function = self._handlers.get((event.source, event.type))
         if function is None:
-            raise UnknownEventError(f"{self.consumer} does not consume {event.type}")
+            raise UnknownEventError(f"{self.consumer} does not consume {event.type} from {event.source}")
         return function(event)
 
     def handle(self, event: CloudEvent, context: Any = None) -> Any:

@@ -29,6 +29,7 @@ _NOTIFICATION_KINDS: tuple[tuple[str, str], ...] = (
     ("Replication:", "replication"),
     ("ReducedRedundancyLostObject", "lost"),
 )
+KINDS: tuple[str, ...] = tuple(kind for _, kind in _NOTIFICATION_KINDS)
 # EventBridge detail-types of S3 -> the catalog's words.
 _DETAIL_KINDS: dict[str, str] = {
     "Object Created": "created",
@@ -82,7 +83,11 @@ def _kind_of_notification(event_name: str) -> str:
 
 def from_notification(record: dict[str, Any]) -> dict[str, Any]:
     """One record of S3's notification (to SQS, SNS or Lambda) as a CloudEvents envelope. S3 URL-encodes keys
-    there (spaces as '+'); the event carries the real key."""
+    there (spaces as '+'); the event carries the real key.
+
+    AWS: "the object keyname value is URL encoded. For example, 'red flower.jpg' becomes 'red+flower.jpg'" (S3 User
+    Guide, "Event message structure", notification-content-structure.html). Powertools' ``S3Object.key`` returns it
+    encoded; its own example decodes it with ``unquote_plus``, as here."""
     s3 = record["s3"]
     obj = s3["object"]
     key = unquote_plus(obj["key"])
@@ -105,7 +110,10 @@ def from_notification(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_bus_event(event: dict[str, Any]) -> dict[str, Any]:
-    """S3's event on EventBridge's default bus as a CloudEvents envelope (keys are not encoded there)."""
+    """S3's event on EventBridge's default bus as a CloudEvents envelope. The key is used as sent: AWS documents no
+    encoding for ``detail.object.key`` (S3 User Guide, "EventBridge event message structure", ev-events.html), unlike
+    notifications. Powertools' ``S3EventBridgeNotificationObject.key`` applies ``unquote_plus`` anyway, which would
+    turn a real ``a+b.pdf`` into ``a b.pdf``; so the raw field is read here, never that property."""
     detail = event["detail"]
     obj = detail["object"]
     kind = _DETAIL_KINDS.get(event["detail-type"])

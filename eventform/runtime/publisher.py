@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+from eventform.runtime import envelope as cloudevents
+from eventform.runtime.validation import SchemaValidationError, Validator, compile_schema
 
 if TYPE_CHECKING:  # the publisher reads a loaded catalog; it imports nothing of eventform when it runs
     from eventform.catalog.model import Catalog, Event
@@ -90,7 +91,7 @@ class Publisher:
         self._topic_arns = dict(topic_arns or {})
         self._bus_names = dict(bus_names or {})
         self.clock, self.sleep, self.max_attempts = clock, sleep, max_attempts
-        self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+        self._validators: dict[tuple[str, int], Validator] = {}  # at most one per catalog event version
 
     # Lookups ----------------------------------------------------------------------------------------------
     def _event(self, qualified: str, version: int | None) -> tuple[Event, int]:
@@ -135,30 +136,25 @@ class Publisher:
     ) -> tuple[Event, dict[str, Any]]:
         """Validate ``data`` and wrap it; raises PublishError before anything is sent."""
         event, number = self._event(qualified, version)
-        key = (qualified, number)
+        key = (event.qualified_name, number)
         if key not in self._validators:
-            self._validators[key] = Draft202012Validator(
-                event.version(number).schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
-        errors = sorted(self._validators[key].iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            where = "/".join(map(str, errors[0].absolute_path)) or "(root)"
-            raise PublishError(f"{qualified} v{number} payload is invalid at {where}: {errors[0].message}")
+            self._validators[key] = compile_schema(event.version(number).schema)
+        try:
+            self._validators[key](data)
+        except SchemaValidationError as error:  # names the path and the rule, never the value (PII)
+            raise PublishError(f"{event.qualified_name} v{number} payload is invalid {error}") from None
         identifier = event_id or str(uuid.uuid4())
-        envelope = {
-            "specversion": "1.0",
-            "id": identifier,
-            "source": self.catalog.domain(event.domain).source,
-            "type": event.name,
-            "dataversion": number,
-            "time": self.clock().isoformat().replace("+00:00", "Z"),
-            "dataschema": event.version(number).schema.get("$id", f"{event.qualified_name}/v{number}"),
-            "correlationid": correlation_id or identifier,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
-        if traceparent:
-            envelope["traceparent"] = traceparent
+        envelope = cloudevents.build(
+            source=self.catalog.domain(event.domain).source,
+            event_type=event.name,
+            version=number,
+            data=data,
+            event_id=identifier,
+            time=self.clock().isoformat().replace("+00:00", "Z"),
+            correlation_id=correlation_id,
+            dataschema=event.dataschema(number),
+            traceparent=traceparent,
+        )
         return event, envelope
 
     def sns_message(self, event: Event, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +180,18 @@ class Publisher:
             message["MessageGroupId"] = str(_path_value(envelope["data"], event.message_group))
             message["MessageDeduplicationId"] = envelope["id"]
         return message
+
+    def bus_entry(self, event: Event, envelope: dict[str, Any]) -> dict[str, Any]:
+        """The ``PutEvents`` entry of an envelope; raises PublishError above EventBridge's 256 KB per entry."""
+        entry = {
+            "Source": envelope["source"],
+            "DetailType": event.name,
+            "Detail": json.dumps(envelope, separators=(",", ":"), sort_keys=True),
+            "EventBusName": self.bus_name(event.domain),
+        }
+        if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
+            raise PublishError(f"{event.qualified_name} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
+        return entry
 
     # Sending ----------------------------------------------------------------------------------------------
     def publish(self, qualified: str, data: dict[str, Any], **options: Any) -> Published:
@@ -216,16 +224,7 @@ class Publisher:
         entries = []
         for qualified, data in items:
             event, envelope = self.envelope(qualified, data)
-            detail = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
-            entry = {
-                "Source": envelope["source"],
-                "DetailType": event.name,
-                "Detail": detail,
-                "EventBusName": self.bus_name(event.domain),
-            }
-            if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
-                raise PublishError(f"{qualified} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
-            entries.append((envelope["id"], entry))
+            entries.append((envelope["id"], self.bus_entry(event, envelope)))
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []
         for start in range(0, len(entries), PUT_EVENTS_BATCH):

@@ -1,9 +1,10 @@
 """Deterministic Lambda packages: the same handler source gives the same zip, byte for byte.
 
-A package holds the shared handler runtime (``eventform/runtime/handler.py`` and ``objects.py``, at the import path
+A package holds the shared handler runtime (``RUNTIME_MODULES`` of ``eventform/runtime/``, at the import path
 they have in the repository), the handler's package (tests excluded) and the JSON Schemas of the events it consumes
-(``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``), so the runtime validates against exactly the
-catalog it was built from. Entries are sorted, timestamps fixed at 1980-01-01 and permissions normalised: a plan
+(``handlers/<name>/schemas/<domain>/<event>/v<N>.schema.json``) with each domain's CloudEvents source
+(``schemas/<domain>/domain.json``), so the runtime accepts and validates exactly what the catalog it was built from
+declares. Entries are sorted, timestamps fixed at 1980-01-01 and permissions normalised: a plan
 shows a code change only when the code changed.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import os
 import tempfile
 import zipfile
@@ -25,6 +27,7 @@ from eventform.catalog.pipes import package_key
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME = "eventform/runtime"  # the handler runtime every package carries, at the same import path as here
+RUNTIME_MODULES = ("handler.py", "objects.py", "declared.py", "envelope.py", "validation.py")
 SKIPPED_PARTS = {"tests", "__pycache__"}
 
 
@@ -49,6 +52,8 @@ def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, 
             files[relative.as_posix()] = path.read_bytes()
     for qualified in consumer.events:
         event = catalog.event(qualified)
+        manifest = f"handlers/{consumer.handler}/schemas/{event.domain}/domain.json"
+        files[manifest] = json.dumps({"source": catalog.domain(event.domain).source}, sort_keys=True).encode()
         for version in event.versions:
             name = f"handlers/{consumer.handler}/schemas/{event.domain}/{event.name}/v{version.number}.schema.json"
             files[name] = version.schema_path.read_bytes()
@@ -60,7 +65,7 @@ def build(
     consumer: Consumer,
     catalog: Catalog,
     outdir: Path,
-    shared: tuple[str, ...] = ("handler.py", "objects.py"),
+    shared: tuple[str, ...] = RUNTIME_MODULES,
 ) -> Package:
     """Write ``<outdir>/<handler>-<sha>.zip`` (if not there yet) and return it with its hash. ``shared``: the
     modules of ``eventform/runtime/`` the package needs besides its own (enrichments add ``enrichment.py``)."""
@@ -105,6 +110,6 @@ def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str,
                 handler=pipe.enrichment.handler,
             )
             packages[package_key(pipe)] = build(
-                root, carrier, catalog, outdir, ("handler.py", "objects.py", "enrichment.py")
+                root, carrier, catalog, outdir, (*RUNTIME_MODULES, "enrichment.py")
             )
     return packages

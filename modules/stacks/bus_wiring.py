@@ -12,7 +12,7 @@ from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import scheduled_input
+from eventform.catalog.schedules import api_call_pattern, scheduled_input
 from modules.bus import EventBus
 from modules.event_role import TargetRole
 from modules.parameters import locator
@@ -29,7 +29,6 @@ TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
     "bus": ("events:PutEvents",),
     "api": ("events:InvokeApiDestination",),
 }
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 OBJECTS_SOURCE = "objects"  # rule-name part of a consumer of S3 object events on the default bus
 
 
@@ -50,7 +49,7 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         archive_name=names.archive(domain.name),
         archive_days=environment.eventbridge.archive_days,
         archive_pattern=domain.bus.archive_pattern,
-        accounts=domain.bus.accounts,
+        accounts=domain.bus.accounts_in(environment),
         organization=domain.bus.organization,
         tags=tags,
     )
@@ -156,7 +155,7 @@ def _role_target(
 ) -> RuleTarget:
     """SNS by its resource policy; the others through a role that may do one thing to this one target."""
     names, environment = stack.names, stack.environment
-    arn = target.arn or ""
+    arn = target.arn_in(environment) or ""
     if target.kind == "api":
         from modules.api_destination import HttpDestination
 
@@ -167,6 +166,7 @@ def _role_target(
             name=names.api_destination(consumer.domain, consumer.name, target.name),
             connection_name=names.connection(consumer.domain, consumer.name, target.name),
             spec=target.api,
+            secret_id=target.api.secret_in(environment),
             description=f"{consumer.qualified_name} -> {target.api.endpoint}"[:512],
         )
         arn = destination.destination.arn
@@ -261,6 +261,9 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
                 schedule.event,
                 domain.event(schedule.event).latest.number if schedule.event else 1,
                 schedule.payload,
+                domain.event(schedule.event).dataschema(domain.event(schedule.event).latest.number)
+                if schedule.event
+                else None,
             ),
             source=domain.source if schedule.event else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
@@ -300,14 +303,6 @@ def build_api_call_alerts(stack: DomainParts, domain: Domain, tags: dict[str, st
             ],
             tags=tags,
         )
-
-
-def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict:
-    return {
-        "source": [f"aws.{service}"],
-        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
-        "detail": {"eventSource": [f"{service}.amazonaws.com"], "eventName": sorted(actions)},
-    }
 
 
 def alert_retry() -> RetryPolicy:

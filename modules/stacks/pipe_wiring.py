@@ -53,7 +53,7 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         statements.append(
             Statement("InvokeTheEnrichment", "Allow", ("lambda:InvokeFunction",), (enrichment.function.arn,))
         )
-    statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (pipe.target.arn,)))
+    statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (pipe.target.arn_in(environment),)))
     if dlq is not None:
         statements.append(Statement("DeadLetter", "Allow", ("sqs:SendMessage",), (dlq.arn_value,)))
     log_group = names.pipe_log_group(name)
@@ -92,7 +92,7 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         role_arn=role.role.arn,
         source=source,
         enrichment_arn=enrichment.function.arn if enrichment else None,
-        target_arn=pipe.target.arn,
+        target_arn=pipe.target.arn_in(environment),
         target_parameters=_target_parameters(pipe),
         log_group_name=log_group,
         log_level=pipe.log_level,

@@ -144,3 +144,40 @@ def test_replacements_are_called_out(tmp_path: Path):
         ],
         "dev-gone": [("destroy", "aws_sns_topic.t", ())],
     }
+
+
+def test_realistic_change_pipe_added_target_changed_consumer_renamed(repository: Path, tmp_path: Path):
+    """The change of the issue's closing note, end to end: both revisions synthesized, environments grouped."""
+    from tests.eventform.authoring.realistic_change import pipe_target_rename
+
+    pipe_target_rename(repository)
+    report_path = tmp_path / "diff.md"
+    result = runner.invoke(
+        app,
+        [
+            "diff",
+            "--base",
+            "main",
+            "--env",
+            "dev",
+            "--env",
+            "prod",
+            "--out",
+            str(report_path),
+            "--root",
+            str(repository),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    markdown = report_path.read_text()
+    print(markdown)  # pytest -s shows what a user pastes
+    assert "3 catalog changes, no breaking schema change, 6 of 12 stacks change, **26 resources destroyed**" in markdown
+    assert "> **Renamed** consumer `notifications/send-email -> notifications/customer-emails`" in markdown
+    assert "| added | pipe | `users/signup-archive` | stream customer-events -> firehose" in markdown
+    assert "| changed | target | `payments/large-orders -> risk-topic` | arn: arn:aws:sns:" in markdown
+    terraform = markdown.split("### Terraform")[1]
+    assert "| `{dev, prod}-users` |" in terraform, "the same pipe in both environments: one row"
+    assert "| create | `aws_pipes_pipe." in terraform
+    assert "| update | `aws_cloudwatch_event_target.consumer-large-orders" in terraform
+    assert "| **destroy** | `aws_sqs_queue.consumer-send-email_queue" in terraform
+    assert not (tmp_path / "diff.full.md").exists(), "short enough for one comment"

@@ -96,7 +96,7 @@ def test_a_duplicate_delivery_runs_the_business_code_once(monkeypatch) -> None:
         )
         calls: list[str] = []
         app = EventHandler("test/consumer", ROOT / "catalog", idempotency_table="idempotency", dynamodb_client=dynamodb)
-        app.on("user.registered")(lambda event: calls.append(event.id) or len(calls))
+        app.on("users/user.registered")(lambda event: calls.append(event.id) or len(calls))
         event = sqs_event([record(json.dumps(ENVELOPE))], "arn:q", "us-east-1")
         for _ in range(3):
             assert app.lambda_handler(event, LambdaContext("f")) == {"batchItemFailures": []}

@@ -71,7 +71,7 @@ def test_fifo_events_carry_the_group_and_deduplication_ids(catalog) -> None:
     [
         ("orders/order.shipped", {}, None, "unknown event 'orders/order.shipped'"),
         ("orders/order.created", {}, 2, "has no version 2"),
-        ("users/user.registered", {"user_id": "cus_1"}, None, "payload is invalid at (root): 'email' is a required"),
+        ("users/user.registered", {"user_id": "cus_1"}, None, "payload is invalid at (root): must contain"),
         (
             "users/user.registered",
             {"user_id": "cus_1", "email": "a@b.co", "country": "de", "marketing_opt_in": True},

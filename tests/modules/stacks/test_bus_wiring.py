@@ -56,7 +56,8 @@ def test_an_archive_keeps_only_what_its_pattern_selects(stack) -> None:
 def test_bus_policy_names_accounts_and_the_organisation_never_a_bare_star(stack) -> None:
     policy = json.loads(stack("prod-orders").only(CloudwatchEventBusPolicy.TF_RESOURCE_TYPE)["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
-    assert by_sid["AccountsPutEvents"]["Principal"] == {"AWS": ["arn:aws:iam::444444444444:root"]}
+    # the marketplace partner's prod account (environments/prod.yaml partners:), not its sandbox of dev
+    assert by_sid["AccountsPutEvents"]["Principal"] == {"AWS": ["arn:aws:iam::555555555555:root"]}
     organisation = by_sid["OrganizationPutsEvents"]
     assert organisation["Principal"] == "*"
     assert organisation["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}
@@ -160,17 +161,18 @@ def test_lambda_push_target_reuses_the_handler_wiring(stack) -> None:
 
 
 def test_role_targets_get_a_role_for_exactly_that_target(stack) -> None:
+    """Prod's targets are prod's (named in the catalog, resolved in prod's account) or the partner's prod account."""
     users = stack("prod-users")
     expected = {
         "onboarding": (
             "states:StartExecution",
-            "arn:aws:states:eu-west-1:111111111111:stateMachine:customer-onboarding",
+            f"arn:aws:states:eu-west-1:{PROD}:stateMachine:customer-onboarding",
         ),
         "analytics": (
             ["firehose:PutRecord", "firehose:PutRecordBatch"],
-            "arn:aws:firehose:eu-west-1:111111111111:deliverystream/customer-events",
+            f"arn:aws:firehose:eu-west-1:{PROD}:deliverystream/customer-events",
         ),
-        "partner": ("events:PutEvents", "arn:aws:events:eu-west-1:444444444444:event-bus/partner-inbound"),
+        "partner": ("events:PutEvents", "arn:aws:events:eu-west-1:555555555555:event-bus/partner-inbound"),
     }
     roles = {r["name"]: r for r in users.resources(IamRole.TF_RESOURCE_TYPE).values()}
     policies = list(users.resources(IamRolePolicy.TF_RESOURCE_TYPE).values())
@@ -198,7 +200,8 @@ def test_api_destination_reads_credentials_from_secrets_manager_only(stack) -> N
     assert api_key["key"] == "x-api-key"
     assert "data.aws_secretsmanager_secret_version." in api_key["value"]  # resolved from the secret, never inline
     secret = next(iter(users.config["data"]["aws_secretsmanager_secret_version"].values()))
-    assert secret["secret_id"] == "arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"
+    # by name: the provider (allowed only prod's account) reads prod's own secret, never dev's
+    assert secret["secret_id"] == "crm-webhook"
     crm = [t for t in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values() if t["target_id"] == "crm"]
     assert crm and all(t["input_transformer"]["input_paths"]["country"] == "$.detail.data.country" for t in crm)
 
