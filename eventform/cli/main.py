@@ -46,6 +46,18 @@ def _root(root: Path | None) -> Path:
     return project
 
 
+def _running(root: Path | None) -> Path:
+    """The project root, once its embedded AWS is known to be up when `local up` left an endpoint for it."""
+    from eventform.local import embedded as local
+
+    project = _root(root)
+    paths = local.LocalPaths(project)
+    url = local.endpoint(paths)
+    if url is not None and local.server_pid(paths) is None:
+        raise boundary.EmbeddedAwsDownError(url)
+    return project
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
@@ -358,7 +370,7 @@ def local_publish(
         raise typer.Exit(1)
     try:
         payload = json.loads(file.read_text()) if file else None
-        catalog, connection = rehearsal.connect(_root(root))
+        catalog, connection = rehearsal.connect(_running(root))
         sent = rehearsal.publish_examples(catalog, connection, event, index, count, payload)
     except (local.LocalError, PublishError, OSError, json.JSONDecodeError) as error:
         errors.print(f"{type(error).__name__}: {error}", markup=False, soft_wrap=True)
@@ -373,7 +385,7 @@ def local_run(root: RootOption = None) -> None:
     from eventform.local import rehearsal
 
     try:
-        report = rehearsal.run(_root(root), [])
+        report = rehearsal.run(_running(root), [])
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
@@ -388,7 +400,7 @@ def local_rehearse(root: RootOption = None) -> None:
     from eventform.local import embedded as local
     from eventform.local import rehearsal
 
-    project = _root(root)
+    project = _running(root)
     try:
         catalog, connection = rehearsal.connect(project)
         with console.status("publishing every catalog example..."):
@@ -467,7 +479,7 @@ def dlq_redrive(
     from eventform.local import rehearsal
 
     try:
-        moved = rehearsal.redrive(_root(root), consumer)
+        moved = rehearsal.redrive(_running(root), consumer)
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
