@@ -13,7 +13,7 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: help setup browser synth lint validate scan docs test demo clean
+.PHONY: help setup browser synth lint validate scan docs test faults demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ test: setup browser ## ruff, catalog lint, synth, scan, then the test suite (syn
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan
 	.venv/bin/pytest -q
+
+faults: setup ## the fault-injection suite alone: signals, kills, concurrent synths, full disk, read-only trees
+	.venv/bin/pytest -q tests/faults
 
 demo: setup ## lint, synth every environment, scan, then the local rehearsal on moto (up, publish, run, down)
 	$(EVENTFORM) lint

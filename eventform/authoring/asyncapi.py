@@ -344,8 +344,8 @@ def document(catalog: Catalog, domain: Domain) -> dict[str, Any]:
                 }
         if channel.kind == "bus":
             for schedule in domain.schedules:
-                if schedule.event:
-                    event = domain.event(schedule.event)
+                if schedule.target_kind == "bus":  # schedules to a queue or a function do not use the bus
+                    event = domain.event(schedule.event or "")
                     doc.operations[f"schedule.{schedule.name}"] = {
                         "action": "send",
                         "title": f"Scheduler puts {event.name} ({schedule.expression})",

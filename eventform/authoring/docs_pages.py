@@ -37,7 +37,8 @@ from eventform.catalog.model import (
     Schedule,
     Target,
 )
-from eventform.catalog.schedules import api_call_pattern, scheduled_input
+from eventform.catalog.schedules import api_call_pattern
+from eventform.catalog.schedules import schedule_input as scheduled_input_of
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -250,11 +251,10 @@ def duration(seconds: int) -> str:
 # ------------------------------------------------------------------------------------------------------------
 def schedule_rows(domain: Domain, schedule: Schedule, environment: Environment) -> dict[str, str]:
     names = environment_names(environment)
-    target = (
-        f"bus `{names.bus(domain.name)}`"
-        if schedule.event
-        else f"queue `{names.queue(domain.name, schedule.consumer or '', False)}`"
-    )
+    target = {
+        "bus": f"bus `{names.bus(domain.name)}`",
+        "function": f"function `{names.function(domain.name, schedule.consumer or '')}`",
+    }.get(schedule.target_kind, f"queue `{names.queue(domain.name, schedule.consumer or '', False)}`")
     return {
         "environment": environment.name,
         "schedule": names.schedule(domain.name, schedule.name),
@@ -265,10 +265,9 @@ def schedule_rows(domain: Domain, schedule: Schedule, environment: Environment) 
     }
 
 
-def schedule_input(domain: Domain, schedule: Schedule) -> str:
-    """The exact input Scheduler sends (the stacks' :func:`scheduled_input`)."""
-    version = domain.event(schedule.event).latest.number if schedule.event else 1
-    text = scheduled_input(domain.source if schedule.event else None, schedule.event, version, schedule.payload)
+def schedule_input(catalog: Catalog, domain: Domain, schedule: Schedule) -> str:
+    """The exact input Scheduler sends (what the stacks send: :func:`eventform.catalog.schedules.schedule_input`)."""
+    text = scheduled_input_of(catalog, domain, schedule)
     return json.dumps(json.loads(text), indent=2, sort_keys=True)
 
 
@@ -429,7 +428,7 @@ def pages(catalog: Catalog, environments: tuple[Environment, ...]) -> list[Page]
             context = {
                 "domain": domain,
                 "schedule": schedule,
-                "input": schedule_input(domain, schedule),
+                "input": schedule_input(catalog, domain, schedule),
                 "rows": [schedule_rows(domain, schedule, e) for e in environments],
             }
             result.append(

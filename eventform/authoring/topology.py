@@ -154,7 +154,7 @@ def _schedules_and_alerts(drawing: _Drawing, domain: Domain) -> None:
     for schedule in domain.schedules:
         ident = node(f"schedule_{domain.name}_{schedule.name}")
         drawing.put(domain.name, f'{ident}(("schedule {schedule.name}"))')
-        if schedule.event:
+        if schedule.target_kind == "bus":
             bus = next(c for c in drawing.channels[domain.name] if c.kind == "bus")
             drawing.edge(f'  {ident} -->|"{schedule.event}"| {channel_node(bus)}')
         elif schedule.consumer:

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, pipe_checks, pipes, references, schedules
+from eventform.catalog import buckets, bus_trust, pipe_checks, pipes, privacy, references, schedules
 from eventform.catalog import buses as eventbridge
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
 from eventform.catalog.errors import CatalogError, Problem
-from eventform.catalog.events import build_event
+from eventform.catalog.events import build_event, check_example_sizes
 from eventform.catalog.model import (
     PLATFORM_HANDLERS,
     Catalog,
@@ -46,6 +46,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
     catalog = Catalog(root=directory, domains=tuple(d for d in domains if d is not None))
+    check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
     out.check()
     catalog = _with_fifo_consumers(catalog)
@@ -57,6 +58,8 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     references.check_catalog(catalog, documents, environments, out)
+    bus_trust.check_catalog(catalog, documents, environments, out)
+    privacy.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 

@@ -6,6 +6,7 @@ its heavy imports lazily so ``eventform --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +29,13 @@ RootOption = Annotated[
 
 
 def _root(root: Path | None) -> Path:
-    return (root or Path.cwd()).resolve()
+    """The project root, after finishing what a killed `eventform add` left there (see authoring/files.py)."""
+    from eventform.authoring.files import heal
+
+    project = (root or Path.cwd()).resolve()
+    for note in heal(project):
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return project
 
 
 def _fail(error: CatalogError) -> None:
@@ -43,6 +50,8 @@ def _fail(error: CatalogError) -> None:
 
 
 def _report(result, root: Path) -> None:
+    for note in result.recovered:
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     for path in result.written:
         console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
     catalog = result.catalog
@@ -186,27 +195,29 @@ def diff(
     changes, breaking schema changes, Terraform changes per stack (identical environments grouped)."""
     from eventform.authoring.diff import DiffError
     from eventform.authoring.diff import diff as compute
+    from eventform.synthesis.lock import output_lock
 
     project = _root(root)
-    try:
-        with errors.status(f"Synthesizing {base} and the working tree..."):
-            report = compute(project, base, env)
-    except CatalogError as error:
-        _fail(error)
-    except DiffError as error:
-        errors.print(f"eventform diff: {error}", markup=False, highlight=False)
-        raise typer.Exit(1) from error
-    from eventform.authoring.diff import render_comment
-    from eventform.authoring.files import write_atomic
+    with output_lock(out, "diff") if out is not None else contextlib.nullcontext():
+        try:
+            with errors.status(f"Synthesizing {base} and the working tree..."):
+                report = compute(project, base, env)
+        except CatalogError as error:
+            _fail(error)
+        except DiffError as error:
+            errors.print(f"eventform diff: {error}", markup=False, highlight=False)
+            raise typer.Exit(1) from error
+        from eventform.authoring.diff import render_comment
+        from eventform.authoring.files import write_atomic
 
-    full_path = out.with_name(out.stem + ".full" + out.suffix) if out is not None else None
-    link = full_url or (full_path.name if full_path is not None else "")
-    text, cut = render_comment(report, link)
-    if out is not None:
-        write_atomic(out, text)
-        if cut and full_path is not None:
-            write_atomic(full_path, report.markdown())
-            errors.print(f"the comment is cut to fit a pull-request comment; the full report is {full_path}")
+        full_path = out.with_name(out.stem + ".full" + out.suffix) if out is not None else None
+        link = full_url or (full_path.name if full_path is not None else "")
+        text, cut = render_comment(report, link)
+        if out is not None:
+            write_atomic(out, text)
+            if cut and full_path is not None:
+                write_atomic(full_path, report.markdown())
+                errors.print(f"the comment is cut to fit a pull-request comment; the full report is {full_path}")
     print(report.markdown() if full else text)
     if fail_on_breaking and report.has_breaking:
         raise typer.Exit(3)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
+from eventform.cli import boundary
 from eventform.synthesis import toolchain
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=boundary.BoundaryGroup,
 )
 console = Console(emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, emoji=False)
@@ -35,7 +37,41 @@ RootOption = Annotated[
 
 
 def _root(root: Path | None) -> Path:
-    return (root or Path.cwd()).resolve()
+    """The project root, after finishing what a killed `eventform add` left there (see authoring/files.py)."""
+    from eventform.authoring.files import heal
+
+    project = (root or Path.cwd()).resolve()
+    for note in heal(project):
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return project
+
+
+def _running(root: Path | None) -> Path:
+    """The project root, once its embedded AWS is known to be up when `local up` left an endpoint for it."""
+    from eventform.local import embedded as local
+
+    project = _root(root)
+    paths = local.LocalPaths(project)
+    url = local.endpoint(paths)
+    if url is not None and local.server_pid(paths) is None:
+        raise boundary.EmbeddedAwsDownError(url)
+    return project
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=boundary.DEBUG_VARIABLE,
+            help="Show the traceback of a failure instead of the one-line message (exit codes: see README).",
+        ),
+    ] = False,
+) -> None:
+    """eventform: one event catalog becomes SNS, SQS, EventBridge, Lambda and IAM Terraform for every environment."""
+    ctx.meta[boundary.DEBUG_KEY] = debug
 
 
 def _fail(error: CatalogError) -> None:
@@ -182,18 +218,14 @@ def validate(
     if not stacks_dir.is_dir():
         errors.print(f"{stacks_dir} does not exist: run `eventform synth` first.")
         raise typer.Exit(1)
-    available = sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file())
+    available = sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file() and p.name[0] != ".")
     chosen = [p for p in available if not stack or p.name in stack]
     missing = sorted(set(stack or ()) - {p.name for p in available})
     if missing:
         errors.print(f"not synthesized: {', '.join(missing)}; available: {', '.join(p.name for p in available)}")
         raise typer.Exit(1)
-    try:
-        with console.status(f"terraform validate on {len(chosen)} stacks..."):
-            results = toolchain.validate_stacks(chosen, project)
-    except FileNotFoundError as error:
-        errors.print(str(error))
-        raise typer.Exit(1) from error
+    with console.status(f"terraform validate on {len(chosen)} stacks..."):
+        results = toolchain.validate_stacks(chosen, project)  # no terraform: the boundary says so (exit 72)
     table = Table(title="terraform validate")
     for column in ("stack", "result", "aws provider constraint used"):
         table.add_column(column)
@@ -281,6 +313,8 @@ def local_up(root: RootOption = None) -> None:
     from eventform.local import embedded as local
 
     project = _root(root)
+    toolchain.require_terraform()  # before starting anything: no server is left behind for want of Terraform
+    toolchain.ensure_jsii_node(project)
     try:
         result = local.up(project, progress=lambda line: console.print(line, markup=False, highlight=False))
     except local.LocalError as error:
@@ -336,7 +370,7 @@ def local_publish(
         raise typer.Exit(1)
     try:
         payload = json.loads(file.read_text()) if file else None
-        catalog, connection = rehearsal.connect(_root(root))
+        catalog, connection = rehearsal.connect(_running(root))
         sent = rehearsal.publish_examples(catalog, connection, event, index, count, payload)
     except (local.LocalError, PublishError, OSError, json.JSONDecodeError) as error:
         errors.print(f"{type(error).__name__}: {error}", markup=False, soft_wrap=True)
@@ -351,7 +385,7 @@ def local_run(root: RootOption = None) -> None:
     from eventform.local import rehearsal
 
     try:
-        report = rehearsal.run(_root(root), [])
+        report = rehearsal.run(_running(root), [])
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
@@ -366,7 +400,7 @@ def local_rehearse(root: RootOption = None) -> None:
     from eventform.local import embedded as local
     from eventform.local import rehearsal
 
-    project = _root(root)
+    project = _running(root)
     try:
         catalog, connection = rehearsal.connect(project)
         with console.status("publishing every catalog example..."):
@@ -395,6 +429,12 @@ def local_status(root: RootOption = None) -> None:
         console.print(f"embedded AWS: running, pid {state.pid}, {state.endpoint}")
     if not state.stacks:
         console.print("deployed stacks: none")
+    elif state.pid is None:  # the server kept everything in memory: these resources are gone with it
+        console.print(
+            f"left-over local state of {len(state.stacks)} stacks (the resources died with the embedded AWS); "
+            "fix: run `eventform local down` to clear it, then `eventform local up`"
+        )
+        return
     for stack, count in state.stacks.items():
         console.print(f"  {stack}: {count} resources")
 
@@ -410,15 +450,20 @@ def local_down(root: RootOption = None) -> None:
 
 def main() -> None:
     """Console entry point. Synthesis re-executes under ``python -O``: the AWS bindings then skip their per-call
-    runtime type checks (our input is already validated by the loader), which saves ~30% of construct time."""
-    if (
-        len(sys.argv) > 1
-        and sys.argv[1] == "synth"
-        and not sys.flags.optimize
-        and not os.environ.get("EVENTFORM_NO_OPTIMIZE")
-    ):
+    runtime type checks (our input is already validated by the loader), which saves ~30% of construct time.
+    Signals become exceptions here (see :mod:`eventform.cli.boundary`), so every rollback runs."""
+    command = next((word for word in sys.argv[1:] if not word.startswith("-")), "")
+    if command == "synth" and not sys.flags.optimize and not os.environ.get("EVENTFORM_NO_OPTIMIZE"):
         os.execv(sys.executable, [sys.executable, "-O", "-m", "eventform.cli.main", *sys.argv[1:]])
-    app()
+    boundary.install_signal_handlers()
+    try:
+        app()
+    except SystemExit as done:
+        boundary.exit_now_if_interrupted(done.code if isinstance(done.code, int) else 1)
+        raise
+    except KeyboardInterrupt:  # arrived while typer built the commands, outside any command
+        boundary.exit_now_if_interrupted(boundary.EXIT_CODES["SIGINT"])
+        raise
 
 
 dlq_app = typer.Typer(help="Dead-letter queues.", no_args_is_help=True)
@@ -434,7 +479,7 @@ def dlq_redrive(
     from eventform.local import rehearsal
 
     try:
-        moved = rehearsal.redrive(_root(root), consumer)
+        moved = rehearsal.redrive(_running(root), consumer)
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
@@ -444,4 +489,4 @@ def dlq_redrive(
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
 
 if __name__ == "__main__":
-    app()
+    main()

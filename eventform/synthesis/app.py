@@ -195,8 +195,13 @@ def _move_stack(staged: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
     if target.exists():
         target.rename(retired)
-    staged.rename(target)
+    _place(staged, target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def _place(staged: Path, target: Path) -> None:
+    """The second rename of a stack's move (its own function so fault tests can kill the process right here)."""
+    staged.rename(target)
 
 
 def _install(staging: Path, outdir: Path, stack_names: list[str]) -> None:

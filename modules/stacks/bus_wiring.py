@@ -12,8 +12,8 @@ from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import api_call_pattern, scheduled_input
-from modules.bus import EventBus
+from eventform.catalog.schedules import api_call_pattern, schedule_input
+from modules.bus import EventBus, Senders
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
@@ -47,10 +47,16 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         name=names.bus(domain.name),
         arn=names.bus_arn(domain.name),
         archive_name=names.archive(domain.name),
-        archive_days=environment.eventbridge.archive_days,
+        archive_days=domain.bus.archive_days_in(environment),
         archive_pattern=domain.bus.archive_pattern,
-        accounts=domain.bus.accounts_in(environment),
-        organization=domain.bus.organization,
+        senders=Senders(
+            accounts=domain.bus.accounts_in(environment),
+            organization=domain.bus.organization,
+            organizational_units=domain.bus.organizational_units,
+            source=domain.source,
+            detail_types=domain.bus.events,
+        ),
+        kms_key=stack.kms_key_arn_for(domain.name),  # the bus, where customer-managed
         tags=tags,
     )
     TerraformOutput(stack, "archive_arn", value=bus.archive.arn)
@@ -122,6 +128,7 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
             pattern = patterns.rule_pattern(
                 catalog.domain(source).source, list(consumer.events_from(source)), route.pattern
             )
+            pattern = _from_trusted_senders(stack, source, consumer.events_from(source), pattern)
         EventRule(
             stack,
             f"consumer-{consumer.physical_name}-rule-{source}",
@@ -135,6 +142,17 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
             depends_on=[stack.bus.bus] if source == consumer.domain and stack.bus is not None else None,
         )
     TerraformOutput(stack, _output_id(consumer.name, "delivery_dlq_arn"), value=dlq.queue.arn)
+
+
+def _from_trusted_senders(
+    stack: DomainParts, source: str, events: tuple[str, ...], pattern: dict
+) -> dict:
+    """A rule on a bus that admits other accounts matches on ``account``: this account, and the admitted accounts
+    only for the events they may put (``put_events.events``). A forged event from anyone else never matches."""
+    bus = stack.catalog.domain(source).bus
+    if bus is None or not bus.admits_others(stack.environment):
+        return pattern
+    return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
 
 
 def _queue_target(
@@ -220,8 +238,12 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
     kms_key = stack.kms_key_for(domain.name)
     stack.delivery_dlq("schedules-delivery-dlq", dlq_name, domain=domain.name, tags=tags)
     for schedule in domain.schedules:
-        if schedule.event:
+        kind = schedule.target_kind
+        if kind == "bus":
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        elif kind == "function":  # Scheduler invokes Lambda natively (asynchronously), through the role
+            target_arn = names.function_arn(names.function(domain.name, schedule.consumer or ""))
+            actions = ("lambda:InvokeFunction",)
         else:
             target_arn = names.queue_arn(names.queue(domain.name, schedule.consumer or "", False))
             actions = ("sqs:SendMessage",)
@@ -260,13 +282,8 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=scheduled_input(
-                domain.source if schedule.event else None,
-                schedule.event,
-                domain.event(schedule.event).latest.number if schedule.event else 1,
-                schedule.payload,
-            ),
-            source=domain.source if schedule.event else None,
+            input=schedule_input(stack.catalog, domain, schedule),
+            source=domain.source if kind == "bus" else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
 

@@ -16,12 +16,18 @@ from eventform.catalog.naming import Names
 from eventform.synthesis.packaging import Package
 from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import (
+    DEFAULT_PUSHED_CONCURRENCY,
+    DEFAULT_QUEUE_CONCURRENCY,
+    ConsumerFunction,
+    FunctionConfig,
+    Grants,
+)
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
 from modules.stacks import bus_wiring, pipe_wiring
-from modules.stacks.base import DomainParts, output_id
+from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
 
@@ -423,11 +429,15 @@ class DomainStack(DomainParts):
                 if (t := self.catalog.domain(e.domain).topic)
             }
         )
+        # Only the keys it uses: its own domain's (queue, DLQ, tables), the domains' whose topics it publishes to
+        # (emits), and the bucket's domain whose objects it reads. Never its source topics': SNS re-encrypts what it
+        # delivers under the queue's key.
         keys = sorted(
             {
                 names.key_alias(consumer.domain),
-                *(names.key_alias(d) for d in consumer.source_domains()),
+                *(names.key_alias(q.split("/", 1)[0]) for q in consumer.emits),
                 *((names.key_alias(consumer.objects.domain),) if consumer.objects else ()),
+                *((names.key_alias(IDEMPOTENCY_KEY),) if environment.customer_managed_keys else ()),
             }
         )
         objects = consumer.objects
@@ -443,10 +453,14 @@ class DomainStack(DomainParts):
                 package_hash=package.sha256_base64,
                 memory=settings.memory,
                 timeout=settings.timeout,
-                reserved_concurrency=settings.reserved_concurrency,
+                # every function has a concurrency bound: pushed ones (reachable by SNS, EventBridge, S3) reserve
+                # it, queue-fed ones cap their event source mapping (unless they reserve it themselves)
+                reserved_concurrency=settings.reserved_concurrency
+                or (None if queue else DEFAULT_PUSHED_CONCURRENCY),
                 batch_size=settings.batch_size,
                 batching_window=settings.batching_window,
-                max_concurrency=settings.max_concurrency,
+                max_concurrency=settings.max_concurrency
+                or (DEFAULT_QUEUE_CONCURRENCY if queue and not settings.reserved_concurrency else None),
                 environment=_function_environment(consumer, environment, names),
                 log_retention_days=environment.log_retention_days,
                 region=environment.region,
@@ -461,6 +475,7 @@ class DomainStack(DomainParts):
                 failure_queue_arn=failure_queue_arn,
                 tables={t: names.table(consumer.domain, consumer.physical_name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
+                idempotency_key_prefix=consumer.qualified_name,  # the runtime's key_prefix: <domain>/<consumer>#
                 publish_topic_arns=tuple(publish),
                 parameter_arns=tuple(map(names.parameter_arn, settings.parameters)),
                 secret_arns=tuple(map(names.secret_arn, settings.secrets)),

@@ -19,7 +19,7 @@ from eventform.catalog.model import Domain, Pipe
 from eventform.catalog.pipe_checks import source_consumer, stream_arn
 from eventform.catalog.pipes import SOURCE_ACTIONS, package_key
 from modules.event_role import TargetRole
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import DEFAULT_PUSHED_CONCURRENCY, ConsumerFunction, FunctionConfig, Grants
 from modules.pipe import PIPES_SERVICE, EventPipe, ResolvedSource
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
@@ -193,7 +193,7 @@ def _enrichment_function(stack: DomainParts, domain: Domain, pipe: Pipe, tags: d
             package_hash=package.sha256_base64,
             memory=settings.memory,
             timeout=settings.timeout,
-            reserved_concurrency=settings.reserved_concurrency,
+            reserved_concurrency=settings.reserved_concurrency or DEFAULT_PUSHED_CONCURRENCY,  # Pipes invokes it
             batch_size=pipe.source.batch_size,
             batching_window=pipe.source.batching_window,
             max_concurrency=None,

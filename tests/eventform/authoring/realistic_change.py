@@ -17,6 +17,7 @@ PIPE = """
     target:
       type: firehose
       name: signup-archive
+      pii_exception: {owner: team-identity, reason: The archive is the legal record of consent.}
 """
 
 
@@ -40,7 +41,7 @@ def pipe_target_rename(project: Path) -> None:
 def every_other_kind(project: Path) -> None:
     """Bus policy, schedule, bucket and API-call rule changes, a consumer's pattern and filter."""
     catalog = project / "catalog"
-    _edit(catalog / "orders.yaml", "organization: o-exampleorg01", "organization: o-exampleorg02")
+    _edit(catalog / "orders.yaml", "events: [order.created]        #", "events: [order.created, order.cancelled]  #")
     inventory = catalog / "inventory.yaml"
     _edit(inventory, "expression: cron(0 3 * * ? *)", "expression: cron(0 4 * * ? *)")
     _edit(inventory, "reason: [{anything-but: [fraud_suspected]}]", "reason: [{anything-but: [fraud_suspected, test]}]")

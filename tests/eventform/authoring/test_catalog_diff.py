@@ -42,7 +42,7 @@ def test_every_other_kind_is_compared(tmp_path: Path):
     head = copy_project(tmp_path)
     every_other_kind(head)
     found = rows(ROOT, head)
-    assert found[("changed", "bus", "orders")] == "organization: o-exampleorg01 -> o-exampleorg02"
+    assert found[("changed", "bus", "orders")] == 'events: ["order.created"] -> ["order.cancelled", "order.created"]'
     assert found[("changed", "schedule", "inventory/nightly-recount")] == (
         "expression: cron(0 3 * * ? *) -> cron(0 4 * * ? *)"
     )
@@ -59,7 +59,7 @@ def test_domains_events_via_and_versions(tmp_path: Path):
     head = copy_project(tmp_path)
     add_billing(head)
     inventory = head / "catalog/inventory.yaml"  # the bus-only domain gains a topic for its event
-    text = inventory.read_text().replace("bus: {}", "topic: {}\nbus: {}").replace("via: [bus]", "via: [topic, bus]")
+    text = inventory.read_text().replace("\nbus:", "\ntopic: {}\nbus:").replace("via: [bus]", "via: [topic, bus]")
     inventory.write_text(text)
     found = rows(ROOT, head)
     assert found[("added", "domain", "billing")] == "owner team-billing"

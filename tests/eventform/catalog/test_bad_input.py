@@ -77,6 +77,7 @@ MUTATIONS = {
     ),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
+    "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
     "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
     "wrong-dialect": lambda p: edit_json(
@@ -190,6 +191,9 @@ MUTATIONS = {
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
     ),
+    "transformer-variable-name": lambda p: (
+        edit(p, USERS, "at: $.time}", "a/t: $.time}") or edit(p, USERS, '"at": "<at>"', '"at": "<a/t>"')
+    ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "input_path: $.detail.data", "input_path: $.detail.data.x"
@@ -236,6 +240,61 @@ MUTATIONS = {
     "bus-account-not-a-partner": lambda p: edit(
         p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
     ),
+    "bus-admits-without-events": lambda p: edit(p, "catalog/orders.yaml", "    events: [order.created]", "    # none"),
+    "bus-event-not-on-bus": lambda p: edit(
+        p, "catalog/orders.yaml", "events: [order.created]", "events: [order.shipped]"
+    ),
+    "pattern-sets-account": lambda p: edit(
+        p,
+        INVENTORY,
+        "      detail:\n        data:\n          reason:",
+        '      account: ["555555555555"]\n      detail:\n        data:\n          reason:',
+    ),
+    "bad-organizational-unit": lambda p: edit(
+        p, "catalog/orders.yaml", "[o-exampleorg01/r-ab12/ou-ab12-11111111]", "[ou-ab12-11111111]"
+    ),
+    "key-admin-role-of-another-account": lambda p: edit(
+        p, "environments/prod.yaml", "arn:aws:iam::333333333333:role/", "arn:aws:iam::111111111111:role/"
+    ),
+    # PII (issue 16): minimal outside the account and in streams; never an SNS attribute
+    "pii-to-partner-without-transformer": lambda p: edit(
+        p,
+        USERS,
+        "        input_transformer:  # another account: the event's id, type and country, no personal data\n"
+        "          paths: {type: $.detail-type, id: $.detail.id, country: $.detail.data.country}\n"
+        '          template: \'{"type": "<type>", "id": "<id>", "country": "<country>"}\'\n',
+        "",
+    ),
+    "pii-to-stream-without-exception": lambda p: edit(
+        p,
+        USERS,
+        "        pii_exception:  # whole envelopes, e-mail included, on purpose\n          owner: team-identity\n"
+        "          reason: >-\n            The stream stays in this account",
+        "        # no exception: the stream stays in this account",
+    ),
+    "pii-selected-by-transformer": lambda p: edit(
+        p,
+        USERS,
+        "id: $.detail.id, country: $.detail.data.country, at: $.time}",
+        "id: $.detail.id, country: $.detail.data, at: $.time}",
+    ),
+    "pii-as-sns-attribute": lambda p: edit(
+        p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
+    ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -250,6 +309,18 @@ MUTATIONS = {
     ),
     "schedule-to-a-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "schedule-handler-event-not-taken": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: release-stock\n    event: stock.recount_requested  #",
+    ),
+    "schedule-handler-unknown-consumer": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: recount\n    event: stock.recount_requested  #",
     ),
     "lambda-target-without-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
@@ -404,12 +475,26 @@ MUTATIONS = {
         p, "environments/dev.yaml", "retention: {queue: 4d,", "retention: {queue: -4d,"
     ),
     "negative-archive-days": lambda p: edit(p, "environments/dev.yaml", "archive_days: 7", "archive_days: -7"),
-    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 40 + ":"),
+    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 119 + ":"),
+    "domain-name-too-long": lambda p: edit(p, USERS, "domain: users", "domain: users" + "s" * 82),
+    "attribute-not-an-sns-name": lambda p: edit(p, PAYMENTS, "attributes: [currency]", "attributes: [currency code]"),
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
-        "arn:aws:states:eu-west-1:111111111111:stateMachine",
-        "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+        "        name: customer-onboarding  #",
+        "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
+    ),
+    # Limits and settings (issue 15)
+    "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
+    "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
+    "unknown-backend-region": lambda p: edit(
+        p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
+    ),
+    "example-over-256-kb": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(name="x" * 300_000)
+    ),
+    "schema-id-not-a-uri": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update({"$id": "user-registered-v1"})
     ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
@@ -478,9 +563,23 @@ CASES = [
     Case(
         "consumer-name-too-long",
         "inventory.yaml",
-        "is not a consumer name: 2 to 40 characters",
-        "at most 40 characters",
+        "is not a consumer name: 2 to 250 characters",
+        "at most 250 characters",
         at="  reserve-stock-x-x",
+    ),
+    Case(
+        "domain-name-too-long",
+        "users.yaml",
+        "is not a domain name: 2 to 86 characters",
+        "at most 86 characters",
+        at="domain: usersss",
+    ),
+    Case(
+        "attribute-not-an-sns-name",
+        "payments.yaml",
+        "'currency code' is not a top-level payload field whose name SNS accepts as a message attribute name",
+        "cannot hold '.', spaces",
+        at="attributes: [currency code]",
     ),
     Case(
         "secret-arn-printed-verbatim",
@@ -502,6 +601,14 @@ CASES = [
         "'Order.Cancelled' is not an event name: dotted lower-case words",
         "dotted lower-case words",
         at="Order.Cancelled:",
+    ),
+    Case(
+        "not-a-known-fact",
+        "orders.yaml",
+        "'order.amiss' is not a past-tense fact",
+        "'order.amissed' or 'amiss.ordered' (<entity>.<past-tense verb>); if 'order.amiss' already states a fact with "
+        "an adjective or participle, keep it and mark the event `fact: true`",
+        at="order.amiss:",
     ),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
@@ -650,6 +757,13 @@ CASES = [
         "$.detail.data.<field>",
     ),
     Case(
+        "transformer-variable-name",
+        "users.yaml",
+        "EventBridge refuses this: variable name 'a/t' is not 1 to 256 letters, digits, '_' or '-'",
+        "rename the variable",
+        at="a/t: $.time",
+    ),
+    Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
     ),
     Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
@@ -705,6 +819,83 @@ CASES = [
         "write put_events: {partners: [<name>]}",
         at='accounts: ["999999999999"]',
     ),
+    Case(
+        "bus-admits-without-events",
+        "orders.yaml",
+        "admits other accounts but names none of the domain's events they may put",
+        "put_events.events",
+        at="put_events:",
+    ),
+    Case(
+        "bus-event-not-on-bus",
+        "orders.yaml",
+        "'order.shipped' is not an event of orders that travels on its bus",
+        "order.cancelled, order.created",
+        at="events: [order.shipped]",
+    ),
+    Case(
+        "pattern-sets-account",
+        "inventory.yaml",
+        "account is generated",
+        "put_events.events",
+        at=("release-stock:", "pattern:"),
+    ),
+    Case(
+        "bad-organizational-unit",
+        "orders.yaml",
+        "'ou-ab12-11111111' is not an organisational unit path of the organisation o-exampleorg01",
+        "o-exampleorg01/r-ab12/ou-ab12-11111111",
+        at="organizational_units:",
+    ),
+    Case(
+        "key-admin-role-of-another-account",
+        "prod.yaml",
+        "is not a role of this environment's account 333333333333",
+        "arn:aws:iam::333333333333:role/",
+        at="key_admin_role:",
+    ),
+    Case(
+        "pii-to-partner-without-transformer",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach account 444444444444 (in dev) unminimised",
+        "pii_exception: {owner: <team>",
+        at=("customer-fanout:", "partner:"),
+    ),
+    Case(
+        "pii-to-stream-without-exception",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach a stream unminimised",
+        "input_path or input_transformer",
+        at=("customer-fanout:", "      stream:"),
+    ),
+    Case(
+        "pii-selected-by-transformer",
+        "users.yaml",
+        "personal data of orders/order.created (customer.email, customer.name) would reach a stream",
+        "leaving out the pii: fields",
+        at=("customer-fanout:", "analytics:"),
+    ),
+    Case(
+        "pii-as-sns-attribute",
+        "users.yaml",
+        "attribute 'email' carries personal data (email under pii:)",
+        "filter_scope: body",
+        at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
+    ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
@@ -716,11 +907,54 @@ CASES = [
     ),
     Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
     Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case(
+        "schedule-handler-event-not-taken",
+        "inventory.yaml",
+        "release-stock's handler takes orders/order.cancelled, not inventory/stock.recount_requested",
+        "name one of its events (<domain>/<event>): orders/order.cancelled",
+        at="event: stock.recount_requested",
+    ),
+    Case(
+        "schedule-handler-unknown-consumer",
+        "inventory.yaml",
+        "inventory has no consumer 'recount' with a handler for Scheduler to invoke",
+        "release-stock, reserve-stock",
+        at="consumer: recount",
+    ),
     Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
     Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "negative-bus-archive-days",
+        "inventory.yaml",
+        "-3 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "days: 90",
+        at="archive: {days: -3}",
+    ),
+    Case(
+        "unknown-region",
+        "dev.yaml",
+        "unknown AWS region 'eu-middle-9': the hashicorp/aws 5.100.0 provider knows 43 regions",
+        "eu-central-1",
+        at="region: eu-middle-9",
+    ),
+    Case(
+        "unknown-backend-region", "prod.yaml", "unknown AWS region 'eu-westt-1'", "eu-west-1", at="region: eu-westt-1"
+    ),
+    Case(
+        "example-over-256-kb",
+        "v1.examples.json",
+        "example 0 is too large to publish",
+        "store large content in S3 and publish a reference",
+    ),
+    Case(
+        "schema-id-not-a-uri",
+        "v1.schema.json",
+        "$id 'user-registered-v1' is not an absolute URI: it becomes the CloudEvents dataschema",
+        "urn:eventform:schema:users:user.registered:v1",
+    ),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
     Case(
         "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"

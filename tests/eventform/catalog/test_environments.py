@@ -113,3 +113,35 @@ def test_waiver_matching_and_expiry() -> None:
     assert not waiver.matches("CKV_EVF_2", "aws_sqs_queue.x", "prod-orders/consumer-ship/queue")
     assert not waiver.matches("CKV_EVF_1", "aws_sqs_queue.x", "prod-orders/consumer-ship/dlq")
     assert not waiver.expired(date(2027, 1, 1)) and waiver.expired(date(2027, 1, 2))
+
+
+def test_the_region_table_is_the_mirrored_providers() -> None:
+    """Every region of the table, with its description, is compiled into the mirrored hashicorp/aws 5.100.0; the
+    regions added after it (Asia Pacific (New Zealand), the European Sovereign Cloud) are not."""
+    import mmap
+    import os
+
+    from eventform.catalog.regions import REGIONS
+    from eventform.synthesis.toolchain import find_mirror
+
+    mirror = find_mirror()
+    binaries = (
+        sorted(mirror.glob("registry.terraform.io/hashicorp/aws/5.100.0/*/terraform-provider-aws_*")) if mirror else []
+    )
+    if not binaries:
+        if os.environ.get("CI"):
+            pytest.fail("CI=1 but no mirrored hashicorp/aws 5.100.0 provider to compare the region table with")
+        pytest.skip("no mirrored hashicorp/aws 5.100.0 provider on this machine")
+    wanted = {*REGIONS, *REGIONS.values(), "Asia Pacific (New Zealand)", "AWS European Sovereign Cloud (Germany)"}
+    with binaries[0].open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        found = {text for text in wanted if data.find(text.encode()) >= 0}
+    assert set(REGIONS) <= found and set(REGIONS.values()) <= found, sorted(wanted - found)
+    assert "Asia Pacific (New Zealand)" not in found and "AWS European Sovereign Cloud (Germany)" not in found
+
+
+def test_an_unknown_region_names_the_neighbours() -> None:
+    from eventform.catalog.regions import region_problem
+
+    assert region_problem("eu-west-1") is None
+    message, fix = region_problem("eu-middle-9")
+    assert "hashicorp/aws 5.100.0" in message and "eu-central-1" in fix and "us-east-1" not in fix

@@ -38,10 +38,12 @@ def test_each_bus_domain_gets_a_bus_an_archive_and_locators(stack) -> None:
         bus = configuration.only(CloudwatchEventBus.TF_RESOURCE_TYPE)
         assert bus["name"] == f"prod-{name}"
         archive = configuration.only(CloudwatchEventArchive.TF_RESOURCE_TYPE)
-        assert archive["retention_days"] == 365  # environments/prod.yaml eventbridge.archive_days
+        # environments/prod.yaml eventbridge.archive_days, unless the bus sets its own (inventory: 3 days)
+        assert archive["retention_days"] == (3 if name == "inventory" else 365)
         assert archive["event_source_arn"].startswith("${aws_cloudwatch_event_bus.")
         assert {"bus_arn", "bus_name", "archive_arn"} <= set(configuration.config["output"])
     assert stack("dev-orders").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 7
+    assert stack("dev-inventory").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 3
     assert stack("prod-payments").resources(CloudwatchEventBus.TF_RESOURCE_TYPE) == {}  # no bus: declared
 
 
@@ -60,7 +62,7 @@ def test_bus_policy_names_accounts_and_the_organisation_never_a_bare_star(stack)
     assert by_sid["AccountsPutEvents"]["Principal"] == {"AWS": ["arn:aws:iam::555555555555:root"]}
     organisation = by_sid["OrganizationPutsEvents"]
     assert organisation["Principal"] == "*"
-    assert organisation["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorg01"}}
+    assert organisation["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorg01"  # test_bus_trust
     for statement in policy["Statement"]:
         assert statement["Action"] == "events:PutEvents"
         assert statement["Resource"] == f"arn:aws:events:eu-west-1:{PROD}:event-bus/prod-orders"
@@ -77,6 +79,8 @@ def test_one_rule_per_source_bus_with_the_generated_pattern(stack) -> None:
         "source": ["com.example.orders"],
         "detail-type": ["order.created"],
         "detail": {"data": {"country": [{"anything-but": ["US"]}]}},
+        # the orders bus admits the marketplace partner for order.created: prod and the partner's prod account
+        "account": [PROD, "555555555555"],
     }
     for rule in rules.values():
         assert len(rule["name"]) <= LIMITS["rule"]
