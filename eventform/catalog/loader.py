@@ -105,6 +105,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
                 for env, override in sorted(spec.get("environments", {}).items())
             },
             route=eventbridge.build_route(path, document, name, spec, out),
+            rare=bool(spec.get("rare", False)),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]

@@ -122,6 +122,7 @@ class Consumer:
     fifo: bool = False
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
+    rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
 
     @property
     def qualified_name(self) -> str:
