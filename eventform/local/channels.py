@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from eventform.catalog import routing
 from eventform.catalog.model import Catalog, Event
 from eventform.catalog.naming import Names
@@ -43,6 +45,7 @@ class Sent:
     object_key: tuple[str, str] | None = None  # object events: (type, key)
     group: str | None = None  # FIFO: the message group
     observed: dict[str, list[str]] = field(default_factory=dict)  # "consumer -> target" -> bodies its tap got
+    refused: str | None = None  # the embedded AWS failed to take it (why)
 
 
 def _clock(start: datetime) -> Any:
@@ -108,20 +111,27 @@ class Channels:
         source = self.catalog.domain(event.domain).source
         moment = self.tick()
         detail = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
-        response = self.client("events").put_events(
-            Entries=[
-                {
-                    "Source": source,
-                    "DetailType": event.name,
-                    "Detail": detail,
-                    "EventBusName": self.publisher.bus_name(event.domain),
-                    "Time": moment,
-                }
-            ]
-        )
-        result = response["Entries"][0]
-        if response.get("FailedEntryCount") or "EventId" not in result:
-            raise LocalError(f"PutEvents refused {event.qualified_name} {label}: {result}")
+        refused = None
+        try:
+            response = self.client("events").put_events(
+                Entries=[
+                    {
+                        "Source": source,
+                        "DetailType": event.name,
+                        "Detail": detail,
+                        "EventBusName": self.publisher.bus_name(event.domain),
+                        "Time": moment,
+                    }
+                ]
+            )
+            result = response["Entries"][0]
+        except ClientError as error:  # moto answers HTTP 500 when a target's rendering fails (see taps.py)
+            if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 500:
+                raise
+            refused, result = "the embedded AWS failed PutEvents (HTTP 500)", {"EventId": "-"}
+        else:
+            if response.get("FailedEntryCount") or "EventId" not in result:
+                raise LocalError(f"PutEvents refused {event.qualified_name} {label}: {result}")
         delivered = routing.bus_event(
             source,
             event.name,
@@ -134,6 +144,7 @@ class Channels:
         targets = routing.expected_on_bus(self.catalog, event.qualified_name, delivered)
         consumers = {r.consumer for r in targets}
         sent = Sent("bus", event.qualified_name, label, envelope["id"], consumers, targets, delivered)
+        sent.refused = refused
         self.after_send(sent)
         return sent
 

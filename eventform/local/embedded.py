@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from eventform.synthesis.app import PlannedStack, synthesize
 from eventform.synthesis.toolchain import first_then_parallel, terraform_environment
 
 LOCAL_ENV = "local"
+PARALLELISM = 64  # resource operations in flight per terraform process (mostly SQS propagation waits, not CPU)
 STATE_DIR = Path(".eventform") / "local"
 # moto accepts any credentials; these are placeholders, not secrets.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -94,7 +96,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (exited, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def server_pid(paths: LocalPaths) -> int | None:
@@ -212,10 +217,13 @@ def stop_children(paths: LocalPaths, grace: float = 10.0) -> list[str]:
 
 
 def _command_line(pid: int) -> str:
+    """The process's command line; the journal's word when it cannot be read or is empty (no /proc, or the child
+    has not exec'd yet), since the pid was recorded by the command that started it."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        text = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
-        return "terraform"  # no /proc: trust the journal
+        return "terraform"
+    return text or "terraform"
 
 
 def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -223,6 +231,8 @@ def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.Complete
     :func:`stop_children`, and `down` can stop it if eventform itself was killed), recorded while it runs."""
     env = {**terraform_environment(paths.root), **LOCAL_CREDENTIALS}
     command = ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"]
+    if args[0] in ("apply", "destroy", "plan"):  # the provider sleeps ~25 s per SQS queue: let all of them wait
+        command.append(f"-parallelism={PARALLELISM}")  # at once instead of 10 at a time (Terraform's default)
     process = subprocess.Popen(
         command,
         env=env,
@@ -241,11 +251,31 @@ def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.Complete
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+# `Error: creating KMS Alias (alias/x): ... AlreadyExistsException ...  with aws_kms_alias.<address>,`
+_ALIAS_CREATED_TWICE = re.compile(
+    r"creating KMS Alias \((alias/[^)]+)\).*?AlreadyExistsException.*?with (aws_kms_alias\.[A-Za-z0-9_-]+)", re.DOTALL
+)
+
+
 def _run(paths: LocalPaths, stack: str, *args: str) -> float:
-    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``)."""
+    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``).
+
+    One recovery, for applies: the AWS SDK retries a request whose response it did not get (a reset connection or
+    an HTTP 5xx from the embedded AWS under load), and when the first CreateAlias had in fact succeeded the retry
+    answers AlreadyExistsException on a fresh server (no other stack creates that alias). The alias is then ours:
+    it is imported into the state and the apply runs again, once, saying so in the log."""
     started = time.perf_counter()
     result = _terraform(paths, stack, *args)
-    paths.command_log(stack, args[0]).write_text(result.stdout + result.stderr)
+    output = result.stdout + result.stderr
+    created_twice = _ALIAS_CREATED_TWICE.findall(output) if args[0] == "apply" and result.returncode else []
+    for alias, address in created_twice:
+        imported = _terraform(paths, stack, "import", address, alias)
+        output += f"\n--- {address} existed after the SDK's retry: imported ({imported.returncode}) ---\n"
+        output += imported.stdout + imported.stderr
+    if created_twice:
+        result = _terraform(paths, stack, *args)
+        output += "\n--- apply again ---\n" + result.stdout + result.stderr
+    paths.command_log(stack, args[0]).write_text(output)
     if result.returncode != 0:
         raise LocalError(f"terraform {args[0]} failed for {stack}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
     return time.perf_counter() - started

@@ -195,3 +195,36 @@ def test_down_stops_a_terraform_an_interrupted_up_left_running(tmp_path: Path) -
     finally:
         if orphan.poll() is None:
             orphan.kill()
+
+
+def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply_repeated(
+    monkeypatch, tmp_path
+) -> None:
+    """The KMS alias race: the first CreateAlias succeeded, the SDK retried it (no response under load) and got
+    AlreadyExistsException; the alias is ours, so it is imported and the apply runs again, once."""
+    import subprocess
+
+    failed = (
+        "Error: creating KMS Alias (alias/local-platform-alarms): operation error KMS: CreateAlias, https response "
+        "error StatusCode: 400, AlreadyExistsException: An alias with the name arn:aws:kms:us-east-1:123456789012:"
+        "alias/local-platform-alarms already exists\n\n  with aws_kms_alias.alarm-key_alias_1C2B58D9,\n"
+    )
+    calls: list[tuple[str, ...]] = []
+
+    def fake_terraform(paths, stack, *args):
+        calls.append(args)
+        first_apply = args[0] == "apply" and sum(c[0] == "apply" for c in calls) == 1
+        return subprocess.CompletedProcess(
+            args, 1 if first_apply else 0, stdout="", stderr=failed if first_apply else ""
+        )
+
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    local._run(paths, "local-platform", "apply", "-auto-approve")
+    assert calls == [
+        ("apply", "-auto-approve"),
+        ("import", "aws_kms_alias.alarm-key_alias_1C2B58D9", "alias/local-platform-alarms"),
+        ("apply", "-auto-approve"),
+    ]
+    assert "imported" in paths.command_log("local-platform", "apply").read_text()
