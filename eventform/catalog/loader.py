@@ -111,6 +111,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
             },
             route=eventbridge.build_route(path, document, name, spec, out),
             renamed_from=spec.get("renamed_from"),
+            rare=bool(spec.get("rare", False)),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
