@@ -187,7 +187,8 @@ def _tap_target(
     name = names.target_tap(consumer.domain, consumer.physical_name, target.name)
     arn = names.queue_arn(name)
     sender = service_may_send("RulesSend", "events.amazonaws.com", arn, rule_arns)
-    tap_queue(stack, f"consumer-{consumer.physical_name}-{target.name}-tap", name=name, arn=arn, sender=sender, tags=tags)
+    tap_id = f"consumer-{consumer.physical_name}-{target.name}-tap"
+    tap_queue(stack, tap_id, name=name, arn=arn, sender=sender, tags=tags)
     return RuleTarget(
         target_id=target.name,
         arn=arn,
