@@ -408,7 +408,7 @@ def local_publish(
     """Publish catalog examples (all, one event's, one by index) or a payload file on every channel of the event."""
     from eventform.local import embedded as local
     from eventform.local import rehearsal
-    from eventform.local.channels import Channels
+    from eventform.local.sending import Channels
     from eventform.runtime.publisher import PublishError
 
     if file is not None and event is None:

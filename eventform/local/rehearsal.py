@@ -2,7 +2,7 @@
 
 The local runner (``eventform.local.runner``) plays Lambda: each deployed function's handler, environment variables and
 batch size are read from the synthesized ``local-*`` stacks, and its queue from the SSM locator the stack wrote.
-What is sent and who must receive it come from :mod:`eventform.local.channels` and the routing contract
+What is sent and who must receive it come from :mod:`eventform.local.sending` and the routing contract
 (:mod:`eventform.catalog.routing`, from the catalog alone); targets moto cannot deliver are observed through their
 tap queues (:mod:`eventform.local.taps`); the verdicts are in :mod:`eventform.local.report`.
 """

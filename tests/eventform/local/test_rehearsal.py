@@ -17,7 +17,7 @@ import pytest
 from eventform.catalog import routing
 from eventform.local import embedded as local
 from eventform.local import rehearsal, report, runner
-from eventform.local.channels import Channels, Sent
+from eventform.local.sending import Channels, Sent
 from tests.conftest import copy_project, require_terraform
 
 
