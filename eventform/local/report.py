@@ -15,8 +15,8 @@ from eventform.catalog.model import Catalog, Consumer, Target
 from eventform.catalog.naming import Names
 from eventform.catalog.routing import Receiver
 from eventform.local import taps
-from eventform.local.sending import Channels, Sent
 from eventform.local.rehearsal import Arrival, Run, connect, run
+from eventform.local.sending import Channels, Sent
 
 
 @dataclass(frozen=True)
