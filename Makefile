@@ -19,7 +19,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 export EVENTFORM_SCAN_PYTHON := $(CURDIR)/$(SCAN_ENV)/bin/python
 
-.PHONY: help setup browser synth lint validate scan docs test demo clean scan-requirements
+.PHONY: help setup browser synth lint validate scan docs test faults demo clean scan-requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -46,9 +46,10 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced $(SCAN_ENV)/.synced node_modules/.installed .cache/terraform.rc browser ## install Python (uv; checkov in .cache/scan-venv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config, chromium
+setup: .venv/.synced $(SCAN_ENV)/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv; checkov in .cache/scan-venv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
 
-# Debian's chromium for the docs site test; installed with apt-get only when missing and running as root. Otherwise
+# Debian's chromium for the docs site test, needed by `make test` only (never by setup, lint, synth or scan, so the
+# pre-push hook installs no system package); installed with apt-get only when missing and running as root. Otherwise
 # a warning: the browser test itself skips with the reason on a laptop and fails under CI=1.
 browser: ## headless Chromium for the docs test (apt-get install chromium when missing, as root)
 	@if [ -x "$${CHROMIUM:-/usr/bin/chromium}" ]; then :; \
@@ -58,7 +59,7 @@ browser: ## headless Chromium for the docs test (apt-get install chromium when m
 	    || echo "make browser: apt-get install chromium failed; the docs browser test will skip (fail under CI=1)" >&2; \
 	else echo "make browser: no chromium at $${CHROMIUM:-/usr/bin/chromium}; as root: apt-get install chromium (or set CHROMIUM=/path); the docs browser test skips (fails under CI=1)" >&2; fi
 
-lint: setup ## validate the catalog and environments
+lint: .venv/.synced ## validate the catalog and environments
 	$(EVENTFORM) lint
 
 synth: setup ## synthesize every environment into cdktf.out/
@@ -73,13 +74,16 @@ scan: synth ## checkov (built-in + policies/) and eventform's checks over every 
 docs: setup ## Markdown + static HTML site of the catalog in site/ (open site/index.html)
 	$(EVENTFORM) docs --out site
 
-test: setup ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
+test: setup browser ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
 	.venv/bin/ruff check .
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan
 	.venv/bin/pytest -q
 	$(SCAN_ENV)/bin/pytest -q tests/policies
+
+faults: setup ## the fault-injection suite alone: signals, kills, concurrent synths, full disk, read-only trees
+	.venv/bin/pytest -q tests/faults
 
 demo: setup ## lint, synth every environment, scan, then the local rehearsal on moto (up, publish, run, down)
 	$(EVENTFORM) lint

@@ -23,10 +23,19 @@ from eventform.catalog.model import ApiDestination
 
 class HttpDestination(Construct):
     def __init__(
-        self, scope: Construct, id: str, *, name: str, connection_name: str, spec: ApiDestination, description: str
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        connection_name: str,
+        spec: ApiDestination,
+        secret_id: str,
+        description: str,
     ) -> None:
+        """``secret_id``: the environment's own secret (ARN, or name resolved in its account and region)."""
         super().__init__(scope, id)
-        secret = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=spec.secret_arn)
+        secret = DataAwsSecretsmanagerSecretVersion(self, "credentials", secret_id=secret_id)
         fields = Fn.jsondecode(secret.secret_string)
         if spec.auth == "api_key":
             auth = CloudwatchEventConnectionAuthParameters(

@@ -16,6 +16,7 @@ from cdktn_provider_aws.lambda_permission import LambdaPermission
 from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
 from constructs import Construct
 
+from eventform.catalog.naming import statement_id
 from modules.policies import Statement, document
 
 # What runs is what was tested: the runtime is the venv's Python (.python-version, pyproject's requires-python) and
@@ -25,6 +26,11 @@ from modules.policies import Statement, document
 RUNTIME = "python3.12"
 POWERTOOLS_VERSION = "3.37.0"
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
+
+# Concurrency bounds when the catalog sets none (function.reserved_concurrency / function.max_concurrency): a flood
+# of events from outside the account can neither exhaust the account's pool nor run up the bill unbounded.
+DEFAULT_PUSHED_CONCURRENCY = 10  # reserved concurrency of functions invoked by SNS, EventBridge, S3 or Pipes
+DEFAULT_QUEUE_CONCURRENCY = 10  # maximum concurrency of a queue-fed function's event source mapping (2..1000)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,23 @@ class Grants:
     kms_key_aliases: tuple[str, ...]  # alias/... of the domain keys it reads and writes with
     failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
     object_arns: tuple[str, ...] = ()  # objects it is notified about (bucket/prefix*): it may read them
+    idempotency_key_prefix: str = ""  # its records' key prefix in the shared table (dynamodb:LeadingKeys)
+
+
+IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+
+def idempotency_statement(table_arn: str, key_prefix: str) -> Statement:
+    """Its own records of the shared idempotency table only: the runtime keys them ``<domain>/<consumer>#<hash>``
+    (Powertools' ``key_prefix``), so ``dynamodb:LeadingKeys`` keeps each consumer off the others' records. Every
+    action granted here names a key (no Scan, no Query), so ``ForAllValues`` is never satisfied by an empty set."""
+    return Statement(
+        "Idempotency",
+        "Allow",
+        IDEMPOTENCY_ACTIONS,
+        (table_arn,),
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{key_prefix}#*"]}} if key_prefix else {},
+    )
 
 
 class ConsumerFunction(Construct):
@@ -115,12 +138,7 @@ class ConsumerFunction(Construct):
             if grants.queue_arn
             # A pushed function has no queue; Lambda's on-failure destination sends with the function's own role.
             else Statement("SendFailuresToOwnDlq", "Allow", ("sqs:SendMessage",), (grants.failure_queue_arn or "",)),
-            Statement(
-                "Idempotency",
-                "Allow",
-                ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                (grants.idempotency_table_arn or "",),
-            ),
+            idempotency_statement(grants.idempotency_table_arn or "", grants.idempotency_key_prefix),
             Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",)),
             # X-Ray accepts no resource-level permissions: "*" is the only resource AWS allows here.
             Statement("Tracing", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),
@@ -245,7 +263,7 @@ class ConsumerFunction(Construct):
         return LambdaPermission(
             self,
             id,
-            statement_id=f"Invoke{id.title().replace('-', '')}",
+            statement_id=statement_id(id),
             action="lambda:InvokeFunction",
             function_name=self.function.function_name,
             principal=principal,

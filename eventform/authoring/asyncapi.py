@@ -1,9 +1,14 @@
 """Export the catalog as AsyncAPI 3.0: one document per domain, for EventCatalog, code generators and the like.
 
-A domain's document holds its own topic as a channel with a ``send`` operation per event version, and, for each of
-its consumers, the source topics as channels with a ``receive`` operation (and a ``send`` operation for each event
-its handler ``emits``). Messages are what travels on the wire:
-the CloudEvents envelope (raw SNS delivery) whose ``data`` is the event's JSON Schema from the catalog.
+One channel per real transport, addressed by its AWS name with an ``{env}`` parameter
+(:mod:`eventform.authoring.channels`): the domain's SNS topic, its EventBridge bus, its buckets and their SNS topics,
+and the channels its consumers take from (other domains' topics and buses, the default bus). ``send`` operations: the
+domain publishing on its topic (``publish.*``) and bus (``put-events.*``), its schedules, its handlers' ``emits``;
+``receive`` operations: one per consumer and source channel, carrying the condition the stacks generate (the SNS
+binding with the filter policy where the binding can express it, and always ``x-eventform-filter``; the rule's name,
+bus and pattern as ``x-eventform-rule``; the S3 key filter as ``x-eventform-notification``) and the rule's targets.
+Messages are what travels on the wire: on SNS the CloudEvents envelope (raw delivery) whose ``data`` is the event's
+JSON Schema, on a bus the EventBridge event whose ``detail`` is that envelope, from a bucket S3's own notification.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog.model import Catalog, Domain, Event, EventVersion
+from eventform.authoring.channels import TEMPLATE, Channel, Delivery, deliveries, domain_channels, where
+from eventform.catalog.model import OBJECT_EVENTS, Catalog, Consumer, Domain, Event, EventVersion, Pipe, Target
 
 ASYNCAPI_VERSION = "3.0.0"
 # Our schemas stick to keywords draft-07 shares with 2020-12; one using 2020-12-only keywords is labelled as such.
@@ -44,10 +50,6 @@ def _keywords(schema: Any) -> set[str]:
 
 def message_id(event: Event, version: EventVersion) -> str:
     return f"{event.name}.v{version.number}"
-
-
-def channel_id(domain: str) -> str:
-    return f"{domain}-events"
 
 
 def envelope_schema(domain: Domain, event: Event, version: EventVersion) -> dict[str, Any]:
@@ -106,79 +108,274 @@ def _message(catalog: Catalog, event: Event, version: EventVersion) -> dict[str,
     return message
 
 
-def _channel(catalog: Catalog, domain_name: str, events: list[Event]) -> dict[str, Any]:
-    domain = catalog.domain(domain_name)
-    fifo = bool(domain.topic and domain.topic.fifo)
-    return {
-        "address": "{env}-" + f"{domain_name}-events" + (".fifo" if fifo else ""),
-        "title": f"{domain_name} events",
-        "description": f"SNS {'FIFO ' if fifo else ''}topic of the {domain_name} domain (owner {domain.owner}).",
-        "parameters": {"env": {"description": "Deployment environment, e.g. dev, staging, prod."}},
-        "messages": {
-            message_id(event, version): {"$ref": f"#/components/messages/{message_id(event, version)}"}
-            for event in events
-            for version in event.versions
+def _bus_message(catalog: Catalog, event: Event, version: EventVersion) -> dict[str, Any]:
+    """The event as EventBridge carries it: ``source``, ``detail-type`` = the event name, ``detail`` = the envelope."""
+    domain = catalog.domain(event.domain)
+    sns = _message(catalog, event, version)
+    schema = {
+        "type": "object",
+        "required": ["source", "detail-type", "detail"],
+        "properties": {
+            "source": {"const": domain.source},
+            "detail-type": {"const": event.name},
+            "detail": sns["payload"]["schema"],
         },
     }
+    message = {key: value for key, value in sns.items() if key not in ("headers", "correlationId", "examples")}
+    message |= {
+        "title": f"{event.name} v{version.number} on EventBridge",
+        "contentType": "application/json",
+        "correlationId": {"location": "$message.payload#/detail/correlationid"},
+        "payload": {"schemaFormat": sns["payload"]["schemaFormat"], "schema": schema},
+        "examples": [
+            {"name": f"example-{index + 1}", "payload": {"detail-type": event.name, "detail": {"data": example}}}
+            for index, example in enumerate(version.examples)
+        ],
+    }
+    return message
+
+
+def _object_message(kind: str, on_bus: bool) -> dict[str, Any]:
+    """An S3 object event as S3 sends it: a notification (bucket, bucket topic) or an EventBridge event."""
+    spec = OBJECT_EVENTS[kind]
+    if on_bus:
+        schema = {
+            "type": "object",
+            "required": ["source", "detail-type", "detail"],
+            "properties": {
+                "source": {"const": "aws.s3"},
+                "detail-type": {"enum": list(spec.detail_types or ())},
+                "detail": {"type": "object", "required": ["bucket", "object"]},
+            },
+        }
+    else:
+        schema = {
+            "type": "object",
+            "required": ["Records"],
+            "properties": {
+                "Records": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "eventSource": {"const": "aws:s3"},
+                            "eventName": {"type": "string", "description": ", ".join(spec.s3_types)},
+                            "s3": {"type": "object", "required": ["bucket", "object"]},
+                        },
+                    },
+                }
+            },
+        }
+    return {
+        "name": f"object.{kind}",
+        "title": f"S3 object {kind}" + (" (EventBridge)" if on_bus else " (S3 notification)"),
+        "summary": "Handlers receive it as the CloudEvent object." + kind + " (eventform/runtime/objects.py).",
+        "contentType": "application/json",
+        "payload": {"schemaFormat": DRAFT7_FORMAT, "schema": schema},
+    }
+
+
+def _channel_object(catalog: Catalog, channel: Channel) -> dict[str, Any]:
+    """The channel with its real address (``{env}`` and, for buckets, ``{account}``/``{region}`` parameters)."""
+    address = channel.address()
+    parameters = {"env": {"description": "Deployment environment, e.g. dev, staging, prod."}}
+    if channel.kind == "bucket":
+        parameters |= {
+            "account": {"description": "The environment's AWS account id."},
+            "region": {"description": "The environment's AWS region."},
+        }
+    if channel.kind == "default-bus":
+        parameters = {}
+    owner = catalog.domain(channel.domain).owner if channel.domain else "AWS"
+    where = f"the {channel.domain} domain" if channel.domain else "the account"
+    result: dict[str, Any] = {
+        "address": address,
+        "title": f"{channel.label} {address}",
+        "description": f"{channel.label} of {where} (owner {owner}).",
+        "messages": {},
+        "x-eventform-transport": channel.kind,
+    }
+    if parameters:
+        result["parameters"] = parameters
+    if channel.kind in ("topic", "bucket-topic"):
+        ordering: dict[str, Any] = {"type": "FIFO" if channel.fifo else "standard"}
+        if channel.fifo:
+            topic = catalog.domain(channel.domain).topic
+            ordering["contentBasedDeduplication"] = bool(topic and topic.content_based_deduplication)
+        result["bindings"] = {"sns": {"name": address, "ordering": ordering, "bindingVersion": "0.1.0"}}
+    return result
+
+
+class _Document:
+    """Channels, operations and messages of one document, filled in as the domain's facts are read."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.channels: dict[str, Any] = {}
+        self.operations: dict[str, Any] = {}
+        self.messages: dict[str, Any] = {}
+
+    def channel(self, channel: Channel) -> str:
+        key = channel.key
+        self.channels.setdefault(key, _channel_object(self.catalog, channel))
+        return key
+
+    def carry(self, channel: Channel, event: Event) -> list[dict[str, str]]:
+        """Put every version of ``event`` on ``channel``; return the operation's message references."""
+        key = self.channel(channel)
+        on_bus = channel.kind == "bus"
+        refs = []
+        for version in event.versions:
+            mid = message_id(event, version) + (".bus" if on_bus else "")
+            if mid not in self.messages:
+                build = _bus_message if on_bus else _message
+                self.messages[mid] = build(self.catalog, event, version)
+            self.channels[key]["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
+            refs.append({"$ref": f"#/channels/{key}/messages/{mid}"})
+        return refs
+
+    def carry_objects(self, channel: Channel, kinds: tuple[str, ...]) -> list[dict[str, str]]:
+        key = self.channel(channel)
+        on_bus = channel.kind == "default-bus"
+        refs = []
+        for kind in kinds:
+            mid = f"s3.{kind}" + (".bus" if on_bus else "")
+            self.messages.setdefault(mid, _object_message(kind, on_bus))
+            self.channels[key]["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
+            refs.append({"$ref": f"#/channels/{key}/messages/{mid}"})
+        return refs
+
+
+def _sns_policy_fits_binding(policy: dict[str, Any]) -> bool:
+    """The SNS binding's ``filterPolicy`` takes strings, lists of strings or objects per key (no ``$or``, no
+    numeric or other operator lists); a policy beyond that is carried only as ``x-eventform-filter``."""
+    return (
+        all(
+            isinstance(v, (str, dict)) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+            for k, v in policy.items()
+            if k != "$or"
+        )
+        and "$or" not in policy
+    )
+
+
+def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": target.name, "type": target.kind}
+    if target.arn or target.reference:
+        found["destination"] = where(target.arn, target.reference)
+    if target.api is not None:
+        found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
+    if target.kind == "queue":
+        found["queue"] = TEMPLATE.queue(consumer.domain, consumer.physical_name, False)
+    if target.input_path:
+        found["input_path"] = target.input_path
+    if target.input_transformer is not None:
+        found["input_transformer"] = {
+            "paths": target.input_transformer.paths,
+            "template": target.input_transformer.template,
+        }
+    if target.partition_key_path:
+        found["partition_key_path"] = target.partition_key_path
+    return found
+
+
+def _receive(doc: _Document, delivery: Delivery) -> None:
+    consumer, channel = delivery.consumer, delivery.channel
+    catalog = doc.catalog
+    if consumer.objects is not None:
+        refs = doc.carry_objects(channel, delivery.events)
+        source = consumer.objects.bucket
+    else:
+        refs = [r for name in delivery.events for r in doc.carry(channel, catalog.domain(channel.domain).event(name))]
+        source = channel.domain
+    operation: dict[str, Any] = {
+        "action": "receive",
+        "title": f"{consumer.name} receives from {channel.address()}",
+        "summary": consumer.description,
+        "channel": {"$ref": f"#/channels/{doc.channel(channel)}"},
+        "messages": refs,
+    }
+    if consumer.handler:
+        operation["x-eventform-handler"] = f"handlers/{consumer.handler}/handler.py"
+    if delivery.kind in ("subscription", "push"):
+        queue = TEMPLATE.queue(consumer.domain, consumer.physical_name, consumer.fifo)
+        function = TEMPLATE.function(consumer.domain, consumer.physical_name)
+        endpoint = {"name": queue} if delivery.kind == "subscription" else {"name": function}
+        subscriber: dict[str, Any] = {
+            "protocol": "sqs" if delivery.kind == "subscription" else "lambda",
+            "endpoint": endpoint,
+            "rawMessageDelivery": delivery.kind == "subscription",
+            "filterPolicyScope": "MessageBody" if consumer.filter_scope == "body" else "MessageAttributes",
+        }
+        if delivery.condition and _sns_policy_fits_binding(delivery.condition):
+            subscriber["filterPolicy"] = delivery.condition
+        operation["bindings"] = {"sns": {"consumers": [subscriber], "bindingVersion": "0.1.0"}}
+        if delivery.condition:
+            operation["x-eventform-filter"] = {"scope": consumer.filter_scope, "policy": delivery.condition}
+    elif delivery.kind == "rule":
+        operation["x-eventform-rule"] = {
+            "name": delivery.rule_name,
+            "bus": channel.address(),
+            "pattern": delivery.condition,
+            "targets": [_target(consumer, t) for t in consumer.route.targets] if consumer.route else [],
+        }
+    else:
+        operation["x-eventform-notification"] = {
+            "destination": "function" if consumer.delivery == "push" else "queue",
+            **(delivery.condition or {}),
+        }
+    doc.operations[f"consume.{consumer.name}.{source}"] = operation
 
 
 def document(catalog: Catalog, domain: Domain) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of one domain (deterministic: sorted, no timestamps)."""
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
-    messages: dict[str, Any] = {}
-    if domain.events:
-        channels[channel_id(domain.name)] = _channel(catalog, domain.name, list(domain.events))
-        for event in domain.events:
-            for version in event.versions:
-                mid = message_id(event, version)
-                messages[mid] = _message(catalog, event, version)
-                operations[f"publish.{mid}"] = {
+    doc = _Document(catalog)
+    for channel in domain_channels(catalog, domain):
+        key = doc.channel(channel)
+        verb = "put-events" if channel.kind == "bus" else "publish"
+        for event in channel.events:
+            for version, ref in zip(event.versions, doc.carry(channel, event), strict=True):
+                mid = ref["$ref"].rsplit("/", 1)[1]
+                doc.operations[f"{verb}.{message_id(event, version)}"] = {
                     "action": "send",
-                    "title": f"Publish {event.name} v{version.number}",
-                    "channel": {"$ref": f"#/channels/{channel_id(domain.name)}"},
-                    "messages": [{"$ref": f"#/channels/{channel_id(domain.name)}/messages/{mid}"}],
+                    "title": f"{'Put' if channel.kind == 'bus' else 'Publish'} {event.name} v{version.number}",
+                    "channel": {"$ref": f"#/channels/{key}"},
+                    "messages": [{"$ref": f"#/channels/{key}/messages/{mid}"}],
                 }
+        if channel.kind == "bus":
+            for schedule in domain.schedules:
+                if schedule.target_kind == "bus":  # schedules to a queue or a function do not use the bus
+                    event = domain.event(schedule.event or "")
+                    doc.operations[f"schedule.{schedule.name}"] = {
+                        "action": "send",
+                        "title": f"Scheduler puts {event.name} ({schedule.expression})",
+                        "summary": schedule.description,
+                        "channel": {"$ref": f"#/channels/{key}"},
+                        "messages": doc.carry(channel, event)[-1:],
+                        "x-eventform-schedule": {
+                            "expression": schedule.expression,
+                            "timezone": schedule.timezone,
+                            "payload": schedule.payload,
+                        },
+                    }
     for consumer in domain.consumers:
-        for source in consumer.source_domains():
-            consumed = [catalog.domain(source).event(name) for name in consumer.events_from(source)]
-            channel = channels.setdefault(channel_id(source), _channel(catalog, source, []))
-            refs = []
-            for event in consumed:
-                for version in event.versions:
-                    mid = message_id(event, version)
-                    messages.setdefault(mid, _message(catalog, event, version))
-                    channel["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
-                    refs.append({"$ref": f"#/channels/{channel_id(source)}/messages/{mid}"})
-            operation: dict[str, Any] = {
-                "action": "receive",
-                "title": f"{consumer.name} receives from {source}",
-                "summary": consumer.description,
-                "channel": {"$ref": f"#/channels/{channel_id(source)}"},
-                "messages": refs,
-            }
-            if consumer.handler:
-                operation["x-eventform-handler"] = f"handlers/{consumer.handler}/handler.py"
-            if consumer.filter:
-                operation["x-eventform-filter"] = {"scope": consumer.filter_scope, "policy": consumer.filter}
-            operations[f"consume.{consumer.name}.{source}"] = operation
-        for qualified in consumer.emits:  # the handler publishes these: a send operation on the target's topic
+        for delivery in deliveries(catalog, consumer):
+            _receive(doc, delivery)
+        for qualified in consumer.emits:  # the handler publishes these: a send operation on their channel
             event = catalog.event(qualified)
-            channel = channels.setdefault(channel_id(event.domain), _channel(catalog, event.domain, []))
-            refs = []
-            for version in event.versions:
-                mid = message_id(event, version)
-                messages.setdefault(mid, _message(catalog, event, version))
-                channel["messages"][mid] = {"$ref": f"#/components/messages/{mid}"}
-                refs.append({"$ref": f"#/channels/{channel_id(event.domain)}/messages/{mid}"})
-            operations[f"emit.{consumer.name}.{event.name}"] = {
+            owner = catalog.domain(event.domain)
+            channel = next(
+                c for c in domain_channels(catalog, owner) if c.kind in ("topic", "bus") and event in c.events
+            )
+            doc.operations[f"emit.{consumer.name}.{event.name}"] = {
                 "action": "send",
                 "title": f"{consumer.name} publishes {event.name}",
-                "channel": {"$ref": f"#/channels/{channel_id(event.domain)}"},
-                "messages": refs,
+                "channel": {"$ref": f"#/channels/{doc.channel(channel)}"},
+                "messages": doc.carry(channel, event),
             }
-    for channel in channels.values():
+    for channel in doc.channels.values():
         channel["messages"] = dict(sorted(channel["messages"].items()))
+    extensions = {"x-eventform-pipes": [_pipe(pipe) for pipe in domain.pipes]} if domain.pipes else {}
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -190,10 +387,28 @@ def document(catalog: Catalog, domain: Domain) -> dict[str, Any]:
         },
         "id": f"urn:{domain.source}",
         "defaultContentType": "application/cloudevents+json",
-        "channels": dict(sorted(channels.items())),
-        "operations": dict(sorted(operations.items())),
-        "components": {"messages": dict(sorted(messages.items()))},
+        "channels": dict(sorted(doc.channels.items())),
+        "operations": dict(sorted(doc.operations.items())),
+        "components": {"messages": dict(sorted(doc.messages.items()))},
+        **extensions,
     }
+
+
+def _pipe(pipe: Pipe) -> dict[str, Any]:
+    """A pipe is point to point (no channel of its own): its source, filters, enrichment and target."""
+    source = pipe.source
+    described: dict[str, Any] = {
+        "name": TEMPLATE.pipe(pipe.domain, pipe.name),
+        "description": pipe.description,
+        "source": {"kind": source.kind, "reference": source.reference, "batch_size": source.batch_size},
+        "filters": list(pipe.filters),
+        "target": {"kind": pipe.target.kind, "destination": where(pipe.target.arn, pipe.target.reference)},
+    }
+    if source.events:
+        described["source"]["events"] = list(source.events)
+    if pipe.enrichment is not None:
+        described["enrichment"] = f"handlers/{pipe.enrichment.handler}/handler.py"
+    return described
 
 
 def _version(domain: Domain) -> str:

@@ -1,6 +1,6 @@
 """``eventform diff --base <ref>``: what a change to the catalog does, as Markdown for a pull-request comment.
 
-Three views: the catalog (domains, events, versions, consumers added/removed/changed), schema compatibility inside
+Three views: the catalog (every kind of entry, :mod:`eventform.authoring.catalog_diff`), schema compatibility inside
 existing versions (:mod:`eventform.catalog.compat`: breaking edits mean "publish version N+1"), and per stack the
 Terraform resources created, changed, replaced or destroyed, from comparing the synthesized JSON of both revisions. The
 base revision is exported with ``git archive`` into a temporary directory (no worktree is registered) and synthesized by
@@ -16,30 +16,22 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import compat
+from eventform.authoring.catalog_diff import Line, SchemaChange, catalog_changes
+from eventform.authoring.diff_report import (
+    COMMENT_LIMIT,
+    FORCES_REPLACEMENT,
+    Report,
+    ResourceChange,
+    StackChanges,
+    render_comment,
+    render_markdown,
+)
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
-from eventform.catalog.model import Catalog, Consumer, Event
 from eventform.synthesis.app import synthesize
-
-# Arguments whose change makes Terraform destroy and re-create the resource (ForceNew in the AWS provider).
-FORCES_REPLACEMENT: dict[str, frozenset[str]] = {
-    "aws_sqs_queue": frozenset({"name", "name_prefix", "fifo_queue"}),
-    "aws_sns_topic": frozenset({"name", "name_prefix", "fifo_topic"}),
-    "aws_sns_topic_subscription": frozenset({"topic_arn", "protocol", "endpoint"}),
-    "aws_sns_topic_policy": frozenset({"arn"}),
-    "aws_sqs_queue_policy": frozenset({"queue_url"}),
-    "aws_sqs_queue_redrive_policy": frozenset({"queue_url"}),
-    "aws_sqs_queue_redrive_allow_policy": frozenset({"queue_url"}),
-    "aws_cloudwatch_metric_alarm": frozenset({"alarm_name"}),
-    "aws_kms_alias": frozenset({"name", "name_prefix"}),
-    "aws_kms_key": frozenset({"customer_master_key_spec", "key_usage", "multi_region"}),
-    "aws_ssm_parameter": frozenset({"name"}),
-}
 
 
 class DiffError(Exception):
@@ -93,136 +85,8 @@ def _start_base_synthesis(base: Path, out: Path, environments: list[str] | None)
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Catalog changes
-# ------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Line:
-    action: str  # added | removed | changed
-    kind: str  # domain | event | version | consumer
-    name: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class SchemaChange:
-    event: str
-    version: int
-    change: compat.Change
-    latest: int
-
-    @property
-    def fix(self) -> str:
-        domain, name = self.event.split("/", 1)
-        return f"publish version {self.latest + 1}: `eventform add event {domain} {name} --version {self.latest + 1}`"
-
-
-def _event_fields(event: Event) -> dict[str, Any]:
-    return {
-        "description": event.description,
-        "attributes": list(event.attributes),
-        "pii": list(event.pii),
-        "message_group": event.message_group,
-        "via": list(event.via),
-    }
-
-
-def _consumer_fields(consumer: Consumer) -> dict[str, Any]:
-    return {
-        "description": consumer.description,
-        "events": sorted(consumer.events),
-        "handler": consumer.handler,
-        "emits": sorted(consumer.emits),
-        "function": consumer.function,
-        "filter": consumer.filter,
-        "filter_scope": consumer.filter_scope,
-        "queue": consumer.queue,
-        "environments": consumer.overrides,
-    }
-
-
-def _changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
-
-
-def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[SchemaChange], list[SchemaChange]]:
-    """(catalog lines, breaking schema changes, additive schema changes), all sorted."""
-    lines: list[Line] = []
-    breaking: list[SchemaChange] = []
-    additive: list[SchemaChange] = []
-    base_domains = {d.name: d for d in base.domains}
-    head_domains = {d.name: d for d in head.domains}
-    for name in sorted(set(head_domains) - set(base_domains)):
-        lines.append(Line("added", "domain", name, f"owner {head_domains[name].owner}"))
-    for name in sorted(set(base_domains) - set(head_domains)):
-        lines.append(Line("removed", "domain", name))
-    for name in sorted(set(base_domains) & set(head_domains)):
-        old, new = base_domains[name], head_domains[name]
-        keys = [
-            k
-            for k in ("owner", "description", "source", "data_classification", "topic")
-            if getattr(old, k) != getattr(new, k)
-        ]
-        if keys:
-            lines.append(Line("changed", "domain", name, ", ".join(keys)))
-
-    base_events = {e.qualified_name: e for e in base.events}
-    head_events = {e.qualified_name: e for e in head.events}
-    for name in sorted(set(head_events) - set(base_events)):
-        versions = ", ".join(f"v{v.number}" for v in head_events[name].versions)
-        lines.append(Line("added", "event", name, versions))
-    for name in sorted(set(base_events) - set(head_events)):
-        lines.append(Line("removed", "event", name, "consumers and producers must stop first"))
-    for name in sorted(set(base_events) & set(head_events)):
-        old, new = base_events[name], head_events[name]
-        keys = _changed_keys(_event_fields(old), _event_fields(new))
-        if keys:
-            lines.append(Line("changed", "event", name, ", ".join(keys)))
-        old_versions = {v.number: v for v in old.versions}
-        new_versions = {v.number: v for v in new.versions}
-        for number in sorted(set(new_versions) - set(old_versions)):
-            lines.append(Line("added", "version", f"{name} v{number}"))
-        for number in sorted(set(old_versions) - set(new_versions)):
-            lines.append(Line("removed", "version", f"{name} v{number}", "consumers of it lose their events"))
-        for number in sorted(set(old_versions) & set(new_versions)):
-            changes = compat.compare(old_versions[number].schema, new_versions[number].schema)
-            for change in changes:
-                entry = SchemaChange(name, number, change, new.latest.number)
-                (breaking if change.breaking else additive).append(entry)
-            if changes:
-                lines.append(Line("changed", "version", f"{name} v{number}", "schema"))
-
-    base_consumers = {c.qualified_name: c for c in base.consumers}
-    head_consumers = {c.qualified_name: c for c in head.consumers}
-    for name in sorted(set(head_consumers) - set(base_consumers)):
-        lines.append(Line("added", "consumer", name, "reads " + ", ".join(sorted(head_consumers[name].events))))
-    for name in sorted(set(base_consumers) - set(head_consumers)):
-        lines.append(Line("removed", "consumer", name, "its queue and DLQ are destroyed with their messages"))
-    for name in sorted(set(base_consumers) & set(head_consumers)):
-        keys = _changed_keys(_consumer_fields(base_consumers[name]), _consumer_fields(head_consumers[name]))
-        if keys:
-            lines.append(Line("changed", "consumer", name, ", ".join(keys)))
-    return lines, breaking, additive
-
-
-# ------------------------------------------------------------------------------------------------------------
 # Terraform changes
 # ------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ResourceChange:
-    action: str  # create | update | replace | destroy
-    address: str  # <type>.<name>
-    attributes: tuple[str, ...] = ()
-
-
-@dataclass
-class StackChanges:
-    stack: str
-    changes: list[ResourceChange] = field(default_factory=list)
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-
 def _strip_metadata(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: _strip_metadata(v) for k, v in node.items() if not k.startswith("//")}
@@ -263,115 +127,13 @@ def compare_stacks(base_out: Path, head_out: Path) -> list[StackChanges]:
         for address in sorted(set(old) & set(new)):
             kind, before = old[address]
             _, after = new[address]
-            keys = tuple(_changed_keys(before, after))
+            keys = tuple(sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)))
             if keys:
                 forced = FORCES_REPLACEMENT.get(kind, frozenset()) & set(keys)
                 changes.append(ResourceChange("replace" if forced else "update", address, keys))
         if changes:
             result.append(StackChanges(stack, changes))
     return result
-
-
-# ------------------------------------------------------------------------------------------------------------
-# The report
-# ------------------------------------------------------------------------------------------------------------
-@dataclass
-class Report:
-    base_ref: str
-    base_commit: str
-    lines: list[Line]
-    breaking: list[SchemaChange]
-    additive: list[SchemaChange]
-    stacks: list[StackChanges]
-    stacks_compared: int
-
-    @property
-    def has_breaking(self) -> bool:
-        return bool(self.breaking)
-
-    def markdown(self) -> str:
-        return render_markdown(self)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(report: Report) -> str:
-    out = [f"## eventform diff against `{report.base_ref}` ({report.base_commit[:12]})", ""]
-    replacements = sum(s.count("replace") for s in report.stacks)
-    summary = [
-        f"{len(report.lines)} catalog change{'s' if len(report.lines) != 1 else ''}",
-        f"**{len(report.breaking)} breaking schema change{'s' if len(report.breaking) != 1 else ''}**"
-        if report.breaking
-        else "no breaking schema change",
-        f"{len(report.stacks)} of {report.stacks_compared} stacks change",
-    ]
-    if replacements:
-        summary.append(f"**{replacements} resource replacement{'s' if replacements != 1 else ''}**")
-    out += [", ".join(summary) + ".", ""]
-
-    out += ["### Catalog", ""]
-    if report.lines:
-        out += ["| change | what | name | details |", "| --- | --- | --- | --- |"]
-        out += [f"| {line.action} | {line.kind} | `{line.name}` | {_cell(line.detail)} |" for line in report.lines]
-    else:
-        out.append("No catalog changes.")
-    out.append("")
-
-    if report.breaking:
-        out += [
-            "### Breaking schema changes",
-            "",
-            "A published version is immutable: consumers rely on it. Revert these edits and publish a new version.",
-            "",
-            "| event | version | field | change | fix |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for item in report.breaking:
-            out.append(
-                f"| `{item.event}` | v{item.version} | `{item.change.path or '(payload)'}` | "
-                f"{item.change.kind}: {_cell(item.change.detail)} | {item.fix} |"
-            )
-        out.append("")
-    if report.additive:
-        out += ["### Compatible schema changes", ""]
-        out += ["| event | version | field | change |", "| --- | --- | --- | --- |"]
-        for item in report.additive:
-            out.append(
-                f"| `{item.event}` | v{item.version} | `{item.change.path or '(payload)'}` | "
-                f"{item.change.kind}: {_cell(item.change.detail)} |"
-            )
-        out.append("")
-
-    out += ["### Terraform", ""]
-    if not report.stacks:
-        out += [f"No resource changes in the {report.stacks_compared} stacks.", ""]
-        return "\n".join(out)
-    out += ["| stack | create | update | replace | destroy |", "| --- | ---: | ---: | ---: | ---: |"]
-    for stack in report.stacks:
-        out.append(
-            f"| `{stack.stack}` | {stack.count('create')} | {stack.count('update')} | "
-            f"{stack.count('replace')} | {stack.count('destroy')} |"
-        )
-    out.append("")
-    for stack in report.stacks:
-        out += [
-            f"<details><summary><code>{stack.stack}</code></summary>",
-            "",
-            "| action | resource | changed arguments |",
-            "| --- | --- | --- |",
-        ]
-        for change in stack.changes:
-            action = "**replace**" if change.action == "replace" else change.action
-            kind = change.address.split(".", 1)[0]
-            arguments = ", ".join(
-                f"**{a}** (forces replacement)" if a in FORCES_REPLACEMENT.get(kind, ()) else a
-                for a in change.attributes
-            )
-            out.append(f"| {action} | `{change.address}` | {arguments} |")
-        out += ["", "</details>", ""]
-    return "\n".join(out)
 
 
 def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Report:
@@ -401,12 +163,18 @@ def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Re
 
 
 __all__ = [
+    "COMMENT_LIMIT",
     "FORCES_REPLACEMENT",
     "DiffError",
+    "Line",
     "Report",
+    "ResourceChange",
+    "SchemaChange",
+    "StackChanges",
     "catalog_changes",
     "compare_stacks",
     "diff",
     "export_revision",
+    "render_comment",
     "render_markdown",
 ]

@@ -1,30 +1,36 @@
 """``eventform add``: scaffold a domain, an event (version) or a consumer the way the catalog expects it.
 
-Each command refuses bad input before writing (with the reason and the fix), writes every file atomically as one
-:class:`eventform.authoring.files.Change`, then runs the full catalog lint; if lint fails the change is rolled back and
-the problems are raised, so the catalog is never left half-edited.
+Each command refuses bad input before writing (with the reason and the fix), stages every file as one
+:class:`eventform.authoring.files.Change`, checks every target is writable, moves the change into place (handler
+package first, catalog YAML last), then runs the full catalog lint; if lint fails, or any exception or signal arrives,
+the change is rolled back, so the catalog is never left half-edited. Commands hold the catalog's lock (one ``add`` at a
+time) and first finish what a killed ``add`` left (:func:`eventform.authoring.files.recover`).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eventform.authoring import yamledit
-from eventform.authoring.files import Change
+from eventform.authoring.files import Change, recover
 from eventform.catalog import filters
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.events import SCHEMA_DIALECT, past_tense_problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer
+from eventform.catalog.naming import max_consumer_length, max_domain_length
+from eventform.synthesis.lock import output_lock
 
-DOMAIN_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+DOMAIN_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_domain_length() - 1}}}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-CONSUMER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
+CONSUMER_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_consumer_length() - 1}}}$")
 QUALIFIED_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a Python package: handlers/<name>/
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{2,}$")
@@ -40,6 +46,21 @@ class Scaffolded:
     written: list[Path] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     catalog: Catalog | None = None
+    recovered: list[str] = field(default_factory=list)  # what a killed earlier `add` left, and what became of it
+
+
+def exclusive(command: Callable[..., Scaffolded]) -> Callable[..., Scaffolded]:
+    """Run an ``add`` command under the catalog's lock, after finishing what a killed one left."""
+
+    @functools.wraps(command)
+    def run(root: Path, *args: object, **kwargs: object) -> Scaffolded:
+        with output_lock(root / "catalog", "add"):
+            recovered = recover(root)
+            result = command(root, *args, **kwargs)
+        result.recovered = recovered
+        return result
+
+    return run
 
 
 def _refuse(file: Path, location: str, message: str, fix: str) -> CatalogError:
@@ -63,13 +84,18 @@ class LintFailedError(CatalogError):
     """The change was written, lint rejected it, and it was rolled back."""
 
 
-def _commit(root: Path, change: Change) -> Catalog:
-    """Lint the catalog with the change applied; undo the change and re-raise the problems if lint fails."""
+def _commit(root: Path, change: Change, check: Callable[[Catalog], None] | None = None) -> Catalog:
+    """Move the change into place and lint the catalog (plus ``check``); undo the change and re-raise the problems if
+    lint fails, and on any other exception or signal."""
+    change.apply()
     try:
-        catalog, _ = load(root)
-    except CatalogError as error:
-        change.rollback()
-        raise LintFailedError(error.problems) from None
+        try:
+            catalog, _ = load(root)
+        except CatalogError as error:
+            raise LintFailedError(error.problems) from None
+        if check is not None:
+            check(catalog)
+        change.commit()  # once committed, a late signal no longer rolls back
     except BaseException:
         change.rollback()
         raise
@@ -97,12 +123,18 @@ def _source_prefix(root: Path) -> str:
     return sorted(prefixes)[0] if len(prefixes) == 1 else "com.example"
 
 
+@exclusive
 def add_domain(
     root: Path, name: str, owner: str, description: str | None = None, classification: str = "internal"
 ) -> Scaffolded:
     path = root / "catalog" / f"{name}.yaml"
     if not DOMAIN_PATTERN.match(name):
-        raise _refuse(path, "domain", f"bad domain name {name!r}", "use 2-30 lower-case letters, digits and '-'")
+        raise _refuse(
+            path,
+            "domain",
+            f"bad domain name {name!r}",
+            f"use 2-{max_domain_length()} lower-case letters, digits and '-'",
+        )
     if path.exists():
         raise _refuse(path, "domain", f"domain {name!r} already exists", "pick another name or edit the file")
     if not OWNER_PATTERN.match(owner):
@@ -127,7 +159,7 @@ def add_domain(
             )
         )
     )
-    change = Change()
+    change = Change(root)
     change.write(path, text)
     catalog = _commit(root, change)
     return Scaffolded(
@@ -190,6 +222,7 @@ def _dump_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
 
 
+@exclusive
 def add_event(
     root: Path,
     domain: str,
@@ -219,7 +252,7 @@ def add_event(
     events = data.get("events") or {}
     existing = events.get(name)
     folder = root / "catalog" / domain / name
-    change = Change()
+    change = Change(root)
     steps: list[str] = []
     if existing is not None:
         versions = sorted(existing.get("versions", []))
@@ -387,6 +420,7 @@ def parse_filter(value: str | None, path: Path, scope: str = "attributes") -> di
     return policy
 
 
+@exclusive
 def add_consumer(
     root: Path,
     domain: str,
@@ -404,7 +438,7 @@ def add_consumer(
             path,
             location,
             f"bad consumer name {name!r}",
-            "use 2-40 lower-case letters, digits and '-', e.g. send-email",
+            f"use 2-{max_consumer_length()} lower-case letters, digits and '-', e.g. send-email",
         )
     qualified = parse_events(events, path)
     if filter_scope not in ("attributes", "body"):
@@ -447,7 +481,7 @@ def add_consumer(
         if filter_scope != "attributes":
             entry["filter_scope"] = filter_scope
         entry["filter"] = policy
-    change = Change()
+    change = Change(root)
     change.write(path, yamledit.insert_entry(text, "consumers", name, entry))
     steps = [f"describe what {name} does in {_relative(root, path)}"]
     package = root / "handlers" / handler
@@ -472,17 +506,19 @@ def add_consumer(
             f"and run its test: .venv/bin/pytest {_relative(root, package)}"
         )
         steps.append(f"set Lambda settings under consumers.{name}.function (timeout, memory, batch_size, tables...)")
-    result_catalog = _commit(root, change)
-    consumer = next(c for c in result_catalog.consumers if c.qualified_name == f"{domain}/{name}")
-    if policy is not None and examples_passing(result_catalog, consumer) == 0:
-        change.rollback()
-        raise _refuse(
-            path,
-            f"{location}.filter",
-            f"no catalog example of {', '.join(qualified)} passes the filter, so {name} would never see one in the "
-            "rehearsal and its generated handler test could not pass",
-            "loosen --filter, or first add an example that matches it to the event's v<N>.examples.json",
-        )
+
+    def filter_lets_examples_through(catalog: Catalog) -> None:
+        consumer = next(c for c in catalog.consumers if c.qualified_name == f"{domain}/{name}")
+        if policy is not None and examples_passing(catalog, consumer) == 0:
+            raise _refuse(
+                path,
+                f"{location}.filter",
+                f"no catalog example of {', '.join(qualified)} passes the filter, so {name} would never see one in "
+                "the rehearsal and its generated handler test could not pass",
+                "loosen --filter, or first add an example that matches it to the event's v<N>.examples.json",
+            )
+
+    result_catalog = _commit(root, change, filter_lets_examples_through)
     return Scaffolded(
         written=change.paths,
         catalog=result_catalog,

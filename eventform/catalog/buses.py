@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns, registry, transformers
+from eventform.catalog import bus_trust, patterns, references, registry, transformers
 from eventform.catalog.model import (
     ApiDestination,
     Bus,
@@ -114,6 +114,8 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
             line_of(document, ["bus", "put_events", "organization"]),
         )
         ok = False
+    units = bus_trust.organizational_units(path, document, put, organization, out)
+    ok = ok and units is not None
     archive_pattern = spec.get("archive", {}).get("pattern")
     if archive_pattern is not None:
         problems = patterns.syntax_problems(archive_pattern, "bus.archive.pattern", top=False)
@@ -123,7 +125,13 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
     if not ok:
         return None
     return Bus(
-        accounts=tuple(sorted(put.get("accounts", []))), organization=organization, archive_pattern=archive_pattern
+        accounts=tuple(sorted(put.get("accounts", []))),
+        organization=organization,
+        archive_pattern=archive_pattern,
+        partners=tuple(sorted(put.get("partners", []))),
+        archive_days=spec.get("archive", {}).get("days"),
+        events=tuple(sorted(put.get("events", []))),
+        organizational_units=units or (),
     )
 
 
@@ -147,7 +155,7 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
     location = f"consumers.{name}"
     via = spec.get("via", "topic")
     if via != "bus":
-        for key in ("pattern", "targets", "rare"):
+        for key in ("pattern", "targets"):  # `rare` is for every consumer (the rehearsal's coverage check)
             if key in spec:
                 out.add(
                     path,
@@ -238,15 +246,8 @@ def _build_target(
     location = f"consumers.{consumer}.targets.{name}"
     kind = spec["type"]
     problems: list[patterns.Problem] = []
-    needs_arn = kind in ARN_SERVICE
-    if needs_arn and "arn" not in spec:
-        problems.append((location, f"a {kind} target needs the ARN of what it delivers to", "add arn: arn:aws:..."))
-    if needs_arn and "arn" in spec and spec["arn"].split(":")[2] != ARN_SERVICE[kind]:
-        problems.append(
-            (f"{location}.arn", f"{spec['arn']!r} is not a {kind} ARN", f"use an arn:aws:{ARN_SERVICE[kind]}:... ARN")
-        )
-    if not needs_arn and "arn" in spec:
-        problems.append((f"{location}.arn", f"a {kind} target takes no arn", "remove arn"))
+    reference, reference_problems = references.target_reference(spec, kind, ARN_SERVICE, location)
+    problems.extend(reference_problems)
     if kind == "lambda" and "function" in spec:
         problems.append(
             (
@@ -288,7 +289,7 @@ def _build_target(
     if kind != "kinesis" and "partition_key_path" in spec:
         problems.append((f"{location}.partition_key_path", "only kinesis targets take a partition key", "remove it"))
     for at, message, fix in problems:
-        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:2]]))
+        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:3]]))
     if problems:
         return None
     return Target(
@@ -301,6 +302,8 @@ def _build_target(
         api=api,
         partition_key_path=spec.get("partition_key_path"),
         function=spec.get("function"),
+        reference=reference,
+        pii_exception=references.pii_exception(spec),
     )
 
 
@@ -328,7 +331,11 @@ def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestinatio
                 )
             )
     secret = auth.get("secret")
-    if secret is None:
+    secret_reference = None
+    if isinstance(secret, dict):  # {name: ...} or per environment: {environments: {<env>: {arn: ...}}}
+        secret_reference, secret_problems = references.parse(secret, "secretsmanager", "auth.secret")
+        problems.extend((".".join([f"{location}.auth.secret", *map(str, k)]), m, f) for k, m, f in secret_problems)
+    elif secret is None:
         problems.append(
             (
                 f"{location}.auth",
@@ -353,8 +360,10 @@ def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestinatio
             method=spec.get("method", "POST"),
             rate=spec.get("rate", 1),
             auth=auth["type"],
-            secret_arn=secret,
+            secret_arn=secret if isinstance(secret, str) else None,
             header=auth.get("header", "x-api-key"),
+            secret=secret_reference
+            or references.parse({"arn": secret}, "secretsmanager", "auth.secret")[0],
         ),
         [],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,14 +10,20 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from eventform.catalog.model import (
+    Catalog,
     Event,
     EventVersion,
     Topic,
 )
 from eventform.catalog.parsing import Collector, line_of, read_json
+from eventform.catalog.tense import past_tense_problem
+from eventform.runtime.publisher import MAX_MESSAGE_BYTES, Publisher, PublishError
 from eventform.runtime.validation import SchemaValidationError, compile_schema, schema_problems
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# RFC 3986 absolute URI: a scheme, a colon, no whitespace (CloudEvents: dataschema is a URI)
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 
 
 # Top-level fields of the CloudEvents envelope a body-scope filter may test.
@@ -38,78 +45,6 @@ ENVELOPE_FIELDS = frozenset(
 )
 
 
-NOT_PAST_TENSE = frozenset({"feed", "need", "seed", "speed", "breed", "proceed", "succeed", "exceed", "embed", "bed"})
-
-
-IRREGULAR_PAST = frozenset(
-    {
-        "sent",
-        "paid",
-        "built",
-        "made",
-        "held",
-        "lost",
-        "won",
-        "sold",
-        "begun",
-        "done",
-        "drawn",
-        "given",
-        "known",
-        "shown",
-        "taken",
-        "written",
-        "spent",
-        "bought",
-        "brought",
-        "caught",
-        "left",
-        "kept",
-        "met",
-        "read",
-        "run",
-        "set",
-        "put",
-        "cut",
-        "shut",
-        "split",
-        "reset",
-        "withdrawn",
-        "undone",
-        "frozen",
-        "chosen",
-        "found",
-        "hidden",
-        "bound",
-        "rebuilt",
-        "resent",
-        "overdrawn",
-        "forgotten",
-        "broken",
-        "driven",
-        "risen",
-        "seen",
-        "sung",
-        "hung",
-    }
-)
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Event names and versions
-# --------------------------------------------------------------------------------------------------------------
-def past_tense_problem(name: str) -> str | None:
-    """None if the event name states a past fact, else a suggestion."""
-    segments = name.split(".")
-    last_word = segments[-1].split("_")[-1]
-    if (last_word.endswith("ed") and last_word not in NOT_PAST_TENSE) or last_word in IRREGULAR_PAST:
-        return None
-    verb = segments[0]
-    past = verb + ("d" if verb.endswith("e") else "ed")
-    suggestion = ".".join([*segments[1:], past]) if len(segments) > 1 else f"{name}.happened"
-    return f"name the fact in the past tense, e.g. {suggestion!r} (<entity>.<past-tense verb>)"
-
-
 def build_event(
     path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], topic: Topic | None, out: Collector
 ) -> Event | None:
@@ -117,7 +52,7 @@ def build_event(
     line = line_of(document, where)
     location = f"events.{name}"
     ok = True
-    tense = past_tense_problem(name)
+    tense = None if spec.get("fact") else past_tense_problem(name)
     if tense:
         out.add(path, location, f"event name {name!r} is not a past-tense fact", tense, line)
         ok = False
@@ -221,6 +156,16 @@ def _load_version(
             "fix the schema keyword named here",
         )
         return None
+    schema_id = schema.get("$id")
+    if schema_id is not None and not (isinstance(schema_id, str) and ABSOLUTE_URI.match(schema_id)):
+        out.add(
+            schema_path,
+            "$id",
+            f"$id {schema_id!r} is not an absolute URI: it becomes the CloudEvents dataschema, which must be one",
+            f'write "$id": "https://schemas.example.com/{domain}/{name}/v{number}.json" (any scheme:... URI), or '
+            f"remove $id (eventform then uses urn:eventform:schema:{domain}:{name}:v{number})",
+        )
+        return None
     if schema.get("type") != "object":
         out.add(schema_path, "type", "an event payload schema must describe an object", 'set "type": "object"')
         return None
@@ -290,3 +235,43 @@ def _load_version(
     return EventVersion(
         number=number, schema_path=schema_path, schema=schema, examples_path=examples_path, examples=tuple(examples)
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Examples within what AWS accepts
+# --------------------------------------------------------------------------------------------------------------
+LONGEST_TRACEPARENT = "00-" + "0" * 32 + "-" + "0" * 16 + "-01"
+
+
+def check_example_sizes(catalog: Catalog, out: Collector) -> None:
+    """Every example must be publishable: the publisher's own envelope, SNS message (attributes included) and
+    PutEvents entry around it stay within the 256 KB (262,144 bytes) SNS and EventBridge accept, which the
+    publisher enforces with the same constant. Measured with the publisher itself, so lint and publish agree."""
+    longest_env = "x" * 10  # environment names have at most 10 characters; the bus name is <env>-<domain>
+    publisher = Publisher(
+        catalog,
+        "lint",
+        topic_arns={d.name: "" for d in catalog.domains},
+        bus_names={d.name: f"{longest_env}-{d.name}" for d in catalog.domains},
+    )
+    for event in catalog.events:
+        for version in event.versions:
+            for index, example in enumerate(version.examples):
+                try:
+                    _, envelope = publisher.envelope(
+                        event.qualified_name, example, version=version.number, traceparent=LONGEST_TRACEPARENT
+                    )
+                    if "topic" in event.via:
+                        publisher.sns_message(event, envelope)
+                    if "bus" in event.via:
+                        publisher.bus_entry(event, envelope)
+                except PublishError as error:
+                    out.add(
+                        version.examples_path,
+                        f"[{index}]",
+                        f"example {index} is too large to publish: {error} (SNS and EventBridge accept "
+                        f"{MAX_MESSAGE_BYTES} bytes, 256 KB, per message, envelope included; the publisher refuses "
+                        "more)",
+                        "keep the payload well under 256 KB: store large content in S3 and publish a reference "
+                        "(bucket key, version, size)",
+                    )

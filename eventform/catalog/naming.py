@@ -32,8 +32,35 @@ LIMITS: dict[str, int] = {
     "target_id": 64,
     "s3": 63,
     "pipe": 64,
+    "statement_id": 100,  # Lambda permission
+    "ssm_arn": 1011,  # an SSM parameter's name counts its whole ARN
+    "file_name": 255,  # bytes of one path component (docs pages, stack folders)
 }
 HASH_LENGTH = 8
+
+# The longest ARN prefix of an SSM parameter in any region the provider knows (aws-iso-f, us-isof-south-1).
+LONGEST_SSM_ARN_PREFIX = "arn:aws-iso-f:ssm:us-isof-south-1:123456789012:parameter"
+LONGEST_ENV = 10  # environment names: 2..10 characters
+
+
+def statement_id(construct_id: str) -> str:
+    """A Lambda permission's statement id from its construct id (``from-rule-orders`` -> ``InvokeFromRuleOrders``);
+    kept readable, not hashed: it bounds the domain name (see ``max_domain_length``)."""
+    return f"Invoke{construct_id.title().replace('-', '')}"
+
+
+def max_domain_length() -> int:
+    """Longest domain name whose every derived name fits AWS. All resource names are hashed into their limits
+    (``fit``); what keeps the domain whole is the permission a pushed consumer gives the rule of a source domain,
+    ``InvokeFromRule<Domain>`` (100 characters; hyphens dropped, so a domain without hyphens is the longest)."""
+    return LIMITS["statement_id"] - len(statement_id("from-rule-"))
+
+
+def max_consumer_length() -> int:
+    """Longest consumer name: its SSM locator ``/eventform/<env>/<domain>/consumers/<consumer>`` must fit the
+    1,011 characters SSM allows for the whole ARN, and its documentation page ``<consumer>.html`` one file name."""
+    ssm_prefix = f"{LONGEST_SSM_ARN_PREFIX}/eventform/{'x' * LONGEST_ENV}/{'x' * max_domain_length()}/consumers/"
+    return min(LIMITS["ssm_arn"] - len(ssm_prefix), LIMITS["file_name"] - len(".html"))
 
 
 def fit(full_name: str, limit: int, suffix: str = "") -> str:
@@ -91,6 +118,10 @@ class Names:
     def queue_arn(self, name: str) -> str:
         return self._arn("sqs", name)
 
+    def target_tap(self, domain: str, consumer: str, target: str) -> str:
+        """Local environment only: the queue a rule target the embedded AWS cannot reach delivers to instead."""
+        return fit(f"{self.env}-{domain}-{consumer}-{target}", LIMITS["sqs"], "-tap")
+
     # CloudWatch -----------------------------------------------------------------------------------------
     def alarm(self, queue_name: str, what: str) -> str:
         return fit(queue_name, LIMITS["alarm"], f"-{what}")
@@ -101,6 +132,9 @@ class Names:
 
     def role(self, domain: str, consumer: str) -> str:
         return fit(f"{self.env}-{domain}-{consumer}", LIMITS["iam_role"], "-role")
+
+    def function_arn(self, function: str) -> str:
+        return self._arn("lambda", f"function:{function}")
 
     def log_group(self, function: str) -> str:
         return f"/aws/lambda/{function}"

@@ -4,6 +4,7 @@ our own files, durations. It imports nothing of the readers, so any reader can u
 from __future__ import annotations
 
 import datetime
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,6 +127,15 @@ def refuse_keys(
     return not present
 
 
+def first_tab_indent(text: str) -> int | None:
+    """1-based line of the first line indented with a tab (YAML forbids tabs in indentation), or None."""
+    for number, line in enumerate(text.splitlines(), 1):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
+    return None
+
+
 def read_yaml(path: Path, out: Collector) -> YamlDocument | None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -146,6 +156,17 @@ def read_yaml(path: Path, out: Collector) -> YamlDocument | None:
         )
         return None
     except yaml.MarkedYAMLError as error:
+        tab = first_tab_indent(text)
+        if tab is not None:
+            out.add(
+                path,
+                "",
+                "not valid YAML: a tab character indents this line; YAML indents with spaces only",
+                "replace the tabs at the start of the lines with spaces (2 per level), and set your editor to "
+                "insert spaces in YAML files",
+                tab,
+            )
+            return None
         mark = error.problem_mark or error.context_mark
         out.add(
             path,
@@ -222,12 +243,52 @@ def fix_for(error: jsonschema.ValidationError) -> str:
     return "see the field's description in the schema"
 
 
+def _rule_of(error: jsonschema.ValidationError) -> dict[str, Any] | None:
+    """The ``x-rule`` annotation (the rule in words) of the failing field, if the schema states one."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return schema if "x-rule" in schema else None
+
+
+def _schema_problem(error: jsonschema.ValidationError, document: Any) -> list[tuple[str, str, str, int | None]]:
+    """(location, message, fix, line) for one validation error: the rule in words where the schema states it,
+    unknown keys at their own line, names at the name's line."""
+    location = ".".join(map(str, error.absolute_path))
+    line = line_of(document, error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        found = []
+        for key in sorted(set(error.instance) - set(allowed), key=str):
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            choices = f"use one of: {', '.join(allowed)}" if allowed else "remove it"
+            found.append(
+                (
+                    ".".join([*map(str, error.absolute_path), str(key)]),
+                    f"unknown key {key!r}",
+                    f"{hint}{choices}" if allowed else "remove the key",
+                    line_of(document, [*error.absolute_path, key]),
+                )
+            )
+        return found
+    if "propertyNames" in error.schema_path:  # the failing name: point at its own line
+        location = ".".join([*map(str, error.absolute_path), str(error.instance)])
+        line = line_of(document, [*error.absolute_path, error.instance])
+    rule = _rule_of(error)
+    if rule is not None:
+        message = f"{error.instance!r} is not {rule['x-rule']}"
+        return [(location, message, rule.get("x-fix", f"write {rule['x-rule']}"), line)]
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [(location, f"the required key {missing!r} is missing", f"add `{missing}:`", line)]
+    return [(location, error.message, fix_for(error), line)]
+
+
 def schema_problems(document: Any, schema_name: str, path: Path, out: Collector) -> bool:
     plain = to_plain(document)
     errors = sorted(validator(schema_name).iter_errors(plain), key=lambda e: list(map(str, e.absolute_path)))
     for error in errors:
-        location = ".".join(map(str, error.absolute_path))
-        out.add(path, location, error.message, fix_for(error), line_of(document, error.absolute_path))
+        for location, message, fix, line in _schema_problem(error, document):
+            out.add(path, location, message, fix, line)
     return not errors
 
 

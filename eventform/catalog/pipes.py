@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns
+from eventform.catalog import patterns, references
 from eventform.catalog.consumers import function_settings
 from eventform.catalog.model import (
     Pipe,
@@ -258,12 +258,15 @@ def _source(spec: dict[str, Any], report: _Report) -> PipeSource | None:
 
 
 def _target(spec: dict[str, Any], report: _Report) -> PipeTarget | None:
-    kind, arn = spec["type"], spec["arn"]
+    kind = spec["type"]
     before = report.count
-    service = TARGET_SERVICE[kind]
-    if arn.split(":")[2] != service:
-        report.add(["target", "arn"], f"{arn!r} is not a {kind} ARN", f"use an arn:aws:{service}:... ARN")
-    elif kind == "sns" and arn.endswith(".fifo"):
+    reference, problems = references.parse(spec, TARGET_SERVICE[kind], f"a {kind} target", kind)
+    for keys, message, fix in problems:
+        report.add(["target", *keys], message, fix)
+    # the resource's name (a FIFO topic or queue ends in .fifo), whichever way it is written
+    written = [spec.get("arn"), spec.get("name"), *[e.get("arn") for e in (spec.get("environments") or {}).values()]]
+    arn = next((w for w in written if w), "")
+    if reference is not None and kind == "sns" and arn.endswith(".fifo"):
         report.add(
             ["target", "arn"],
             "EventBridge Pipes cannot deliver to an SNS FIFO topic",
@@ -293,7 +296,9 @@ def _target(spec: dict[str, Any], report: _Report) -> PipeTarget | None:
         return None
     return PipeTarget(
         kind=kind,
-        arn=arn,
+        arn=spec.get("arn"),
+        reference=reference,
+        pii_exception=references.pii_exception(spec),
         invocation=invocation,
         partition_key=spec.get("partition_key"),
         message_group=spec.get("message_group"),

@@ -6,6 +6,7 @@ its heavy imports lazily so ``eventform --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +15,8 @@ from rich.console import Console
 
 from eventform.catalog.errors import CatalogError
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+console = Console(soft_wrap=True, emoji=False)  # never turn an ARN's :secret: into an emoji
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 add_app = typer.Typer(
     help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.", no_args_is_help=True
@@ -28,7 +29,13 @@ RootOption = Annotated[
 
 
 def _root(root: Path | None) -> Path:
-    return (root or Path.cwd()).resolve()
+    """The project root, after finishing what a killed `eventform add` left there (see authoring/files.py)."""
+    from eventform.authoring.files import heal
+
+    project = (root or Path.cwd()).resolve()
+    for note in heal(project):
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return project
 
 
 def _fail(error: CatalogError) -> None:
@@ -43,6 +50,8 @@ def _fail(error: CatalogError) -> None:
 
 
 def _report(result, root: Path) -> None:
+    for note in result.recovered:
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     for path in result.written:
         console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
     catalog = result.catalog
@@ -168,30 +177,48 @@ def diff(
     base: Annotated[str, typer.Option("--base", help="Git revision to compare with, e.g. main or origin/main.")],
     env: Annotated[list[str] | None, typer.Option("--env", "-e", help="Environment(s); default: all.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the Markdown to this file.")] = None,
+    full_url: Annotated[
+        str | None,
+        typer.Option(
+            "--full-url",
+            help="Where readers find the full report when the comment must be cut (e.g. the CI artifact's URL); "
+            "default: the file written beside --out.",
+        ),
+    ] = None,
     fail_on_breaking: Annotated[
         bool, typer.Option("--fail-on-breaking", help="Exit 3 when a published schema changed incompatibly.")
     ] = False,
+    full: Annotated[bool, typer.Option("--full", help="Print the whole report, however long.")] = False,
     root: RootOption = None,
 ) -> None:
-    """Markdown for a PR comment: catalog changes, breaking schema changes, Terraform changes per stack."""
+    """Markdown for a PR comment (at most 65,536 characters; the full report beside it when longer): catalog
+    changes, breaking schema changes, Terraform changes per stack (identical environments grouped)."""
     from eventform.authoring.diff import DiffError
     from eventform.authoring.diff import diff as compute
+    from eventform.synthesis.lock import output_lock
 
     project = _root(root)
-    try:
-        with errors.status(f"Synthesizing {base} and the working tree..."):
-            report = compute(project, base, env)
-    except CatalogError as error:
-        _fail(error)
-    except DiffError as error:
-        errors.print(f"eventform diff: {error}", markup=False, highlight=False)
-        raise typer.Exit(1) from error
-    text = report.markdown()
-    if out is not None:
+    with output_lock(out, "diff") if out is not None else contextlib.nullcontext():
+        try:
+            with errors.status(f"Synthesizing {base} and the working tree..."):
+                report = compute(project, base, env)
+        except CatalogError as error:
+            _fail(error)
+        except DiffError as error:
+            errors.print(f"eventform diff: {error}", markup=False, highlight=False)
+            raise typer.Exit(1) from error
+        from eventform.authoring.diff import render_comment
         from eventform.authoring.files import write_atomic
 
-        write_atomic(out, text)
-    print(text)
+        full_path = out.with_name(out.stem + ".full" + out.suffix) if out is not None else None
+        link = full_url or (full_path.name if full_path is not None else "")
+        text, cut = render_comment(report, link)
+        if out is not None:
+            write_atomic(out, text)
+            if cut and full_path is not None:
+                write_atomic(full_path, report.markdown())
+                errors.print(f"the comment is cut to fit a pull-request comment; the full report is {full_path}")
+    print(report.markdown() if full else text)
     if fail_on_breaking and report.has_breaking:
         raise typer.Exit(3)
 

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from eventform.catalog.model import Catalog, Environment, Waiver
+from eventform.compliance import iam_lint
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks, run_stack_checks
+from eventform.synthesis.lock import interrupted_install, output_lock
 
 WAIVED = "WAIVED"
 UNKNOWN = "UNKNOWN"  # checkov could not evaluate the value (its Report drops these; the worker keeps them)
@@ -283,7 +285,14 @@ def catalog_entry(catalog: Catalog, stack: str, construct_path: str, tags: dict[
 def select_stacks(config: ScanConfig) -> list[Path]:
     if not config.stacks_dir.is_dir():
         raise ScanError(f"{config.stacks_dir} does not exist: run `eventform synth` (or `make synth`) first")
-    files = sorted(config.stacks_dir.glob("*/cdk.tf.json"))
+    interrupted = interrupted_install(config.stacks_dir.parent)
+    if interrupted:
+        raise ScanError(
+            f"the last synth into {config.stacks_dir.parent} was killed while moving stacks into place "
+            f"({', '.join(interrupted)} may predate the catalog); fix: run `eventform synth` again, then scan"
+        )
+    # Hidden folders are never stacks: a synth's retired `.dev-orders.old` or staging folders.
+    files = sorted(f for f in config.stacks_dir.glob("*/cdk.tf.json") if not f.parent.name.startswith("."))
     chosen = [
         f
         for f in files
@@ -309,6 +318,12 @@ def _waive(finding: Finding, environment: Environment | None, today: date, uses:
 
 
 def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, ...]) -> ScanReport:
+    """Scan under the output's lock, so no synth replaces stacks while checkov reads them."""
+    with output_lock(config.stacks_dir.parent, "scan"):
+        return _scan(config, catalog, environments)
+
+
+def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, ...]) -> ScanReport:
     started = time.perf_counter()
     stack_files = select_stacks(config)
     indexes = {f.parent.name: StackIndex.read(f) for f in stack_files}
@@ -369,6 +384,8 @@ def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, 
                     result.detail,
                 )
             )
+    for stack, index in indexes.items():
+        raw.extend(_iam_findings(stack, index, by_env.get(stack.split("-", 1)[0]), finding))
     uses: Counter[tuple[str, int]] = Counter()
     findings = sorted(
         (_waive(f, by_env.get(f.stack.split("-", 1)[0]), config.today, uses) for f in raw),
@@ -388,6 +405,44 @@ def scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment, 
         checkov_version=checkov["checkov_version"],
         seconds=time.perf_counter() - started,
     )
+
+
+IAM_CHECK = "CKV_EVF_201"
+IAM_CHECK_NAME = "IAM policy documents pass parliament (actions, resource types, condition keys)"
+KNOWN_GOOD_EXPIRY = date(9999, 12, 31)
+
+
+def _iam_findings(stack: str, index: StackIndex, environment: Environment | None, finding: Any) -> list[Finding]:
+    """One result per generated policy document: FAILED with parliament's issues, WAIVED (by eventform, with the
+    reason) where every issue is one of its known-good patterns, PASSED otherwise."""
+    if environment is None:
+        return []
+    by_document: dict[str, list[iam_lint.IamFinding]] = {}
+    for found in iam_lint.lint_stack(stack, index.config, environment.region, environment.account_id):
+        by_document.setdefault(found.resource, []).append(found)
+    results = []
+    for address in iam_lint.document_addresses(index.config):
+        found = by_document.get(address, [])
+        failing = [f for f in found if f.failed]
+        if failing:
+            detail = "; ".join(sorted({f"{f.issue} {f.detail}" for f in failing}))
+            results.append(
+                finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, FAILED, "eventform", IAM_FIX, detail[:600])
+            )
+        elif found:
+            reasons = "; ".join(sorted({f"{f.issue}: {f.waived_by}" for f in found}))
+            accepted = finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, WAIVED, "eventform", IAM_FIX, reasons)
+            waiver = Waiver(IAM_CHECK, address, "eventform", f"known-good pattern: {reasons}", KNOWN_GOOD_EXPIRY)
+            results.append(Finding(**{**accepted.__dict__, "waiver": waiver}))
+        else:
+            results.append(finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, PASSED, "eventform", IAM_FIX))
+    return results
+
+
+IAM_FIX = (
+    "give each action the resource type AWS documents for it (an action without resource-level permissions takes "
+    "only '*'), use condition keys the action supports, and spell actions as AWS does"
+)
 
 
 __all__ = [

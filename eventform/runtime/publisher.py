@@ -152,7 +152,7 @@ class Publisher:
             event_id=identifier,
             time=self.clock().isoformat().replace("+00:00", "Z"),
             correlation_id=correlation_id,
-            dataschema=event.version(number).schema.get("$id", f"{event.qualified_name}/v{number}"),
+            dataschema=event.dataschema(number),
             traceparent=traceparent,
         )
         return event, envelope
@@ -180,6 +180,18 @@ class Publisher:
             message["MessageGroupId"] = str(_path_value(envelope["data"], event.message_group))
             message["MessageDeduplicationId"] = envelope["id"]
         return message
+
+    def bus_entry(self, event: Event, envelope: dict[str, Any]) -> dict[str, Any]:
+        """The ``PutEvents`` entry of an envelope; raises PublishError above EventBridge's 256 KB per entry."""
+        entry = {
+            "Source": envelope["source"],
+            "DetailType": event.name,
+            "Detail": json.dumps(envelope, separators=(",", ":"), sort_keys=True),
+            "EventBusName": self.bus_name(event.domain),
+        }
+        if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
+            raise PublishError(f"{event.qualified_name} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
+        return entry
 
     # Sending ----------------------------------------------------------------------------------------------
     def publish(self, qualified: str, data: dict[str, Any], **options: Any) -> Published:
@@ -212,16 +224,7 @@ class Publisher:
         entries = []
         for qualified, data in items:
             event, envelope = self.envelope(qualified, data)
-            detail = json.dumps(envelope, separators=(",", ":"), sort_keys=True)
-            entry = {
-                "Source": envelope["source"],
-                "DetailType": event.name,
-                "Detail": detail,
-                "EventBusName": self.bus_name(event.domain),
-            }
-            if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
-                raise PublishError(f"{qualified} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
-            entries.append((envelope["id"], entry))
+            entries.append((envelope["id"], self.bus_entry(event, envelope)))
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []
         for start in range(0, len(entries), PUT_EVENTS_BATCH):

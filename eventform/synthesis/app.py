@@ -1,7 +1,8 @@
 """Build the CDK Terrain app from the catalog and environments, and synthesize it safely.
 
 ``synthesize`` validates everything first, synthesizes into a temporary directory next to the output, and only then
-moves each stack into place: invalid input or a crash never leaves a half-written ``cdktf.out``.
+moves each stack into place: invalid input or a crash never leaves a half-written ``cdktf.out``. It holds the
+output's lock (:mod:`eventform.synthesis.lock`) and first repairs what a killed run left (:func:`recover`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Environment
 from eventform.catalog.naming import Names
 from eventform.synthesis import packaging
+from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
 from eventform.synthesis.packaging import build as build_package
 from eventform.synthesis.toolchain import ensure_jsii_node
 
@@ -141,30 +143,75 @@ def synthesize(
     stacks: list[str] | None = None,
     local_endpoint: str | None = None,
 ) -> SynthResult:
+    """Synthesize into a private staging folder beside ``outdir``, then move each stack into place, holding the
+    output's lock throughout (a second synth of the same output fails with who holds it)."""
     outdir = (outdir or root / DEFAULT_OUTDIR).resolve()
     started = time.perf_counter()
     outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".synth-", dir=outdir.parent))
-    try:
-        app, planned = build_app(root, staging, environments, stacks, local_endpoint)
-        app.synth()
-        _install(staging, outdir, [p.name for p in planned])
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with output_lock(outdir, "synth"):
+        recover(outdir)
+        staging = Path(tempfile.mkdtemp(prefix=f"{staging_prefix(outdir)}{os.getpid()}-", dir=outdir.parent))
+        try:
+            app, planned = build_app(root, staging, environments, stacks, local_endpoint)
+            app.synth()
+            _install(staging, outdir, [p.name for p in planned])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started)
+
+
+LEGACY_STAGING = ".synth-"  # staging prefix of earlier versions, directly in the output's parent
+
+
+def staging_prefix(outdir: Path) -> str:
+    return f".{outdir.name}.synth-"
+
+
+def recover(outdir: Path) -> None:
+    """Called under the output's lock, so whatever is found belongs to a run that died: remove its staging
+    folders, put back a stack it had retired but not replaced (``.<stack>.old``) and delete the other retired ones.
+    A stack is then always whole; the journal of an interrupted install stays until a synth rebuilds its stacks."""
+    parent = outdir.parent
+    for leftover in [*parent.glob(f"{staging_prefix(outdir)}*"), *parent.glob(f"{LEGACY_STAGING}*")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    stacks_dir = outdir / "stacks"
+    if not stacks_dir.is_dir():
+        return
+    for retired in stacks_dir.glob(".*.old"):
+        target = stacks_dir / retired.name[1:].removesuffix(".old")
+        if retired.is_dir() and not target.exists():
+            retired.rename(target)
+        else:
+            shutil.rmtree(retired, ignore_errors=True)
+    for temporary in outdir.glob(".*.tmp"):  # write_atomic's temporaries (manifest, journal)
+        temporary.unlink(missing_ok=True)
+
+
+def _move_stack(staged: Path, target: Path) -> None:
+    """Replace ``target`` by ``staged``: the old one is renamed aside first, so a kill between the two renames leaves
+    ``.<stack>.old``, which :func:`recover` puts back."""
+    retired = target.with_name(f".{target.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if target.exists():
+        target.rename(retired)
+    _place(staged, target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _place(staged: Path, target: Path) -> None:
+    """The second rename of a stack's move (its own function so fault tests can kill the process right here)."""
+    staged.rename(target)
 
 
 def _install(staging: Path, outdir: Path, stack_names: list[str]) -> None:
     """Move freshly synthesized stacks into ``outdir``, keeping other stacks, and merge the manifest."""
     (outdir / "stacks").mkdir(parents=True, exist_ok=True)
+    pending = sorted({*interrupted_install(outdir), *stack_names} - set(stack_names))
+    journal = outdir / INSTALLING
+    write_atomic(journal, json.dumps({"pid": os.getpid(), "stacks": sorted({*pending, *stack_names})}) + "\n")
     for name in stack_names:
-        target = outdir / "stacks" / name
-        retired = outdir / "stacks" / f".{name}.old"
-        shutil.rmtree(retired, ignore_errors=True)
-        if target.exists():
-            target.rename(retired)
-        (staging / "stacks" / name).rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
+        _move_stack(staging / "stacks" / name, outdir / "stacks" / name)
     manifest_path = outdir / "manifest.json"
     fresh = json.loads((staging / "manifest.json").read_text())
     if manifest_path.exists():
@@ -172,6 +219,21 @@ def _install(staging: Path, outdir: Path, stack_names: list[str]) -> None:
         merged_stacks = {k: v for k, v in merged.get("stacks", {}).items() if (outdir / "stacks" / k).is_dir()}
         merged_stacks.update(fresh["stacks"])
         fresh["stacks"] = dict(sorted(merged_stacks.items()))
-    temporary = manifest_path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(fresh, indent=2, sort_keys=True) + "\n")
-    temporary.replace(manifest_path)
+    write_atomic(manifest_path, json.dumps(fresh, indent=2, sort_keys=True) + "\n")
+    if pending:  # stacks an earlier, killed install left half-done and this run did not rebuild
+        write_atomic(journal, json.dumps({"pid": os.getpid(), "stacks": pending}) + "\n")
+    else:
+        journal.unlink()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a uniquely named temporary file in the same folder (concurrent writers never share one)."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

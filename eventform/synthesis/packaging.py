@@ -14,6 +14,8 @@ import base64
 import hashlib
 import io
 import json
+import os
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,10 +81,16 @@ def build(
     digest = hashlib.sha256(content).digest()
     outdir.mkdir(parents=True, exist_ok=True)
     path = outdir / f"{consumer.handler}-{digest.hex()[:16]}.zip"
-    if not path.exists():
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(content)
-        temporary.replace(path)
+    if not path.exists():  # concurrent synths may build the same zip: each writes its own temporary file
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=outdir)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     return Package(consumer.handler or "", path, base64.b64encode(digest).decode(), tuple(sorted(files)))
 
 

@@ -32,6 +32,17 @@ MIRROR_CANDIDATES = (
 AWS_PROVIDER = Path("registry.terraform.io/hashicorp/aws")
 
 
+class ToolMissingError(FileNotFoundError):
+    """A program eventform runs (Terraform, Node for jsii) is not installed where it looks; says how to fix it."""
+
+    def __init__(self, tool: str, message: str, fix: str) -> None:
+        super().__init__(2, message, tool)  # errno ENOENT, like the error running a missing program
+        self.tool, self.message, self.fix = tool, message, fix
+
+    def __str__(self) -> str:
+        return f"{self.message}; fix: {self.fix}"
+
+
 def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
@@ -77,9 +88,11 @@ def write_cli_config(root: Path | None = None) -> Path:
     cache_line = "" if mirror is not None else f'plugin_cache_dir = "{cache}"\n'
     text = f"# Written by `eventform toolchain`; do not edit.\n{cache_line}{installation}"
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(text)
-    temporary.replace(path)
+    descriptor, temporary = tempfile.mkstemp(prefix=".terraform.rc.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(descriptor, "w") as handle:  # a unique name: concurrent commands may write it at once
+        handle.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
     return path
 
 
@@ -108,10 +121,37 @@ def node22(root: Path | None = None) -> Path | None:
 
 
 def ensure_jsii_node(root: Path | None = None) -> None:
-    """jsii runs the AWS bindings in Node: use the project's Node 22 unless JSII_NODE already names one."""
+    """jsii runs the AWS bindings in Node: use the project's Node 22 unless JSII_NODE already names one. Checked
+    before jsii starts, which otherwise fails with a traceback from inside its kernel."""
+    chosen = os.environ.get("JSII_NODE")
+    if chosen:
+        if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)) and shutil.which(chosen) is None:
+            raise ToolMissingError(
+                "node",
+                f"JSII_NODE={chosen} is not an executable file",
+                "unset JSII_NODE to use the project's Node 22 (installed by `make setup`), or point it at node >= 20",
+            )
+        return
     node = node22(root)
-    if node is not None and not os.environ.get("JSII_NODE"):
+    if node is not None:
         os.environ["JSII_NODE"] = str(node)
+    elif shutil.which("node") is None:
+        raise ToolMissingError(
+            "node",
+            "Node.js is not installed: jsii needs it to run the AWS bindings",
+            "run `make setup` (installs Node 22 into node_modules/), or set JSII_NODE to a node >= 20",
+        )
+
+
+def require_terraform() -> str:
+    binary = terraform_binary()
+    if binary is None:
+        raise ToolMissingError(
+            "terraform",
+            "terraform is not on PATH",
+            "install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install) and put it on PATH",
+        )
+    return binary
 
 
 def terraform_environment(root: Path | None = None) -> dict[str, str]:
@@ -199,8 +239,7 @@ def validate_stack(stack_dir: Path, root: Path | None = None) -> Validation:
 
 
 def validate_stacks(stack_dirs: list[Path], root: Path | None = None, workers: int = 4) -> list[Validation]:
-    if terraform_binary() is None:
-        raise FileNotFoundError("terraform is not on PATH: install Terraform >= 1.10 to validate stacks")
+    require_terraform()
     if not stack_dirs:
         return []
     write_cli_config(root)

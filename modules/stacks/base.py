@@ -27,6 +27,10 @@ PLATFORM = "platform"
 
 PLATFORM_OWNER = "platform"
 
+# The idempotency table's own key (alias/eventform/<env>/platform-idempotency): every consumer role may use it; no
+# role may use the alarm topic's key.
+IDEMPOTENCY_KEY = "platform-idempotency"
+
 
 # Services the local environment reaches on the embedded AWS (all exist in provider 5.100 and 6.x).
 LOCAL_SERVICES = (
@@ -93,6 +97,7 @@ class EventformStack(TerraformStack):
                 key=f"{environment.backend.key_prefix}/{id}.tfstate",
                 region=environment.backend.region,
                 encrypt=True,
+                kms_key_id=environment.backend.kms_key,  # the environment's own key: state holds secrets read at plan
                 use_lockfile=True,  # S3-native locking (Terraform >= 1.10), no DynamoDB table
             )
         else:

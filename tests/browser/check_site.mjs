@@ -1,13 +1,15 @@
 // Opens every HTML page of a generated docs site in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core) and prints one JSON report: console errors, page errors, failed requests, broken links, whether
-// each mermaid diagram rendered an SVG. Saves a screenshot of the index. Usage: node check_site.mjs SITE PNG.
+// each mermaid diagram rendered an SVG, the h2/h3 headings. Saves a screenshot of the index. For the pages named after
+// PNG (relative to SITE) it also reports the visible text of <main>. Usage: node check_site.mjs SITE PNG [PAGE...].
 import { chromium } from "playwright-core";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const [site, screenshot] = process.argv.slice(2).map((p) => resolve(p));
+const [site, screenshot] = process.argv.slice(2, 4).map((p) => resolve(p));
+const textPages = new Set(process.argv.slice(4));
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 
 function htmlFiles(dir) {
@@ -40,6 +42,8 @@ try {
       entry.svgs = await page.locator("pre.mermaid svg").count();
     }
     entry.title = await page.title();
+    entry.headings = await page.$$eval("main h2, main h3", (hs) => hs.map((h) => h.textContent.trim()));
+    if (textPages.has(entry.page)) entry.text = await page.locator("main").innerText();
     const hrefs = await page.$$eval("a[href]", (links) => links.map((a) => a.href));
     for (const href of hrefs) {
       if (!href.startsWith("file:")) { entry.brokenLinks.push(`${href} (not a local link)`); continue; }

@@ -175,13 +175,14 @@ def test_locally_a_push_subscription_feeds_a_tap_queue_for_the_runner(stack) -> 
 
 def test_domain_keys_are_granted_through_their_aliases_not_alias_arns(stack) -> None:
     """IAM never authorizes a key through an alias ARN in Resource: the grant names keys of the account, narrowed by
-    kms:ResourceAliases to the domains the function reads from and writes to."""
+    kms:ResourceAliases to the keys the function uses: its own domain's (queue, tables) and the idempotency table's,
+    never its source domain's (orders: SNS re-encrypts deliveries under the queue's key) nor the alarm topic's."""
     inventory = stack("prod-inventory")
     policies = [json.loads(p["policy"]) for p in inventory.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]
     grants = [s for p in policies for s in p["Statement"] if s["Sid"] == "UseDomainKeys"]
     assert grants and all(g["Resource"] == "arn:aws:kms:eu-west-1:333333333333:key/*" for g in grants)
     assert {tuple(g["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]) for g in grants} == {
-        ("alias/eventform/prod/inventory", "alias/eventform/prod/orders")
+        ("alias/eventform/prod/inventory", "alias/eventform/prod/platform-idempotency")
     }
     dev = stack("dev-inventory")
     dev_policies = [json.loads(p["policy"]) for p in dev.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]

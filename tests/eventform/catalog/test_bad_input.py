@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
+from eventform.cli.main import app
 from eventform.synthesis.app import synthesize
 from tests.conftest import copy_project
 
@@ -63,8 +65,19 @@ PAYMENTS, INVENTORY, USERS = "catalog/payments.yaml", "catalog/inventory.yaml", 
 
 MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
+    "renamed-from-itself": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: reserve-stock\n"
+    ),
+    "renamed-from-a-current-consumer": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: release-stock\n"
+    ),
+    "renamed-from-twice": lambda p: (
+        edit(p, PAYMENTS, "  ledger:\n", "  ledger:\n    renamed_from: bookings\n"),
+        edit(p, PAYMENTS, "  settlement:\n", "  settlement:\n    renamed_from: bookings\n"),
+    ),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
+    "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
     "bad-event-characters": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "Order.Cancelled:"),
     "missing-schema": lambda p: edit(p, "catalog/orders.yaml", "versions: [1]", "versions: [1, 2]"),
     "wrong-dialect": lambda p: edit_json(
@@ -136,7 +149,7 @@ MUTATIONS = {
         p, "catalog/payments/payment.captured/v1.schema.json", lambda s: s["required"].remove("order_id")
     ),
     # EventBridge (issue 4)
-    "bus-principal-star": lambda p: edit(p, "catalog/orders.yaml", 'accounts: ["444444444444"]', 'accounts: ["*"]'),
+    "bus-principal-star": lambda p: edit(p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["*"]'),
     "bus-bad-organization": lambda p: edit(p, "catalog/orders.yaml", "o-exampleorg01", '"*"'),
     "pattern-unknown-operator": lambda p: edit(
         p, "catalog/inventory.yaml", "[{anything-but: [fraud_suspected]}]", "[{startswith: fraud}]"
@@ -178,12 +191,13 @@ MUTATIONS = {
         p,
         "catalog/users.yaml",
         "    targets:  # at most 5",
-        "    targets:  # at most 5\n      audit:\n        type: sns\n"
-        "        arn: arn:aws:sns:eu-west-1:111111111111:audit\n"
-        "      # six targets",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n        name: audit\n      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
+    ),
+    "transformer-variable-name": lambda p: (
+        edit(p, USERS, "at: $.time}", "a/t: $.time}") or edit(p, USERS, '"at": "<at>"', '"at": "<a/t>"')
     ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
@@ -192,18 +206,101 @@ MUTATIONS = {
     "secret-inline": lambda p: edit(
         p,
         "catalog/users.yaml",
-        'secret: "arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "secret: {name: crm-webhook}",
         "value: sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     ),
     "secret-not-an-arn": lambda p: edit(
         p,
         "catalog/users.yaml",
-        '"arn:aws:secretsmanager:eu-west-1:111111111111:secret:crm-webhook"',
+        "{name: crm-webhook}",
         "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     ),
     "target-arn-of-wrong-service": lambda p: edit(
-        p, "catalog/users.yaml", "arn:aws:states:eu-west-1", "arn:aws:lambda:eu-west-1"
+        p, USERS, "name: customer-onboarding", "arn: arn:aws:lambda:eu-west-1:111111111111:function:x"
     ),
+    # Per-environment references (issue 16): prod never points at dev
+    "prod-arn-in-dev-account": lambda p: edit(
+        p, USERS, "name: customer-onboarding", "arn: arn:aws:states:eu-west-1:111111111111:stateMachine:onboarding"
+    ),
+    "arn-in-another-region": lambda p: edit(
+        p,
+        PAYMENTS,
+        "name: risk-alerts",
+        "name: risk-alerts\n        environments: {prod: {arn: 'arn:aws:sns:us-east-1:333333333333:risk-alerts'}}",
+    ),
+    "reference-unknown-environment": lambda p: edit(
+        p,
+        PAYMENTS,
+        "name: risk-alerts",
+        "name: risk-alerts\n        environments: {prd: {arn: 'arn:aws:sns:eu-west-1:333333333333:risk-alerts'}}",
+    ),
+    "reference-arn-and-name": lambda p: edit(
+        p,
+        USERS,
+        "name: customer-onboarding",
+        "name: customer-onboarding\n        arn: arn:aws:states:eu-west-1:111111111111:stateMachine:x",
+    ),
+    "target-partner-undeclared": lambda p: edit(p, USERS, "partner: marketplace", "partner: acme"),
+    "bus-partner-undeclared": lambda p: edit(p, "catalog/orders.yaml", "partners: [marketplace]", "partners: [acme]"),
+    "bus-account-not-a-partner": lambda p: edit(
+        p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
+    ),
+    "bus-admits-without-events": lambda p: edit(p, "catalog/orders.yaml", "    events: [order.created]", "    # none"),
+    "bus-event-not-on-bus": lambda p: edit(
+        p, "catalog/orders.yaml", "events: [order.created]", "events: [order.shipped]"
+    ),
+    "pattern-sets-account": lambda p: edit(
+        p,
+        INVENTORY,
+        "      detail:\n        data:\n          reason:",
+        '      account: ["555555555555"]\n      detail:\n        data:\n          reason:',
+    ),
+    "bad-organizational-unit": lambda p: edit(
+        p, "catalog/orders.yaml", "[o-exampleorg01/r-ab12/ou-ab12-11111111]", "[ou-ab12-11111111]"
+    ),
+    "key-admin-role-of-another-account": lambda p: edit(
+        p, "environments/prod.yaml", "arn:aws:iam::333333333333:role/", "arn:aws:iam::111111111111:role/"
+    ),
+    # PII (issue 16): minimal outside the account and in streams; never an SNS attribute
+    "pii-to-partner-without-transformer": lambda p: edit(
+        p,
+        USERS,
+        "        input_transformer:  # another account: the event's id, type and country, no personal data\n"
+        "          paths: {type: $.detail-type, id: $.detail.id, country: $.detail.data.country}\n"
+        '          template: \'{"type": "<type>", "id": "<id>", "country": "<country>"}\'\n',
+        "",
+    ),
+    "pii-to-stream-without-exception": lambda p: edit(
+        p,
+        USERS,
+        "        pii_exception:  # whole envelopes, e-mail included, on purpose\n          owner: team-identity\n"
+        "          reason: >-\n            The stream stays in this account",
+        "        # no exception: the stream stays in this account",
+    ),
+    "pii-selected-by-transformer": lambda p: edit(
+        p,
+        USERS,
+        "id: $.detail.id, country: $.detail.data.country, at: $.time}",
+        "id: $.detail.id, country: $.detail.data, at: $.time}",
+    ),
+    "pii-as-sns-attribute": lambda p: edit(
+        p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
+    ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
+    "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
     ),
@@ -217,6 +314,18 @@ MUTATIONS = {
     ),
     "schedule-to-a-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "schedule-handler-event-not-taken": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: release-stock\n    event: stock.recount_requested  #",
+    ),
+    "schedule-handler-unknown-consumer": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: recount\n    event: stock.recount_requested  #",
     ),
     "lambda-target-without-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
@@ -329,13 +438,13 @@ MUTATIONS = {
         p, PAYMENTS, "timeout: 10s\n        parameters:", "timeout: 20s\n        parameters:"
     ),
     "pipe-target-arn-of-wrong-service": lambda p: edit(
-        p, PAYMENTS, "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement", "arn:aws:lambda:eu-west-1:1:x"
+        p, PAYMENTS, "name: settlement", "arn: arn:aws:lambda:eu-west-1:1:x"
     ),
     "pipe-invocation-on-firehose": lambda p: edit(
         p,
         INVENTORY,
-        "deliverystream/stock-reservations",
-        "deliverystream/stock-reservations\n      invocation: FIRE_AND_FORGET",
+        "name: stock-reservations",
+        "name: stock-reservations\n      invocation: FIRE_AND_FORGET",
     ),
     "pipe-two-sources": lambda p: edit(
         p, PAYMENTS, "      batch: {size: 10}", "      stream: captures\n      batch: {size: 10}"
@@ -358,6 +467,39 @@ MUTATIONS = {
         USERS,
         "\npipes:\n",
         "  marketing-signups-pipe:\n    description: collides\n    events: [users/user.registered]\n\npipes:\n",
+    ),
+    # Error texts (issue 15): the rule in words, at the right line
+    "tab-indented": lambda p: edit(
+        p,
+        "catalog/orders.yaml",
+        "\n    versions: [1]\n    via: [topic, bus]\n",
+        "\n\tversions: [1]\n    via: [topic, bus]\n",
+    ),
+    "account-id-digits": lambda p: edit(p, "environments/dev.yaml", 'account_id: "111111111111"', 'account_id: "1111"'),
+    "negative-retention": lambda p: edit(
+        p, "environments/dev.yaml", "retention: {queue: 4d,", "retention: {queue: -4d,"
+    ),
+    "negative-archive-days": lambda p: edit(p, "environments/dev.yaml", "archive_days: 7", "archive_days: -7"),
+    "consumer-name-too-long": lambda p: edit(p, INVENTORY, "  reserve-stock:", "  reserve-stock" + "-x" * 119 + ":"),
+    "domain-name-too-long": lambda p: edit(p, USERS, "domain: users", "domain: users" + "s" * 82),
+    "attribute-not-an-sns-name": lambda p: edit(p, PAYMENTS, "attributes: [currency]", "attributes: [currency code]"),
+    "secret-arn-printed-verbatim": lambda p: edit(
+        p,
+        USERS,
+        "        name: customer-onboarding  #",
+        "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
+    ),
+    # Limits and settings (issue 15)
+    "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
+    "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
+    "unknown-backend-region": lambda p: edit(
+        p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
+    ),
+    "example-over-256-kb": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(name="x" * 300_000)
+    ),
+    "schema-id-not-a-uri": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update({"$id": "user-registered-v1"})
     ),
     "name-collision": lambda p: (
         (p / "catalog/shop-eu.yaml").write_text(
@@ -387,7 +529,84 @@ CASES = [
         "additionalProperties",
     ),
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
-    Case("unknown-key", "orders.yaml", "'owner' is a required property", "add the missing key"),
+    Case(
+        "renamed-from-itself",
+        "inventory.yaml",
+        "renamed_from 'reserve-stock' is the consumer's own name",
+        "remove renamed_from",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-a-current-consumer",
+        "inventory.yaml",
+        "renamed_from 'release-stock' is the name of another consumer of inventory",
+        "one no other consumer has now",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-twice",
+        "payments.yaml",
+        "consumers ledger and settlement are both renamed from 'bookings'",
+        "only one consumer can keep the resources",
+        at=("settlement:", "renamed_from"),
+    ),
+    Case("unknown-key", "orders.yaml", "unknown key 'ownr'", "did you mean 'owner'?", at="ownr: team-checkout"),
+    Case(
+        "tab-indented",
+        "orders.yaml",
+        "a tab character indents this line; YAML indents with spaces only",
+        "replace the tabs at the start of the lines with spaces",
+        at="\tversions: [1]",
+    ),
+    Case(
+        "account-id-digits",
+        "dev.yaml",
+        "'1111' is not an AWS account id: exactly 12 digits",
+        'account_id: "111111111111"',
+        at='account_id: "1111"',
+    ),
+    Case(
+        "negative-retention",
+        "dev.yaml",
+        "'-4d' is not a duration: whole seconds (90) or a whole number followed by s, m, h or d",
+        "30s, 15m, 12h or 4d",
+        at="retention: {queue: -4d",
+    ),
+    Case(
+        "negative-archive-days",
+        "dev.yaml",
+        "-7 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "archive_days: 30",
+        at="archive_days: -7",
+    ),
+    Case(
+        "consumer-name-too-long",
+        "inventory.yaml",
+        "is not a consumer name: 2 to 250 characters",
+        "at most 250 characters",
+        at="  reserve-stock-x-x",
+    ),
+    Case(
+        "domain-name-too-long",
+        "users.yaml",
+        "is not a domain name: 2 to 86 characters",
+        "at most 86 characters",
+        at="domain: usersss",
+    ),
+    Case(
+        "attribute-not-an-sns-name",
+        "payments.yaml",
+        "'currency code' is not a top-level payload field whose name SNS accepts as a message attribute name",
+        "cannot hold '.', spaces",
+        at="attributes: [currency code]",
+    ),
+    Case(
+        "secret-arn-printed-verbatim",
+        "users.yaml",
+        "'arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding' is not a stepfunctions ARN",
+        "arn:aws:states:",
+        at="arn: arn:aws:secretsmanager:",
+    ),
     Case(
         "not-past-tense",
         "orders.yaml",
@@ -395,7 +614,21 @@ CASES = [
         "'order.canceled'",
         at="cancel.order:",
     ),
-    Case("bad-event-characters", "orders.yaml", "does not match", "dotted lower-case words"),
+    Case(
+        "bad-event-characters",
+        "orders.yaml",
+        "'Order.Cancelled' is not an event name: dotted lower-case words",
+        "dotted lower-case words",
+        at="Order.Cancelled:",
+    ),
+    Case(
+        "not-a-known-fact",
+        "orders.yaml",
+        "'order.amiss' is not a past-tense fact",
+        "'order.amissed' or 'amiss.ordered' (<entity>.<past-tense verb>); if 'order.amiss' already states a fact with "
+        "an adjective or participle, keep it and mark the event `fact: true`",
+        at="order.amiss:",
+    ),
     Case("missing-schema", "orders.yaml", "no schema file", "eventform add event orders", at="versions: [1, 2]"),
     Case("wrong-dialect", "v1.schema.json", "must declare JSON Schema 2020-12", "2020-12/schema"),
     Case("schema-not-json", "v1.schema.json", "not valid JSON", "trailing commas"),
@@ -429,7 +662,13 @@ CASES = [
         "set domain: users",
         at="domain: user",
     ),
-    Case("account-id", "dev.yaml", "1111 is not of type 'string'", "type string", at="account_id: 1111"),
+    Case(
+        "account-id",
+        "dev.yaml",
+        "1111 is not an AWS account id",
+        'in quotes, e.g. account_id: "1',
+        at="account_id: 1111",
+    ),
     Case(
         "push-without-handler",
         "users.yaml",
@@ -537,12 +776,146 @@ CASES = [
         "$.detail.data.<field>",
     ),
     Case(
+        "transformer-variable-name",
+        "users.yaml",
+        "EventBridge refuses this: variable name 'a/t' is not 1 to 256 letters, digits, '_' or '-'",
+        "rename the variable",
+        at="a/t: $.time",
+    ),
+    Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
     ),
     Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
     Case("secret-inline", "users.yaml", "a secret written inline (value)", "Secrets Manager"),
     Case("secret-not-an-arn", "users.yaml", "must reference a Secrets Manager secret by ARN", "arn:aws:secretsmanager"),
     Case("target-arn-of-wrong-service", "users.yaml", "is not a stepfunctions ARN", "arn:aws:states:"),
+    Case(
+        "prod-arn-in-dev-account",
+        "users.yaml",
+        "in prod this ARN is in account 111111111111, which is neither prod's (333333333333)",
+        "name the resource (name: ...)",
+        at="arn: arn:aws:states:eu-west-1:111111111111:stateMachine:onboarding",
+    ),
+    Case(
+        "arn-in-another-region",
+        "payments.yaml",
+        "in prod this ARN is in region us-east-1, not prod's (eu-west-1)",
+        "cross_region: true",
+        at="environments: {prod:",
+    ),
+    Case(
+        "reference-unknown-environment",
+        "payments.yaml",
+        "there is no environment 'prd'",
+        "dev, local, prod, staging",
+        at="environments: {prd:",
+    ),
+    Case(
+        "reference-arn-and-name",
+        "users.yaml",
+        "arn and name exclude each other",
+        "keep name",
+        at=("onboarding:", "name: customer-onboarding"),
+    ),
+    Case(
+        "target-partner-undeclared",
+        "users.yaml",
+        "environment dev declares no partner 'acme'",
+        "environments/dev.yaml",
+        at="partner: acme",
+    ),
+    Case(
+        "bus-partner-undeclared",
+        "orders.yaml",
+        "environment dev declares no partner 'acme'",
+        "partners: {acme:",
+        at="partners: [acme]",
+    ),
+    Case(
+        "bus-account-not-a-partner",
+        "orders.yaml",
+        "account 999999999999 is admitted in every environment",
+        "write put_events: {partners: [<name>]}",
+        at='accounts: ["999999999999"]',
+    ),
+    Case(
+        "bus-admits-without-events",
+        "orders.yaml",
+        "admits other accounts but names none of the domain's events they may put",
+        "put_events.events",
+        at="put_events:",
+    ),
+    Case(
+        "bus-event-not-on-bus",
+        "orders.yaml",
+        "'order.shipped' is not an event of orders that travels on its bus",
+        "order.cancelled, order.created",
+        at="events: [order.shipped]",
+    ),
+    Case(
+        "pattern-sets-account",
+        "inventory.yaml",
+        "account is generated",
+        "put_events.events",
+        at=("release-stock:", "pattern:"),
+    ),
+    Case(
+        "bad-organizational-unit",
+        "orders.yaml",
+        "'ou-ab12-11111111' is not an organisational unit path of the organisation o-exampleorg01",
+        "o-exampleorg01/r-ab12/ou-ab12-11111111",
+        at="organizational_units:",
+    ),
+    Case(
+        "key-admin-role-of-another-account",
+        "prod.yaml",
+        "is not a role of this environment's account 333333333333",
+        "arn:aws:iam::333333333333:role/",
+        at="key_admin_role:",
+    ),
+    Case(
+        "pii-to-partner-without-transformer",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach account 444444444444 (in dev) unminimised",
+        "pii_exception: {owner: <team>",
+        at=("customer-fanout:", "partner:"),
+    ),
+    Case(
+        "pii-to-stream-without-exception",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach a stream unminimised",
+        "input_path or input_transformer",
+        at=("customer-fanout:", "      stream:"),
+    ),
+    Case(
+        "pii-selected-by-transformer",
+        "users.yaml",
+        "personal data of orders/order.created (customer.email, customer.name) would reach a stream",
+        "leaving out the pii: fields",
+        at=("customer-fanout:", "analytics:"),
+    ),
+    Case(
+        "pii-as-sns-attribute",
+        "users.yaml",
+        "attribute 'email' carries personal data (email under pii:)",
+        "filter_scope: body",
+        at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
+    ),
+    Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
     Case("cron-both-days", "inventory.yaml", "exactly one of day-of-month and day-of-week", "cron(0 3 * * ? *)"),
@@ -553,11 +926,54 @@ CASES = [
     ),
     Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
     Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case(
+        "schedule-handler-event-not-taken",
+        "inventory.yaml",
+        "release-stock's handler takes orders/order.cancelled, not inventory/stock.recount_requested",
+        "name one of its events (<domain>/<event>): orders/order.cancelled",
+        at="event: stock.recount_requested",
+    ),
+    Case(
+        "schedule-handler-unknown-consumer",
+        "inventory.yaml",
+        "inventory has no consumer 'recount' with a handler for Scheduler to invoke",
+        "release-stock, reserve-stock",
+        at="consumer: recount",
+    ),
     Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
     Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "negative-bus-archive-days",
+        "inventory.yaml",
+        "-3 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "days: 90",
+        at="archive: {days: -3}",
+    ),
+    Case(
+        "unknown-region",
+        "dev.yaml",
+        "unknown AWS region 'eu-middle-9': the hashicorp/aws 5.100.0 provider knows 43 regions",
+        "eu-central-1",
+        at="region: eu-middle-9",
+    ),
+    Case(
+        "unknown-backend-region", "prod.yaml", "unknown AWS region 'eu-westt-1'", "eu-west-1", at="region: eu-westt-1"
+    ),
+    Case(
+        "example-over-256-kb",
+        "v1.examples.json",
+        "example 0 is too large to publish",
+        "store large content in S3 and publish a reference",
+    ),
+    Case(
+        "schema-id-not-a-uri",
+        "v1.schema.json",
+        "$id 'user-registered-v1' is not an absolute URI: it becomes the CloudEvents dataschema",
+        "urn:eventform:schema:users:user.registered:v1",
+    ),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
     Case(
         "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"
@@ -739,6 +1155,30 @@ def test_bad_input_is_reported_with_file_place_and_fix(case: Case, project: Path
         expected = line_containing(problem.file.read_text(), case.at)
         assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
     assert str(problem.file.name) in str(raised.value)
+
+
+PRINTED_BY_THE_CLI = (
+    "tab-indented",
+    "account-id-digits",
+    "negative-retention",
+    "negative-archive-days",
+    "consumer-name-too-long",
+    "secret-arn-printed-verbatim",
+    "unknown-key",
+)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in PRINTED_BY_THE_CLI], ids=lambda c: c.id)
+def test_the_cli_prints_the_problem_verbatim_without_a_traceback(case: Case, project: Path) -> None:
+    """What the user reads: the message and fix as written (rich substitutes no emoji for an ARN's :secret:)."""
+    case.apply(project)
+    result = CliRunner().invoke(app, ["lint", "--root", str(project)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    flat = " ".join(result.output.split())
+    assert " ".join(case.message.split()) in flat, result.output
+    assert "Nothing was written." in result.output
 
 
 def test_invalid_input_writes_nothing(project: Path) -> None:

@@ -54,8 +54,8 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
         (
             "    reason: SSM locators hold queue URLs and topic ARNs, not secrets.\n",
             "",
-            "'reason' is a required",
-            "add the missing key",
+            "the required key 'reason' is missing",
+            "add `reason:`",
         ),
         ("expires: 2027-06-30", "expires: '2027-02-30'", "'2027-02-30' is not a calendar date", "YYYY-MM-DD"),
         ("expires: 2027-06-30", "expires: next year", "does not match", "must match"),
@@ -76,8 +76,8 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
         (
             "    owner: platform\n",
             "    owner: platform\n    approved: yes\n",
-            "Additional properties",
-            "remove the unknown key",
+            "unknown key 'approved'",
+            "use one of: check, expires, owner, reason, resource",
         ),
     ],
     ids=[
@@ -113,3 +113,35 @@ def test_waiver_matching_and_expiry() -> None:
     assert not waiver.matches("CKV_EVF_2", "aws_sqs_queue.x", "prod-orders/consumer-ship/queue")
     assert not waiver.matches("CKV_EVF_1", "aws_sqs_queue.x", "prod-orders/consumer-ship/dlq")
     assert not waiver.expired(date(2027, 1, 1)) and waiver.expired(date(2027, 1, 2))
+
+
+def test_the_region_table_is_the_mirrored_providers() -> None:
+    """Every region of the table, with its description, is compiled into the mirrored hashicorp/aws 5.100.0; the
+    regions added after it (Asia Pacific (New Zealand), the European Sovereign Cloud) are not."""
+    import mmap
+    import os
+
+    from eventform.catalog.regions import REGIONS
+    from eventform.synthesis.toolchain import find_mirror
+
+    mirror = find_mirror()
+    binaries = (
+        sorted(mirror.glob("registry.terraform.io/hashicorp/aws/5.100.0/*/terraform-provider-aws_*")) if mirror else []
+    )
+    if not binaries:
+        if os.environ.get("CI"):
+            pytest.fail("CI=1 but no mirrored hashicorp/aws 5.100.0 provider to compare the region table with")
+        pytest.skip("no mirrored hashicorp/aws 5.100.0 provider on this machine")
+    wanted = {*REGIONS, *REGIONS.values(), "Asia Pacific (New Zealand)", "AWS European Sovereign Cloud (Germany)"}
+    with binaries[0].open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        found = {text for text in wanted if data.find(text.encode()) >= 0}
+    assert set(REGIONS) <= found and set(REGIONS.values()) <= found, sorted(wanted - found)
+    assert "Asia Pacific (New Zealand)" not in found and "AWS European Sovereign Cloud (Germany)" not in found
+
+
+def test_an_unknown_region_names_the_neighbours() -> None:
+    from eventform.catalog.regions import region_problem
+
+    assert region_problem("eu-west-1") is None
+    message, fix = region_problem("eu-middle-9")
+    assert "hashicorp/aws 5.100.0" in message and "eu-central-1" in fix and "us-east-1" not in fix

@@ -74,14 +74,37 @@ def test_only_selected_environments_are_returned(project_root: Path) -> None:
         ("create.order", False),
         ("order.create", False),
         ("order.feed", False),
+        ("invoice.overdue", True),  # adjectives and participles that state a fact
+        ("parcel.lost", True),
+        ("parcel.shipped", True),
+        ("stock.low", True),
+        ("account.inactive", True),
+        ("cart.checked_out", True),  # a phrasal verb: the verb before the particle decides
+        ("stock.sold_out", True),
+        ("user.signed_up", True),
+        ("cart.check_out", False),
+        ("invoice.overdue_notice", False),
     ],
 )
 def test_past_tense_rule(name: str, ok: bool) -> None:
     assert (past_tense_problem(name) is None) == ok
 
 
-def test_past_tense_rule_suggests_the_fact() -> None:
+def test_past_tense_rule_suggests_the_fact_and_the_marker() -> None:
     assert "'order.created'" in (past_tense_problem("create.order") or "")
+    assert "'invoice.sparsed'" not in (past_tense_problem("stock.sparse") or "")
+    assert "mark the event `fact: true`" in (past_tense_problem("stock.sparse") or "")
+    assert "'order.created'" in (past_tense_problem("order.create") or "")
+
+
+def test_an_event_marked_as_a_fact_skips_the_past_tense_check(project_copy: Path) -> None:
+    orders = project_copy / "catalog/orders.yaml"
+    orders.write_text(orders.read_text().replace("  order.cancelled:\n", "  order.amiss:\n    fact: true\n", 1))
+    (project_copy / "catalog/orders/order.cancelled").rename(project_copy / "catalog/orders/order.amiss")
+    for path in (project_copy / "catalog").glob("*.yaml"):
+        path.write_text(path.read_text().replace("orders/order.cancelled", "orders/order.amiss"))
+    catalog, _ = load(project_copy)
+    assert catalog.event("orders/order.amiss").name == "order.amiss"
 
 
 @pytest.mark.parametrize(("text", "seconds"), [(30, 30), ("45s", 45), ("15m", 900), ("12h", 43200), ("4d", 345600)])

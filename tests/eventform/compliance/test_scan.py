@@ -44,7 +44,10 @@ def test_prod_passes_every_check_or_is_waived(prod_scan: ScanReport) -> None:
     waived = {f.check_id for f in prod_scan.findings if f.result == WAIVED}
     # SSM locators, the Lambda checks that do not fit queue-fed functions, S3 access logs and replication (each
     # waiver says why).
-    assert waived == PROD_WAIVED
+    # and eventform's IAM linter accepts its known-good patterns (key policies' "*", kms:ResourceAliases...) by name
+    assert waived == PROD_WAIVED | {"CKV_EVF_201"}
+    known_good = [f for f in prod_scan.findings if f.check_id == "CKV_EVF_201" and f.result == WAIVED]
+    assert all(f.waiver and f.waiver.owner == "eventform" and "known-good" in f.waiver.reason for f in known_good)
     assert [(u.environment, u.waiver.check, u.expired) for u in prod_scan.waivers] == [
         ("prod", check, False)
         for check in (

@@ -62,7 +62,7 @@ def test_a_queue_source_drains_the_consumer_queue_in_fifo_batches_through_the_en
     (criteria,) = pipe["source_parameters"]["filter_criteria"]["filter"]
     assert json.loads(criteria["pattern"]) == {"body": {"data": {"amount": [{"numeric": [">", 0]}]}}}
     assert pipe["enrichment"].startswith("${aws_lambda_function.pipe-settle-captures-enrichment_function_")
-    assert pipe["target"] == "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement"
+    assert pipe["target"] == f"arn:aws:states:eu-west-1:{PROD}:stateMachine:settlement"
     assert pipe["target_parameters"] == {
         "step_function_state_machine_parameters": {"invocation_type": "FIRE_AND_FORGET"}
     }
@@ -96,7 +96,7 @@ def test_the_pipe_role_trusts_pipes_for_this_pipe_and_allows_exactly_its_resourc
         "Sid": "ReachTheTarget",
         "Effect": "Allow",
         "Action": "states:StartExecution",
-        "Resource": "arn:aws:states:eu-west-1:111111111111:stateMachine:settlement",
+        "Resource": f"arn:aws:states:eu-west-1:{PROD}:stateMachine:settlement",
     }
     assert allowed["WriteOwnLogs"]["Resource"] == (
         f"arn:aws:logs:eu-west-1:{PROD}:log-group:/aws/vendedlogs/pipes/prod-payments-settle-captures:*"
@@ -149,14 +149,27 @@ def test_a_table_source_turns_on_the_consumer_table_stream(stack) -> None:
         "dead_letter_config": {"arn": f"arn:aws:sqs:eu-west-1:{PROD}:prod-inventory-reservation-feed-pipe-dlq"},
     }
     allowed = policy_of(inventory, role_key(inventory, "prod-inventory-reservation-feed-pipe-role"))
-    assert set(allowed) == {"ReadTheSource", "ReachTheTarget", "DeadLetter", "WriteOwnLogs", "UseTheDomainKey"}
+    assert set(allowed) == {
+        "ReadTheSource",
+        "ListTheStreams",
+        "ReachTheTarget",
+        "DeadLetter",
+        "WriteOwnLogs",
+        "UseTheDomainKey",
+    }
     assert allowed["ReadTheSource"]["Resource"] == pipe["source"]
     assert allowed["ReadTheSource"]["Action"] == [
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
     ]
+    # dynamodb:ListStreams has no resource-level permission: "*" is the only resource AWS takes for it
+    assert allowed["ListTheStreams"] == {
+        "Sid": "ListTheStreams",
+        "Effect": "Allow",
+        "Action": "dynamodb:ListStreams",
+        "Resource": "*",
+    }
     assert allowed["ReachTheTarget"]["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
     assert allowed["DeadLetter"]["Resource"] == parameters["dead_letter_config"]["arn"]
 
