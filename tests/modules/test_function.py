@@ -28,8 +28,9 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from modules.function import POWERTOOLS_VERSION, RUNTIME
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where AWS accepts no narrower resource: X-Ray's trace APIs.
-WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+# Where AWS accepts no narrower resource: X-Ray's trace APIs and dynamodb:ListStreams (the Service Authorization
+# Reference lists no resource type for it).
+WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "dynamodb:ListStreams"}
 
 
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:

@@ -259,9 +259,9 @@ def test_a_handler_for_two_domains_events_of_one_name_registers_both_qualified(t
 
     (tmp_path / "handlers").mkdir()
     events = ["orders/order.created", "users/order.created"]
-    package = scaffold_handler(tmp_path, "tracker", events, "shop", "tracker", change := Change())
+    package = scaffold_handler(tmp_path, "tracker", events, "shop", "tracker", change := Change(tmp_path))
+    change.apply()
     text = (package / "handler.py").read_text()
     assert '@app.on("orders/order.created")\ndef on_orders_order_created(' in text
     assert '@app.on("users/order.created")\ndef on_users_order_created(' in text
     compile(text, "handler.py", "exec")  # two functions, two names: valid Python, no shadowing
-    assert change.paths
