@@ -74,8 +74,9 @@ scan: synth ## checkov (built-in + policies/) and eventform's checks over every 
 docs: setup ## Markdown + static HTML site of the catalog in site/ (open site/index.html)
 	$(EVENTFORM) docs --out site
 
-test: setup browser ## ruff, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
+test: setup browser ## ruff, mypy, catalog lint, synth, scan, then the test suite (synthesis, validate, bad inputs, docs in chromium)
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from cdktn import TerraformResourceLifecycle
 from cdktn_provider_aws.sqs_queue import SqsQueue
@@ -63,7 +64,11 @@ class ConsumerQueue(Construct):
         super().__init__(scope, id)
         self.names = names
         encryption = sqs_encryption(config.kms_key)
-        fifo = {"fifo_queue": True, "deduplication_scope": "messageGroup", "fifo_throughput_limit": "perMessageGroupId"}
+        fifo: dict[str, Any] = {
+            "fifo_queue": True,
+            "deduplication_scope": "messageGroup",
+            "fifo_throughput_limit": "perMessageGroupId",
+        }
         sender_statements: list[Statement] = []
         if sender_topic_arns:
             sender_statements.append(
@@ -133,7 +138,7 @@ class ConsumerQueue(Construct):
         )
 
 
-def sqs_encryption(kms_key: str | None) -> dict[str, object]:
+def sqs_encryption(kms_key: str | None) -> dict[str, Any]:
     """The domain's customer-managed key where the environment asks for one (SSE-KMS), SSE-SQS otherwise."""
     if kms_key:
         return {"kms_master_key_id": kms_key, "kms_data_key_reuse_period_seconds": 300}

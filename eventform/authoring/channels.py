@@ -155,16 +155,16 @@ def deliveries(catalog: Catalog, consumer: Consumer, names: Names = TEMPLATE) ->
     found = []
     for source in consumer.source_domains():
         domain = catalog.domain(source)
-        names = consumer.events_from(source)
+        events = consumer.events_from(source)
         if consumer.route is not None:
             channel = bus_channel(domain) or Channel(f"{source}-bus", "bus", source)
-            pattern = patterns.rule_pattern(domain.source, list(names), consumer.route.pattern)
-            found.append(Delivery(consumer, channel, "rule", names, pattern, source))
+            pattern = patterns.rule_pattern(domain.source, list(events), consumer.route.pattern)
+            found.append(Delivery(consumer, channel, "rule", events, pattern, source))
         else:
             channel = topic_channel(domain) or Channel(f"{source}-events", "topic", source)
             kind: DeliveryKind = "push" if consumer.delivery == "push" else "subscription"
             found.append(
-                Delivery(consumer, channel, kind, names, filters.subscription_policy(list(names), consumer.filter))
+                Delivery(consumer, channel, kind, events, filters.subscription_policy(list(events), consumer.filter))
             )
     return found
 

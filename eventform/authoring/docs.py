@@ -91,8 +91,9 @@ def _templates() -> Jinja:
 
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-    default_link = md.renderer.rules.get("link_open")
-    default_fence = md.renderer.rules["fence"]
+    rules = md.renderer.rules  # type: ignore[attr-defined]  # RendererHTML's; the protocol does not declare it
+    default_link = rules.get("link_open")
+    default_fence = rules["fence"]
 
     def link_open(tokens, index, options, env):
         href = tokens[index].attrGet("href") or ""
@@ -108,8 +109,8 @@ def _markdown() -> MarkdownIt:
             return f'<pre class="mermaid">{md.utils.escapeHtml(token.content)}</pre>\n'  # type: ignore[attr-defined]
         return default_fence(tokens, index, options, env)
 
-    md.renderer.rules["link_open"] = link_open
-    md.renderer.rules["fence"] = fence
+    rules["link_open"] = link_open
+    rules["fence"] = fence
     return md
 
 

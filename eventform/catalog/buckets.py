@@ -191,13 +191,14 @@ def _check_bucket(catalog: Catalog, domain: Domain, bucket: Bucket, document: An
     notified = [(c.name, c.objects) for c in direct]
     if fanned:
         notified.append((f"the {bucket.name} topic (via {fanned[0].name})", fanned[0].objects))
-    for (first, a), (second, b) in combinations(notified, 2):
+    for (first_name, a), (second_name, b) in combinations(notified, 2):
         assert a is not None and b is not None
         if a.overlaps(b):
             out.add(
                 domain.path,
                 f"buckets.{bucket.name}",
-                f"S3 would refuse the notifications of {bucket.name}: {first} and {second} share an event type "
+                f"S3 would refuse the notifications of {bucket.name}: {first_name} and {second_name} share an event "
+                "type "
                 "and their key filters overlap (one object could fire both)",
                 "make the prefixes or suffixes disjoint, share one topic (`via: topic` on both), or use "
                 "`via: bus` (EventBridge lets any number of rules see the same object)",

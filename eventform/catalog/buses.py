@@ -119,8 +119,8 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
     archive_pattern = spec.get("archive", {}).get("pattern")
     if archive_pattern is not None:
         problems = patterns.syntax_problems(archive_pattern, "bus.archive.pattern", top=False)
-        for where, message, fix in problems:
-            out.add(path, where, message, fix, line_of(document, ["bus", "archive", "pattern"]))
+        for at, message, fix in problems:
+            out.add(path, at, message, fix, line_of(document, ["bus", "archive", "pattern"]))
         ok = ok and not problems
     if not ok:
         return None
@@ -399,11 +399,11 @@ def check_catalog(
             if consumer.route is not None:
                 _check_route(catalog, domain, consumer, document, out)
     for path, location, message, fix in example_problems(catalog):
-        consumer = location.split(".")[1]
-        out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "pattern"]))
+        name = location.split(".")[1]
+        out.add(path, location, message, fix, line_of(documents[path], ["consumers", name, "pattern"]))
     for path, location, message, fix in rendering_problems(catalog):
-        consumer, target = location.split(".")[1], location.split(".")[3]
-        out.add(path, location, message, fix, line_of(documents[path], ["consumers", consumer, "targets", target]))
+        name, target = location.split(".")[1], location.split(".")[3]
+        out.add(path, location, message, fix, line_of(documents[path], ["consumers", name, "targets", target]))
 
 
 def _check_route(catalog: Catalog, domain: Domain, consumer: Consumer, document: Any, out: Collector) -> None:

@@ -177,7 +177,7 @@ def check_consumers(
             if len(consumed) != len(consumer.events):
                 continue
             fifo_kinds = {
-                bool(catalog.domain(e.domain).topic and catalog.domain(e.domain).topic.fifo) for e in consumed
+                bool((topic := catalog.domain(e.domain).topic) and topic.fifo) for e in consumed
             }
             if len(fifo_kinds) > 1 and consumer.route is None:
                 out.add(

@@ -128,7 +128,7 @@ def _attribute_value(attribute: Any) -> tuple[bool, Any]:
     raw = attribute.get("StringValue", attribute.get("Value"))
     if data_type.startswith("String.Array"):
         try:
-            parsed = json.loads(raw, parse_float=Decimal)
+            parsed = json.loads(raw, parse_float=Decimal)  # type: ignore[arg-type]  # None: TypeError, caught
         except (TypeError, ValueError):
             return False, None
         return True, parsed if isinstance(parsed, list) else [parsed]

@@ -87,6 +87,7 @@ def _check_source(
                 )
         match = STREAM_ARN.match(source.reference)
         for environment in environments if match else ():
+            assert match is not None
             if (match.group(1), match.group(2)) != (environment.region, environment.account_id):
                 report.add(
                     ["source", "stream"],
@@ -187,6 +188,7 @@ def _check_enrichment(
     consumer = source_consumer(domain, pipe) if pipe.source.kind == "queue" else None
     minimum = enrichment.function.minimum_visibility
     for environment in environments if consumer is not None else ():
+        assert consumer is not None
         visibility = consumer.queue_for(environment).visibility_timeout
         if visibility < minimum:
             report.add(

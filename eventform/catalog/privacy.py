@@ -33,7 +33,7 @@ def _overlaps(selected: list[str | int], personal: list[str | int]) -> bool:
 
 def leaked_fields(target: Target, event: Event) -> list[str]:
     """The ``pii`` fields of ``event`` that ``target`` would receive (the whole event unless it is reshaped)."""
-    personal = {field: ["detail", "data", *field.split(".")] for field in event.pii}
+    personal: dict[str, list[str | int]] = {field: ["detail", "data", *field.split(".")] for field in event.pii}
     if target.input_transformer is not None:
         transformer = target.input_transformer
         if patterns.placeholders(transformer.template) & WHOLE_EVENT:

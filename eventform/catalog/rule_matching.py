@@ -135,7 +135,8 @@ def value_matches(matcher: Matcher, value: Any) -> bool:
         return number is not None and _range_ok(number, arg)
     if kind == "cidr":
         ip = operators.ip_bytes(value) if is_str else None
-        return ip is not None and range_hit(*arg, operators.hex_digits(ip))
+        bottom, open_bottom, top, open_top = arg
+        return ip is not None and range_hit(bottom, open_bottom, top, open_top, operators.hex_digits(ip))
     quoted = f'"{value}"' if is_str else None
     if kind == "prefix":
         return quoted is not None and quoted.startswith('"' + arg)

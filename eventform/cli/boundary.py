@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import click
 import typer
@@ -220,7 +221,7 @@ def report(command: str, failure: Failure) -> None:
 class BoundaryGroup(TyperGroup):
     """The root command group: runs the chosen command and turns what escapes it into a :class:`Failure`."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> object:  # typer's own (vendored) click Context, not the click package's
         words = [*getattr(ctx, "_protected_args", []), *ctx.args]  # read before click consumes them
         try:
             return super().invoke(ctx)

@@ -32,7 +32,7 @@ console = Console(emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, emoji=False)
 
 RootOption = Annotated[
-    Path, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
+    Path | None, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
 ]
 
 

@@ -168,12 +168,12 @@ def lint_document(stack: str, address: str, kind: str, text: str, region: str, a
     serialized = json.dumps(document, sort_keys=True)
     results = []
     for finding in _parliament(serialized):
-        statement = _statement_at(serialized, document, finding)
+        located = _statement_at(serialized, document, finding)
         accepted = next(
             (
                 good.reason
                 for good in KNOWN_GOOD
-                if good.issue == finding.issue and kind in good.kinds and statement and good.applies(statement)
+                if good.issue == finding.issue and kind in good.kinds and located and good.applies(located)
             ),
             None,
         )

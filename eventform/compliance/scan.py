@@ -418,8 +418,8 @@ def _iam_findings(stack: str, index: StackIndex, environment: Environment | None
     if environment is None:
         return []
     by_document: dict[str, list[iam_lint.IamFinding]] = {}
-    for found in iam_lint.lint_stack(stack, index.config, environment.region, environment.account_id):
-        by_document.setdefault(found.resource, []).append(found)
+    for issue in iam_lint.lint_stack(stack, index.config, environment.region, environment.account_id):
+        by_document.setdefault(issue.resource, []).append(issue)
     results = []
     for address in iam_lint.document_addresses(index.config):
         found = by_document.get(address, [])

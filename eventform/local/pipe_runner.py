@@ -21,7 +21,7 @@ from eventform.catalog.model import Pipe, PipeTarget
 from eventform.local.runner import LAMBDA_MAX_BATCH, Handler, LambdaContext
 from eventform.runtime.records import sqs_event
 
-Deliver = Callable[[list[Any]], None]
+Deliver = Callable[[list[Any]], Any]  # what the target's client returns is not used
 
 
 @dataclass
@@ -58,7 +58,7 @@ def target_delivery(target: PipeTarget, client: Callable[[str], Any], pipe_name:
         return lambda items: states.start_execution(stateMachineArn=target.arn, input=json.dumps(items))
     if target.kind == "queue":
         sqs = client("sqs")
-        url = sqs.get_queue_url(QueueName=target.arn.rsplit(":", 1)[1])["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=str(target.arn).rsplit(":", 1)[1])["QueueUrl"]
         return lambda items: [sqs.send_message(QueueUrl=url, MessageBody=json.dumps(item)) for item in items]
     if target.kind == "sns":
         sns = client("sns")
@@ -113,7 +113,8 @@ def play_once(
     if not kept:
         return len(messages)
     try:
-        items = enrichment(kept, LambdaContext(function_name=pipe.qualified_name)) if enrichment else kept
+        context = LambdaContext(function_name=pipe.qualified_name)
+        items: Any = enrichment(kept, context) if enrichment else kept  # type: ignore[arg-type]  # Pipes sends a list
         if items:  # an empty enrichment result: the target is not invoked
             deliver(items)
         tally.forwarded += len(items or [])

@@ -143,12 +143,12 @@ def _functions(paths: LocalPaths) -> Functions:
         mappings = list(resources.get("aws_lambda_event_source_mapping", {}).values())
         for key, function in resources.get("aws_lambda_function", {}).items():
             variables = {
-                name: TOKEN.sub(lambda match, known=tables: known[match.group(1)], value)
+                name: TOKEN.sub(lambda match, known=tables: str(known[match.group(1)]), value)  # type: ignore[misc]
                 for name, value in function.get("environment", {}).get("variables", {}).items()
             }
             if "POWERTOOLS_SERVICE_NAME" not in variables:
                 continue  # not a consumer's function (a pipe enrichment)
-            mapping = next((m for m in mappings if key in m["function_name"]), {})
+            mapping: dict[str, Any] = next((m for m in mappings if key in m["function_name"]), {})
             module = function["handler"].rsplit(".", 1)[0]
             functions[variables["POWERTOOLS_SERVICE_NAME"]] = (module, variables, mapping.get("batch_size", 10))
     return functions
@@ -292,9 +292,9 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
             if message not in failed:
                 deployed.handled.add(event_id)
             else:
-                error = recorder.errors.get(event_id)
-                name = type(error).__name__ if error else "BatchItemFailure"
-                detail = str(error) if error else "the handler reported the message as failed"
+                recorded = recorder.errors.get(event_id)
+                name = type(recorded).__name__ if recorded else "BatchItemFailure"
+                detail = str(recorded) if recorded else "the handler reported the message as failed"
                 tally_errors.append(runner.HandlerError(deployed.key, event_id, name, detail))
         return result
 

@@ -151,14 +151,14 @@ def build(catalog: Catalog, names: Names, sent: list[Sent], run: Run) -> Report:
     for pipe, seen in sorted(run.pipes.items()):
         for item in sent:
             if item.event_id in seen:
-                expected, passed = seen[item.event_id]
+                wanted, passed = seen[item.event_id]
                 outcome = "passes the filter" if passed else "filtered out"
                 receiver = Receiver(f"pipe {pipe}")
-                rows.append(Row(item, receiver, expected, passed, "", outcome, expected == passed))
-                if expected != passed:
+                rows.append(Row(item, receiver, wanted, passed, "", outcome, wanted == passed))
+                if wanted != passed:
                     failures.append(
                         f"pipe {pipe}: {item.event} {item.example} {outcome} by the deployed filter, the catalog's "
-                        f"filter {'passes' if expected else 'drops'} it: the deployed pipe differs from the catalog"
+                        f"filter {'passes' if wanted else 'drops'} it: the deployed pipe differs from the catalog"
                     )
     if moto_differs:
         notes.append(

@@ -68,7 +68,7 @@ def taps(catalog: Catalog, names: Names, sqs: Any) -> list[Tap]:
 
 def take(sqs: Any, tap: Tap) -> list[str]:
     """Every message waiting in the tap (bodies, in arrival order), deleted: what the target would have received."""
-    bodies = []
+    bodies: list[str] = []
     while True:
         messages = sqs.receive_message(QueueUrl=tap.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []

@@ -67,7 +67,9 @@ def is_test_event(document: Any) -> bool:
 
 def is_notification(document: Any) -> bool:
     records = document.get("Records") if isinstance(document, dict) else None
-    return bool(records) and isinstance(records[0], dict) and records[0].get("eventSource") == "aws:s3"
+    if not isinstance(records, list) or not records:
+        return False
+    return isinstance(records[0], dict) and records[0].get("eventSource") == "aws:s3"
 
 
 def is_bus_event(document: Any) -> bool:

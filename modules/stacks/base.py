@@ -64,7 +64,8 @@ def output_id(*parts: str) -> str:
 
 
 def domain_has_bucket_topic(catalog: Catalog, domain: Domain) -> bool:
-    return any(c.objects.path == "topic" for b in domain.buckets for c in catalog.bucket_consumers(domain.name, b.name))
+    consumers = (c for b in domain.buckets for c in catalog.bucket_consumers(domain.name, b.name))
+    return any(c.objects is not None and c.objects.path == "topic" for c in consumers)
 
 
 class EventformStack(TerraformStack):

@@ -337,7 +337,11 @@ class DomainStack(DomainParts):
             description=f"name of the {bucket.qualified_name} bucket",
             tags=tags,
         )
-        fanned = [c for c in self.catalog.bucket_consumers(bucket.domain, bucket.name) if c.objects.path == "topic"]
+        fanned = [
+            c
+            for c in self.catalog.bucket_consumers(bucket.domain, bucket.name)
+            if c.objects is not None and c.objects.path == "topic"
+        ]
         if fanned:
             topic_arn = names.bucket_topic_arn(bucket.domain, bucket.name)
             topic = EventTopic(
@@ -364,13 +368,14 @@ class DomainStack(DomainParts):
             )
             self.bucket_topics[bucket.name] = topic
             self.bucket_destinations[bucket.name].append(
-                Destination("topic", "topic", topic_arn, fanned[0].objects, topic.policy)
+                Destination("topic", "topic", topic_arn, fanned[0].objects, topic.policy)  # type: ignore[arg-type]
             )
         return made
 
     def _object_consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         """S3 notifies the consumer's queue or function, or the bucket's topic does; ``via: bus`` is a rule."""
         objects = consumer.objects
+        assert objects is not None  # only consumers of object events come here
         names, environment = self.names, self.environment
         bucket_arn = names.bucket_arn(objects.domain, objects.bucket)
         destinations = self.bucket_destinations[objects.bucket]
