@@ -68,6 +68,8 @@ def _target(catalog: Catalog, receiver: Receiver) -> tuple[Consumer, Target | No
 
 
 def _matches(sent: Sent, arrival: Arrival) -> bool:
+    if sent.body is not None:
+        return arrival.body == sent.body
     if sent.object_key is not None:
         return (arrival.event_type, arrival.key) == sent.object_key
     return arrival.event_id is not None and arrival.event_id == sent.event_id
@@ -79,7 +81,7 @@ def _delivered(sent: Sent, run: Run) -> dict[Receiver, tuple[str, str]]:
     for deployed in run.deployed.values():
         for arrival in deployed.arrivals:
             if _matches(sent, arrival):
-                by_target = sent.channel in ("bus", "schedule")
+                by_target = sent.bus_event is not None
                 receiver = Receiver(deployed.consumer.qualified_name, deployed.target if by_target else None)
                 handled = (arrival.event_id or "") in deployed.handled
                 outcome = "handled" if deployed.handler_module and handled else "acknowledged"
@@ -111,7 +113,7 @@ def build(catalog: Catalog, names: Names, sent: list[Sent], run: Run) -> Report:
                 continue
             failures.append(f"{item.event} {item.example}: {item.refused}, and no catalog target explains it")
         delivered = _delivered(item, run)
-        expected = set(item.targets) if item.channel in ("bus", "schedule") else {Receiver(c) for c in item.expected}
+        expected = set(item.targets) if item.bus_event is not None else {Receiver(c) for c in item.expected}
         if not expected and not delivered:
             rows.append(Row(item, Receiver("-"), False, False, "", "sent; no consumer in the catalog", True))
             continue
