@@ -44,7 +44,7 @@ DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 NOT_PERMITTED = {errno.EACCES, errno.EPERM, errno.EROFS}
 JSII_PIPE_ERRORS = ("JSIIError", "JSONDecodeError", "BrokenPipeError", "EOFError", "ConnectionResetError")
 
-errors = Console(stderr=True, soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)  # an ARN's :secret: stays text
 
 
 class Terminated(KeyboardInterrupt):
