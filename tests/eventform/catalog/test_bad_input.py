@@ -1165,6 +1165,15 @@ PRINTED_BY_THE_CLI = (
     "consumer-name-too-long",
     "secret-arn-printed-verbatim",
     "unknown-key",
+    "unknown-region",
+    "example-over-256-kb",
+    "schema-id-not-a-uri",
+    "domain-name-too-long",
+    "attribute-not-an-sns-name",
+    "not-a-known-fact",
+    "negative-bus-archive-days",
+    "schedule-handler-event-not-taken",
+    "transformer-variable-name",
 )
 
 
