@@ -20,7 +20,8 @@ from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
 # Where AWS accepts no narrower resource: X-Ray's trace APIs.
-WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+# Actions AWS scopes to no resource: X-Ray's trace API, and dynamodb:ListStreams (a pipe reading a table's stream).
+WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "dynamodb:ListStreams"}
 
 
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
