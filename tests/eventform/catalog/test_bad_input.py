@@ -300,6 +300,12 @@ MUTATIONS = {
         "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
         "arn:aws:kms:eu-west-1:111111111111:alias/x",
     ),
+    "env-secret-by-value": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "environment: {EMAIL_SENDER: shop@example.com}",
+        "environment: {EMAIL_SENDER: shop@example.com, CRM_KEY: AKIAIOSFODNN7EXAMPLE}",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -914,6 +920,13 @@ CASES = [
         "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
         "arn:aws:kms:eu-west-1:333333333333:alias/",
         at="backend:",
+    ),
+    Case(
+        "env-secret-by-value",
+        "notifications.yaml",
+        "environment variable CRM_KEY looks like a secret (by name or value)",
+        "Secrets Manager",
+        at="CRM_KEY: AKIAIOSFODNN7EXAMPLE",
     ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
