@@ -479,9 +479,10 @@ def local_rehearse(root: RootOption = None, timeout: TimeoutOption = 120.0) -> N
         errors.print(f"{len(result.failures)} expectations failed", style="bold red")
         raise typer.Exit(1)
     consumers = len(result.coverage)
+    fifo = f"; FIFO order held in {len(result.orders)} groups" if result.orders else ""
     console.print(
         f"[green]all {len(sent)} items sent reached exactly the receivers the catalog implies; all {consumers} "
-        "consumers received at least one; target inputs as lint predicts; FIFO order held"
+        f"consumers received at least one; target inputs as lint predicts{fifo}"
     )
 
 
