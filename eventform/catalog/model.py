@@ -20,6 +20,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
     ObjectPath,
     ObjectSource,
 )
+from eventform.catalog.external import PiiException, Reference
 
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
@@ -136,10 +137,17 @@ class Consumer:
     fifo: bool = False
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
+    renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
+    rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
 
     @property
     def qualified_name(self) -> str:
         return f"{self.domain}/{self.name}"
+
+    @property
+    def physical_name(self) -> str:
+        """The name its AWS resources and construct ids carry: the previous name after a ``renamed_from`` rename."""
+        return self.renamed_from or self.name
 
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
@@ -221,6 +229,7 @@ class Backend:
     bucket: str | None = None
     region: str | None = None
     key_prefix: str = "eventform"
+    kms_key: str | None = None  # s3: the customer-managed key that encrypts the state
 
 
 @dataclass(frozen=True)
@@ -267,6 +276,7 @@ class Environment:
     waivers: tuple[Waiver, ...] = ()
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
     partners: dict[str, str] = field(default_factory=dict)  # partner name -> its account in this environment
+    key_admin_role: str | None = None  # IAM role ARN that administers the KMS keys (then the account only uses them)
 
     def trusts_account(self, account: str) -> bool:
         """The environment's own account or a partner it declares (``partners:``): where its ARNs may point."""
@@ -311,44 +321,6 @@ class RetryPolicy:
 class InputTransformer:
     paths: dict[str, str]
     template: str
-
-
-# How a resource's name becomes its ARN, per ARN service (``Reference.name``).
-RESOURCE_FORMATS: dict[str, str] = {
-    "sns": "{name}",
-    "sqs": "{name}",
-    "states": "stateMachine:{name}",
-    "kinesis": "stream/{name}",
-    "firehose": "deliverystream/{name}",
-    "events": "event-bus/{name}",
-    "lambda": "function:{name}",
-    "secretsmanager": "secret:{name}",
-}
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A resource outside eventform's stacks (a target, a secret), named per environment so that prod never points
-    at dev: an ARN per environment (``environments:``), or a name resolved in the environment's own account and
-    region (or in a partner's account, ``partner:``), or one ARN for every environment (checked against each)."""
-
-    service: str  # the ARN's service: states, sns, kinesis, firehose, events, lambda, sqs, secretsmanager
-    arn: str | None = None
-    name: str | None = None
-    partner: str | None = None  # with name: the partner account the environment declares under partners:
-    per_environment: tuple[tuple[str, str], ...] = ()  # environment name -> ARN
-    cross_region: bool = False  # another region than the environment's, on purpose
-
-    def arn_in(self, environment: Environment) -> str:
-        """The ARN in ``environment`` (the loader has checked that each environment gets one)."""
-        for name, arn in self.per_environment:
-            if name == environment.name:
-                return arn
-        if self.arn is not None:
-            return self.arn
-        account = environment.partners.get(self.partner, "") if self.partner else environment.account_id
-        resource = RESOURCE_FORMATS[self.service].format(name=self.name)
-        return f"arn:aws:{self.service}:{environment.region}:{account}:{resource}"
 
 
 @dataclass(frozen=True)
@@ -396,14 +368,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class PiiException:
-    """Personal data reaches another account or a stream unminimised on purpose: who decided, and why."""
-
-    owner: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Route:
     """A consumer that subscribes through EventBridge: its pattern (beyond source/detail-type) and targets."""
 
@@ -429,12 +393,23 @@ class Bus:
     def archive_days_in(self, environment: Environment) -> int:
         """Days the archive keeps events in ``environment`` (0 = forever): the bus's setting, else the environment's."""
         return environment.eventbridge.archive_days if self.archive_days is None else self.archive_days
+    events: tuple[str, ...] = ()  # the domain's events others may put (events:detail-type); rules trust them for these
+    organizational_units: tuple[str, ...] = ()  # aws:PrincipalOrgPaths narrowing the organisation grant
 
     def accounts_in(self, environment: Environment) -> tuple[str, ...]:
         """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts
         there."""
         partners = {environment.partners[p] for p in self.partners if p in environment.partners}
         return tuple(sorted(set(self.accounts) | partners))
+
+    def admits_others(self, environment: Environment) -> bool:
+        return bool(self.accounts_in(environment) or self.organization)
+
+    def senders_in(self, environment: Environment, events: tuple[str, ...]) -> tuple[str, ...]:
+        """The accounts a rule for ``events`` accepts: this account, and the named accounts for the events others
+        may put. Organisation members are never trusted wholesale: name an account (a partner) to trust it."""
+        trusted = self.accounts_in(environment) if set(events) & set(self.events) else ()
+        return tuple(sorted({environment.account_id, *trusted}))
 
 
 @dataclass(frozen=True)

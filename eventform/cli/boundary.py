@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -44,7 +45,15 @@ DISK_FULL = {errno.ENOSPC, errno.EDQUOT}
 NOT_PERMITTED = {errno.EACCES, errno.EPERM, errno.EROFS}
 JSII_PIPE_ERRORS = ("JSIIError", "JSONDecodeError", "BrokenPipeError", "EOFError", "ConnectionResetError")
 
-errors = Console(stderr=True, soft_wrap=True, emoji=False)  # an ARN's :secret: stays text
+errors = Console(stderr=True, soft_wrap=True, emoji=False)  # messages verbatim: an ARN's :secret: stays text
+
+
+class EmbeddedAwsDownError(Exception):
+    """`local up` recorded an embedded AWS whose process is gone."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(endpoint)
+        self.endpoint = endpoint
 
 
 class Terminated(KeyboardInterrupt):
@@ -103,31 +112,43 @@ def _os_failure(error: OSError) -> Failure | None:
     if error.errno in DISK_FULL:
         return Failure(
             "disk-full",
-            f"no space left on the device writing{where} (nothing was half-written)",
+            f"no space left on the device{' writing' + where if where else ''} (nothing was half-written)",
             "free some space (df -h) and run the command again",
         )
     if error.errno in NOT_PERMITTED and hasattr(error, "fix"):  # eventform's own check, e.g. add's NotWritableError
         return Failure("permission", f"{error.filename} {error.strerror} (nothing was changed)", error.fix)
-    if error.errno in NOT_PERMITTED:
-        what = "the file system is read-only" if error.errno == errno.EROFS else "permission denied"
+    if error.errno == errno.EROFS:
         return Failure(
             "permission",
-            f"{what}:{where or ' ' + str(error)} (nothing was changed)",
+            f"the file system is read-only:{where or ' ' + str(error)} (nothing was changed)",
+            "remount it read-write, or write somewhere else (--out, --root)",
+        )
+    if error.errno in NOT_PERMITTED:
+        return Failure(
+            "permission",
+            f"permission denied:{where or ' ' + str(error)} (nothing was changed)",
             "make it writable for your user (chmod u+w), or run from a checkout you own",
         )
     return None
 
 
 def _from_text(text: str) -> Failure | None:
-    """Node (jsii) reports file-system errors as text: ``ENOSPC: no space left on device, write``."""
-    for code in DISK_FULL | NOT_PERMITTED:
+    """Node (jsii) reports file-system errors as text: ``Error: ENOSPC: no space left on device, write``."""
+    for code in sorted(DISK_FULL | NOT_PERMITTED):
         name = errno.errorcode[code]
-        if name in text:
-            return _os_failure(OSError(code, os.strerror(code), text.split("\n", 1)[0][:200]))
+        if f"{name}:" in text:
+            quoted = re.search(rf"{name}:[^\n']*'([^']+)'", text)  # EACCES: permission denied, open '/x/y'
+            return _os_failure(OSError(code, os.strerror(code), quoted.group(1) if quoted else None))
     return None
 
 
 def _endpoint_down(error: BaseException) -> Failure | None:
+    if isinstance(error, EmbeddedAwsDownError):
+        return Failure(
+            "embedded-aws-down",
+            f"the embedded AWS recorded at {error.endpoint} is not running (its server stopped or was killed)",
+            "run `eventform local down`, then `eventform local up`",
+        )
     try:
         from botocore.exceptions import ConnectionError as BotoConnectionError
         from botocore.exceptions import HTTPClientError
@@ -163,7 +184,7 @@ def classify(error: BaseException) -> Failure:
         known = _os_failure(error)
         if known is not None:
             return known
-    if type(error).__name__ == "JSIIError":
+    if type(error).__name__ == "JSIIError" or type(error) is RuntimeError:  # jsii raises Node's errors as these
         known = _from_text(str(error))
         if known is not None:
             return known
@@ -243,6 +264,7 @@ def exit_now_if_interrupted(code: int) -> None:
 __all__ = [
     "EXIT_CODES",
     "BoundaryGroup",
+    "EmbeddedAwsDownError",
     "Failure",
     "Terminated",
     "classify",

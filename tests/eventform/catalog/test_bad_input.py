@@ -65,6 +65,16 @@ PAYMENTS, INVENTORY, USERS = "catalog/payments.yaml", "catalog/inventory.yaml", 
 
 MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
+    "renamed-from-itself": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: reserve-stock\n"
+    ),
+    "renamed-from-a-current-consumer": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: release-stock\n"
+    ),
+    "renamed-from-twice": lambda p: (
+        edit(p, PAYMENTS, "  ledger:\n", "  ledger:\n    renamed_from: bookings\n"),
+        edit(p, PAYMENTS, "  settlement:\n", "  settlement:\n    renamed_from: bookings\n"),
+    ),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
     "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
@@ -78,6 +88,11 @@ MUTATIONS = {
     "schema-not-json": lambda p: (p / "catalog/users/user.registered/v1.schema.json").write_text('{"type": "object",}'),
     "invalid-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.schema.json", lambda s: s["properties"]["email"].update(type="strnig")
+    ),
+    "source-of-another-domain": lambda p: edit(p, USERS, "source: com.example.users\n", "source: com.example.orders\n"),
+    "aws-source": lambda p: edit(p, USERS, "source: com.example.users\n", "source: aws.users\n"),
+    "schema-keyword-not-enforced": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update(unevaluatedProperties=False)
     ),
     "example-fails-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(country="Germany")
@@ -229,6 +244,67 @@ MUTATIONS = {
     "bus-partner-undeclared": lambda p: edit(p, "catalog/orders.yaml", "partners: [marketplace]", "partners: [acme]"),
     "bus-account-not-a-partner": lambda p: edit(
         p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
+    ),
+    "bus-admits-without-events": lambda p: edit(p, "catalog/orders.yaml", "    events: [order.created]", "    # none"),
+    "bus-event-not-on-bus": lambda p: edit(
+        p, "catalog/orders.yaml", "events: [order.created]", "events: [order.shipped]"
+    ),
+    "pattern-sets-account": lambda p: edit(
+        p,
+        INVENTORY,
+        "      detail:\n        data:\n          reason:",
+        '      account: ["555555555555"]\n      detail:\n        data:\n          reason:',
+    ),
+    "bad-organizational-unit": lambda p: edit(
+        p, "catalog/orders.yaml", "[o-exampleorg01/r-ab12/ou-ab12-11111111]", "[ou-ab12-11111111]"
+    ),
+    "key-admin-role-of-another-account": lambda p: edit(
+        p, "environments/prod.yaml", "arn:aws:iam::333333333333:role/", "arn:aws:iam::111111111111:role/"
+    ),
+    # PII (issue 16): minimal outside the account and in streams; never an SNS attribute
+    "pii-to-partner-without-transformer": lambda p: edit(
+        p,
+        USERS,
+        "        input_transformer:  # another account: the event's id, type and country, no personal data\n"
+        "          paths: {type: $.detail-type, id: $.detail.id, country: $.detail.data.country}\n"
+        '          template: \'{"type": "<type>", "id": "<id>", "country": "<country>"}\'\n',
+        "",
+    ),
+    "pii-to-stream-without-exception": lambda p: edit(
+        p,
+        USERS,
+        "        pii_exception:  # whole envelopes, e-mail included, on purpose\n          owner: team-identity\n"
+        "          reason: >-\n            The stream stays in this account",
+        "        # no exception: the stream stays in this account",
+    ),
+    "pii-selected-by-transformer": lambda p: edit(
+        p,
+        USERS,
+        "id: $.detail.id, country: $.detail.data.country, at: $.time}",
+        "id: $.detail.id, country: $.detail.data, at: $.time}",
+    ),
+    "pii-as-sns-attribute": lambda p: edit(
+        p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
+    ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
+    "env-secret-by-value": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "environment: {EMAIL_SENDER: shop@example.com}",
+        "environment: {EMAIL_SENDER: shop@example.com, CRM_KEY: AKIAIOSFODNN7EXAMPLE}",
     ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
@@ -450,7 +526,42 @@ MUTATIONS = {
 }
 
 CASES = [
+    Case(
+        "source-of-another-domain",
+        "users.yaml",
+        "already the source of domain 'orders'",
+        "give each domain its own source",
+        at="source: com.example.orders",
+    ),
+    Case("aws-source", "users.yaml", "AWS reserves", "reverse domain", at="source: aws.users"),
+    Case(
+        "schema-keyword-not-enforced",
+        "v1.schema.json",
+        "'unevaluatedProperties' is not enforced",
+        "additionalProperties",
+    ),
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
+    Case(
+        "renamed-from-itself",
+        "inventory.yaml",
+        "renamed_from 'reserve-stock' is the consumer's own name",
+        "remove renamed_from",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-a-current-consumer",
+        "inventory.yaml",
+        "renamed_from 'release-stock' is the name of another consumer of inventory",
+        "one no other consumer has now",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-twice",
+        "payments.yaml",
+        "consumers ledger and settlement are both renamed from 'bookings'",
+        "only one consumer can keep the resources",
+        at=("settlement:", "renamed_from"),
+    ),
     Case("unknown-key", "orders.yaml", "unknown key 'ownr'", "did you mean 'owner'?", at="ownr: team-checkout"),
     Case(
         "tab-indented",
@@ -738,6 +849,90 @@ CASES = [
         "account 999999999999 is admitted in every environment",
         "write put_events: {partners: [<name>]}",
         at='accounts: ["999999999999"]',
+    ),
+    Case(
+        "bus-admits-without-events",
+        "orders.yaml",
+        "admits other accounts but names none of the domain's events they may put",
+        "put_events.events",
+        at="put_events:",
+    ),
+    Case(
+        "bus-event-not-on-bus",
+        "orders.yaml",
+        "'order.shipped' is not an event of orders that travels on its bus",
+        "order.cancelled, order.created",
+        at="events: [order.shipped]",
+    ),
+    Case(
+        "pattern-sets-account",
+        "inventory.yaml",
+        "account is generated",
+        "put_events.events",
+        at=("release-stock:", "pattern:"),
+    ),
+    Case(
+        "bad-organizational-unit",
+        "orders.yaml",
+        "'ou-ab12-11111111' is not an organisational unit path of the organisation o-exampleorg01",
+        "o-exampleorg01/r-ab12/ou-ab12-11111111",
+        at="organizational_units:",
+    ),
+    Case(
+        "key-admin-role-of-another-account",
+        "prod.yaml",
+        "is not a role of this environment's account 333333333333",
+        "arn:aws:iam::333333333333:role/",
+        at="key_admin_role:",
+    ),
+    Case(
+        "pii-to-partner-without-transformer",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach account 444444444444 (in dev) unminimised",
+        "pii_exception: {owner: <team>",
+        at=("customer-fanout:", "partner:"),
+    ),
+    Case(
+        "pii-to-stream-without-exception",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach a stream unminimised",
+        "input_path or input_transformer",
+        at=("customer-fanout:", "      stream:"),
+    ),
+    Case(
+        "pii-selected-by-transformer",
+        "users.yaml",
+        "personal data of orders/order.created (customer.email, customer.name) would reach a stream",
+        "leaving out the pii: fields",
+        at=("customer-fanout:", "analytics:"),
+    ),
+    Case(
+        "pii-as-sns-attribute",
+        "users.yaml",
+        "attribute 'email' carries personal data (email under pii:)",
+        "filter_scope: body",
+        at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
+    ),
+    Case(
+        "env-secret-by-value",
+        "notifications.yaml",
+        "environment variable CRM_KEY looks like a secret (by name or value)",
+        "Secrets Manager",
+        at="CRM_KEY: AKIAIOSFODNN7EXAMPLE",
     ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
