@@ -496,6 +496,12 @@ MUTATIONS = {
         "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "partner-account-id": lambda p: edit(
+        p, "environments/dev.yaml", 'account: "444444444444"', 'account: "4444-4444-4444"'
+    ),
+    "event-reference-without-domain": lambda p: edit(
+        p, INVENTORY, "events: [orders/order.created]", "events: [order.created]"
+    ),
     "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
     "unknown-backend-region": lambda p: edit(
@@ -958,6 +964,20 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "partner-account-id",
+        "dev.yaml",
+        "'4444-4444-4444' is not an AWS account id: exactly 12 digits",
+        'account: "444444444444"',
+        at='account: "4444-4444-4444"',
+    ),
+    Case(
+        "event-reference-without-domain",
+        "inventory.yaml",
+        "'order.created' is not an event reference <domain>/<event>",
+        "write <domain>/<event>, e.g. orders/order.created",
+        at="events: [order.created]",
+    ),
     Case(
         "negative-bus-archive-days",
         "inventory.yaml",
