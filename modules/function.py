@@ -19,10 +19,18 @@ from constructs import Construct
 from eventform.catalog.naming import statement_id
 from modules.policies import Statement, document
 
+# What runs is what was tested: the runtime is the venv's Python (.python-version, pyproject's requires-python) and
+# the Powertools layer is the release uv.lock pins, resolved through the public SSM parameter AWS publishes for
+# every Powertools release and Python version (immutable per release, so a plan never changes by itself).
+# tests/modules/test_function.py ties all three together. (Vendoring Powertools would add ~20 MB to every package.)
 RUNTIME = "python3.12"
-# Powertools comes from AWS's public layer: small, deterministic zips that hold only our code; the layer version is
-# pinned so a plan never changes by itself. (Vendoring would add ~20 MB of third-party code to every package.)
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
+
+# Concurrency bounds when the catalog sets none (function.reserved_concurrency / function.max_concurrency): a flood
+# of events from outside the account can neither exhaust the account's pool nor run up the bill unbounded.
+DEFAULT_PUSHED_CONCURRENCY = 10  # reserved concurrency of functions invoked by SNS, EventBridge, S3 or Pipes
+DEFAULT_QUEUE_CONCURRENCY = 10  # maximum concurrency of a queue-fed function's event source mapping (2..1000)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,23 @@ class Grants:
     kms_key_aliases: tuple[str, ...]  # alias/... of the domain keys it reads and writes with
     failure_queue_arn: str | None = None  # pushed: the SQS on-failure destination after Lambda's async retries
     object_arns: tuple[str, ...] = ()  # objects it is notified about (bucket/prefix*): it may read them
+    idempotency_key_prefix: str = ""  # its records' key prefix in the shared table (dynamodb:LeadingKeys)
+
+
+IDEMPOTENCY_ACTIONS = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+
+
+def idempotency_statement(table_arn: str, key_prefix: str) -> Statement:
+    """Its own records of the shared idempotency table only: the runtime keys them ``<domain>/<consumer>#<hash>``
+    (Powertools' ``key_prefix``), so ``dynamodb:LeadingKeys`` keeps each consumer off the others' records. Every
+    action granted here names a key (no Scan, no Query), so ``ForAllValues`` is never satisfied by an empty set."""
+    return Statement(
+        "Idempotency",
+        "Allow",
+        IDEMPOTENCY_ACTIONS,
+        (table_arn,),
+        conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{key_prefix}#*"]}} if key_prefix else {},
+    )
 
 
 class ConsumerFunction(Construct):
@@ -113,12 +138,7 @@ class ConsumerFunction(Construct):
             if grants.queue_arn
             # A pushed function has no queue; Lambda's on-failure destination sends with the function's own role.
             else Statement("SendFailuresToOwnDlq", "Allow", ("sqs:SendMessage",), (grants.failure_queue_arn or "",)),
-            Statement(
-                "Idempotency",
-                "Allow",
-                ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                (grants.idempotency_table_arn or "",),
-            ),
+            idempotency_statement(grants.idempotency_table_arn or "", grants.idempotency_key_prefix),
             Statement("WriteOwnLogs", "Allow", ("logs:CreateLogStream", "logs:PutLogEvents"), (f"{log_group_arn}:*",)),
             # X-Ray accepts no resource-level permissions: "*" is the only resource AWS allows here.
             Statement("Tracing", "Allow", ("xray:PutTelemetryRecords", "xray:PutTraceSegments"), ("*",)),

@@ -23,7 +23,8 @@ class ScheduleGroup(Construct):
 
 
 class ScheduledDelivery(Construct):
-    """One schedule: a catalog event put on the domain's bus (source/detail-type set) or a message to a queue."""
+    """One schedule: a catalog event put on the domain's bus (source/detail-type set), a message to a queue, or a
+    handler's function invoked natively with an event (the target is the function's ARN; the role may invoke it)."""
 
     def __init__(
         self,

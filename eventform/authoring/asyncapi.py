@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eventform.authoring.channels import TEMPLATE, Channel, Delivery, deliveries, domain_channels
+from eventform.authoring.channels import TEMPLATE, Channel, Delivery, deliveries, domain_channels, where
 from eventform.catalog.model import OBJECT_EVENTS, Catalog, Consumer, Domain, Event, EventVersion, Pipe, Target
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -61,10 +61,10 @@ def envelope_schema(domain: Domain, event: Event, version: EventVersion) -> dict
         "required": ["specversion", "id", "source", "type", "time", "data"],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {"type": "string", "description": "Unique per event: the idempotency key of consumers."},
+            "id": {"type": "string", "description": "Unique per source: with it, the idempotency key of consumers."},
             "source": {"const": domain.source},
             "type": {"const": event.name},
-            "dataversion": {"const": str(version.number)},
+            "dataversion": {"const": version.number},  # an integer, as the runtime requires
             "time": {"type": "string", "format": "date-time"},
             "correlationid": {"type": "string"},
             "traceparent": {"type": "string"},
@@ -261,12 +261,12 @@ def _sns_policy_fits_binding(policy: dict[str, Any]) -> bool:
 
 def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
     found: dict[str, Any] = {"name": target.name, "type": target.kind}
-    if target.arn:
-        found["arn"] = target.arn
+    if target.arn or target.reference:
+        found["destination"] = where(target.arn, target.reference)
     if target.api is not None:
         found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
     if target.kind == "queue":
-        found["queue"] = TEMPLATE.queue(consumer.domain, consumer.name, False)
+        found["queue"] = TEMPLATE.queue(consumer.domain, consumer.physical_name, False)
     if target.input_path:
         found["input_path"] = target.input_path
     if target.input_transformer is not None:
@@ -298,8 +298,8 @@ def _receive(doc: _Document, delivery: Delivery) -> None:
     if consumer.handler:
         operation["x-eventform-handler"] = f"handlers/{consumer.handler}/handler.py"
     if delivery.kind in ("subscription", "push"):
-        queue = TEMPLATE.queue(consumer.domain, consumer.name, consumer.fifo)
-        function = TEMPLATE.function(consumer.domain, consumer.name)
+        queue = TEMPLATE.queue(consumer.domain, consumer.physical_name, consumer.fifo)
+        function = TEMPLATE.function(consumer.domain, consumer.physical_name)
         endpoint = {"name": queue} if delivery.kind == "subscription" else {"name": function}
         subscriber: dict[str, Any] = {
             "protocol": "sqs" if delivery.kind == "subscription" else "lambda",
@@ -344,8 +344,8 @@ def document(catalog: Catalog, domain: Domain) -> dict[str, Any]:
                 }
         if channel.kind == "bus":
             for schedule in domain.schedules:
-                if schedule.event:
-                    event = domain.event(schedule.event)
+                if schedule.target_kind == "bus":  # schedules to a queue or a function do not use the bus
+                    event = domain.event(schedule.event or "")
                     doc.operations[f"schedule.{schedule.name}"] = {
                         "action": "send",
                         "title": f"Scheduler puts {event.name} ({schedule.expression})",
@@ -402,7 +402,7 @@ def _pipe(pipe: Pipe) -> dict[str, Any]:
         "description": pipe.description,
         "source": {"kind": source.kind, "reference": source.reference, "batch_size": source.batch_size},
         "filters": list(pipe.filters),
-        "target": {"kind": pipe.target.kind, "arn": pipe.target.arn},
+        "target": {"kind": pipe.target.kind, "destination": where(pipe.target.arn, pipe.target.reference)},
     }
     if source.events:
         described["source"]["events"] = list(source.events)

@@ -101,7 +101,7 @@ def _event_fields(event: Event) -> dict[str, Any]:
 def _consumer_fields(consumer: Consumer) -> dict[str, Any]:
     """Everything but the name and the targets (compared one by one); ``via`` is bus when the consumer has a route."""
     data = _plain(consumer)
-    for key in ("domain", "name"):
+    for key in ("domain", "name", "renamed_from"):
         data.pop(key)
     route = data.pop("route")
     data["via"] = "bus" if route is not None else ("objects" if consumer.objects else "topic")
@@ -115,9 +115,25 @@ def _named(items: Iterable[Any], key: Callable[[Any], str]) -> dict[str, Any]:
     return {key(item): item for item in items}
 
 
-def _targets(catalog: Catalog) -> dict[str, Any]:
+def _targets(catalog: Catalog, moves: dict[str, str] | None = None) -> dict[str, Any]:
+    """Targets by ``consumer -> target``; ``moves`` renames consumers (old qualified name -> new)."""
+    moves = moves or {}
     return {
-        f"{c.qualified_name} -> {t.name}": t for c in catalog.consumers if c.route is not None for t in c.route.targets
+        f"{moves.get(c.qualified_name, c.qualified_name)} -> {t.name}": t
+        for c in catalog.consumers
+        if c.route is not None
+        for t in c.route.targets
+    }
+
+
+def kept_renames(base: Catalog, head: Catalog) -> dict[str, str]:
+    """Consumers renamed with ``renamed_from`` since ``base``: old qualified name -> new."""
+    before = {c.qualified_name for c in base.consumers}
+    after = {c.qualified_name for c in head.consumers}
+    return {
+        f"{c.domain}/{c.renamed_from}": c.qualified_name
+        for c in head.consumers
+        if c.renamed_from and f"{c.domain}/{c.renamed_from}" in before - after
     }
 
 
@@ -147,8 +163,10 @@ def renames(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+KEPT_NOTE = "renamed_from keeps its AWS names and Terraform addresses: nothing is destroyed, queued messages stay"
 RENAME_NOTE = {
-    "consumer": "its queue, DLQ, function and alarms are destroyed and created anew: messages still queued are lost",
+    "consumer": "its queue, DLQ, function and alarms are destroyed and created anew: messages still queued are lost; "
+    "add `renamed_from: <old name>` to the consumer to keep them (README: Renaming a consumer)",
     "event": "consumers and producers follow the new name; the old one disappears from every topic and bus filter",
     "pipe": "the pipe and its role are destroyed and created anew",
 }
@@ -193,8 +211,10 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
     )
     breaking, additive = _versions(lines, old_events, new_events)
 
-    old_consumers = _named(base.consumers, lambda c: c.qualified_name)
+    moves = kept_renames(base, head)
+    old_consumers = {moves.get(c.qualified_name, c.qualified_name): c for c in base.consumers}
     new_consumers = _named(head.consumers, lambda c: c.qualified_name)
+    lines += [Line("renamed", "consumer", f"{old} -> {new}", KEPT_NOTE) for old, new in sorted(moves.items())]
     _compare(
         lines,
         "consumer",
@@ -204,7 +224,7 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
         _reads,
         "its queue and DLQ are destroyed with their messages",
     )
-    _compare(lines, "target", _targets(base), _targets(head), _plain, lambda t: f"{t.kind} {t.arn or ''}".strip())
+    _compare(lines, "target", _targets(base, moves), _targets(head), _plain, lambda t: f"{t.kind} {_where(t)}".strip())
     for kind, attribute in (
         ("bucket", "buckets"),
         ("schedule", "schedules"),
@@ -220,6 +240,16 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
     return lines, breaking, additive
 
 
+def _where(target: Any) -> str:
+    """A target's ARN, or its name (resolved per environment) with the partner whose account holds it."""
+    reference = target.reference
+    if target.arn or reference is None:
+        return target.arn or ""
+    if reference.per_environment:
+        return "ARN per environment"
+    return f"{reference.name}" + (f" (partner {reference.partner})" if reference.partner else "")
+
+
 def _reads(consumer: Consumer) -> str:
     if consumer.objects is not None:
         return f"{', '.join(consumer.objects.events)} of bucket {consumer.objects.qualified_bucket}"
@@ -233,7 +263,7 @@ def _summary(entry: Any) -> str:
         return f"{entry.expression} -> " + (f"event {entry.event}" if entry.event else f"queue of {entry.consumer}")
     if hasattr(entry, "source") and hasattr(entry, "target"):
         enrichment = f" -> enrichment {entry.enrichment.handler}" if entry.enrichment else ""
-        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {entry.target.arn}"
+        return f"{entry.source.kind} {entry.source.reference}{enrichment} -> {entry.target.kind} {_where(entry.target)}"
     if hasattr(entry, "organization"):  # a bus: who else may put events, what its archive keeps
         writers = [*entry.accounts, *([f"organization {entry.organization}"] if entry.organization else [])]
         archive = "matching " + _short(entry.archive_pattern) if entry.archive_pattern else "everything"

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from eventform.catalog import filters, patterns, routing
 from eventform.catalog.buckets import object_pattern
 from eventform.catalog.buses import example_matrix, rendered_inputs
-from eventform.catalog.model import OBJECT_EVENTS, Catalog, Consumer, Domain, Environment, Event
+from eventform.catalog.model import OBJECT_EVENTS, Catalog, Consumer, Domain, Environment, Event, Reference
 from eventform.catalog.naming import Names
 
 ChannelKind = Literal["topic", "bus", "bucket-topic", "bucket", "default-bus"]
@@ -127,7 +127,7 @@ class Delivery:
     def rule(self, names: Names) -> str | None:
         if self.rule_source is None:
             return None
-        return names.rule(self.consumer.domain, self.consumer.name, self.rule_source)
+        return names.rule(self.consumer.domain, self.consumer.physical_name, self.rule_source)
 
 
 def deliveries(catalog: Catalog, consumer: Consumer, names: Names = TEMPLATE) -> list[Delivery]:
@@ -205,6 +205,24 @@ def object_kinds(kinds: tuple[str, ...]) -> str:
     return ", ".join(f"{k} ({', '.join(OBJECT_EVENTS[k].s3_types)})" for k in kinds)
 
 
+def where(arn: str | None, reference: Reference | None) -> str:
+    """Where a target or secret points, as the catalog says it: one ARN, a name resolved in each environment's (or a
+    partner's) account, or an ARN per environment."""
+    if reference is None or reference.arn:
+        return arn or (reference.arn if reference else "") or ""
+    if reference.per_environment:
+        return "per environment: " + ", ".join(f"{env} {arn}" for env, arn in reference.per_environment)
+    owner = f"partner {reference.partner}'s account" if reference.partner else "each environment's own account"
+    return f"{reference.name} ({reference.service}, in {owner})"
+
+
+def short_where(arn: str | None, reference: Reference | None) -> str:
+    """The last part of an ARN, or the resource's name: a label for diagrams."""
+    if reference is not None and reference.name:
+        return reference.name
+    return (arn or (reference.arn if reference else "") or "").rsplit(":", 1)[-1]
+
+
 def environment_names(environment: Environment) -> Names:
     return Names(env=environment.name, region=environment.region, account_id=environment.account_id)
 
@@ -223,5 +241,7 @@ __all__ = [
     "environment_names",
     "example_rows",
     "object_kinds",
+    "short_where",
     "topic_channel",
+    "where",
 ]

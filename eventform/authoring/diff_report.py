@@ -115,7 +115,7 @@ def _plural(count: int, word: str) -> str:
 def _summary(report: Report) -> list[str]:
     replacements = sum(s.count("replace") for s in report.stacks)
     destroys = sum(s.count("destroy") for s in report.stacks)
-    renamed = [line for line in report.lines if line.action == "renamed"]
+    renamed = [line for line in report.lines if line.action == "renamed" and "renamed_from keeps" not in line.detail]
     parts = [
         _plural(len(report.lines), "catalog change"),
         f"**{_plural(len(report.breaking), 'breaking schema change')}**"
@@ -133,8 +133,8 @@ def _summary(report: Report) -> list[str]:
             "",
             "> **Renamed** "
             + ", ".join(f"{line.kind} `{line.name}`" for line in renamed)
-            + ": a rename destroys and recreates what carries the name (see the Catalog table). Keep the old name, or "
-            "drain the queue first.",
+            + ": a rename destroys and recreates what carries the name (see the Catalog table). Add "
+            "`renamed_from: <old name>` to a renamed consumer to keep its queue, or drain the queue first.",
         ]
     return [*out, ""]
 

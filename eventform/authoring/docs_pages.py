@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventform.authoring.channels import (
+    TEMPLATE,
     Channel,
     Delivery,
     ExampleRow,
@@ -20,6 +21,7 @@ from eventform.authoring.channels import (
     domain_channels,
     environment_names,
     example_rows,
+    where,
 )
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
@@ -35,7 +37,8 @@ from eventform.catalog.model import (
     Schedule,
     Target,
 )
-from eventform.catalog.schedules import api_call_pattern, scheduled_input
+from eventform.catalog.schedules import api_call_pattern
+from eventform.catalog.schedules import schedule_input as scheduled_input_of
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -136,7 +139,7 @@ def receives_from(catalog: Catalog, consumer: Consumer, environment: Environment
 def queue_info(catalog: Catalog, consumer: Consumer, environment: Environment) -> QueueInfo:
     """The names eventform gives this consumer's resources in ``environment`` (same rules as the stacks)."""
     names = environment_names(environment)
-    d, c = consumer.domain, consumer.name
+    d, c = consumer.domain, consumer.physical_name
     on_bus = consumer.route is not None
     has_queue = queue_fed(consumer)
     queue = names.queue(d, c, consumer.fifo) if has_queue else None
@@ -191,13 +194,25 @@ def queue_fed(consumer: Consumer) -> bool:
 def target_destination(consumer: Consumer, target: Target) -> str:
     """Where a rule target delivers, in words a reader can look up."""
     if target.kind == "queue":
-        return "the consumer's SQS queue `<env>-" + f"{consumer.domain}-{consumer.name}` (with its DLQ)"
+        queue = TEMPLATE.queue(consumer.domain, consumer.physical_name, False)
+        return f"the consumer's SQS queue `{queue}` (with its DLQ)"
     if target.kind == "lambda":
-        return f"the handler `{consumer.handler}`, pushed: function `<env>-{consumer.domain}-{consumer.name}`"
+        function = TEMPLATE.function(consumer.domain, consumer.physical_name)
+        return f"the handler `{consumer.handler}`, pushed: function `{function}`"
     if target.api is not None:
         api = target.api
-        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from `{api.secret_arn}`)"
-    return f"`{target.arn}`"
+        secret = where(api.secret_arn, api.secret)
+        return f"API destination {api.method} `{api.endpoint}` ({api.rate}/s, {api.auth} from secret `{secret}`)"
+    return f"`{where(target.arn, target.reference)}`"
+
+
+def target_arns(consumer: Consumer, environments: tuple[Environment, ...]) -> list[tuple[str, list[str]]]:
+    """(target names, then per environment the ARN each target resolves to there) for targets outside eventform."""
+    outside = [t for t in consumer.route.targets if t.arn or t.reference] if consumer.route else []
+    if not outside:
+        return []
+    rows = [("environment", [t.name for t in outside])]
+    return rows + [(e.name, [t.arn_in(e) or "" for t in outside]) for e in environments]
 
 
 def target_input(target: Target) -> str:
@@ -218,6 +233,7 @@ def bus_writers(domain: Domain) -> str:
     if bus is None:
         return "-"
     who = [f"account `{a}`" for a in bus.accounts]
+    who += [f"partner `{p}` (its account in each environment)" for p in bus.partners]
     if bus.organization:
         who.append(f"every account of the organisation `{bus.organization}` (`aws:PrincipalOrgID`)")
     return ", ".join(who) or "nobody (only this account)"
@@ -235,11 +251,10 @@ def duration(seconds: int) -> str:
 # ------------------------------------------------------------------------------------------------------------
 def schedule_rows(domain: Domain, schedule: Schedule, environment: Environment) -> dict[str, str]:
     names = environment_names(environment)
-    target = (
-        f"bus `{names.bus(domain.name)}`"
-        if schedule.event
-        else f"queue `{names.queue(domain.name, schedule.consumer or '', False)}`"
-    )
+    target = {
+        "bus": f"bus `{names.bus(domain.name)}`",
+        "function": f"function `{names.function(domain.name, schedule.consumer or '')}`",
+    }.get(schedule.target_kind, f"queue `{names.queue(domain.name, schedule.consumer or '', False)}`")
     return {
         "environment": environment.name,
         "schedule": names.schedule(domain.name, schedule.name),
@@ -250,10 +265,9 @@ def schedule_rows(domain: Domain, schedule: Schedule, environment: Environment) 
     }
 
 
-def schedule_input(domain: Domain, schedule: Schedule) -> str:
-    """The exact input Scheduler sends (the stacks' :func:`scheduled_input`)."""
-    version = domain.event(schedule.event).latest.number if schedule.event else 1
-    text = scheduled_input(domain.source if schedule.event else None, schedule.event, version, schedule.payload)
+def schedule_input(catalog: Catalog, domain: Domain, schedule: Schedule) -> str:
+    """The exact input Scheduler sends (what the stacks send: :func:`eventform.catalog.schedules.schedule_input`)."""
+    text = scheduled_input_of(catalog, domain, schedule)
     return json.dumps(json.loads(text), indent=2, sort_keys=True)
 
 
@@ -263,15 +277,17 @@ def pipe_rows(domain: Domain, pipe: Pipe, environment: Environment) -> dict[str,
     source = pipe.source
     if source.kind == "queue":
         consumer = domain.consumers[[c.name for c in domain.consumers].index(source.reference)]
-        origin = f"queue `{names.queue(domain.name, source.reference, consumer.fifo)}`"
+        origin = f"queue `{names.queue(domain.name, consumer.physical_name, consumer.fifo)}`"
     elif source.kind == "table":
-        origin = f"stream of table `{names.table(domain.name, source.consumer or '', source.table or '')}`"
+        owner = domain.consumers[[c.name for c in domain.consumers].index(source.consumer or "")]
+        origin = f"stream of table `{names.table(domain.name, owner.physical_name, source.table or '')}`"
     else:
         origin = f"`{pipe_checks.stream_arn(names, source)}`"
     return {
         "environment": environment.name,
         "pipe": name,
         "source": origin,
+        "target": pipe.target.arn_in(environment),
         "role": names.pipe_role(domain.name, pipe.name),
         "dlq": f"`{names.pipe_dlq(domain.name, pipe.name)}`" if source.is_stream else "the source queue's DLQ",
         "enrichment": f"`{names.enrichment_function(domain.name, pipe.name)}`" if pipe.enrichment else "-",
@@ -333,6 +349,7 @@ PATHS = {
     "api_call_path": api_call_path,
     "target_destination": target_destination,
     "target_input": target_input,
+    "where": where,
 }
 
 
@@ -376,6 +393,7 @@ def _consumer_page(
         "function_rows": function_rows(consumer.function, from_queue=queue_fed(consumer)),
         "queues": [queue_info(catalog, consumer, e) for e in environments],
         "pipes": [p for p in domain.pipes if p.source.consumer == consumer.name],
+        "target_arns": target_arns(consumer, environments),
     }
     return Page(consumer_path(consumer), f"Consumer {consumer.qualified_name}", "consumer.md.j2", context)
 
@@ -410,7 +428,7 @@ def pages(catalog: Catalog, environments: tuple[Environment, ...]) -> list[Page]
             context = {
                 "domain": domain,
                 "schedule": schedule,
-                "input": schedule_input(domain, schedule),
+                "input": schedule_input(catalog, domain, schedule),
                 "rows": [schedule_rows(domain, schedule, e) for e in environments],
             }
             result.append(

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from eventform.authoring.channels import DEFAULT_BUS_CHANNEL, Channel, Delivery, deliveries, domain_channels
+from eventform.authoring.channels import (
+    DEFAULT_BUS_CHANNEL,
+    Channel,
+    Delivery,
+    deliveries,
+    domain_channels,
+    short_where,
+)
 from eventform.catalog.model import Catalog, Consumer, Domain, Pipe
 
 DETAIL_LIMIT = 80  # consumers: above this the index shows domains, not consumers (mermaid's edge/text limits)
@@ -56,7 +63,7 @@ def _target_nodes(consumer: Consumer) -> list[tuple[str, str, str]]:
     for target in consumer.route.targets if consumer.route else ():
         if target.kind in ("queue", "lambda"):
             continue
-        where = target.api.endpoint if target.api else (target.arn or "").rsplit(":", 1)[-1]
+        where = target.api.endpoint if target.api else short_where(target.arn, target.reference)
         ident = node(f"target_{consumer.qualified_name}_{target.name}")
         found.append((ident, f'{ident}>"{target.kind}: {_label(where)}"]', target.name))
     return found
@@ -134,7 +141,8 @@ def _pipe(drawing: _Drawing, catalog: Catalog, domain: Domain, pipe: Pipe) -> No
         drawing.put(domain.name, origin + shape)
     drawing.edge(f'  {origin} -->|"batch {source.batch_size}"| {pipe_node(pipe)}')
     target = node(f"pipetarget_{pipe.qualified_name}")
-    drawing.put(None, f'{target}>"{pipe.target.kind}: {_label(pipe.target.arn.rsplit(":", 1)[-1])}"]')
+    label = _label(short_where(pipe.target.arn, pipe.target.reference))
+    drawing.put(None, f'{target}>"{pipe.target.kind}: {label}"]')
     drawing.edge(
         f'  {pipe_node(pipe)} -->|"filtered"| {target}' if pipe.filters else f"  {pipe_node(pipe)} --> {target}"
     )
@@ -146,7 +154,7 @@ def _schedules_and_alerts(drawing: _Drawing, domain: Domain) -> None:
     for schedule in domain.schedules:
         ident = node(f"schedule_{domain.name}_{schedule.name}")
         drawing.put(domain.name, f'{ident}(("schedule {schedule.name}"))')
-        if schedule.event:
+        if schedule.target_kind == "bus":
             bus = next(c for c in drawing.channels[domain.name] if c.kind == "bus")
             drawing.edge(f'  {ident} -->|"{schedule.event}"| {channel_node(bus)}')
         elif schedule.consumer:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns, references, registry, transformers
+from eventform.catalog import bus_trust, patterns, references, registry, transformers
 from eventform.catalog.model import (
     ApiDestination,
     Bus,
@@ -23,7 +23,6 @@ from eventform.catalog.model import (
     Environment,
     EventBridgeSettings,
     InputTransformer,
-    Reference,
     RetryPolicy,
     Route,
     Target,
@@ -115,6 +114,8 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
             line_of(document, ["bus", "put_events", "organization"]),
         )
         ok = False
+    units = bus_trust.organizational_units(path, document, put, organization, out)
+    ok = ok and units is not None
     archive_pattern = spec.get("archive", {}).get("pattern")
     if archive_pattern is not None:
         problems = patterns.syntax_problems(archive_pattern, "bus.archive.pattern", top=False)
@@ -128,6 +129,9 @@ def build_bus(path: Path, document: Any, data: dict[str, Any], out: Collector) -
         organization=organization,
         archive_pattern=archive_pattern,
         partners=tuple(sorted(put.get("partners", []))),
+        archive_days=spec.get("archive", {}).get("days"),
+        events=tuple(sorted(put.get("events", []))),
+        organizational_units=units or (),
     )
 
 
@@ -151,7 +155,7 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
     location = f"consumers.{name}"
     via = spec.get("via", "topic")
     if via != "bus":
-        for key in ("pattern", "targets", "rare"):
+        for key in ("pattern", "targets"):  # `rare` is for every consumer (the rehearsal's coverage check)
             if key in spec:
                 out.add(
                     path,
@@ -242,7 +246,7 @@ def _build_target(
     location = f"consumers.{consumer}.targets.{name}"
     kind = spec["type"]
     problems: list[patterns.Problem] = []
-    reference, reference_problems = _target_reference(spec, kind, location)
+    reference, reference_problems = references.target_reference(spec, kind, ARN_SERVICE, location)
     problems.extend(reference_problems)
     if kind == "lambda" and "function" in spec:
         problems.append(
@@ -285,7 +289,7 @@ def _build_target(
     if kind != "kinesis" and "partition_key_path" in spec:
         problems.append((f"{location}.partition_key_path", "only kinesis targets take a partition key", "remove it"))
     for at, message, fix in problems:
-        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:2]]))
+        out.add(path, at, message, fix, line_of(document, [*where, *at.removeprefix(location).split(".")[1:3]]))
     if problems:
         return None
     return Target(
@@ -301,24 +305,6 @@ def _build_target(
         reference=reference,
         pii_exception=references.pii_exception(spec),
     )
-
-
-REFERENCE_KEYS = ("arn", "name", "partner", "environments", "cross_region")
-
-
-def _target_reference(
-    spec: dict[str, Any], kind: str, location: str
-) -> tuple[Reference | None, list[patterns.Problem]]:
-    """Where a target delivers, per environment (:mod:`eventform.catalog.references`); queue, lambda and api
-    targets are eventform's own and name nothing."""
-    if kind not in ARN_SERVICE:
-        return None, [
-            (f"{location}.{key}", f"a {kind} target names no external resource ({key})", f"remove {key}")
-            for key in REFERENCE_KEYS
-            if key in spec
-        ]
-    reference, problems = references.parse(spec, ARN_SERVICE[kind], f"a {kind} target", kind)
-    return reference, [(".".join([location, *map(str, keys)]), message, fix) for keys, message, fix in problems]
 
 
 def _api_destination(spec: dict[str, Any], location: str) -> tuple[ApiDestination | None, list[patterns.Problem]]:

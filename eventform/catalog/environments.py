@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,17 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             line_of(document, ["partners"]),
         )
         ok = False
+    ok = _state_key_fits(path, document, data, out) and ok
+    admin_role = data.get("key_admin_role")
+    if admin_role is not None and not admin_role.startswith(f"arn:aws:iam::{data['account_id']}:role/"):
+        out.add(
+            path,
+            "key_admin_role",
+            f"{admin_role!r} is not a role of this environment's account {data['account_id']}",
+            f"write arn:aws:iam::{data['account_id']}:role/<the role that deploys and administers the keys>",
+            line_of(document, ["key_admin_role"]),
+        )
+        ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
     if not ok or waivers is None or eventbridge_settings is None:
@@ -144,6 +156,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
             bucket=backend.get("bucket"),
             region=backend.get("region"),
             key_prefix=backend.get("key_prefix", "eventform"),
+            kms_key=backend.get("kms_key"),
         ),
         encryption=data["encryption"],
         path=path,
@@ -161,7 +174,30 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         waivers=waivers,
         eventbridge=eventbridge_settings,
         partners=partners,
+        key_admin_role=data.get("key_admin_role"),
     )
+
+
+STATE_KEY = re.compile(r"^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+)$")
+
+
+def _state_key_fits(path: Path, document: Any, data: dict[str, Any], out: Collector) -> bool:
+    """An S3 backend's state key is a KMS key (or alias) ARN of the environment's account in the bucket's region."""
+    backend = data["backend"]
+    key = backend.get("kms_key")
+    if backend["type"] != "s3" or key is None:
+        return True
+    match = STATE_KEY.match(key)
+    if match and (match.group(1), match.group(2)) == (backend["region"], data["account_id"]):
+        return True
+    out.add(
+        path,
+        "backend.kms_key",
+        f"{key!r} is not a KMS key of account {data['account_id']} in the backend's region {backend['region']}",
+        f"write arn:aws:kms:{backend['region']}:{data['account_id']}:alias/<name> (or :key/<id>)",
+        line_of(document, ["backend"]),
+    )
+    return False
 
 
 def _waivers(path: Path, document: Any, entries: list[dict[str, Any]], out: Collector) -> tuple[Waiver, ...] | None:

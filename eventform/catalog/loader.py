@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, pipe_checks, pipes, references, schedules
+from eventform.catalog import buckets, bus_trust, identity, pipe_checks, pipes, privacy, references, schedules
 from eventform.catalog import buses as eventbridge
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
@@ -46,17 +46,21 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
     catalog = Catalog(root=directory, domains=tuple(d for d in domains if d is not None))
+    identity.check_catalog(catalog, documents, out)
     check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
     out.check()
     catalog = _with_fifo_consumers(catalog)
     _check_handlers(catalog, documents, out)
+    _check_renames(catalog, documents, out)
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
     buckets.check_catalog(catalog, documents, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     references.check_catalog(catalog, documents, environments, out)
+    bus_trust.check_catalog(catalog, documents, environments, out)
+    privacy.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -107,6 +111,8 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
                 for env, override in sorted(spec.get("environments", {}).items())
             },
             route=eventbridge.build_route(path, document, name, spec, out),
+            renamed_from=spec.get("renamed_from"),
+            rare=bool(spec.get("rare", False)),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
@@ -173,6 +179,36 @@ def _with_fifo_consumers(catalog: Catalog) -> Catalog:
     return replace(catalog, domains=tuple(domains))
 
 
+def _check_renames(catalog: Catalog, documents: dict[Path, Any], out: Collector) -> None:
+    """``renamed_from`` names a previous name that no other consumer of the domain uses now or claims too."""
+    for domain in catalog.domains:
+        current = {c.name for c in domain.consumers}
+        claimed: dict[str, str] = {}
+        for consumer in domain.consumers:
+            old = consumer.renamed_from
+            if old is None:
+                continue
+            where = ["consumers", consumer.name, "renamed_from"]
+            problem = None
+            if old == consumer.name:
+                problem = (f"renamed_from {old!r} is the consumer's own name", "remove renamed_from")
+            elif old in current:
+                problem = (
+                    f"renamed_from {old!r} is the name of another consumer of {domain.name}: their queues would be one",
+                    "name the consumer's previous name, one no other consumer has now",
+                )
+            elif old in claimed:
+                problem = (
+                    f"consumers {claimed[old]} and {consumer.name} are both renamed from {old!r}",
+                    "only one consumer can keep the resources of a previous name",
+                )
+            claimed.setdefault(old, consumer.name)
+            if problem:
+                message, fix = problem
+                at = f"consumers.{consumer.name}.renamed_from"
+                out.add(domain.path, at, message, fix, line_of(documents[domain.path], where))
+
+
 def _check_names(
     catalog: Catalog, environments: tuple[Environment, ...], documents: dict[Path, Any], out: Collector
 ) -> None:
@@ -181,7 +217,7 @@ def _check_names(
         names = Names(env=environment.name if environment else "env", region="r", account_id="0" * 12)
         seen: dict[str, Consumer] = {}
         for consumer in catalog.consumers:
-            name = names.queue(consumer.domain, consumer.name, consumer.fifo)
+            name = names.queue(consumer.domain, consumer.physical_name, consumer.fifo)
             other = seen.get(name)
             if other is not None:
                 domain = catalog.domain(consumer.domain)

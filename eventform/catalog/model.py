@@ -12,6 +12,16 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Literal
 
+# S3 buckets and object events live in their own module (this one stays small); they are part of the model's face.
+from eventform.catalog.bucket_model import (  # noqa: F401
+    OBJECT_EVENTS,
+    Bucket,
+    ObjectEventKind,
+    ObjectPath,
+    ObjectSource,
+)
+from eventform.catalog.external import PiiException, Reference
+
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
@@ -127,10 +137,17 @@ class Consumer:
     fifo: bool = False
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
+    renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
+    rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
 
     @property
     def qualified_name(self) -> str:
         return f"{self.domain}/{self.name}"
+
+    @property
+    def physical_name(self) -> str:
+        """The name its AWS resources and construct ids carry: the previous name after a ``renamed_from`` rename."""
+        return self.renamed_from or self.name
 
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
@@ -212,6 +229,7 @@ class Backend:
     bucket: str | None = None
     region: str | None = None
     key_prefix: str = "eventform"
+    kms_key: str | None = None  # s3: the customer-managed key that encrypts the state
 
 
 @dataclass(frozen=True)
@@ -258,6 +276,7 @@ class Environment:
     waivers: tuple[Waiver, ...] = ()
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
     partners: dict[str, str] = field(default_factory=dict)  # partner name -> its account in this environment
+    key_admin_role: str | None = None  # IAM role ARN that administers the KMS keys (then the account only uses them)
 
     def trusts_account(self, account: str) -> bool:
         """The environment's own account or a partner it declares (``partners:``): where its ARNs may point."""
@@ -302,44 +321,6 @@ class RetryPolicy:
 class InputTransformer:
     paths: dict[str, str]
     template: str
-
-
-# How a resource's name becomes its ARN, per ARN service (``Reference.name``).
-RESOURCE_FORMATS: dict[str, str] = {
-    "sns": "{name}",
-    "sqs": "{name}",
-    "states": "stateMachine:{name}",
-    "kinesis": "stream/{name}",
-    "firehose": "deliverystream/{name}",
-    "events": "event-bus/{name}",
-    "lambda": "function:{name}",
-    "secretsmanager": "secret:{name}",
-}
-
-
-@dataclass(frozen=True)
-class Reference:
-    """A resource outside eventform's stacks (a target, a secret), named per environment so that prod never points
-    at dev: an ARN per environment (``environments:``), or a name resolved in the environment's own account and
-    region (or in a partner's account, ``partner:``), or one ARN for every environment (checked against each)."""
-
-    service: str  # the ARN's service: states, sns, kinesis, firehose, events, lambda, sqs, secretsmanager
-    arn: str | None = None
-    name: str | None = None
-    partner: str | None = None  # with name: the partner account the environment declares under partners:
-    per_environment: tuple[tuple[str, str], ...] = ()  # environment name -> ARN
-    cross_region: bool = False  # another region than the environment's, on purpose
-
-    def arn_in(self, environment: Environment) -> str:
-        """The ARN in ``environment`` (the loader has checked that each environment gets one)."""
-        for name, arn in self.per_environment:
-            if name == environment.name:
-                return arn
-        if self.arn is not None:
-            return self.arn
-        account = environment.partners.get(self.partner, "") if self.partner else environment.account_id
-        resource = RESOURCE_FORMATS[self.service].format(name=self.name)
-        return f"arn:aws:{self.service}:{environment.region}:{account}:{resource}"
 
 
 @dataclass(frozen=True)
@@ -387,14 +368,6 @@ class Target:
 
 
 @dataclass(frozen=True)
-class PiiException:
-    """Personal data reaches another account or a stream unminimised on purpose: who decided, and why."""
-
-    owner: str
-    reason: str
-
-
-@dataclass(frozen=True)
 class Route:
     """A consumer that subscribes through EventBridge: its pattern (beyond source/detail-type) and targets."""
 
@@ -415,6 +388,13 @@ class Bus:
     organization: str | None = None
     archive_pattern: dict[str, Any] | None = None
     partners: tuple[str, ...] = ()  # partners declared per environment (Environment.partners)
+    archive_days: int | None = None  # the bus's own archive retention; None: the environment's
+
+    def archive_days_in(self, environment: Environment) -> int:
+        """Days the archive keeps events in ``environment`` (0 = forever): the bus's setting, else the environment's."""
+        return environment.eventbridge.archive_days if self.archive_days is None else self.archive_days
+    events: tuple[str, ...] = ()  # the domain's events others may put (events:detail-type); rules trust them for these
+    organizational_units: tuple[str, ...] = ()  # aws:PrincipalOrgPaths narrowing the organisation grant
 
     def accounts_in(self, environment: Environment) -> tuple[str, ...]:
         """The other accounts that may put events on the bus in ``environment``: by id, and the partners' accounts
@@ -422,10 +402,20 @@ class Bus:
         partners = {environment.partners[p] for p in self.partners if p in environment.partners}
         return tuple(sorted(set(self.accounts) | partners))
 
+    def admits_others(self, environment: Environment) -> bool:
+        return bool(self.accounts_in(environment) or self.organization)
+
+    def senders_in(self, environment: Environment, events: tuple[str, ...]) -> tuple[str, ...]:
+        """The accounts a rule for ``events`` accepts: this account, and the named accounts for the events others
+        may put. Organisation members are never trusted wholesale: name an account (a partner) to trust it."""
+        trusted = self.accounts_in(environment) if set(events) & set(self.events) else ()
+        return tuple(sorted({environment.account_id, *trusted}))
+
 
 @dataclass(frozen=True)
 class Schedule:
-    """A Scheduler schedule: a catalog event put on the domain's bus, or a message sent to a consumer's queue."""
+    """A Scheduler schedule: a catalog event put on the domain's bus (``event``), a message sent to a consumer's
+    queue (``consumer``), or a consumer's handler invoked by Scheduler with one of its events (both)."""
 
     name: str
     description: str
@@ -437,6 +427,18 @@ class Schedule:
     consumer: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def target_kind(self) -> Literal["bus", "queue", "function"]:
+        if self.event and self.consumer:
+            return "function"
+        return "bus" if self.event else "queue"
+
+    def qualified_event(self, domain: str) -> str | None:
+        """``<domain>/<event>`` of ``event`` (a plain name is an event of the schedule's own domain)."""
+        if self.event is None:
+            return None
+        return self.event if "/" in self.event else f"{domain}/{self.event}"
+
 
 @dataclass(frozen=True)
 class ApiCallAlert:
@@ -446,85 +448,6 @@ class ApiCallAlert:
     description: str
     service: str
     actions: tuple[str, ...]
-
-
-# --------------------------------------------------------------------------------------------------------------
-# S3 event notifications: buckets and the consumers of their object events
-# --------------------------------------------------------------------------------------------------------------
-ObjectPath = Literal["notification", "topic", "bus"]
-
-
-@dataclass(frozen=True)
-class ObjectEventKind:
-    """One kind of object event in the catalog's words, with S3's notification types and EventBridge's
-    detail-types for it (``None``: S3 does not send this kind to EventBridge)."""
-
-    s3_types: tuple[str, ...]
-    detail_types: tuple[str, ...] | None
-
-
-OBJECT_EVENTS: dict[str, ObjectEventKind] = {
-    "created": ObjectEventKind(("s3:ObjectCreated:*",), ("Object Created",)),
-    "removed": ObjectEventKind(("s3:ObjectRemoved:*",), ("Object Deleted",)),
-    "restore_started": ObjectEventKind(("s3:ObjectRestore:Post",), ("Object Restore Initiated",)),
-    "restored": ObjectEventKind(("s3:ObjectRestore:Completed",), ("Object Restore Completed",)),
-    "restore_expired": ObjectEventKind(("s3:ObjectRestore:Delete",), ("Object Restore Expired",)),
-    "expired": ObjectEventKind(("s3:LifecycleExpiration:*",), ("Object Deleted",)),
-    "transitioned": ObjectEventKind(("s3:LifecycleTransition",), ("Object Storage Class Changed",)),
-    "tiered": ObjectEventKind(("s3:IntelligentTiering",), ("Object Access Tier Changed",)),
-    "tagged": ObjectEventKind(("s3:ObjectTagging:*",), ("Object Tags Added", "Object Tags Deleted")),
-    "acl_changed": ObjectEventKind(("s3:ObjectAcl:Put",), ("Object ACL Updated",)),
-    "replication": ObjectEventKind(("s3:Replication:*",), None),
-    "lost": ObjectEventKind(("s3:ReducedRedundancyLostObject",), None),
-}
-
-
-@dataclass(frozen=True)
-class Bucket:
-    """A domain's S3 bucket: encrypted, versioned, private, TLS only; its object events feed consumers."""
-
-    domain: str
-    name: str
-    description: str
-    versioning: bool = True
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.domain}/{self.name}"
-
-
-@dataclass(frozen=True)
-class ObjectSource:
-    """Which object events of which bucket a consumer takes, and the path they travel: S3's own notification
-    straight to the consumer's queue or function, the bucket's SNS topic (fan-out), or EventBridge's default bus."""
-
-    domain: str
-    bucket: str
-    events: tuple[str, ...]
-    prefix: str = ""
-    suffix: str = ""
-    path: ObjectPath = "notification"
-
-    @property
-    def qualified_bucket(self) -> str:
-        return f"{self.domain}/{self.bucket}"
-
-    @property
-    def s3_types(self) -> tuple[str, ...]:
-        return tuple(t for e in self.events for t in OBJECT_EVENTS[e].s3_types)
-
-    @property
-    def detail_types(self) -> tuple[str, ...]:
-        return tuple(sorted({t for e in self.events for t in OBJECT_EVENTS[e].detail_types or ()}))
-
-    def overlaps(self, other: ObjectSource) -> bool:
-        """S3 refuses two notification configurations of a bucket that share an event type and whose key filters
-        could both match one key: each prefix starts the other (or is empty), and each suffix ends the other."""
-        return (
-            bool(set(self.s3_types) & set(other.s3_types))
-            and (self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix))
-            and (self.suffix.endswith(other.suffix) or other.suffix.endswith(self.suffix))
-        )
 
 
 # Handler packages the platform itself provides (not named by any catalog consumer).

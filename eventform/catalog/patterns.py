@@ -47,7 +47,6 @@ CLOUDEVENT_FIELDS = frozenset(
     }
 )
 PAYLOAD = "data"
-PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 JSON_PATH = re.compile(r"^\$(\.[A-Za-z0-9_-]+|\[[0-9]+\])*$")
 
 
@@ -176,7 +175,7 @@ def envelope_path_problem(path: str, schema: dict[str, Any]) -> str | None:
 
 
 def placeholders(template: str) -> set[str]:
-    return set(PLACEHOLDER.findall(template))
+    return transformers.placeholders(template)  # one reading of <name> for checks, rendering and lint
 
 
 # --------------------------------------------------------------------------------------------------------------

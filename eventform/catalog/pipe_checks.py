@@ -352,7 +352,7 @@ def _consumer_names(catalog: Catalog, names: Names) -> dict[tuple[str, str], str
     taken: dict[tuple[str, str], str] = {}
     for consumer in catalog.consumers:
         owner = f"consumer {consumer.qualified_name}"
-        d, c = consumer.domain, consumer.name
+        d, c = consumer.domain, consumer.physical_name
         for queue in (names.queue(d, c, consumer.fifo), names.dlq(d, c, consumer.fifo), names.delivery_dlq(d, c)):
             taken[("SQS queue", queue)] = owner
         if consumer.handler:

@@ -79,6 +79,24 @@ def parse(
     )
 
 
+REFERENCE_KEYS = ("arn", "name", "partner", "environments", "cross_region")
+
+
+def target_reference(
+    spec: dict[str, Any], kind: str, services: dict[str, str], location: str
+) -> tuple[Reference | None, list[tuple[str, str, str]]]:
+    """Where a target delivers, per environment (:mod:`eventform.catalog.references`); queue, lambda and api
+    targets are eventform's own and name nothing."""
+    if kind not in services:
+        return None, [
+            (f"{location}.{key}", f"a {kind} target names no external resource ({key})", f"remove {key}")
+            for key in REFERENCE_KEYS
+            if key in spec
+        ]
+    reference, problems = parse(spec, services[kind], f"a {kind} target", kind)
+    return reference, [(".".join([location, *map(str, keys)]), message, fix) for keys, message, fix in problems]
+
+
 def pii_exception(spec: dict[str, Any]) -> PiiException | None:
     """``pii_exception: {owner, reason}`` on a target: full personal data reaches it on purpose (the schema
     requires both)."""
@@ -117,7 +135,7 @@ def environment_problems(reference: Reference, environments: tuple[Environment, 
                     (
                         ["partner"],
                         f"environment {environment.name} declares no partner {reference.partner!r}",
-                        f"add partners: {{{reference.partner}: {{account: \"<12 digits>\"}}}} to "
+                        f'add partners: {{{reference.partner}: {{account: "<12 digits>"}}}} to '
                         f"environments/{environment.name}.yaml",
                     )
                 )
@@ -159,11 +177,41 @@ def _placement_problems(reference: Reference, environment: Environment, where: l
     return problems
 
 
+def _key_line(environment: Environment, key: str) -> int | None:
+    lines = environment.path.read_text(encoding="utf-8").splitlines()
+    return next((n for n, text in enumerate(lines, start=1) if text.startswith(f"{key}:")), None)
+
+
+def secret_state_problems(catalog: Catalog, environments: tuple[Environment, ...], out: Collector) -> None:
+    """A stack that reads a secret at plan time (an API destination's connection) writes its value into the state:
+    outside ``local`` that state must be the encrypted S3 backend, never a plain file on a laptop."""
+    for environment in environments:
+        if environment.is_local or environment.backend.type != "local" or not environment.eventbridge.api_destinations:
+            continue
+        readers = sorted(
+            f"{environment.name}-{consumer.domain} ({consumer.qualified_name}.{target.name})"
+            for consumer in catalog.consumers
+            for target in (consumer.route.targets if consumer.route else ())
+            if target.api is not None
+        )
+        if readers:
+            out.add(
+                environment.path,
+                "backend",
+                f"{', '.join(readers)} read a Secrets Manager secret at plan time; with a local backend its value "
+                "would sit in plain text in a state file at the project root",
+                "use backend: {type: s3, bucket: ..., region: ..., kms_key: arn:aws:kms:...} for this environment "
+                "(or eventbridge.api_destinations: false)",
+                _key_line(environment, "backend"),
+            )
+
+
 def check_catalog(
     catalog: Catalog, documents: dict[Path, Any], environments: tuple[Environment, ...], out: Collector
 ) -> None:
     """Every reference of every rule target, API destination secret and pipe target, in every environment; and
-    every account a bus admits by id."""
+    every account a bus admits by id; where secrets read at plan time would land in state."""
+    secret_state_problems(catalog, environments, out)
     for domain in catalog.domains:
         document = documents[domain.path]
 
@@ -192,7 +240,7 @@ def check_catalog(
                                 (
                                     [],
                                     f"environment {environment.name} declares no partner {partner!r}",
-                                    f"add partners: {{{partner}: {{account: \"<12 digits>\"}}}} to "
+                                    f'add partners: {{{partner}: {{account: "<12 digits>"}}}} to '
                                     f"environments/{environment.name}.yaml",
                                 )
                             ],

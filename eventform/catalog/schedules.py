@@ -69,12 +69,14 @@ def build_schedules(path: Path, document: Any, data: dict[str, Any], out: Collec
                     "use off or 1m..24h in whole minutes",
                 )
             )
-        if ("event" in spec) == ("consumer" in spec):
+        if "event" not in spec and "consumer" not in spec:
             problems.append(
                 (
                     location,
-                    "a schedule delivers either an event of the domain or to a consumer's queue",
-                    "write exactly one of event: <event name> or consumer: <consumer name>",
+                    "a schedule puts an event on the domain's bus, sends to a consumer's queue, or runs a consumer's "
+                    "handler with an event",
+                    "write event: <event name>, consumer: <consumer name>, or both (a consumer with a handler: "
+                    "Scheduler invokes its function with that event)",
                 )
             )
         retry = retry_policy(spec.get("retry"))
@@ -157,6 +159,45 @@ def scheduled_input(
     return json.dumps(envelope, sort_keys=True)
 
 
+def scheduled_invocation(source: str, event: str, version: int, payload: dict[str, Any], dataschema: str) -> str:
+    """What Scheduler hands a handler's function: the event as EventBridge would push it (``detail`` = the
+    CloudEvents envelope), so the runtime takes it like any pushed bus event; Scheduler fills in its context
+    attributes (execution id, scheduled time) when it invokes."""
+    envelope = cloudevents.build(
+        source=source,
+        event_type=event,
+        version=version,
+        data=payload,
+        event_id="<aws.scheduler.execution-id>",
+        time="<aws.scheduler.scheduled-time>",
+        dataschema=dataschema,
+    )
+    invocation = {
+        "version": "0",
+        "id": "<aws.scheduler.execution-id>",
+        "detail-type": event,
+        "source": source,
+        "time": "<aws.scheduler.scheduled-time>",
+        "resources": ["<aws.scheduler.schedule-arn>"],
+        "detail": envelope,
+    }
+    return json.dumps(invocation, sort_keys=True)
+
+
+def schedule_input(catalog: Catalog, domain: Domain, schedule: Schedule) -> str:
+    """The exact input Scheduler sends: on the bus the envelope (Scheduler sets source and detail-type), to a
+    function the event as EventBridge would push it, to a queue the payload. The stacks and the docs both use it."""
+    qualified = schedule.qualified_event(domain.name)
+    if qualified is None:
+        return scheduled_input(None, None, 1, schedule.payload)
+    event = catalog.event(qualified)
+    number = event.latest.number
+    if schedule.target_kind == "function":
+        source = catalog.domain(event.domain).source
+        return scheduled_invocation(source, event.name, number, schedule.payload, event.dataschema(number))
+    return scheduled_input(domain.source, event.name, number, schedule.payload, event.dataschema(number))
+
+
 def build_api_calls(data: dict[str, Any]) -> tuple[ApiCallAlert, ...]:
     return tuple(
         ApiCallAlert(
@@ -178,11 +219,11 @@ def api_call_pattern(service: str, actions: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def check_schedule(domain: Domain, schedule: Schedule, document: Any, out: Collector) -> None:
+def check_schedule(catalog: Catalog, domain: Domain, schedule: Schedule, document: Any, out: Collector) -> None:
     where = ["schedules", schedule.name]
     location = f"schedules.{schedule.name}"
-    if schedule.consumer is not None:
-        consumer = next((c for c in domain.consumers if c.name == schedule.consumer), None)
+    consumer = next((c for c in domain.consumers if c.name == schedule.consumer), None)
+    if schedule.target_kind == "queue":
         if consumer is None or (consumer.route is not None and not consumer.route.has_queue):
             out.add(
                 domain.path,
@@ -197,20 +238,46 @@ def check_schedule(domain: Domain, schedule: Schedule, document: Any, out: Colle
                 f"{location}.consumer",
                 f"{schedule.consumer!r} runs handler {consumer.handler}, which takes catalog events, not a plain "
                 "scheduled message",
-                "schedule event: <an event of this domain> (it travels on the bus to the consumer's rule) instead",
+                f"add event: <one of its events: {', '.join(consumer.events) or 'none'}> (Scheduler then invokes the "
+                "function with that event), or schedule event: <an event of this domain> onto the bus instead",
                 line_of(document, [*where, "consumer"]),
             )
         return
-    event = next((e for e in domain.events if e.name == schedule.event), None)
-    if event is None or "bus" not in event.via:
-        out.add(
-            domain.path,
-            f"{location}.event",
-            f"{schedule.event!r} is not an event of {domain.name} on its bus",
-            "name an event of this domain whose via includes bus",
-            line_of(document, [*where, "event"]),
-        )
-        return
+    if schedule.target_kind == "function":
+        if consumer is None or not consumer.handler:
+            with_handler = [c.name for c in domain.consumers if c.handler] or ["(none)"]
+            out.add(
+                domain.path,
+                f"{location}.consumer",
+                f"{domain.name} has no consumer {schedule.consumer!r} with a handler for Scheduler to invoke",
+                f"name a consumer of {domain.name} with a handler: {', '.join(with_handler)}",
+                line_of(document, [*where, "consumer"]),
+            )
+            return
+        qualified = schedule.qualified_event(domain.name)
+        if qualified not in consumer.events:
+            out.add(
+                domain.path,
+                f"{location}.event",
+                f"{consumer.name}'s handler takes {', '.join(consumer.events) or 'no catalog events'}, not "
+                f"{qualified}: it would refuse the scheduled event",
+                f"name one of its events (<domain>/<event>): {', '.join(consumer.events) or 'none'}",
+                line_of(document, [*where, "event"]),
+            )
+            return
+        event = catalog.event(qualified)
+    else:
+        found = next((e for e in domain.events if e.name == schedule.event), None)
+        if found is None or "bus" not in found.via:
+            out.add(
+                domain.path,
+                f"{location}.event",
+                f"{schedule.event!r} is not an event of {domain.name} on its bus",
+                "name an event of this domain whose via includes bus",
+                line_of(document, [*where, "event"]),
+            )
+            return
+        event = found
     try:
         compile_schema(event.latest.schema)(schedule.payload)  # the validator of the publisher and the consumers
     except SchemaValidationError as error:
@@ -227,4 +294,4 @@ def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) 
     """Schedules against the whole catalog: the event they put exists and its payload validates."""
     for domain in catalog.domains:
         for schedule in domain.schedules:
-            check_schedule(domain, schedule, documents[domain.path], out)
+            check_schedule(catalog, domain, schedule, documents[domain.path], out)

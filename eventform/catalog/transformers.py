@@ -24,9 +24,18 @@ PREDEFINED = (
     "aws.events.event.json",
     "aws.events.event.ingestion-time",
 )
-_PLACEHOLDER = re.compile(r"<([^<>\s]+)>")
+# InputPathsMap keys (the API's InputTransformerPathKey shape): 1..256 letters, digits, '_' and '-'.
+PATH_KEY = re.compile(r"[A-Za-z0-9_\-]{1,256}")
+# A placeholder is <key> or a predefined <aws.events...> name; anything else in angle brackets (<a/b>, <a b>) can
+# name no variable and stays literal text. One definition for the loader's checks, the renderer and lint.
+PLACEHOLDER = re.compile(r"<([A-Za-z0-9_\-]{1,256}|aws\.events(?:\.[a-z\-]+)+)>")
 # Documented JSONPath subset: dot notation, dashes, underscores, alphanumerics, array indices, wildcards, slashes.
 _PATH = re.compile(r"\$(?:\.(?:[A-Za-z0-9_\-/*]+|\*)|\[(?:\d+|\*)\])*")
+
+
+def placeholders(template: str) -> set[str]:
+    """Names of the placeholders of ``template`` (``<name>``), as EventBridge reads them."""
+    return set(PLACEHOLDER.findall(template))
 
 
 def is_json_template(template: str) -> bool:
@@ -38,7 +47,7 @@ def is_json_template(template: str) -> bool:
 def _placeholders(template: str) -> list[tuple[int, int, str, bool]]:
     """(start, end, name, inside_quotes) for each <name>; quote state tracks JSON string literals."""
     found, inside, escaped = [], False, False
-    spans = {m.start(): m for m in _PLACEHOLDER.finditer(template)}
+    spans = {m.start(): m for m in PLACEHOLDER.finditer(template)}
     i = 0
     while i < len(template):
         if i in spans:
@@ -74,6 +83,14 @@ def template_problems(input_paths: dict[str, str], template: str) -> list[Proble
             problems.append((loc, f"{name} is a reserved predefined variable", "rename the variable"))
         elif name.upper().startswith("AWS."):
             problems.append((loc, 'variable names cannot start with "AWS."', "rename the variable"))
+        elif not PATH_KEY.fullmatch(name):
+            problems.append(
+                (
+                    loc,
+                    f"variable name {name!r} is not 1 to 256 letters, digits, '_' or '-'",
+                    "rename the variable (it is written <name> in the template)",
+                )
+            )
         if not isinstance(path, str) or not _PATH.fullmatch(path):
             problems.append(
                 (

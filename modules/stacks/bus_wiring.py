@@ -12,11 +12,12 @@ from cdktn import TerraformOutput
 
 from eventform.catalog import buckets, patterns
 from eventform.catalog.model import Consumer, Domain, InputTransformer, RetryPolicy, Target
-from eventform.catalog.schedules import api_call_pattern, scheduled_input
-from modules.bus import EventBus
+from eventform.catalog.schedules import api_call_pattern, schedule_input
+from modules.bus import EventBus, Senders
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
+from modules.queue import tap_queue
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
 from modules.stacks.base import DomainParts
@@ -47,10 +48,16 @@ def build_bus(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> Event
         name=names.bus(domain.name),
         arn=names.bus_arn(domain.name),
         archive_name=names.archive(domain.name),
-        archive_days=environment.eventbridge.archive_days,
+        archive_days=domain.bus.archive_days_in(environment),
         archive_pattern=domain.bus.archive_pattern,
-        accounts=domain.bus.accounts_in(environment),
-        organization=domain.bus.organization,
+        senders=Senders(
+            accounts=domain.bus.accounts_in(environment),
+            organization=domain.bus.organization,
+            organizational_units=domain.bus.organizational_units,
+            source=domain.source,
+            detail_types=domain.bus.events,
+        ),
+        kms_key=stack.kms_key_arn_for(domain.name),  # the bus, where customer-managed
         tags=tags,
     )
     TerraformOutput(stack, "archive_arn", value=bus.archive.arn)
@@ -73,10 +80,10 @@ def _rule_names(stack: DomainParts, consumer: Consumer) -> dict[str, tuple[str, 
     names = stack.names
     result = {}
     if consumer.objects is not None:  # S3 sends a bucket's object events to the account's default bus
-        rule = names.rule(consumer.domain, consumer.name, OBJECTS_SOURCE)
+        rule = names.rule(consumer.domain, consumer.physical_name, OBJECTS_SOURCE)
         result[OBJECTS_SOURCE] = (rule, names.rule_arn(None, rule))
     for source in consumer.source_domains():
-        rule = names.rule(consumer.domain, consumer.name, source)
+        rule = names.rule(consumer.domain, consumer.physical_name, source)
         result[source] = (rule, names.rule_arn(names.bus(source), rule))
     return result
 
@@ -88,23 +95,31 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
     names, environment, catalog = stack.names, stack.environment, stack.catalog
     rules = _rule_names(stack, consumer)
     rule_arns = tuple(sorted(arn for _, arn in rules.values()))
-    dlq_name = names.delivery_dlq(consumer.domain, consumer.name)
+    dlq_name = names.delivery_dlq(consumer.domain, consumer.physical_name)
     dlq = stack.delivery_dlq(
-        f"consumer-{consumer.name}-delivery-dlq", dlq_name, domain=consumer.domain, tags=tags, rule_arns=rule_arns
+        f"consumer-{consumer.physical_name}-delivery-dlq",
+        dlq_name,
+        domain=consumer.domain,
+        tags=tags,
+        rule_arns=rule_arns,
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:
-        if target.kind == "api" and not environment.eventbridge.api_destinations:
-            continue  # locally: the connection's credentials secret exists only in AWS (README, local rehearsal)
         if target.kind == "queue":
             resolved.append(_queue_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
-        elif target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
+            continue
+        if target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
             function = stack.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
             for source, (_, rule_arn) in sorted(rules.items()):
                 function.invoked_by_rule(f"from-rule-{source}", rule_arn)
             # EventBridge invokes asynchronously: Lambda's two retries, then the delivery DLQ instead of a drop.
             function.asynchronous_invocations(retries=2, max_event_age=None, on_failure=dlq.queue.arn)
+        if environment.is_local:  # the embedded AWS delivers to SQS only: the target's tap queue, same shaping
+            resolved.append(_tap_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
+        elif target.kind == "lambda":
             resolved.append(_rule_target(target, function.function.arn, dlq.arn_value))
+        elif target.kind == "api" and not environment.eventbridge.api_destinations:
+            continue  # the environment builds no API destinations (README, environments)
         else:
             resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
     for source, (rule_name, _) in rules.items():
@@ -118,9 +133,10 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
             pattern = patterns.rule_pattern(
                 catalog.domain(source).source, list(consumer.events_from(source)), route.pattern
             )
+            pattern = _from_trusted_senders(stack, source, consumer.events_from(source), pattern)
         EventRule(
             stack,
-            f"consumer-{consumer.name}-rule-{source}",
+            f"consumer-{consumer.physical_name}-rule-{source}",
             name=rule_name,
             bus_name=bus_name,
             pattern=pattern,
@@ -133,11 +149,22 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
     TerraformOutput(stack, _output_id(consumer.name, "delivery_dlq_arn"), value=dlq.queue.arn)
 
 
+def _from_trusted_senders(
+    stack: DomainParts, source: str, events: tuple[str, ...], pattern: dict
+) -> dict:
+    """A rule on a bus that admits other accounts matches on ``account``: this account, and the admitted accounts
+    only for the events they may put (``put_events.events``). A forged event from anyone else never matches."""
+    bus = stack.catalog.domain(source).bus
+    if bus is None or not bus.admits_others(stack.environment):
+        return pattern
+    return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
+
+
 def _queue_target(
     stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
 ) -> RuleTarget:
     """The durable default: the consumer's SQS queue (with its own DLQ), admitting only these rules."""
-    queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.name, False))
+    queue_arn = stack.names.queue_arn(stack.names.queue(consumer.domain, consumer.physical_name, False))
     queue = stack.consumer_queue(
         consumer,
         tags,
@@ -148,6 +175,28 @@ def _queue_target(
         stack.consumer_function(consumer, queue, tags)
     stack.consumer_locator(consumer, queue, tags)
     return _rule_target(target, queue_arn, dlq_arn)
+
+
+def _tap_target(
+    stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+) -> RuleTarget:
+    """Local environment only: a target the embedded AWS cannot reach (Lambda, SNS, Step Functions, Kinesis,
+    Firehose, API destination, another account's bus) delivers to a tap queue instead, with the same input path or
+    transformer, retry and DLQ; the local runner replays Lambda targets into the handler and records the others."""
+    names = stack.names
+    name = names.target_tap(consumer.domain, consumer.physical_name, target.name)
+    arn = names.queue_arn(name)
+    sender = service_may_send("RulesSend", "events.amazonaws.com", arn, rule_arns)
+    tap_id = f"consumer-{consumer.physical_name}-{target.name}-tap"
+    tap_queue(stack, tap_id, name=name, arn=arn, sender=sender, tags=tags)
+    return RuleTarget(
+        target_id=target.name,
+        arn=arn,
+        retry=target.retry,
+        dlq_arn=dlq_arn,
+        input_path=target.input_path,
+        input_transformer=target.input_transformer,
+    )
 
 
 def _role_target(
@@ -162,9 +211,9 @@ def _role_target(
         assert target.api is not None
         destination = HttpDestination(
             stack,
-            f"consumer-{consumer.name}-{target.name}-api",
-            name=names.api_destination(consumer.domain, consumer.name, target.name),
-            connection_name=names.connection(consumer.domain, consumer.name, target.name),
+            f"consumer-{consumer.physical_name}-{target.name}-api",
+            name=names.api_destination(consumer.domain, consumer.physical_name, target.name),
+            connection_name=names.connection(consumer.domain, consumer.physical_name, target.name),
             spec=target.api,
             secret_id=target.api.secret_in(environment),
             description=f"{consumer.qualified_name} -> {target.api.endpoint}"[:512],
@@ -174,8 +223,8 @@ def _role_target(
         return _rule_target(target, arn, dlq_arn)
     role = TargetRole(
         stack,
-        f"consumer-{consumer.name}-{target.name}-role",
-        name=names.event_role(consumer.domain, consumer.name, target.name),
+        f"consumer-{consumer.physical_name}-{target.name}-role",
+        name=names.event_role(consumer.domain, consumer.physical_name, target.name),
         service="events.amazonaws.com",
         account_id=environment.account_id,
         source_arns=rule_arns,
@@ -216,8 +265,12 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
     kms_key = stack.kms_key_for(domain.name)
     stack.delivery_dlq("schedules-delivery-dlq", dlq_name, domain=domain.name, tags=tags)
     for schedule in domain.schedules:
-        if schedule.event:
+        kind = schedule.target_kind
+        if kind == "bus":
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        elif kind == "function":  # Scheduler invokes Lambda natively (asynchronously), through the role
+            target_arn = names.function_arn(names.function(domain.name, schedule.consumer or ""))
+            actions = ("lambda:InvokeFunction",)
         else:
             target_arn = names.queue_arn(names.queue(domain.name, schedule.consumer or "", False))
             actions = ("sqs:SendMessage",)
@@ -256,16 +309,8 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
             target_arn=target_arn,
             role_arn=role.role.arn,
             dlq_arn=dlq_arn,
-            input=scheduled_input(
-                domain.source if schedule.event else None,
-                schedule.event,
-                domain.event(schedule.event).latest.number if schedule.event else 1,
-                schedule.payload,
-                domain.event(schedule.event).dataschema(domain.event(schedule.event).latest.number)
-                if schedule.event
-                else None,
-            ),
-            source=domain.source if schedule.event else None,
+            input=schedule_input(stack.catalog, domain, schedule),
+            source=domain.source if kind == "bus" else None,
             kms_key=stack.kms_key_arn_for(domain.name),  # Scheduler takes a key ARN, not an alias
         )
 

@@ -16,12 +16,18 @@ from eventform.catalog.naming import Names
 from eventform.synthesis.packaging import Package
 from modules.bucket import BucketConfig, Destination, ObjectBucket
 from modules.dead_letter import DeliveryDlq
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import (
+    DEFAULT_PUSHED_CONCURRENCY,
+    DEFAULT_QUEUE_CONCURRENCY,
+    ConsumerFunction,
+    FunctionConfig,
+    Grants,
+)
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
 from modules.stacks import bus_wiring, pipe_wiring
-from modules.stacks.base import DomainParts, output_id
+from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
 
@@ -89,6 +95,7 @@ class DomainStack(DomainParts):
             buckets[bucket.name].notify(
                 self.bucket_destinations[bucket.name],
                 eventbridge=any(c.objects and c.objects.path == "bus" for c in consumers),
+                eventbridge_read_back=not self.environment.is_local,
             )
         bus_wiring.build_schedules(self, domain, tags)
         bus_wiring.build_api_call_alerts(self, domain, tags)
@@ -118,7 +125,7 @@ class DomainStack(DomainParts):
         for source, topic_arn in topic_arns.items():
             queue_subscription(
                 self,
-                f"consumer-{consumer.name}-from-{source}",
+                f"consumer-{consumer.physical_name}-from-{source}",
                 topic_arn=self.subscribable(source, topic_arn),
                 queue_arn=queue.queue.arn,
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
@@ -159,11 +166,11 @@ class DomainStack(DomainParts):
         """The consumer's queue and DLQ with the environment's settings, whether topics or rules send to it."""
         names, environment = self.names, self.environment
         settings = consumer.queue_for(environment)
-        queue_name = names.queue(consumer.domain, consumer.name, fifo)
-        dlq_name = names.dlq(consumer.domain, consumer.name, fifo)
+        queue_name = names.queue(consumer.domain, consumer.physical_name, fifo)
+        dlq_name = names.dlq(consumer.domain, consumer.physical_name, fifo)
         return ConsumerQueue(
             self,
-            f"consumer-{consumer.name}",
+            f"consumer-{consumer.physical_name}",
             names=QueueNames(
                 queue=queue_name,
                 queue_arn=names.queue_arn(queue_name),
@@ -181,6 +188,7 @@ class DomainStack(DomainParts):
                 dlq_retention=environment.dlq_retention,
                 kms_key=self.kms_key_for(consumer.domain),
                 redrive_allow_policy=not environment.is_local,
+                ignore_redrive_readback=environment.is_local,
             ),
             sender_topic_arns=sender_topic_arns,
             alarms=self.alarm_settings(),
@@ -195,8 +203,8 @@ class DomainStack(DomainParts):
         # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
         locator(
             self,
-            f"consumer-{consumer.name}-parameter",
-            name=self.names.parameter(consumer.domain, "consumers", consumer.name),
+            f"consumer-{consumer.physical_name}-parameter",
+            name=self.names.parameter(consumer.domain, "consumers", consumer.physical_name),
             value=Fn.jsonencode(
                 {
                     "queue_url": queue.queue.url,
@@ -226,7 +234,7 @@ class DomainStack(DomainParts):
                 permission = function.invoked_by_topic(f"from-{source}", topic_arn)
                 function_subscription(
                     self,
-                    f"consumer-{consumer.name}-from-{source}",
+                    f"consumer-{consumer.physical_name}-from-{source}",
                     topic_arn=self.subscribable(source, topic_arn),
                     function_arn=function.function.arn,
                     filter_policy=policy,
@@ -236,7 +244,7 @@ class DomainStack(DomainParts):
             else:
                 queue_subscription(
                     self,
-                    f"consumer-{consumer.name}-from-{source}",
+                    f"consumer-{consumer.physical_name}-from-{source}",
                     topic_arn=self.subscribable(source, topic_arn),
                     queue_arn=tap.arn,
                     filter_policy=policy,
@@ -248,8 +256,8 @@ class DomainStack(DomainParts):
     def pushed_function(self, consumer: Consumer, tags: dict[str, str]) -> tuple[ConsumerFunction, DeliveryDlq]:
         """A function a service invokes asynchronously (SNS, S3): its on-failure DLQ with alarm, Lambda's retries."""
         names = self.names
-        dlq_name = names.dlq(consumer.domain, consumer.name, False)
-        dlq = self.delivery_dlq(f"consumer-{consumer.name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
+        dlq_name = names.dlq(consumer.domain, consumer.physical_name, False)
+        dlq = self.delivery_dlq(f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
         function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
         function.asynchronous_invocations(
             retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
@@ -262,7 +270,7 @@ class DomainStack(DomainParts):
         if not self.environment.is_local:
             return None
         names = self.names
-        tap_name = names.queue(consumer.domain, consumer.name, False)
+        tap_name = names.queue(consumer.domain, consumer.physical_name, False)
         arn = names.queue_arn(tap_name)
         if bucket_arn is not None:
             account = self.environment.account_id
@@ -270,7 +278,9 @@ class DomainStack(DomainParts):
         else:
             topic_arns = tuple(names.topic_arn(d, False) for d in consumer.source_domains())
             sender = service_may_send("SubscribedTopicsSend", "sns.amazonaws.com", arn, topic_arns)
-        return tap_queue(self, f"consumer-{consumer.name}-tap", name=tap_name, arn=arn, sender=sender, tags=tags)
+        return tap_queue(
+            self, f"consumer-{consumer.physical_name}-tap", name=tap_name, arn=arn, sender=sender, tags=tags
+        )
 
     def push_locator(
         self,
@@ -292,8 +302,8 @@ class DomainStack(DomainParts):
             located |= {"queue_url": tap.url, "queue_arn": tap.arn}
         locator(
             self,
-            f"consumer-{consumer.name}-parameter",
-            name=names.parameter(consumer.domain, "consumers", consumer.name),
+            f"consumer-{consumer.physical_name}-parameter",
+            name=names.parameter(consumer.domain, "consumers", consumer.physical_name),
             value=Fn.jsonencode(located),
             description=f"function_arn, dlq_url, dlq_arn of push consumer {consumer.qualified_name} (JSON)",
             tags=tags,
@@ -369,7 +379,7 @@ class DomainStack(DomainParts):
             queue = self.consumer_queue(consumer, tags, fifo=False, sender_topic_arns=(topic_arn,))
             queue_subscription(
                 self,
-                f"consumer-{consumer.name}-from-{objects.bucket}",
+                f"consumer-{consumer.physical_name}-from-{objects.bucket}",
                 topic_arn=self.bucket_topics[objects.bucket].topic.arn,  # a reference: created after the topic
                 queue_arn=queue.queue.arn,
                 filter_policy=None,  # the topic carries exactly the selection every subscriber asked for
@@ -380,18 +390,20 @@ class DomainStack(DomainParts):
             tap = self.tap(consumer, tags, bucket_arn=bucket_arn)
             if tap is None:
                 permission = function.invoked_by_bucket(f"from-{objects.bucket}", bucket_arn, environment.account_id)
-                destinations.append(Destination("function", consumer.name, function.function.arn, objects, permission))
+                destinations.append(
+                    Destination("function", consumer.physical_name, function.function.arn, objects, permission)
+                )
             else:
-                destinations.append(Destination("queue", consumer.name, tap.arn, objects, tap))
+                destinations.append(Destination("queue", consumer.physical_name, tap.arn, objects, tap))
             self.push_locator(consumer, function, dlq, tap, tags)
             return
         else:
-            queue_arn = names.queue_arn(names.queue(consumer.domain, consumer.name, False))
+            queue_arn = names.queue_arn(names.queue(consumer.domain, consumer.physical_name, False))
             sender = service_may_send(
                 "BucketSends", "s3.amazonaws.com", queue_arn, (bucket_arn,), source_account=environment.account_id
             )
             queue = self.consumer_queue(consumer, tags, fifo=False, extra_sender_statements=(sender,))
-            destinations.append(Destination("queue", consumer.name, queue_arn, objects, queue.queue))
+            destinations.append(Destination("queue", consumer.physical_name, queue_arn, objects, queue.queue))
         if consumer.handler:
             self.consumer_function(consumer, queue, tags)
         self.consumer_locator(consumer, queue, tags)
@@ -410,7 +422,7 @@ class DomainStack(DomainParts):
         the invoke permissions and :meth:`ConsumerFunction.asynchronous_invocations`."""
         names, environment, settings = self.names, self.environment, consumer.function
         package = self.packages[consumer.qualified_name]
-        function_name = names.function(consumer.domain, consumer.name)
+        function_name = names.function(consumer.domain, consumer.physical_name)
         publish = sorted(
             {
                 names.topic_arn(e.domain, bool(t.fifo))
@@ -419,30 +431,38 @@ class DomainStack(DomainParts):
                 if (t := self.catalog.domain(e.domain).topic)
             }
         )
+        # Only the keys it uses: its own domain's (queue, DLQ, tables), the domains' whose topics it publishes to
+        # (emits), and the bucket's domain whose objects it reads. Never its source topics': SNS re-encrypts what it
+        # delivers under the queue's key.
         keys = sorted(
             {
                 names.key_alias(consumer.domain),
-                *(names.key_alias(d) for d in consumer.source_domains()),
+                *(names.key_alias(q.split("/", 1)[0]) for q in consumer.emits),
                 *((names.key_alias(consumer.objects.domain),) if consumer.objects else ()),
+                *((names.key_alias(IDEMPOTENCY_KEY),) if environment.customer_managed_keys else ()),
             }
         )
         objects = consumer.objects
         return ConsumerFunction(
             self,
-            f"consumer-{consumer.name}-function",
+            f"consumer-{consumer.physical_name}-function",
             queue=queue.queue if queue else None,
             config=FunctionConfig(
                 name=function_name,
-                role_name=names.role(consumer.domain, consumer.name),
+                role_name=names.role(consumer.domain, consumer.physical_name),
                 handler=package.handler,
                 package_path=str(package.path),
                 package_hash=package.sha256_base64,
                 memory=settings.memory,
                 timeout=settings.timeout,
-                reserved_concurrency=settings.reserved_concurrency,
+                # every function has a concurrency bound: pushed ones (reachable by SNS, EventBridge, S3) reserve
+                # it, queue-fed ones cap their event source mapping (unless they reserve it themselves)
+                reserved_concurrency=settings.reserved_concurrency
+                or (None if queue else DEFAULT_PUSHED_CONCURRENCY),
                 batch_size=settings.batch_size,
                 batching_window=settings.batching_window,
-                max_concurrency=settings.max_concurrency,
+                max_concurrency=settings.max_concurrency
+                or (DEFAULT_QUEUE_CONCURRENCY if queue and not settings.reserved_concurrency else None),
                 environment=_function_environment(consumer, environment, names),
                 log_retention_days=environment.log_retention_days,
                 region=environment.region,
@@ -455,8 +475,9 @@ class DomainStack(DomainParts):
             grants=Grants(
                 queue_arn=queue.names.queue_arn if queue else None,
                 failure_queue_arn=failure_queue_arn,
-                tables={t: names.table(consumer.domain, consumer.name, t) for t in settings.tables},
+                tables={t: names.table(consumer.domain, consumer.physical_name, t) for t in settings.tables},
                 idempotency_table_arn=names.table_arn(names.idempotency_table),
+                idempotency_key_prefix=consumer.qualified_name,  # the runtime's key_prefix: <domain>/<consumer>#
                 publish_topic_arns=tuple(publish),
                 parameter_arns=tuple(map(names.parameter_arn, settings.parameters)),
                 secret_arns=tuple(map(names.secret_arn, settings.secrets)),

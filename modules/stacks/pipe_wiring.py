@@ -19,11 +19,13 @@ from eventform.catalog.model import Domain, Pipe
 from eventform.catalog.pipe_checks import source_consumer, stream_arn
 from eventform.catalog.pipes import SOURCE_ACTIONS, package_key
 from modules.event_role import TargetRole
-from modules.function import ConsumerFunction, FunctionConfig, Grants
+from modules.function import DEFAULT_PUSHED_CONCURRENCY, ConsumerFunction, FunctionConfig, Grants
 from modules.pipe import PIPES_SERVICE, EventPipe, ResolvedSource
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
 from modules.stacks.base import DomainParts
+
+UNSCOPED_ACTIONS = frozenset({"dynamodb:ListStreams"})
 
 # DynamoDB streams carry both images, so a filter or an enrichment can compare before and after.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
@@ -47,7 +49,12 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         # no rule_arns: Pipes sends with the pipe's role (below), not through the queue policy
         dlq = stack.delivery_dlq(f"pipe-{pipe.name}-dlq", dlq_name, domain=domain.name, tags=tags)
     source = _source(stack, domain, pipe, dlq.arn_value if dlq else None)
-    statements.append(Statement("ReadTheSource", "Allow", SOURCE_ACTIONS[pipe.source.kind], (source.policy_arn,)))
+    reads = SOURCE_ACTIONS[pipe.source.kind]
+    scoped = tuple(a for a in reads if a not in UNSCOPED_ACTIONS)
+    statements.append(Statement("ReadTheSource", "Allow", scoped, (source.policy_arn,)))
+    unscoped = tuple(a for a in reads if a in UNSCOPED_ACTIONS)
+    if unscoped:  # dynamodb:ListStreams has no resource-level permission: AWS takes only "*" for it
+        statements.append(Statement("ListTheStreams", "Allow", unscoped, ("*",)))
     enrichment = _enrichment_function(stack, domain, pipe, tags) if pipe.enrichment else None
     if enrichment is not None:
         statements.append(
@@ -115,7 +122,7 @@ def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None)
     if source.kind == "queue":
         consumer = source_consumer(domain, pipe)
         assert consumer is not None  # checked when the catalog loaded
-        queue = _child(stack, ConsumerQueue, f"consumer-{consumer.name}")
+        queue = _child(stack, ConsumerQueue, f"consumer-{consumer.physical_name}")
         if not consumer.fifo:  # FIFO queues deliver batches as they are read
             batch["maximum_batching_window_in_seconds"] = source.batching_window
         return ResolvedSource(
@@ -136,7 +143,8 @@ def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None)
     if source.kind == "stream":
         arn = stream_arn(stack.names, source)
         return ResolvedSource(arn, arn, {"kinesis_stream_parameters": stream, **_filter_criteria(pipe)})
-    function = _child(stack, ConsumerFunction, f"consumer-{source.consumer}-function")
+    owner = next(c for c in domain.consumers if c.name == source.consumer)  # checked when the catalog loaded
+    function = _child(stack, ConsumerFunction, f"consumer-{owner.physical_name}-function")
     table = _child(function, DynamodbTable, f"table-{source.table}")
     table.stream_enabled = True  # the table is the consumer's; the pipe needs its change stream
     table.stream_view_type = STREAM_VIEW
@@ -192,7 +200,7 @@ def _enrichment_function(stack: DomainParts, domain: Domain, pipe: Pipe, tags: d
             package_hash=package.sha256_base64,
             memory=settings.memory,
             timeout=settings.timeout,
-            reserved_concurrency=settings.reserved_concurrency,
+            reserved_concurrency=settings.reserved_concurrency or DEFAULT_PUSHED_CONCURRENCY,  # Pipes invokes it
             batch_size=pipe.source.batch_size,
             batching_window=pipe.source.batching_window,
             max_concurrency=None,

@@ -8,12 +8,19 @@ from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from constructs import Construct
 
 from eventform.catalog.model import Catalog, Environment
-from modules.encryption import DomainKey
+from modules.encryption import DomainKey, domain_key_services
 from modules.parameters import locator
 from modules.policies import Statement
 from modules.stacks import bus_wiring
-from modules.stacks.base import PLATFORM, PLATFORM_OWNER, EventformStack, domain_has_bucket_topic, output_id
-from modules.topic import EventTopic
+from modules.stacks.base import (
+    IDEMPOTENCY_KEY,
+    PLATFORM,
+    PLATFORM_OWNER,
+    EventformStack,
+    domain_has_bucket_topic,
+    output_id,
+)
+from modules.topic import ALERT_PROTOCOLS, EventTopic
 
 
 class PlatformStack(EventformStack):
@@ -24,12 +31,22 @@ class PlatformStack(EventformStack):
         super().__init__(scope, id, environment=environment)
         tags = self.tags(PLATFORM, PLATFORM_OWNER, "internal")
         names = self.names
+        region, account = environment.region, environment.account_id
         alarm_key = DomainKey(
             self,
             "alarm-key",
             alias=names.key_alias(PLATFORM),
-            account_id=environment.account_id,
+            account_id=account,
             description=f"eventform {environment.name}: alarm topic",
+            # CloudWatch alarms and the API-call rules publish to the alarm topic; SNS delivers it
+            services=tuple(
+                s
+                for s in domain_key_services(
+                    region=region, account_id=account, env=environment.name, buckets=False, alarms=True
+                )
+                if not s.principal.startswith("logs.")
+            ),
+            admin_role=environment.key_admin_role,
             tags=tags,
         )
         alarm_topic = EventTopic(
@@ -42,6 +59,7 @@ class PlatformStack(EventformStack):
             content_based_deduplication=False,
             kms_key=alarm_key.alias.name,
             tags=tags,
+            subscribe_protocols=ALERT_PROTOCOLS,  # alarms reach people: e-mail, chat (https), SMS
             extra_statements=(
                 Statement(
                     sid="CloudWatchAlarmsPublish",
@@ -70,6 +88,20 @@ class PlatformStack(EventformStack):
             description="Topic every eventform alarm notifies",
             tags=tags,
         )
+        idempotency_key = (
+            DomainKey(
+                self,
+                "idempotency-key",
+                alias=names.key_alias(IDEMPOTENCY_KEY),
+                account_id=account,
+                description=f"eventform {environment.name}: idempotency records",
+                services=(),  # DynamoDB uses the key through the callers' permissions (consumer roles)
+                admin_role=environment.key_admin_role,
+                tags=tags,
+            )
+            if environment.customer_managed_keys
+            else None
+        )
         DynamodbTable(
             self,
             "idempotency",
@@ -81,7 +113,7 @@ class PlatformStack(EventformStack):
             point_in_time_recovery={"enabled": True},
             server_side_encryption={
                 "enabled": True,
-                **({"kms_key_arn": alarm_key.key.arn} if environment.customer_managed_keys else {}),
+                **({"kms_key_arn": idempotency_key.key.arn} if idempotency_key else {}),
             },
             tags=tags,
         )
@@ -92,8 +124,12 @@ class PlatformStack(EventformStack):
                     self,
                     f"key-{domain.name}",
                     alias=names.key_alias(domain.name),
-                    account_id=environment.account_id,
+                    account_id=account,
                     description=f"eventform {environment.name}: {domain.name}",
+                    services=domain_key_services(
+                        region=region, account_id=account, env=environment.name, buckets=bool(domain.buckets)
+                    ),
+                    admin_role=environment.key_admin_role,
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
                 )
                 TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)

@@ -113,7 +113,7 @@ def test_eventform_agrees_with_aws(path: Path) -> None:
 
 def test_the_corpus_is_complete() -> None:
     counts = {kind: sum(len(load(p)) for p in case_files(kind)) for kind in VERDICTS}
-    assert counts == {"eventbridge": 4082, "sns": 50, "transformer": 19}, counts
+    assert counts == {"eventbridge": 4082, "sns": 50, "transformer": 21}, counts
     for kind in VERDICTS:
         for path in case_files(kind):
             assert all(case.get("source") for case in load(path)), f"{path}: a case without its provenance"

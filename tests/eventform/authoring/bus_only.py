@@ -38,7 +38,7 @@ consumers:
       queue: {type: queue}
       collections:
         type: sns
-        arn: arn:aws:sns:eu-west-1:111111111111:collections
+        name: collections  # the collections team's topic, in each environment's own account
         input_transformer:
           paths: {invoice: $.detail.data.invoice_id, amount: $.detail.data.amount}
           template: '"Invoice <invoice> over <amount> EUR"'

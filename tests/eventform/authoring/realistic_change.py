@@ -16,7 +16,8 @@ PIPE = """
       batch: {size: 100, window: 1m}
     target:
       type: firehose
-      arn: arn:aws:firehose:eu-west-1:111111111111:deliverystream/signup-archive
+      name: signup-archive
+      pii_exception: {owner: team-identity, reason: The archive is the legal record of consent.}
 """
 
 
@@ -32,7 +33,7 @@ def pipe_target_rename(project: Path) -> None:
     users = catalog / "users.yaml"
     users.write_text(users.read_text().rstrip("\n") + "\n" + PIPE)
     payments = catalog / "payments.yaml"
-    _edit(payments, "arn:aws:sns:eu-west-1:111111111111:risk-alerts", "arn:aws:sns:eu-west-1:111111111111:risk-review")
+    _edit(payments, "name: risk-alerts", "name: risk-review")
     _edit(payments, "needs review (total <total>)", "needs manual review (total <total>)")
     _edit(catalog / "notifications.yaml", "  send-email:\n", "  customer-emails:\n")
 
@@ -40,7 +41,7 @@ def pipe_target_rename(project: Path) -> None:
 def every_other_kind(project: Path) -> None:
     """Bus policy, schedule, bucket and API-call rule changes, a consumer's pattern and filter."""
     catalog = project / "catalog"
-    _edit(catalog / "orders.yaml", 'accounts: ["444444444444"]', 'accounts: ["444444444444", "555555555555"]')
+    _edit(catalog / "orders.yaml", "events: [order.created]        #", "events: [order.created, order.cancelled]  #")
     inventory = catalog / "inventory.yaml"
     _edit(inventory, "expression: cron(0 3 * * ? *)", "expression: cron(0 4 * * ? *)")
     _edit(inventory, "reason: [{anything-but: [fraud_suspected]}]", "reason: [{anything-but: [fraud_suspected, test]}]")

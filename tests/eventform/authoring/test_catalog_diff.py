@@ -29,13 +29,9 @@ def test_a_pipe_added_a_target_changed_and_a_consumer_renamed(tmp_path: Path):
     head = copy_project(tmp_path)
     pipe_target_rename(head)
     found = rows(ROOT, head)
-    assert found[("added", "pipe", "users/signup-archive")] == (
-        "stream customer-events -> firehose arn:aws:firehose:eu-west-1:111111111111:deliverystream/signup-archive"
-    )
+    assert found[("added", "pipe", "users/signup-archive")] == ("stream customer-events -> firehose signup-archive")
     target = found[("changed", "target", "payments/large-orders -> risk-topic")]
-    assert "arn: arn:aws:sns:eu-west-1:111111111111:risk-alerts -> arn:aws:sns:eu-west-1:111111111111:risk-review" in (
-        target
-    )
+    assert "reference.name: risk-alerts -> risk-review" in target
     assert 'input_transformer.template: "Order <order> needs review (total <total>)" -> "Order <order> needs' in target
     renamed = found[("renamed", "consumer", "notifications/send-email -> notifications/customer-emails")]
     assert "messages still queued are lost" in renamed
@@ -46,7 +42,7 @@ def test_every_other_kind_is_compared(tmp_path: Path):
     head = copy_project(tmp_path)
     every_other_kind(head)
     found = rows(ROOT, head)
-    assert found[("changed", "bus", "orders")] == 'accounts: ["444444444444"] -> ["444444444444", "555555555555"]'
+    assert found[("changed", "bus", "orders")] == 'events: ["order.created"] -> ["order.cancelled", "order.created"]'
     assert found[("changed", "schedule", "inventory/nightly-recount")] == (
         "expression: cron(0 3 * * ? *) -> cron(0 4 * * ? *)"
     )
@@ -63,17 +59,14 @@ def test_domains_events_via_and_versions(tmp_path: Path):
     head = copy_project(tmp_path)
     add_billing(head)
     inventory = head / "catalog/inventory.yaml"  # the bus-only domain gains a topic for its event
-    text = inventory.read_text().replace("bus: {}", "topic: {}\nbus: {}").replace("via: [bus]", "via: [topic, bus]")
+    text = inventory.read_text().replace("\nbus:", "\ntopic: {}\nbus:").replace("via: [bus]", "via: [topic, bus]")
     inventory.write_text(text)
     found = rows(ROOT, head)
     assert found[("added", "domain", "billing")] == "owner team-billing"
     assert found[("added", "bus", "billing")] == "PutEvents also from nobody; archive keeps everything"
     assert found[("added", "event", "billing/invoice.issued")] == "v1 on bus"
     assert found[("added", "consumer", "billing/dunning")] == "reads billing/invoice.issued through its rule"
-    assert (
-        found[("added", "target", "billing/dunning -> collections")]
-        == "sns arn:aws:sns:eu-west-1:111111111111:collections"
-    )
+    assert found[("added", "target", "billing/dunning -> collections")] == "sns collections"
     assert found[("changed", "event", "inventory/stock.recount_requested")] == 'via: ["bus"] -> ["topic", "bus"]'
     assert (
         found[("changed", "domain", "inventory")]

@@ -174,10 +174,34 @@ def test_realistic_change_pipe_added_target_changed_consumer_renamed(repository:
     assert "3 catalog changes, no breaking schema change, 6 of 12 stacks change, **26 resources destroyed**" in markdown
     assert "> **Renamed** consumer `notifications/send-email -> notifications/customer-emails`" in markdown
     assert "| added | pipe | `users/signup-archive` | stream customer-events -> firehose" in markdown
-    assert "| changed | target | `payments/large-orders -> risk-topic` | arn: arn:aws:sns:" in markdown
+    assert "| changed | target | `payments/large-orders -> risk-topic` | input_transformer.template:" in markdown
+    assert "reference.name: risk-alerts -> risk-review" in markdown
     terraform = markdown.split("### Terraform")[1]
     assert "| `{dev, prod}-users` |" in terraform, "the same pipe in both environments: one row"
     assert "| create | `aws_pipes_pipe." in terraform
     assert "| update | `aws_cloudwatch_event_target.consumer-large-orders" in terraform
     assert "| **destroy** | `aws_sqs_queue.consumer-send-email_queue" in terraform
     assert not (tmp_path / "diff.full.md").exists(), "short enough for one comment"
+
+
+def test_a_consumer_renamed_with_renamed_from_keeps_every_resource(repository: Path, tmp_path: Path):
+    """renamed_from: the queue, DLQ, function, role, alarms and locator keep their names and Terraform addresses, so
+    the plan destroys and replaces nothing; diff says so and shows only in-place updates (names shown to people)."""
+    notifications = repository / "catalog/notifications.yaml"
+    text = notifications.read_text()
+    notifications.write_text(text.replace("  send-email:\n", "  customer-emails:\n    renamed_from: send-email\n"))
+    report_path = tmp_path / "diff.md"
+    result = runner.invoke(
+        app, ["diff", "--base", "main", "--env", "dev", "--out", str(report_path), "--root", str(repository)]
+    )
+    assert result.exit_code == 0, result.output
+    markdown = report_path.read_text()
+    assert (
+        "| **renamed** | consumer | `notifications/send-email -> notifications/customer-emails` | renamed_from keeps "
+        "its AWS names and Terraform addresses: nothing is destroyed, queued messages stay |"
+    ) in markdown
+    assert "> **Renamed**" not in markdown and "destroyed**" not in markdown
+    terraform = markdown.split("### Terraform")[1]
+    assert "| `dev-notifications` | 0 | " in terraform and "| 0 | 0 |" in terraform
+    assert "| create | `" not in terraform and "**destroy**" not in terraform and "**replace**" not in terraform
+    assert "| update | `aws_lambda_function.consumer-send-email-function_1554CDB3` | environment |" in terraform

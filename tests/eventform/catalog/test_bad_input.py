@@ -65,6 +65,16 @@ PAYMENTS, INVENTORY, USERS = "catalog/payments.yaml", "catalog/inventory.yaml", 
 
 MUTATIONS = {
     "yaml-syntax": lambda p: edit(p, "catalog/orders.yaml", "topic: {}", "topic: {\n  oops"),
+    "renamed-from-itself": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: reserve-stock\n"
+    ),
+    "renamed-from-a-current-consumer": lambda p: edit(
+        p, INVENTORY, "  reserve-stock:\n", "  reserve-stock:\n    renamed_from: release-stock\n"
+    ),
+    "renamed-from-twice": lambda p: (
+        edit(p, PAYMENTS, "  ledger:\n", "  ledger:\n    renamed_from: bookings\n"),
+        edit(p, PAYMENTS, "  settlement:\n", "  settlement:\n    renamed_from: bookings\n"),
+    ),
     "unknown-key": lambda p: edit(p, "catalog/orders.yaml", "owner: team-checkout", "ownr: team-checkout"),
     "not-past-tense": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "cancel.order:"),
     "not-a-known-fact": lambda p: edit(p, "catalog/orders.yaml", "order.cancelled:", "order.amiss:"),
@@ -78,6 +88,11 @@ MUTATIONS = {
     "schema-not-json": lambda p: (p / "catalog/users/user.registered/v1.schema.json").write_text('{"type": "object",}'),
     "invalid-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.schema.json", lambda s: s["properties"]["email"].update(type="strnig")
+    ),
+    "source-of-another-domain": lambda p: edit(p, USERS, "source: com.example.users\n", "source: com.example.orders\n"),
+    "aws-source": lambda p: edit(p, USERS, "source: com.example.users\n", "source: aws.users\n"),
+    "schema-keyword-not-enforced": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update(unevaluatedProperties=False)
     ),
     "example-fails-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(country="Germany")
@@ -176,12 +191,13 @@ MUTATIONS = {
         p,
         "catalog/users.yaml",
         "    targets:  # at most 5",
-        "    targets:  # at most 5\n      audit:\n        type: sns\n"
-        "        name: audit\n"
-        "      # six targets",
+        "    targets:  # at most 5\n      audit:\n        type: sns\n        name: audit\n      # six targets",
     ),
     "transformer-path-outside-schema": lambda p: edit(
         p, "catalog/users.yaml", "$.detail.data.country, at", "$.detail.data.county, at"
+    ),
+    "transformer-variable-name": lambda p: (
+        edit(p, USERS, "at: $.time}", "a/t: $.time}") or edit(p, USERS, '"at": "<at>"', '"at": "<a/t>"')
     ),
     "transformer-undefined-placeholder": lambda p: edit(p, "catalog/users.yaml", '"at": "<at>"', '"at": "<when>"'),
     "input-path-outside-schema": lambda p: edit(
@@ -229,6 +245,67 @@ MUTATIONS = {
     "bus-account-not-a-partner": lambda p: edit(
         p, "catalog/orders.yaml", "partners: [marketplace]", 'accounts: ["999999999999"]'
     ),
+    "bus-admits-without-events": lambda p: edit(p, "catalog/orders.yaml", "    events: [order.created]", "    # none"),
+    "bus-event-not-on-bus": lambda p: edit(
+        p, "catalog/orders.yaml", "events: [order.created]", "events: [order.shipped]"
+    ),
+    "pattern-sets-account": lambda p: edit(
+        p,
+        INVENTORY,
+        "      detail:\n        data:\n          reason:",
+        '      account: ["555555555555"]\n      detail:\n        data:\n          reason:',
+    ),
+    "bad-organizational-unit": lambda p: edit(
+        p, "catalog/orders.yaml", "[o-exampleorg01/r-ab12/ou-ab12-11111111]", "[ou-ab12-11111111]"
+    ),
+    "key-admin-role-of-another-account": lambda p: edit(
+        p, "environments/prod.yaml", "arn:aws:iam::333333333333:role/", "arn:aws:iam::111111111111:role/"
+    ),
+    # PII (issue 16): minimal outside the account and in streams; never an SNS attribute
+    "pii-to-partner-without-transformer": lambda p: edit(
+        p,
+        USERS,
+        "        input_transformer:  # another account: the event's id, type and country, no personal data\n"
+        "          paths: {type: $.detail-type, id: $.detail.id, country: $.detail.data.country}\n"
+        '          template: \'{"type": "<type>", "id": "<id>", "country": "<country>"}\'\n',
+        "",
+    ),
+    "pii-to-stream-without-exception": lambda p: edit(
+        p,
+        USERS,
+        "        pii_exception:  # whole envelopes, e-mail included, on purpose\n          owner: team-identity\n"
+        "          reason: >-\n            The stream stays in this account",
+        "        # no exception: the stream stays in this account",
+    ),
+    "pii-selected-by-transformer": lambda p: edit(
+        p,
+        USERS,
+        "id: $.detail.id, country: $.detail.data.country, at: $.time}",
+        "id: $.detail.id, country: $.detail.data, at: $.time}",
+    ),
+    "pii-as-sns-attribute": lambda p: edit(
+        p, USERS, "attributes: [country, marketing_opt_in]", "attributes: [country, marketing_opt_in, email]"
+    ),
+    # State and secrets (issue 16)
+    "secret-read-into-local-state": lambda p: edit(
+        p,
+        "environments/dev.yaml",
+        "backend: {type: s3, bucket: example-eventform-state-dev, region: eu-west-1, key_prefix: eventform,\n"
+        '          kms_key: "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"}',
+        "backend: {type: local}",
+    ),
+    "state-key-of-another-account": lambda p: edit(
+        p,
+        "environments/prod.yaml",
+        "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
+        "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
+    "env-secret-by-value": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "environment: {EMAIL_SENDER: shop@example.com}",
+        "environment: {EMAIL_SENDER: shop@example.com, CRM_KEY: AKIAIOSFODNN7EXAMPLE}",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -243,6 +320,18 @@ MUTATIONS = {
     ),
     "schedule-to-a-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    event: stock.recount_requested  #", "    consumer: reserve-stock  #"
+    ),
+    "schedule-handler-event-not-taken": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: release-stock\n    event: stock.recount_requested  #",
+    ),
+    "schedule-handler-unknown-consumer": lambda p: edit(
+        p,
+        INVENTORY,
+        "    event: stock.recount_requested  #",
+        "    consumer: recount\n    event: stock.recount_requested  #",
     ),
     "lambda-target-without-handler": lambda p: edit(
         p, "catalog/inventory.yaml", "    handler: release_stock  #", "    # handler: release_stock  #"
@@ -403,10 +492,11 @@ MUTATIONS = {
     "secret-arn-printed-verbatim": lambda p: edit(
         p,
         USERS,
-        "arn:aws:states:eu-west-1:111111111111:stateMachine",
-        "arn:aws:secretsmanager:eu-west-1:111111111111:secret",
+        "        name: customer-onboarding  #",
+        "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
     "unknown-backend-region": lambda p: edit(
         p, "environments/prod.yaml", "region: eu-west-1, key_prefix", "region: eu-westt-1, key_prefix"
@@ -430,7 +520,42 @@ MUTATIONS = {
 }
 
 CASES = [
+    Case(
+        "source-of-another-domain",
+        "users.yaml",
+        "already the source of domain 'orders'",
+        "give each domain its own source",
+        at="source: com.example.orders",
+    ),
+    Case("aws-source", "users.yaml", "AWS reserves", "reverse domain", at="source: aws.users"),
+    Case(
+        "schema-keyword-not-enforced",
+        "v1.schema.json",
+        "'unevaluatedProperties' is not enforced",
+        "additionalProperties",
+    ),
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
+    Case(
+        "renamed-from-itself",
+        "inventory.yaml",
+        "renamed_from 'reserve-stock' is the consumer's own name",
+        "remove renamed_from",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-a-current-consumer",
+        "inventory.yaml",
+        "renamed_from 'release-stock' is the name of another consumer of inventory",
+        "one no other consumer has now",
+        at=("reserve-stock:", "renamed_from"),
+    ),
+    Case(
+        "renamed-from-twice",
+        "payments.yaml",
+        "consumers ledger and settlement are both renamed from 'bookings'",
+        "only one consumer can keep the resources",
+        at=("settlement:", "renamed_from"),
+    ),
     Case("unknown-key", "orders.yaml", "unknown key 'ownr'", "did you mean 'owner'?", at="ownr: team-checkout"),
     Case(
         "tab-indented",
@@ -657,6 +782,13 @@ CASES = [
         "$.detail.data.<field>",
     ),
     Case(
+        "transformer-variable-name",
+        "users.yaml",
+        "EventBridge refuses this: variable name 'a/t' is not 1 to 256 letters, digits, '_' or '-'",
+        "rename the variable",
+        at="a/t: $.time",
+    ),
+    Case(
         "transformer-undefined-placeholder", "users.yaml", "<when> is not defined in paths", "input_transformer.paths"
     ),
     Case("input-path-outside-schema", "users.yaml", "'$.detail.data.x': no field", "$.detail.data.<field>"),
@@ -712,6 +844,90 @@ CASES = [
         "write put_events: {partners: [<name>]}",
         at='accounts: ["999999999999"]',
     ),
+    Case(
+        "bus-admits-without-events",
+        "orders.yaml",
+        "admits other accounts but names none of the domain's events they may put",
+        "put_events.events",
+        at="put_events:",
+    ),
+    Case(
+        "bus-event-not-on-bus",
+        "orders.yaml",
+        "'order.shipped' is not an event of orders that travels on its bus",
+        "order.cancelled, order.created",
+        at="events: [order.shipped]",
+    ),
+    Case(
+        "pattern-sets-account",
+        "inventory.yaml",
+        "account is generated",
+        "put_events.events",
+        at=("release-stock:", "pattern:"),
+    ),
+    Case(
+        "bad-organizational-unit",
+        "orders.yaml",
+        "'ou-ab12-11111111' is not an organisational unit path of the organisation o-exampleorg01",
+        "o-exampleorg01/r-ab12/ou-ab12-11111111",
+        at="organizational_units:",
+    ),
+    Case(
+        "key-admin-role-of-another-account",
+        "prod.yaml",
+        "is not a role of this environment's account 333333333333",
+        "arn:aws:iam::333333333333:role/",
+        at="key_admin_role:",
+    ),
+    Case(
+        "pii-to-partner-without-transformer",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach account 444444444444 (in dev) unminimised",
+        "pii_exception: {owner: <team>",
+        at=("customer-fanout:", "partner:"),
+    ),
+    Case(
+        "pii-to-stream-without-exception",
+        "users.yaml",
+        "personal data of users/user.registered (email, name) would reach a stream unminimised",
+        "input_path or input_transformer",
+        at=("customer-fanout:", "      stream:"),
+    ),
+    Case(
+        "pii-selected-by-transformer",
+        "users.yaml",
+        "personal data of orders/order.created (customer.email, customer.name) would reach a stream",
+        "leaving out the pii: fields",
+        at=("customer-fanout:", "analytics:"),
+    ),
+    Case(
+        "pii-as-sns-attribute",
+        "users.yaml",
+        "attribute 'email' carries personal data (email under pii:)",
+        "filter_scope: body",
+        at="attributes: [country, marketing_opt_in, email]",
+    ),
+    Case(
+        "secret-read-into-local-state",
+        "dev.yaml",
+        "dev-users (users/customer-fanout.crm) read a Secrets Manager secret at plan time",
+        "kms_key: arn:aws:kms:",
+        at="backend: {type: local}",
+    ),
+    Case(
+        "state-key-of-another-account",
+        "prod.yaml",
+        "is not a KMS key of account 333333333333 in the backend's region eu-west-1",
+        "arn:aws:kms:eu-west-1:333333333333:alias/",
+        at="backend:",
+    ),
+    Case(
+        "env-secret-by-value",
+        "notifications.yaml",
+        "environment variable CRM_KEY looks like a secret (by name or value)",
+        "Secrets Manager",
+        at="CRM_KEY: AKIAIOSFODNN7EXAMPLE",
+    ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
@@ -723,11 +939,32 @@ CASES = [
     ),
     Case("schedule-unknown-consumer", "inventory.yaml", "no consumer queue 'nobody'", "reserve-stock"),
     Case("schedule-to-a-handler", "inventory.yaml", "takes catalog events, not a plain", "schedule event:"),
+    Case(
+        "schedule-handler-event-not-taken",
+        "inventory.yaml",
+        "release-stock's handler takes orders/order.cancelled, not inventory/stock.recount_requested",
+        "name one of its events (<domain>/<event>): orders/order.cancelled",
+        at="event: stock.recount_requested",
+    ),
+    Case(
+        "schedule-handler-unknown-consumer",
+        "inventory.yaml",
+        "inventory has no consumer 'recount' with a handler for Scheduler to invoke",
+        "release-stock, reserve-stock",
+        at="consumer: recount",
+    ),
     Case("lambda-target-without-handler", "inventory.yaml", "the consumer names none", "add handler:"),
     Case("lambda-and-queue-targets", "inventory.yaml", "the handler would run twice per event", "either the queue"),
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "negative-bus-archive-days",
+        "inventory.yaml",
+        "-3 is not an archive retention: a whole number of days, 0 (keep forever) or more",
+        "days: 90",
+        at="archive: {days: -3}",
+    ),
     Case(
         "unknown-region",
         "dev.yaml",
@@ -941,6 +1178,15 @@ PRINTED_BY_THE_CLI = (
     "consumer-name-too-long",
     "secret-arn-printed-verbatim",
     "unknown-key",
+    "unknown-region",
+    "example-over-256-kb",
+    "schema-id-not-a-uri",
+    "domain-name-too-long",
+    "attribute-not-an-sns-name",
+    "not-a-known-fact",
+    "negative-bus-archive-days",
+    "schedule-handler-event-not-taken",
+    "transformer-variable-name",
 )
 
 

@@ -147,3 +147,13 @@ def test_a_partially_failed_batch_is_never_reported_as_success(catalog, monkeypa
     with pytest.raises(PartialPublishError) as raised:
         publisher.put_events([user(i) for i in range(4)])
     assert raised.value.sent == 3 and [f[0] for f in raised.value.failed] == ["e-1"]
+
+
+def test_a_validation_error_names_the_path_and_rule_never_the_value(catalog) -> None:
+    """Payloads carry personal data and errors end up in logs: the message says where and which rule, not what."""
+    payload = {"user_id": "cus_1", "email": "jane.doe@example.com", "country": "Jane-Doe-Street-5", "name": "Jane"}
+    with pytest.raises(PublishError) as raised:
+        Publisher(catalog, "dev").envelope("users/user.registered", {**payload, "marketing_opt_in": True})
+    message = str(raised.value)
+    assert "at country: must match pattern" in message
+    assert not any(value in message for value in ("Jane-Doe-Street-5", "jane.doe@example.com", "Jane"))

@@ -137,11 +137,27 @@ def test_encryption_follows_the_environment(stack) -> None:
     assert prod_queue["kms_master_key_id"] == "arn:aws:kms:eu-west-1:333333333333:alias/eventform/prod/inventory"
     aliases = {a["name"] for a in stack("prod-platform").resources(KmsAlias.TF_RESOURCE_TYPE).values()}
     assert "alias/eventform/prod/inventory" in aliases and "alias/eventform/prod/platform" in aliases
-    key = next(iter(stack("prod-platform").resources(KmsKey.TF_RESOURCE_TYPE).values()))
-    assert key["enable_key_rotation"] is True
-    services = statements(key["policy"])["MessagingServicesUseTheKey"]["Principal"]["Service"]
-    assert {"sns.amazonaws.com", "sqs.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"} <= set(services)
-    assert len(stack("dev-platform").resources(KmsKey.TF_RESOURCE_TYPE)) == 1  # only the alarm topic's key
+    keys = {k["description"]: k for k in stack("prod-platform").resources(KmsKey.TF_RESOURCE_TYPE).values()}
+    assert all(k["enable_key_rotation"] is True for k in keys.values())
+    # a domain key names only the services that use it, each for this account's resources of prod (aws:SourceArn)
+    inventory = statements(keys["eventform prod: inventory"]["policy"])
+    services = {
+        s["Principal"]["Service"] for s in inventory.values() if "Principal" in s and "Service" in s["Principal"]
+    }
+    assert services == {"sns.amazonaws.com", "events.amazonaws.com", "logs.eu-west-1.amazonaws.com"}
+    assert inventory["EventsUsesTheKey"]["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        "arn:aws:events:eu-west-1:333333333333:archive/prod-*",
+        "arn:aws:events:eu-west-1:333333333333:event-bus/prod-*",
+        "arn:aws:events:eu-west-1:333333333333:rule/prod-*",
+    ]
+    # payments has a bucket: S3 may use its key; the alarm topic's key admits CloudWatch alarms
+    assert "S3UsesTheKey" in statements(keys["eventform prod: payments"]["policy"])
+    assert "CloudwatchUsesTheKey" in statements(keys["eventform prod: alarm topic"]["policy"])
+    # prod has a key-admin role: it administers, the account's IAM policies may only use the key
+    assert inventory["KeyAdministration"]["Principal"] == {"AWS": "arn:aws:iam::333333333333:role/eventform-deploy"}
+    assert "kms:*" not in json.dumps(inventory) and "kms:Decrypt" not in inventory["KeyAdministration"]["Action"]
+    (dev_key,) = stack("dev-platform").resources(KmsKey.TF_RESOURCE_TYPE).values()  # only the alarm topic's key
+    assert "AccountAdministers" in statements(dev_key["policy"])  # no key-admin role in dev: the account administers
 
 
 def test_locators_and_outputs(stack) -> None:
@@ -161,12 +177,15 @@ def test_locators_and_outputs(stack) -> None:
 
 def test_backends_and_provider_constraints_follow_the_environment(stack) -> None:
     dev, prod, local = stack("dev-orders").config, stack("prod-orders").config, stack("local-orders").config
-    assert dev["terraform"]["backend"] == {"local": {"path": "../../../terraform.dev-orders.tfstate"}}
+    # dev reads the CRM secret at plan time (users' API destination): its state is in S3 too, never a local file
+    assert dev["terraform"]["backend"]["s3"]["kms_key_id"] == "arn:aws:kms:eu-west-1:111111111111:alias/eventform-state"
+    assert local["terraform"]["backend"] == {"local": {"path": "../../../terraform.local-orders.tfstate"}}
     assert prod["terraform"]["backend"]["s3"] == {
         "bucket": "example-eventform-state-prod",
         "key": "eventform/prod-orders.tfstate",
         "region": "eu-west-1",
         "encrypt": True,
+        "kms_key_id": "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",  # the state's own key
         "use_lockfile": True,
     }
     assert prod["terraform"]["required_providers"]["aws"]["version"] == "~> 6.0"
