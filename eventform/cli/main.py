@@ -525,14 +525,14 @@ def main() -> None:
     if command == "synth" and not sys.flags.optimize and not os.environ.get("EVENTFORM_NO_OPTIMIZE"):
         os.execv(sys.executable, [sys.executable, "-O", "-m", "eventform.cli.main", *sys.argv[1:]])
     boundary.install_signal_handlers()
+    code: int | str | None = 0
     try:
         app()
     except SystemExit as done:
-        boundary.exit_now_if_interrupted(done.code if isinstance(done.code, int) else 1)
-        raise
+        code = done.code
     except KeyboardInterrupt:  # arrived while typer built the commands, outside any command
-        boundary.exit_now_if_interrupted(boundary.EXIT_CODES["SIGINT"])
-        raise
+        code = boundary.EXIT_CODES["SIGINT"]
+    boundary.finish(code)
 
 
 dlq_app = typer.Typer(help="Dead-letter queues.", no_args_is_help=True)
