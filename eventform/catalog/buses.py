@@ -155,7 +155,7 @@ def build_route(path: Path, document: Any, name: str, spec: dict[str, Any], out:
     location = f"consumers.{name}"
     via = spec.get("via", "topic")
     if via != "bus":
-        for key in ("pattern", "targets", "rare"):
+        for key in ("pattern", "targets"):  # `rare` is for every consumer (the rehearsal's coverage check)
             if key in spec:
                 out.add(
                     path,

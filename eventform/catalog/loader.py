@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, bus_trust, pipe_checks, pipes, privacy, references, schedules
+from eventform.catalog import buckets, bus_trust, identity, pipe_checks, pipes, privacy, references, schedules
 from eventform.catalog import buses as eventbridge
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
@@ -46,6 +46,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
     catalog = Catalog(root=directory, domains=tuple(d for d in domains if d is not None))
+    identity.check_catalog(catalog, documents, out)
     check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
     out.check()
@@ -111,6 +112,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
             },
             route=eventbridge.build_route(path, document, name, spec, out),
             renamed_from=spec.get("renamed_from"),
+            rare=bool(spec.get("rare", False)),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]

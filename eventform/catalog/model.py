@@ -138,6 +138,7 @@ class Consumer:
     route: Route | None = None  # EventBridge: set when the consumer subscribes through buses (via: bus)
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
     renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
+    rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
 
     @property
     def qualified_name(self) -> str:

@@ -118,6 +118,10 @@ class Names:
     def queue_arn(self, name: str) -> str:
         return self._arn("sqs", name)
 
+    def target_tap(self, domain: str, consumer: str, target: str) -> str:
+        """Local environment only: the queue a rule target the embedded AWS cannot reach delivers to instead."""
+        return fit(f"{self.env}-{domain}-{consumer}-{target}", LIMITS["sqs"], "-tap")
+
     # CloudWatch -----------------------------------------------------------------------------------------
     def alarm(self, queue_name: str, what: str) -> str:
         return fit(queue_name, LIMITS["alarm"], f"-{what}")

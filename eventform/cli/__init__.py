@@ -13,7 +13,8 @@ import sys
 
 
 def _while_starting(signum: int, _frame: object) -> None:
-    sys.stderr.write("eventform: interrupted while starting, nothing was done; fix: run the command again\n")
+    how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    sys.stderr.write(f"eventform: interrupted ({how}) while starting, nothing was done; fix: run the command again\n")
     os._exit(128 + signum)
 
 

@@ -332,24 +332,69 @@ def local_up(root: RootOption = None) -> None:
     console.print(table)
 
 
-def _print_report(report) -> None:
-    table = Table(title="Where each event went (expected: from the catalog; received: by the handlers)")
-    for column in ("event", "ex.", "expected consumers", "received by", "outcome", "held"):
-        table.add_column(column, overflow="fold")
-    for event, example, expected, actual, outcome, held in report.rows():
-        table.add_row(event, str(example), expected, actual, outcome, "[green]yes" if held else "[red]NO")
-    console.print(table)
-    outcome = Table(title="Handlers")
-    for column in ("consumer", "received", "succeeded", "failed", "in DLQ"):
+def _print_handlers(run) -> None:
+    """Per consumer queue: received/succeeded/failed, DLQ depth, and every handler error with its event."""
+    outcome = Table(title="Handlers (the runner plays Lambda; taps of other targets are recorded)")
+    for column in ("consumer", "received", "succeeded", "failed", "in DLQ", "left"):
         outcome.add_column(column, justify="right" if column != "consumer" else "left", overflow="fold")
-    for name, tally in sorted(report.tallies.items()):
+    for name, tally in sorted(run.tallies.items()):
         outcome.add_row(
-            name, str(tally.received), str(tally.succeeded), str(tally.failed), str(report.dlq_depth.get(name, 0))
+            name,
+            str(tally.received),
+            str(tally.succeeded),
+            str(tally.failed),
+            str(run.dlq_depth.get(name, "-")),
+            str(run.tallies.left.get(name, 0)),
         )
     console.print(outcome)
-    for name, tally in sorted(report.tallies.items()):
-        for error in tally.errors[:3]:
-            errors.print(f"{name}: {error.splitlines()[0]}", markup=False)
+    for tally in run.tallies.values():
+        for error in tally.errors:
+            errors.print(f"handler error: {error}", markup=False, soft_wrap=True)
+
+
+def _print_rehearsal(report) -> None:
+    table = Table(title="Where everything went (expected: from the catalog; delivered: observed on the embedded AWS)")
+    for column in (
+        "channel",
+        "event",
+        "example",
+        "consumer -> target",
+        "expected",
+        "delivered",
+        "payload as delivered",
+        "outcome",
+    ):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        table.add_row(
+            row.sent.channel,
+            row.sent.event,
+            row.sent.example,
+            str(row.receiver),
+            "yes" if row.expected else "-",
+            ("yes" if row.delivered else "[red]NO") if row.expected else ("[red]UNEXPECTED" if row.delivered else "-"),
+            row.payload,
+            row.outcome if row.held else f"[red]{row.outcome}",
+        )
+    console.print(table)
+    if report.orders:
+        order = Table(title="FIFO order (one message group published in sequence)")
+        for column in ("consumer", "group", "sent", "handled", "in order"):
+            order.add_column(column, overflow="fold")
+        for item in report.orders:
+            order.add_row(
+                item.consumer, item.group, " ".join(item.sent), " ".join(item.seen), "yes" if item.held else "[red]NO"
+            )
+        console.print(order)
+    coverage = Table(title="Every catalog consumer received something")
+    for column in ("consumer", "items received"):
+        coverage.add_column(column)
+    for name, count in sorted(report.coverage.items()):
+        coverage.add_row(name, str(count) if count else "[red]0")
+    console.print(coverage)
+    _print_handlers(report.run)
+    for note in report.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @local_app.command("publish")
@@ -360,9 +405,10 @@ def local_publish(
     count: Annotated[int, typer.Option("--count", min=1, help="Publish each chosen example N times.")] = 1,
     root: RootOption = None,
 ) -> None:
-    """Publish catalog examples (all, one event's, one by index) or a payload file through the real topics."""
+    """Publish catalog examples (all, one event's, one by index) or a payload file on every channel of the event."""
     from eventform.local import embedded as local
     from eventform.local import rehearsal
+    from eventform.local.sending import Channels
     from eventform.runtime.publisher import PublishError
 
     if file is not None and event is None:
@@ -371,50 +417,72 @@ def local_publish(
     try:
         payload = json.loads(file.read_text()) if file else None
         catalog, connection = rehearsal.connect(_running(root))
-        sent = rehearsal.publish_examples(catalog, connection, event, index, count, payload)
+        channels = Channels(catalog, connection.client, connection.account, connection.region)
+        sent = channels.chosen(event, index, count, payload)
     except (local.LocalError, PublishError, OSError, json.JSONDecodeError) as error:
         errors.print(f"{type(error).__name__}: {error}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from error
     console.print(f"published {len(sent)} events")
 
 
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=1, help="Stop after this many seconds; what is left is reported (exit 1).")
+]
+
+
 @local_app.command("run")
-def local_run(root: RootOption = None) -> None:
-    """Play Lambda: drain every consumer queue through its handler until the queues are empty."""
+def local_run(root: RootOption = None, timeout: TimeoutOption = 120.0) -> None:
+    """Play Lambda: drain every consumer queue through its handler until the queues are empty (or --timeout).
+
+    Exits 1 when a handler failed, a DLQ holds messages, or queues were not drained in time."""
     from eventform.local import embedded as local
     from eventform.local import rehearsal
 
     try:
-        report = rehearsal.run(_running(root), [])
+        result = rehearsal.run(_running(root), timeout=timeout)
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
-    _print_report(report)
+    _print_handlers(result)
+    failed = sum(t.failed for t in result.tallies.values())
+    dead = sum(result.dlq_depth.values())
+    if not result.tallies.drained:
+        left = sum(result.tallies.left.values())
+        errors.print(f"not drained: {left} messages still queued after {timeout:.0f}s; run again or raise --timeout")
+    if failed or dead or not result.tallies.drained:
+        errors.print(f"{failed} failed deliveries, {dead} messages in DLQs", style="bold red")
+        raise typer.Exit(1)
 
 
 @local_app.command("rehearse")
-def local_rehearse(root: RootOption = None) -> None:
-    """Publish every catalog example, run the handlers until the queues drain, and check the routing.
+def local_rehearse(root: RootOption = None, timeout: TimeoutOption = 120.0) -> None:
+    """Send on every channel (every example of every version on topic and bus, FIFO groups, objects, schedules),
+    run the handlers until the queues drain, and check everything against the catalog.
 
-    Exits non-zero unless every event reached exactly the consumers the catalog implies."""
+    Exits 1 on any failed expectation: routing, target inputs, FIFO order, a consumer that received nothing, a
+    handler error, a DLQ that is not empty, queues not drained."""
     from eventform.local import embedded as local
-    from eventform.local import rehearsal
+    from eventform.local import report
+    from eventform.runtime.publisher import PublishError
 
     project = _running(root)
     try:
-        catalog, connection = rehearsal.connect(project)
-        with console.status("publishing every catalog example..."):
-            sent = rehearsal.publish_examples(catalog, connection)
-        with console.status(f"running the handlers on {len(sent)} events until the queues drain..."):
-            report = rehearsal.run(project, sent)
-    except local.LocalError as error:
+        with console.status("sending on every channel and running the handlers..."):
+            sent, result = report.rehearse(project, timeout=timeout)
+    except (local.LocalError, PublishError) as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
-    _print_report(report)
-    if not report.routing_held:
-        errors.print("routing differs from the catalog", style="bold red")
+    _print_rehearsal(result)
+    if not result.held:
+        for failure in result.failures:
+            errors.print(f"FAILED: {failure}", markup=False, soft_wrap=True)
+        errors.print(f"{len(result.failures)} expectations failed", style="bold red")
         raise typer.Exit(1)
-    console.print(f"[green]every one of {len(sent)} events reached exactly the consumers the catalog implies")
+    consumers = len(result.coverage)
+    console.print(
+        f"[green]all {len(sent)} items sent reached exactly the receivers the catalog implies; all {consumers} "
+        "consumers received at least one; target inputs as lint predicts; FIFO order held"
+    )
 
 
 @local_app.command("status")

@@ -39,6 +39,24 @@ def _use_libyaml() -> None:
     loader.SafeLineLoader = CSafeLineLoader  # type: ignore[misc]
 
 
+def _keep_unknown_results() -> list[Any]:
+    """checkov's ``Report.add_record`` keeps PASSED, FAILED and SKIPPED and silently drops UNKNOWN (a check that
+    could not evaluate a value, e.g. a malformed policy document). Keep those records so the scan reports them."""
+    from checkov.common.models.enums import CheckResult
+    from checkov.common.output.report import Report
+
+    unknown: list[Any] = []
+    add_record = Report.add_record
+
+    def keeping(self: Any, record: Any) -> None:
+        if record.check_result.get("result") == CheckResult.UNKNOWN:
+            unknown.append(record)
+        add_record(self, record)
+
+    Report.add_record = keeping  # type: ignore[method-assign]
+    return unknown
+
+
 def _record(stack: str, record: Any) -> dict[str, Any]:
     return {
         "stack": stack,
@@ -60,6 +78,7 @@ def scan_stacks(policies: Path, stack_files: list[Path]) -> dict[str, Any]:
     """Scan each stack file with its own runner (own graph); external checks load once."""
     logging.disable(logging.WARNING)  # checkov logs parse details at INFO/WARNING; errors still surface below
     _use_libyaml()
+    unknown = _keep_unknown_results()
     from checkov.runner_filter import RunnerFilter
     from checkov.terraform_json.runner import TerraformJsonRunner
 
@@ -75,8 +94,9 @@ def scan_stacks(policies: Path, stack_files: list[Path]) -> dict[str, Any]:
         )
         stack = stack_file.parent.name
         parsing_errors.extend(f"{stack}: {error}" for error in report.parsing_errors)
-        for record in [*report.failed_checks, *report.passed_checks]:
+        for record in [*report.failed_checks, *report.passed_checks, *unknown]:
             records.append(_record(stack, record))
+        unknown.clear()
     from checkov.version import version
 
     return {"checkov_version": version, "records": records, "parsing_errors": parsing_errors}

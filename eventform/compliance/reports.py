@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree
 
-from eventform.compliance.scan import WAIVED, Finding, ScanReport
+from eventform.compliance.scan import UNKNOWN, WAIVED, Finding, ScanReport
 from eventform.compliance.stack_checks import FAILED
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +36,7 @@ def write_junit(report: ScanReport, target: Path) -> Path:
             name=stack,
             tests=str(len(findings)),
             failures=str(sum(f.result == FAILED for f in findings)),
-            skipped=str(sum(f.result == WAIVED for f in findings)),
+            skipped=str(sum(f.result in (WAIVED, UNKNOWN) for f in findings)),
         )
         for finding in findings:
             case = ElementTree.SubElement(
@@ -45,6 +45,8 @@ def write_junit(report: ScanReport, target: Path) -> Path:
             if finding.result == FAILED:
                 failure = ElementTree.SubElement(case, "failure", message=finding.fix, type=finding.check_id)
                 failure.text = _message(finding)
+            elif finding.result == UNKNOWN:
+                ElementTree.SubElement(case, "skipped", message=f"UNKNOWN: {finding.fix}")
             elif finding.result == WAIVED and finding.waiver:
                 waiver = finding.waiver
                 ElementTree.SubElement(
@@ -62,8 +64,9 @@ def write_junit(report: ScanReport, target: Path) -> Path:
 
 
 def write_sarif(report: ScanReport, target: Path, stacks_dir: Path, root: Path) -> Path:
-    reported = [f for f in report.findings if f.result in (FAILED, WAIVED)]
-    names = {f.check_id: f for f in report.findings}
+    reported = [f for f in report.findings if f.result in (FAILED, WAIVED, UNKNOWN)]
+    names = {f.check_id: f for f in report.findings if f.result == UNKNOWN}
+    names.update({f.check_id: f for f in report.findings if f.result != UNKNOWN})  # a rule's help is its real fix
     rules = [
         {
             "id": check_id,
@@ -78,7 +81,7 @@ def write_sarif(report: ScanReport, target: Path, stacks_dir: Path, root: Path) 
     for finding in reported:
         result = {
             "ruleId": finding.check_id,
-            "level": "error",
+            "level": "note" if finding.result == UNKNOWN else "error",
             "message": {"text": _message(finding)},
             "locations": [
                 {

@@ -7,6 +7,7 @@ Every finding is explained in catalog terms (the domain, consumer or topic that 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -21,10 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from eventform.catalog.model import Catalog, Environment, Waiver
+from eventform.compliance import iam_lint
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks, run_stack_checks
 from eventform.synthesis.lock import interrupted_install, output_lock
 
 WAIVED = "WAIVED"
+UNKNOWN = "UNKNOWN"  # checkov could not evaluate the value (its Report drops these; the worker keeps them)
+UNKNOWN_FIX = (
+    "checkov could not evaluate this value (built from Terraform references, or malformed): review it by hand; "
+    "it is listed, not counted as passed"
+)
 EXPIRED_WAIVER = "EVF_WAIVER_EXPIRED"
 # checkov, offline: no platform mapping download, no version check, no SCA package scan, no API key.
 OFFLINE_ENVIRONMENT = {
@@ -81,7 +88,7 @@ class Finding:
     check_id: str
     check_name: str
     resource: str
-    result: str  # PASSED | FAILED | WAIVED
+    result: str  # PASSED | FAILED | WAIVED | UNKNOWN (checkov could not evaluate the value)
     source: str  # checkov | eventform
     fix: str
     entry: CatalogEntry
@@ -111,6 +118,11 @@ class ScanReport:
     @property
     def failures(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.result == FAILED)
+
+    @property
+    def unknowns(self) -> tuple[Finding, ...]:
+        """Checks checkov could not decide (reported, never dropped; they do not fail the scan)."""
+        return tuple(f for f in self.findings if f.result == UNKNOWN)
 
     @property
     def expired(self) -> tuple[WaiverUse, ...]:
@@ -143,8 +155,26 @@ def worker_environment() -> dict[str, str]:
     return env
 
 
-def run_checkov(policies: Path, stack_files: list[Path], jobs: int) -> dict[str, Any]:
-    """Scan copies of the stacks in ``jobs`` worker processes (each: one checkov start-up, one graph per stack)."""
+def checkov_python(root: Path) -> str:
+    """The interpreter of checkov's own environment: ``$EVENTFORM_SCAN_PYTHON``, else the project's
+    ``.cache/scan-venv`` (``make setup``), else this one if it has checkov. checkov pins boto3 and friends exactly, so
+    it never shares the project's environment."""
+    configured = os.environ.get("EVENTFORM_SCAN_PYTHON")
+    candidate = Path(configured) if configured else root / ".cache" / "scan-venv" / "bin" / "python"
+    if candidate.exists():
+        return str(candidate)
+    if not configured and importlib.util.find_spec("checkov") is not None:
+        return sys.executable
+    raise ScanError(
+        f"checkov is not installed: no {candidate}; run `make setup` (it creates .cache/scan-venv from "
+        "tools/scan-requirements.txt) or set EVENTFORM_SCAN_PYTHON to a Python that has checkov"
+    )
+
+
+def run_checkov(policies: Path, stack_files: list[Path], jobs: int, python: str | None = None) -> dict[str, Any]:
+    """Scan copies of the stacks in ``jobs`` worker processes (each: one checkov start-up, one graph per stack), run
+    by ``python`` (default: :func:`checkov_python` of the project that holds ``policies``)."""
+    python = python or checkov_python(policies.resolve().parents[1])
     with tempfile.TemporaryDirectory(prefix="eventform-scan-") as scratch:
         copies: list[Path] = []
         for stack_file in stack_files:
@@ -158,7 +188,7 @@ def run_checkov(policies: Path, stack_files: list[Path], jobs: int) -> dict[str,
         for index, group in enumerate(g for g in groups if g):
             out = Path(scratch) / f"result-{index}.json"
             worker = "eventform.compliance.checkov_worker"
-            command = [sys.executable, "-m", worker, str(out), str(policies), *map(str, group)]
+            command = [python, "-m", worker, str(out), str(policies), *map(str, group)]
             process = subprocess.Popen(
                 command, env=worker_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
@@ -298,7 +328,7 @@ def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment,
     stack_files = select_stacks(config)
     indexes = {f.parent.name: StackIndex.read(f) for f in stack_files}
     by_env = {e.name: e for e in environments}
-    checkov = run_checkov(config.policies / "resource", stack_files, config.jobs)
+    checkov = run_checkov(config.policies / "resource", stack_files, config.jobs, checkov_python(config.root))
     stack_checks = load_stack_checks(config.policies / "stack")
 
     def finding(
@@ -323,9 +353,11 @@ def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment,
 
     raw: list[Finding] = []
     for record in checkov["records"]:
-        if record["result"] not in (PASSED, FAILED):
+        if record["result"] not in (PASSED, FAILED, UNKNOWN):
             continue
         fix = record["guideline"] or BUILTIN_FIXES.get(record["check_id"], f"make it so: {record['check_name']}")
+        if record["result"] == UNKNOWN:
+            fix = UNKNOWN_FIX
         raw.append(
             finding(
                 record["stack"],
@@ -352,6 +384,8 @@ def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment,
                     result.detail,
                 )
             )
+    for stack, index in indexes.items():
+        raw.extend(_iam_findings(stack, index, by_env.get(stack.split("-", 1)[0]), finding))
     uses: Counter[tuple[str, int]] = Counter()
     findings = sorted(
         (_waive(f, by_env.get(f.stack.split("-", 1)[0]), config.today, uses) for f in raw),
@@ -373,4 +407,52 @@ def _scan(config: ScanConfig, catalog: Catalog, environments: tuple[Environment,
     )
 
 
-__all__ = ["CatalogEntry", "Finding", "ScanConfig", "ScanError", "ScanReport", "WaiverUse", "catalog_entry", "scan"]
+IAM_CHECK = "CKV_EVF_201"
+IAM_CHECK_NAME = "IAM policy documents pass parliament (actions, resource types, condition keys)"
+KNOWN_GOOD_EXPIRY = date(9999, 12, 31)
+
+
+def _iam_findings(stack: str, index: StackIndex, environment: Environment | None, finding: Any) -> list[Finding]:
+    """One result per generated policy document: FAILED with parliament's issues, WAIVED (by eventform, with the
+    reason) where every issue is one of its known-good patterns, PASSED otherwise."""
+    if environment is None:
+        return []
+    by_document: dict[str, list[iam_lint.IamFinding]] = {}
+    for found in iam_lint.lint_stack(stack, index.config, environment.region, environment.account_id):
+        by_document.setdefault(found.resource, []).append(found)
+    results = []
+    for address in iam_lint.document_addresses(index.config):
+        found = by_document.get(address, [])
+        failing = [f for f in found if f.failed]
+        if failing:
+            detail = "; ".join(sorted({f"{f.issue} {f.detail}" for f in failing}))
+            results.append(
+                finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, FAILED, "eventform", IAM_FIX, detail[:600])
+            )
+        elif found:
+            reasons = "; ".join(sorted({f"{f.issue}: {f.waived_by}" for f in found}))
+            accepted = finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, WAIVED, "eventform", IAM_FIX, reasons)
+            waiver = Waiver(IAM_CHECK, address, "eventform", f"known-good pattern: {reasons}", KNOWN_GOOD_EXPIRY)
+            results.append(Finding(**{**accepted.__dict__, "waiver": waiver}))
+        else:
+            results.append(finding(stack, IAM_CHECK, IAM_CHECK_NAME, address, PASSED, "eventform", IAM_FIX))
+    return results
+
+
+IAM_FIX = (
+    "give each action the resource type AWS documents for it (an action without resource-level permissions takes "
+    "only '*'), use condition keys the action supports, and spell actions as AWS does"
+)
+
+
+__all__ = [
+    "UNKNOWN",
+    "CatalogEntry",
+    "Finding",
+    "ScanConfig",
+    "ScanError",
+    "ScanReport",
+    "WaiverUse",
+    "catalog_entry",
+    "scan",
+]

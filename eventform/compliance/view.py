@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from eventform.compliance.scan import WAIVED, ScanReport
+from eventform.compliance.scan import UNKNOWN, WAIVED, ScanReport
 from eventform.compliance.stack_checks import FAILED, PASSED
 
 
@@ -22,7 +22,7 @@ def print_report(report: ScanReport, console: Console, paths: tuple[Path, ...] =
         f"{len(report.findings)} results of {len(names)} checks in {report.seconds:.1f}s "
         f"(checkov {report.checkov_version}, offline)"
     )
-    for column in ("stack", "resources", "passed", "failed", "waived"):
+    for column in ("stack", "resources", "passed", "failed", "waived", "unknown"):
         stacks.add_column(column, justify="left" if column == "stack" else "right")
     for stack, resources in report.resources.items():
         failed = counts[(stack, FAILED)]
@@ -32,12 +32,13 @@ def print_report(report: ScanReport, console: Console, paths: tuple[Path, ...] =
             str(counts[(stack, PASSED)]),
             f"[red]{failed}" if failed else "0",
             str(counts[(stack, WAIVED)]),
+            str(counts[(stack, UNKNOWN)]),
         )
     console.print(stacks)
 
     policies = Table(title="Per policy")
-    for column in ("check", "source", "name", "passed", "failed", "waived"):
-        policies.add_column(column, justify="right" if column in ("passed", "failed", "waived") else "left")
+    for column in ("check", "source", "name", "passed", "failed", "waived", "unknown"):
+        policies.add_column(column, justify="right" if column in ("passed", "failed", "waived", "unknown") else "left")
     for check_id in sorted(names):
         name, source = names[check_id]
         failed = by_check[(check_id, FAILED)]
@@ -48,6 +49,7 @@ def print_report(report: ScanReport, console: Console, paths: tuple[Path, ...] =
             str(by_check[(check_id, PASSED)]),
             f"[red]{failed}" if failed else "0",
             str(by_check[(check_id, WAIVED)]),
+            str(by_check[(check_id, UNKNOWN)]),
         )
     console.print(policies)
 
@@ -84,6 +86,12 @@ def print_report(report: ScanReport, console: Console, paths: tuple[Path, ...] =
         console.print(waivers)
     for path in paths:
         console.print(f"report: {path}")
+    if report.unknowns:  # never dropped: said where the verdict is printed
+        checks = ", ".join(sorted({f.check_id for f in report.unknowns}))
+        console.print(
+            f"[yellow]{len(report.unknowns)} results UNKNOWN: checkov could not evaluate the value ({checks}); "
+            "each is listed in the reports (JUnit: skipped, SARIF: note) and needs a look, it is not a pass"
+        )
     if report.ok:
         console.print("[green]scan passed: no unwaived failure, no expired waiver")
     else:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ from eventform.synthesis.app import PlannedStack, synthesize
 from eventform.synthesis.toolchain import first_then_parallel, terraform_environment
 
 LOCAL_ENV = "local"
+PARALLELISM = 64  # resource operations in flight per terraform process (mostly SQS propagation waits, not CPU)
 STATE_DIR = Path(".eventform") / "local"
 # moto accepts any credentials; these are placeholders, not secrets.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -68,6 +71,10 @@ class LocalPaths:
     def dependencies(self) -> Path:
         return self.state / "dependencies.json"  # stack -> the stacks it needs, for destroy in reverse waves
 
+    @property
+    def children(self) -> Path:
+        return self.state / "children.json"  # terraform processes running now (pid = process group), for `down`
+
     def stack_dir(self, stack: str) -> Path:
         return self.outdir / "stacks" / stack
 
@@ -89,7 +96,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a zombie (exited, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def server_pid(paths: LocalPaths) -> int | None:
@@ -162,22 +172,110 @@ def stop_server(paths: LocalPaths) -> bool:
     return pid is not None
 
 
+_CHILDREN_LOCK = threading.Lock()
+
+
+def _children(paths: LocalPaths) -> dict[str, str]:
+    try:
+        return json.loads(paths.children.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _record_child(paths: LocalPaths, pid: int, what: str | None) -> None:
+    """Add (or with ``what=None`` remove) a running terraform in the children journal."""
+    with _CHILDREN_LOCK:
+        children = _children(paths)
+        if what is None:
+            children.pop(str(pid), None)
+        else:
+            children[str(pid)] = what
+        temporary = paths.children.with_suffix(".tmp")
+        temporary.write_text(json.dumps(children, indent=2))
+        temporary.replace(paths.children)
+
+
+def stop_children(paths: LocalPaths, grace: float = 10.0) -> list[str]:
+    """Stop every terraform this project's `local up`/`down` started and that still runs (its whole process group):
+    SIGINT first (terraform then stops cleanly and releases its state lock), SIGKILL after ``grace`` seconds."""
+    stopped = []
+    for pid_text, what in _children(paths).items():
+        pid = int(pid_text)
+        if not _alive(pid) or "terraform" not in _command_line(pid):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGINT)
+        deadline = time.monotonic() + grace
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        stopped.append(what)
+    paths.children.unlink(missing_ok=True)
+    return stopped
+
+
+def _command_line(pid: int) -> str:
+    """The process's command line; the journal's word when it cannot be read or is empty (no /proc, or the child
+    has not exec'd yet), since the pid was recorded by the command that started it."""
+    try:
+        text = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "terraform"
+    return text or "terraform"
+
+
 def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """One terraform command in its own process group (so that an interrupt reaches it through
+    :func:`stop_children`, and `down` can stop it if eventform itself was killed), recorded while it runs."""
     env = {**terraform_environment(paths.root), **LOCAL_CREDENTIALS}
-    return subprocess.run(
-        ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"],
+    command = ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"]
+    if args[0] in ("apply", "destroy", "plan"):  # the provider sleeps ~25 s per SQS queue: let all of them wait
+        command.append(f"-parallelism={PARALLELISM}")  # at once instead of 10 at a time (Terraform's default)
+    process = subprocess.Popen(
+        command,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         text=True,
-        check=False,
+        start_new_session=True,
     )
+    _record_child(paths, process.pid, f"{stack} {args[0]}")
+    try:
+        stdout, stderr = process.communicate()
+    finally:
+        if process.poll() is not None:
+            _record_child(paths, process.pid, None)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+# `Error: creating KMS Alias (alias/x): ... AlreadyExistsException ...  with aws_kms_alias.<address>,`
+_ALIAS_CREATED_TWICE = re.compile(
+    r"creating KMS Alias \((alias/[^)]+)\).*?AlreadyExistsException.*?with (aws_kms_alias\.[A-Za-z0-9_-]+)", re.DOTALL
+)
 
 
 def _run(paths: LocalPaths, stack: str, *args: str) -> float:
-    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``)."""
+    """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``).
+
+    One recovery, for applies: the AWS SDK retries a request whose response it did not get (a reset connection or
+    an HTTP 5xx from the embedded AWS under load), and when the first CreateAlias had in fact succeeded the retry
+    answers AlreadyExistsException on a fresh server (no other stack creates that alias). The alias is then ours:
+    it is imported into the state and the apply runs again, once, saying so in the log."""
     started = time.perf_counter()
     result = _terraform(paths, stack, *args)
-    paths.command_log(stack, args[0]).write_text(result.stdout + result.stderr)
+    output = result.stdout + result.stderr
+    created_twice = _ALIAS_CREATED_TWICE.findall(output) if args[0] == "apply" and result.returncode else []
+    for alias, address in created_twice:
+        imported = _terraform(paths, stack, "import", address, alias)
+        output += f"\n--- {address} existed after the SDK's retry: imported ({imported.returncode}) ---\n"
+        output += imported.stdout + imported.stderr
+    if created_twice:
+        result = _terraform(paths, stack, *args)
+        output += "\n--- apply again ---\n" + result.stdout + result.stderr
+    paths.command_log(stack, args[0]).write_text(output)
     if result.returncode != 0:
         raise LocalError(f"terraform {args[0]} failed for {stack}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
     return time.perf_counter() - started
@@ -200,28 +298,44 @@ def _in_dependency_waves(
     action: Callable[[str], float],
     started: Callable[[str], None],
     finished: Callable[[str, float], None],
+    abort: Callable[[], object] = lambda: None,
 ) -> dict[str, float]:
-    """Start each item once its prerequisites are done; everything ready at the same time runs in parallel."""
+    """Start each item once its prerequisites are done; everything ready at the same time runs in parallel.
+    ``abort`` stops what runs when the waiting itself is interrupted.
+
+    After the first failure nothing new starts; the items already running are waited for (their outcome is
+    recorded), then the first failure is raised."""
     waiting = dict(prerequisites)
     done: dict[str, float] = {}
+    failures: list[BaseException] = []
     with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
         running: dict[Future[float], str] = {}
 
         def launch() -> None:
             for name, needs in sorted(waiting.items()):
-                if needs <= done.keys():
+                if needs <= done.keys() and not failures:
                     started(name)
                     running[pool.submit(action, name)] = name
                     del waiting[name]
 
-        launch()
-        while running:
-            completed, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in completed:
-                name = running.pop(future)
-                done[name] = future.result()  # re-raises a failure (the pool lets the others in flight finish)
-                finished(name, done[name])
+        try:
             launch()
+            while running:
+                completed, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in completed:
+                    name = running.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        failures.append(error)
+                        continue
+                    done[name] = future.result()
+                    finished(name, done[name])
+                launch()
+        except BaseException:  # Ctrl-C or a signal: stop the children now, or leaving the pool would wait for them
+            abort()
+            raise
+        if failures:
+            raise failures[0]
         if waiting:
             raise LocalError(f"stack dependencies form a cycle: {', '.join(sorted(waiting))}")
     return done
@@ -242,24 +356,28 @@ def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], pro
         # to exist) are created first, then the whole stacks apply in parallel.
         progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating their topics first")
 
+        _write_deployed(paths, sorted(set(deployed_stacks(paths)) | cyclic))
+
         def topics_first(name: str) -> float:
             return _run(paths, name, "apply", "-auto-approve", *_topic_targets(paths, name))
 
         with ThreadPoolExecutor(max_workers=len(cyclic)) as pool:
             list(pool.map(topics_first, sorted(cyclic)))
         prerequisites = {n: needs - cyclic if n in cyclic else needs for n, needs in prerequisites.items()}
-    applied: list[str] = []
+    journal: list[str] = list(deployed_stacks(paths))
 
-    def finished(name: str, seconds: float) -> None:
-        applied.append(name)
-        _write_deployed(paths, applied)
-        progress(f"  {name} applied in {seconds:.1f}s")
+    def started(name: str) -> None:  # recorded before its apply starts: `down` knows it whatever happens next
+        if name not in journal:
+            journal.append(name)
+            _write_deployed(paths, journal)
+        progress(f"applying {name}")
 
     return _in_dependency_waves(
         prerequisites,
         lambda name: _run(paths, name, "apply", "-auto-approve"),
-        lambda name: progress(f"applying {name}"),
-        finished,
+        started,
+        lambda name, seconds: progress(f"  {name} applied in {seconds:.1f}s"),
+        lambda: stop_children(paths),
     )
 
 
@@ -302,11 +420,43 @@ def destroy_in_reverse_dependency_order(paths: LocalPaths, stacks: list[str], pr
         return time.perf_counter() - started
 
     _in_dependency_waves(
-        dependents, destroy, lambda name: None, lambda name, seconds: progress(f"  {name} destroyed in {seconds:.1f}s")
+        dependents,
+        destroy,
+        lambda name: None,
+        lambda name, seconds: progress(f"  {name} destroyed in {seconds:.1f}s"),
+        lambda: stop_children(paths),
     )
 
 
+class Interrupted(LocalError):
+    """SIGTERM (or SIGHUP) arrived: the command stops its children and leaves what `down` needs."""
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` in the main thread (as Ctrl-C raises KeyboardInterrupt), so
+    that the running terraform children are stopped as a group instead of being left as orphans."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: object) -> None:
+        raise Interrupted(f"interrupted by signal {signal.Signals(number).name}")
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def up(root: Path, progress: Progress = lambda _: None) -> UpResult:
+    with _interruptible():
+        return _up(root, progress)
+
+
+def _up(root: Path, progress: Progress) -> UpResult:
     paths = LocalPaths(root)
     started = time.perf_counter()
     url = start_server(paths)
@@ -326,7 +476,10 @@ def up(root: Path, progress: Progress = lambda _: None) -> UpResult:
             total_seconds=time.perf_counter() - started,
         )
     except BaseException:
-        progress("up failed: run `eventform local down` to clean up (the server and any state are recorded)")
+        stopped = stop_children(paths)
+        if stopped:
+            progress(f"stopped the terraform still running: {', '.join(sorted(stopped))}")
+        progress("up failed: run `eventform local down` to clean up (the server and every stack are recorded)")
         raise
 
 
@@ -389,23 +542,44 @@ def status(root: Path) -> Status:
     )
 
 
+def _stacks_with_state(paths: LocalPaths) -> list[str]:
+    """Stacks that have a local state file, whatever the journal says (an interrupted `up` may not have recorded)."""
+    prefix, suffix = "terraform.", ".tfstate"
+    return sorted(p.name[len(prefix) : -len(suffix)] for p in paths.state.glob(f"{prefix}*{suffix}"))
+
+
 def down(root: Path, progress: Progress = lambda _: None) -> bool:
-    """Destroy what was applied (reverse order), stop the server, forget the state. Safe to run twice."""
-    paths = LocalPaths(root)
-    stacks = deployed_stacks(paths)
+    """Stop what `up` left running, destroy every stack that has state (reverse order), stop the server, and
+    remove every local state, backup and lock file. Safe to run twice."""
+    with _interruptible():
+        return _down(LocalPaths(root), progress)
+
+
+def _down(paths: LocalPaths, progress: Progress) -> bool:
     did_something = False
+    orphans = stop_children(paths)
+    if orphans:
+        progress(f"stopped terraform left running by an earlier command: {', '.join(sorted(orphans))}")
+        did_something = True
+    stacks = sorted(set(deployed_stacks(paths)) | set(_stacks_with_state(paths)))
     try:
         if stacks and server_pid(paths) is not None:
-            destroy_in_reverse_dependency_order(paths, stacks, progress)
+            destroy_in_reverse_dependency_order(paths, [s for s in stacks if paths.stack_dir(s).is_dir()], progress)
             did_something = True
     finally:  # whatever happened to the destroys, nothing keeps running
+        stop_children(paths)
         if stop_server(paths):
             progress("embedded AWS stopped")
             did_something = True
     # The embedded AWS kept everything in memory: once it is gone, the local state describes nothing.
-    for stack in stacks:
-        paths.tfstate(stack).unlink(missing_ok=True)
-        paths.tfstate(stack).with_suffix(".tfstate.backup").unlink(missing_ok=True)
+    leftovers = [
+        *paths.state.glob("terraform.*.tfstate*"),
+        *paths.state.glob(".terraform.*.lock.info"),
+        *paths.state.glob("*.lock.info"),
+        *(paths.outdir / "stacks").glob("*/.terraform.tfstate.lock.info"),
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
     paths.deployed.unlink(missing_ok=True)
     paths.dependencies.unlink(missing_ok=True)
     return did_something

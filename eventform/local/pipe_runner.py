@@ -35,10 +35,15 @@ class PipeTally:
 
 def passes(pipe: Pipe, record: dict[str, Any]) -> bool:
     """Does the record pass the pipe's filters (OR-ed; no filter passes everything)?"""
-    return not pipe.filters or any(patterns.matches(f, record) for f in pipe.filters)
+    return passes_filters(pipe.filters, record)
 
 
-def _parsed(record: dict[str, Any]) -> dict[str, Any]:
+def passes_filters(filters: tuple[dict[str, Any], ...], record: dict[str, Any]) -> bool:
+    """The same with filters as deployed (``FilterCriteria.Filters[].Pattern``, parsed)."""
+    return not filters or any(patterns.matches(f, record) for f in filters)
+
+
+def parsed(record: dict[str, Any]) -> dict[str, Any]:
     """The record as Pipes filters it: a JSON body is matched as JSON, anything else as a string."""
     try:
         return {**record, "body": json.loads(record["body"])}
@@ -101,7 +106,7 @@ def play_once(
         return 0
     tally.received += len(messages)
     records = sqs_event(messages, queue_arn, region)["Records"]
-    kept = [r for r in records if passes(pipe, _parsed(r))]
+    kept = [r for r in records if passes(pipe, parsed(r))]
     dropped = [r for r in records if r not in kept]
     _delete(sqs, queue_url, dropped)
     tally.filtered_out += len(dropped)

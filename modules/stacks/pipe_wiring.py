@@ -25,6 +25,8 @@ from modules.policies import Statement
 from modules.queue import ConsumerQueue
 from modules.stacks.base import DomainParts
 
+UNSCOPED_ACTIONS = frozenset({"dynamodb:ListStreams"})
+
 # DynamoDB streams carry both images, so a filter or an enrichment can compare before and after.
 STREAM_VIEW = "NEW_AND_OLD_IMAGES"
 # A failing stream batch is split in two until the poison record stands alone (then it alone goes to the DLQ).
@@ -47,7 +49,12 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         # no rule_arns: Pipes sends with the pipe's role (below), not through the queue policy
         dlq = stack.delivery_dlq(f"pipe-{pipe.name}-dlq", dlq_name, domain=domain.name, tags=tags)
     source = _source(stack, domain, pipe, dlq.arn_value if dlq else None)
-    statements.append(Statement("ReadTheSource", "Allow", SOURCE_ACTIONS[pipe.source.kind], (source.policy_arn,)))
+    reads = SOURCE_ACTIONS[pipe.source.kind]
+    scoped = tuple(a for a in reads if a not in UNSCOPED_ACTIONS)
+    statements.append(Statement("ReadTheSource", "Allow", scoped, (source.policy_arn,)))
+    unscoped = tuple(a for a in reads if a in UNSCOPED_ACTIONS)
+    if unscoped:  # dynamodb:ListStreams has no resource-level permission: AWS takes only "*" for it
+        statements.append(Statement("ListTheStreams", "Allow", unscoped, ("*",)))
     enrichment = _enrichment_function(stack, domain, pipe, tags) if pipe.enrichment else None
     if enrichment is not None:
         statements.append(

@@ -14,6 +14,7 @@ from eventform.compliance.policy_values import as_list, document, statements
 RESOURCE_WILDCARD_ALLOWED: frozenset[str] = frozenset(
     {
         "cloudwatch:putmetricdata",
+        "dynamodb:liststreams",
         "ec2:createnetworkinterface",
         "ec2:deletenetworkinterface",
         "ec2:describenetworkinterfaces",

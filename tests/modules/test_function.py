@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import platform
+import subprocess
+import sys
+import tomllib
 import zipfile
+from importlib.metadata import version
+from pathlib import Path
 
+import pytest
 from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
@@ -19,17 +26,23 @@ from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktn_provider_aws.sqs_queue import SqsQueue
 
-# Where AWS accepts no narrower resource: X-Ray's trace APIs.
-WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+from modules.function import POWERTOOLS_VERSION, RUNTIME
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where AWS accepts no narrower resource: X-Ray's trace APIs and dynamodb:ListStreams (the Service Authorization
+# Reference lists no resource type for it).
+WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "dynamodb:ListStreams"}
 
 
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     inventory = stack("prod-inventory")
     function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE, function_name="prod-inventory-reserve-stock")
-    assert function["runtime"] in ("python3.12", "python3.13")
+    assert function["runtime"] == RUNTIME
     assert function["handler"] == "handlers.reserve_stock.handler.lambda_handler"
     assert function["timeout"] == 20 and function["tracing_config"] == {"mode": "Active"}
-    assert function["layers"][0].startswith("arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3")
+    (layer,) = inventory.config["data"]["aws_ssm_parameter"].values()
+    assert layer["name"] == f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
+    assert function["layers"] == ["${data.aws_ssm_parameter.powertools-layer.insecure_value}"]
     variables = function["environment"]["variables"]
     assert variables["IDEMPOTENCY_TABLE"] == "prod-platform-idempotency"
     assert "aws_dynamodb_table" in variables["RESERVATIONS_TABLE"]
@@ -176,3 +189,35 @@ def test_domain_keys_are_granted_through_their_aliases_not_alias_arns(stack) -> 
     dev = stack("dev-inventory")
     dev_policies = [json.loads(p["policy"]) for p in dev.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()]
     assert not [s for p in dev_policies for s in p["Statement"] if s["Sid"] == "UseDomainKeys"]  # service-managed
+
+
+def test_the_deployed_powertools_is_the_locked_and_tested_one() -> None:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (locked,) = [p["version"] for p in lock["package"] if p["name"] == "aws-lambda-powertools"]
+    assert locked == POWERTOOLS_VERSION, f"uv.lock has Powertools {locked}, modules/function.py deploys another"
+    assert version("aws-lambda-powertools") == locked, "the venv is not synced with uv.lock: run make setup"
+
+
+def test_the_project_python_admits_the_lambda_runtime_and_tests_on_it_where_the_machine_has_it() -> None:
+    """Functions run ``python3.12`` (Lambda's python3.11 is deprecated). The project admits 3.11 because CI machines
+    may have nothing newer and cannot download a Python (README); where a 3.12 exists, `make setup` builds the venv
+    on it (.python-version lists it first), so what the tests run is what deploys."""
+    preferred = (ROOT / ".python-version").read_text().split()
+    assert f"python{preferred[0]}" == RUNTIME, ".python-version must name the Lambda runtime's Python first"
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    runtime_version = tuple(int(part) for part in RUNTIME.removeprefix("python").split("."))
+    assert runtime_version < (3, 14) and ">=3.11" in requires, f"requires-python {requires!r} must admit {RUNTIME}"
+    running = "python{}.{}".format(*sys.version_info[:2])
+    if running != RUNTIME:
+        uv = ROOT / ".cache" / "uv-bootstrap" / "bin" / "uv"  # how make setup looks for it (Makefile PROJECT_PYTHON)
+        found = subprocess.run(
+            [str(uv), "python", "find", "--no-project", RUNTIME.removeprefix("python")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert found.returncode != 0, (
+            f"tests run on {running} ({platform.python_implementation()}) although {found.stdout.strip()} exists "
+            f"and functions run {RUNTIME}: rerun make setup"
+        )
+        pytest.skip(f"tests run on {running}: this machine has no {RUNTIME} (functions run {RUNTIME}; see README)")

@@ -251,3 +251,17 @@ def test_insert_keeps_every_catalog_file_byte_for_byte():
         assert yamledit.plain(yamledit.load(new))["consumers"]["zz-probe"]["events"] == ["a/b.c"]
         opcodes = difflib.SequenceMatcher(a=text.splitlines(), b=new.splitlines()).get_opcodes()
         assert {tag for tag, *_ in opcodes} <= {"equal", "insert"}, f"{path.name}: only insertions expected"
+
+
+def test_a_handler_for_two_domains_events_of_one_name_registers_both_qualified(tmp_path: Path):
+    from eventform.authoring.files import Change
+    from eventform.authoring.handler_scaffold import scaffold_handler
+
+    (tmp_path / "handlers").mkdir()
+    events = ["orders/order.created", "users/order.created"]
+    package = scaffold_handler(tmp_path, "tracker", events, "shop", "tracker", change := Change(tmp_path))
+    change.apply()
+    text = (package / "handler.py").read_text()
+    assert '@app.on("orders/order.created")\ndef on_orders_order_created(' in text
+    assert '@app.on("users/order.created")\ndef on_users_order_created(' in text
+    compile(text, "handler.py", "exec")  # two functions, two names: valid Python, no shadowing

@@ -89,6 +89,11 @@ MUTATIONS = {
     "invalid-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.schema.json", lambda s: s["properties"]["email"].update(type="strnig")
     ),
+    "source-of-another-domain": lambda p: edit(p, USERS, "source: com.example.users\n", "source: com.example.orders\n"),
+    "aws-source": lambda p: edit(p, USERS, "source: com.example.users\n", "source: aws.users\n"),
+    "schema-keyword-not-enforced": lambda p: edit_json(
+        p, "catalog/users/user.registered/v1.schema.json", lambda s: s.update(unevaluatedProperties=False)
+    ),
     "example-fails-schema": lambda p: edit_json(
         p, "catalog/users/user.registered/v1.examples.json", lambda e: e[0].update(country="Germany")
     ),
@@ -294,6 +299,12 @@ MUTATIONS = {
         "environments/prod.yaml",
         "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
         "arn:aws:kms:eu-west-1:111111111111:alias/x",
+    ),
+    "env-secret-by-value": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "environment: {EMAIL_SENDER: shop@example.com}",
+        "environment: {EMAIL_SENDER: shop@example.com, CRM_KEY: AKIAIOSFODNN7EXAMPLE}",
     ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
@@ -509,6 +520,20 @@ MUTATIONS = {
 }
 
 CASES = [
+    Case(
+        "source-of-another-domain",
+        "users.yaml",
+        "already the source of domain 'orders'",
+        "give each domain its own source",
+        at="source: com.example.orders",
+    ),
+    Case("aws-source", "users.yaml", "AWS reserves", "reverse domain", at="source: aws.users"),
+    Case(
+        "schema-keyword-not-enforced",
+        "v1.schema.json",
+        "'unevaluatedProperties' is not enforced",
+        "additionalProperties",
+    ),
     Case("yaml-syntax", "orders.yaml", "not valid YAML", "fix the YAML syntax"),
     Case(
         "renamed-from-itself",
@@ -896,6 +921,13 @@ CASES = [
         "arn:aws:kms:eu-west-1:333333333333:alias/",
         at="backend:",
     ),
+    Case(
+        "env-secret-by-value",
+        "notifications.yaml",
+        "environment variable CRM_KEY looks like a secret (by name or value)",
+        "Secrets Manager",
+        at="CRM_KEY: AKIAIOSFODNN7EXAMPLE",
+    ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
@@ -1146,6 +1178,15 @@ PRINTED_BY_THE_CLI = (
     "consumer-name-too-long",
     "secret-arn-printed-verbatim",
     "unknown-key",
+    "unknown-region",
+    "example-over-256-kb",
+    "schema-id-not-a-uri",
+    "domain-name-too-long",
+    "attribute-not-an-sns-name",
+    "not-a-known-fact",
+    "negative-bus-archive-days",
+    "schedule-handler-event-not-taken",
+    "transformer-variable-name",
 )
 
 

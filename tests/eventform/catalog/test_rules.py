@@ -60,7 +60,10 @@ def test_pii_in_a_service_managed_prod_is_an_error(project: Path) -> None:
 
 
 def test_pii_in_service_managed_dev_is_fine(project: Path) -> None:
-    load(project)  # dev and local are service-managed in the sample catalog
+    catalog, environments = load(project)  # dev and local are service-managed in the sample catalog
+    managed = {e.name: e.encryption for e in environments}
+    assert managed["dev"] == managed["local"] == "service-managed" and managed["prod"] == "customer-managed"
+    assert catalog.event("orders/order.created").pii  # the rule had PII to refuse, and did not for dev
 
 
 def _each(key: str, change):

@@ -133,3 +133,98 @@ def test_domains_that_consume_each_other_get_their_topics_first(monkeypatch, tmp
     local.destroy_in_reverse_dependency_order(paths, local.deployed_stacks(paths), lambda _: None)
     assert sorted(destroyed) == sorted(s.name for s in stacks)  # the cycle does not block the destroy...
     assert destroyed.index("local-inventory") < destroyed.index("local-orders")  # ...nor break the order around it
+
+
+def test_after_a_failed_stack_nothing_new_starts_and_every_started_stack_is_recorded(monkeypatch, tmp_path) -> None:
+    """The journal: a stack is recorded before its apply starts; after the first failure no new stack starts, the
+    ones running are waited for, then the failure is raised (and `down` finds every one of them)."""
+    import threading
+    import time as clock
+
+    started: list[str] = []
+    platform_done = threading.Event()
+
+    def fake_run(paths, name, *args):
+        started.append(name)
+        if name == "local-orders":
+            raise local.LocalError("terraform apply failed for local-orders")
+        clock.sleep(0.3)  # still running when orders fails
+        platform_done.set()
+        return 0.3
+
+    monkeypatch.setattr(local, "_run", fake_run)
+    stacks = [
+        PlannedStack("local-orders", None, "orders"),
+        PlannedStack("local-platform", None, None),
+        PlannedStack("local-inventory", None, "inventory", ("local-orders", "local-platform")),
+    ]
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    with pytest.raises(local.LocalError, match="local-orders"):
+        local.apply_in_dependency_order(paths, stacks, lambda _: None)
+    assert platform_done.is_set()  # waited for, not abandoned
+    assert "local-inventory" not in started
+    assert sorted(local.deployed_stacks(paths)) == ["local-orders", "local-platform"]
+
+
+def test_down_removes_every_local_state_and_lock_whatever_the_journal_says(tmp_path: Path) -> None:
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    leftovers = [
+        paths.tfstate("local-orders"),
+        paths.tfstate("local-users").with_suffix(".tfstate.backup"),
+        paths.state / ".terraform.local-users.tfstate.lock.info",
+    ]
+    for path in [*leftovers, paths.tfstate("local-users")]:
+        path.write_text("{}")
+    local.down(tmp_path)  # the journal (deployed.json) names none of them, and no server runs
+    assert not [p for p in paths.state.iterdir() if "tfstate" in p.name or p.name.endswith(".lock.info")]
+
+
+def test_down_stops_a_terraform_an_interrupted_up_left_running(tmp_path: Path) -> None:
+    import subprocess
+
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    orphan = subprocess.Popen(["bash", "-c", "exec -a terraform sleep 60"], start_new_session=True)
+    try:
+        local._record_child(paths, orphan.pid, "local-orders apply")
+        local.down(tmp_path)
+        assert orphan.wait(timeout=15) != 0  # stopped by a signal, not finished
+        assert not paths.children.exists()
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+
+
+def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply_repeated(
+    monkeypatch, tmp_path
+) -> None:
+    """The KMS alias race: the first CreateAlias succeeded, the SDK retried it (no response under load) and got
+    AlreadyExistsException; the alias is ours, so it is imported and the apply runs again, once."""
+    import subprocess
+
+    failed = (
+        "Error: creating KMS Alias (alias/local-platform-alarms): operation error KMS: CreateAlias, https response "
+        "error StatusCode: 400, AlreadyExistsException: An alias with the name arn:aws:kms:us-east-1:123456789012:"
+        "alias/local-platform-alarms already exists\n\n  with aws_kms_alias.alarm-key_alias_1C2B58D9,\n"
+    )
+    calls: list[tuple[str, ...]] = []
+
+    def fake_terraform(paths, stack, *args):
+        calls.append(args)
+        first_apply = args[0] == "apply" and sum(c[0] == "apply" for c in calls) == 1
+        return subprocess.CompletedProcess(
+            args, 1 if first_apply else 0, stdout="", stderr=failed if first_apply else ""
+        )
+
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    local._run(paths, "local-platform", "apply", "-auto-approve")
+    assert calls == [
+        ("apply", "-auto-approve"),
+        ("import", "aws_kms_alias.alarm-key_alias_1C2B58D9", "alias/local-platform-alarms"),
+        ("apply", "-auto-approve"),
+    ]
+    assert "imported" in paths.command_log("local-platform", "apply").read_text()

@@ -96,5 +96,33 @@ def test_a_raising_handler_fails_the_whole_batch(sqs, queues) -> None:
     sqs.send_message(QueueUrl=queues["queue"], MessageBody="{}")
     tallies = runner.drain(sqs, [runner.QueueBinding("c", queues["queue"], queues["queue_arn"], handler)])
     assert tallies["c"].succeeded == 0 and tallies["c"].failed == 3
-    assert tallies["c"].errors[0] == "c: RuntimeError: boom"
+    first = tallies["c"].errors[0]  # each failure names the consumer, the message and the exception's type
+    assert (first.consumer, first.error_type, first.message) == ("c", "RuntimeError", "boom") and first.event_id
+    assert len(tallies["c"].errors) == 3 and tallies.drained
     assert count(sqs, queues["dlq"]) == 1
+
+
+def test_a_drain_that_runs_out_of_time_reports_what_is_left(sqs) -> None:
+    """`local run --timeout`: a queue that cannot be drained in time is reported, never passed over in silence."""
+    url = sqs.create_queue(QueueName="stuck")["QueueUrl"]  # no redrive: a failing message comes back forever
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    def failing(event, context):
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    drained = runner.drain(sqs, [runner.QueueBinding("stuck", url, arn, failing)], timeout=1.0)
+    assert not drained.drained and drained.left == {"stuck": 2}
+    assert drained["stuck"].failed >= 2
+
+
+def test_unimplemented_operations_are_told_apart_by_type_not_text() -> None:
+    from botocore.exceptions import ClientError
+
+    page = {"Error": {"Code": "500", "Message": "<!doctype html>..."}, "ResponseMetadata": {"HTTPStatusCode": 500}}
+    throttled = {"Error": {"Code": "Throttling", "Message": "(500)"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    assert runner.unimplemented(ClientError(page, "StartMessageMoveTask"))
+    assert runner.unimplemented(NotImplementedError("moto"))
+    assert not runner.unimplemented(ClientError(throttled, "StartMessageMoveTask"))  # "(500)" in the text alone
+    assert not runner.unimplemented(RuntimeError("has not been implemented"))

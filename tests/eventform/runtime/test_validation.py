@@ -1,5 +1,6 @@
-"""One validator per event version: lint (catalog examples), the publisher and the handler runtime (which the local
-rehearsal runs in process) give the same verdict for every payload, with JSON Schema 2020-12 semantics.
+"""One validator per event version: lint (catalog examples, schedule payloads), the publisher, the handler runtime
+and pipe enrichments (which the local rehearsal runs in process) give the same verdict for every payload, with JSON
+Schema 2020-12 semantics.
 
 The review found the publisher (jsonschema) accepting ``"a@b"`` for ``format: email`` while every consumer
 (fastjsonschema, draft-07) refused it, and ``dependentRequired`` ignored by consumers."""
@@ -15,6 +16,7 @@ import pytest
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
 from eventform.runtime import validation
+from eventform.runtime.enrichment import Enricher
 from eventform.runtime.handler import CloudEvent, EventHandler, EventValidationError
 from eventform.runtime.publisher import Publisher, PublishError
 from tests.conftest import copy_project
@@ -58,6 +60,37 @@ def lint_verdict(project: Path, payload: dict) -> bool:
     return True
 
 
+def schedule_verdict(project: Path, payload: dict) -> bool:
+    """A schedule that puts user.registered on the users bus with ``payload`` (checked when the catalog loads)."""
+    (project / FOLDER / "v1.examples.json").write_text(json.dumps([BASE]))
+    users = project / "catalog/users.yaml"
+    original = users.read_text()
+    schedule = (
+        "\nschedules:\n  replay:\n    description: A test schedule.\n    expression: rate(1 hour)\n"
+        f"    event: user.registered\n    payload: {json.dumps(payload)}\n"
+    )
+    users.write_text(original + schedule)
+    try:
+        load(project)
+    except CatalogError as error:
+        assert all(problem.location == "schedules.replay.payload" for problem in error.problems), error
+        return False
+    finally:
+        users.write_text(original)
+    return True
+
+
+def enrichment_verdict(project: Path, payload: dict) -> bool:
+    enricher = Enricher("users/marketing-signups", project / "catalog")
+    enricher.on(EVENT)(lambda event: {})
+    envelope = {"specversion": "1.0", "id": "e", "source": "com.example.users", "type": "user.registered"}
+    try:
+        enricher.enrich({"body": json.dumps({**envelope, "dataversion": 1, "data": payload})})
+    except EventValidationError:
+        return False
+    return True
+
+
 def publisher_verdict(project: Path, payload: dict) -> bool:
     (project / FOLDER / "v1.examples.json").write_text(json.dumps([BASE]))
     catalog, _ = load(project)
@@ -96,6 +129,8 @@ def test_lint_publisher_and_runtime_agree_with_2020_12(project: Path, case: str)
         "lint": lint_verdict(project, payload),
         "publisher": publisher_verdict(project, payload),
         "runtime": runtime_verdict(project, payload),
+        "schedule": schedule_verdict(project, payload),
+        "enrichment": enrichment_verdict(project, payload),
     }
     assert verdicts == dict.fromkeys(verdicts, expected)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,42 @@ def test_cli_config_falls_back_to_the_registry(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv(toolchain.MIRROR_VARIABLE, str(tmp_path / "nowhere"))
     text = toolchain.write_cli_config(tmp_path).read_text()
     assert "filesystem_mirror" not in text and "direct {}" in text
+
+
+ROOT = Path(__file__).resolve().parents[3]
+# What npm calls each platform (os, cpu) -> (platform.system(), platform.machine()) there.
+NPM_PLATFORMS = {
+    ("linux", "x64"): ("Linux", "x86_64"),
+    ("linux", "arm64"): ("Linux", "aarch64"),
+    ("darwin", "x64"): ("Darwin", "x86_64"),
+    ("darwin", "arm64"): ("Darwin", "arm64"),
+}
+
+
+@pytest.mark.parametrize(("npm_os", "npm_cpu"), sorted(NPM_PLATFORMS))
+def test_npm_ci_installs_the_node_of_each_platform(tmp_path: Path, npm_os: str, npm_cpu: str) -> None:
+    """``npm ci`` of the committed lock, as npm would run on each platform (dry run in a copy): it succeeds and
+    installs exactly the Node 22 package the toolchain then uses; none on macOS/arm64 (the machine's Node, README)."""
+    import json
+    import shutil
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is not on PATH") if os.environ.get("CI") else pytest.skip("npm is not on PATH")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    run = subprocess.run(
+        [npm, "ci", "--dry-run", "--ignore-scripts", "--no-audit", "--no-fund", f"--os={npm_os}", f"--cpu={npm_cpu}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    added = {line.split()[1] for line in run.stdout.splitlines() if line.startswith("add node-")}
+    expected = toolchain.node_package(*NPM_PLATFORMS[(npm_os, npm_cpu)])
+    assert added == ({expected} if expected else set())
+    optional = json.loads((ROOT / "package.json").read_text())["optionalDependencies"]
+    assert set(optional) == set(toolchain.NODE_PACKAGES.values()) and len(set(optional.values())) == 1

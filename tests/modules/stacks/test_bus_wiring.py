@@ -178,14 +178,20 @@ def test_role_targets_get_a_role_for_exactly_that_target(stack) -> None:
         ),
         "partner": ("events:PutEvents", "arn:aws:events:eu-west-1:555555555555:event-bus/partner-inbound"),
     }
-    roles = {r["name"]: r for r in users.resources(IamRole.TF_RESOURCE_TYPE).values()}
+    role_resources = users.resources(IamRole.TF_RESOURCE_TYPE)
+    roles = {r["name"]: r for r in role_resources.values()}
     policies = list(users.resources(IamRolePolicy.TF_RESOURCE_TYPE).values())
+
+    def role_of(policy: dict) -> str:  # "${aws_iam_role.<key>.id}" -> that role's name
+        return role_resources[policy["role"].removeprefix("${aws_iam_role.").rsplit(".", 1)[0]]["name"]
+
     for target_name, (actions, arn) in expected.items():
         role_name = f"prod-users-customer-fanout-{target_name}"
         trust = json.loads(roles[role_name]["assume_role_policy"])["Statement"][0]
         assert trust["Principal"] == {"Service": "events.amazonaws.com"}
         assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": PROD}
-        grants = [json.loads(p["policy"])["Statement"] for p in policies if role_name in json.dumps(p["role"]) or True]
+        grants = [json.loads(p["policy"])["Statement"] for p in policies if role_of(p) == role_name]
+        assert len(grants) == 1, f"{role_name}: one inline policy"
         assert any(s["Action"] == actions and s["Resource"] == arn for statements in grants for s in statements)
         for target in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values():
             if target["target_id"] == target_name:
@@ -210,13 +216,30 @@ def test_api_destination_reads_credentials_from_secrets_manager_only(stack) -> N
     assert crm and all(t["input_transformer"]["input_paths"]["country"] == "$.detail.data.country" for t in crm)
 
 
-def test_locally_api_targets_are_left_out_and_the_other_targets_stay(stack) -> None:
-    users = stack("local-users")  # api_destinations: false (the credentials secret exists only in AWS)
+def test_locally_every_target_moto_cannot_reach_delivers_to_its_tap_with_the_same_shaping(stack) -> None:
+    users = stack("local-users")  # no API destination nor connection: the credentials secret exists only in AWS
     assert not users.resources(CloudwatchEventApiDestination.TF_RESOURCE_TYPE)
     assert not users.resources(CloudwatchEventConnection.TF_RESOURCE_TYPE)
     assert "aws_secretsmanager_secret_version" not in users.config.get("data", {})
-    targets = {t["target_id"] for t in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values()}
-    assert targets == {"onboarding", "analytics", "stream", "partner"}
+    targets = {t["target_id"]: t for t in users.resources(CloudwatchEventTarget.TF_RESOURCE_TYPE).values()}
+    assert set(targets) == {"crm", "onboarding", "analytics", "stream", "partner"}
+    for name, target in targets.items():  # each to its tap queue, no role (a queue's policy admits the rules)
+        assert target["arn"] == f"arn:aws:sqs:us-east-1:123456789012:local-users-customer-fanout-{name}-tap"
+        assert "role_arn" not in target and target["retry_policy"] and target["dead_letter_config"]
+    assert targets["crm"]["input_transformer"]["input_paths"]["country"] == "$.detail.data.country"
+    assert targets["onboarding"]["input_path"] == "$.detail.data"
+    queues = {q["name"]: q for q in users.resources("aws_sqs_queue").values()}
+    tap = queues["local-users-customer-fanout-crm-tap"]
+    statement = json.loads(tap["policy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == sorted(
+        f"arn:aws:events:us-east-1:123456789012:rule/local-{bus}/local-users-customer-fanout-from-{bus}"
+        for bus in ("orders", "users")
+    )
+    inventory = stack("local-inventory")  # a Lambda target: the function is deployed, the rule feeds its tap
+    push = inventory.only(CloudwatchEventTarget.TF_RESOURCE_TYPE, target_id="push")
+    assert push["arn"].endswith(":local-inventory-release-stock-push-tap")
+    assert inventory.resources("aws_lambda_function")
     # the rule on the stack's own bus waits for the bus (its name is a plain string, not a reference)
     rule = users.only(CloudwatchEventRule.TF_RESOURCE_TYPE, name="local-users-customer-fanout-from-users")
     assert any(d.startswith("aws_cloudwatch_event_bus.") for d in rule["depends_on"])

@@ -149,14 +149,27 @@ def test_a_table_source_turns_on_the_consumer_table_stream(stack) -> None:
         "dead_letter_config": {"arn": f"arn:aws:sqs:eu-west-1:{PROD}:prod-inventory-reservation-feed-pipe-dlq"},
     }
     allowed = policy_of(inventory, role_key(inventory, "prod-inventory-reservation-feed-pipe-role"))
-    assert set(allowed) == {"ReadTheSource", "ReachTheTarget", "DeadLetter", "WriteOwnLogs", "UseTheDomainKey"}
+    assert set(allowed) == {
+        "ReadTheSource",
+        "ListTheStreams",
+        "ReachTheTarget",
+        "DeadLetter",
+        "WriteOwnLogs",
+        "UseTheDomainKey",
+    }
     assert allowed["ReadTheSource"]["Resource"] == pipe["source"]
     assert allowed["ReadTheSource"]["Action"] == [
         "dynamodb:DescribeStream",
         "dynamodb:GetRecords",
         "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
     ]
+    # dynamodb:ListStreams has no resource-level permission: "*" is the only resource AWS takes for it
+    assert allowed["ListTheStreams"] == {
+        "Sid": "ListTheStreams",
+        "Effect": "Allow",
+        "Action": "dynamodb:ListStreams",
+        "Resource": "*",
+    }
     assert allowed["ReachTheTarget"]["Action"] == ["firehose:PutRecord", "firehose:PutRecordBatch"]
     assert allowed["DeadLetter"]["Resource"] == parameters["dead_letter_config"]["arn"]
 
