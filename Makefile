@@ -9,6 +9,10 @@ UV := .cache/uv-bootstrap/bin/uv
 NODE_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
 NODE_BIN := $(if $(wildcard node_modules/node-$(NODE_PLATFORM)/bin/node),$(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin,$(patsubst %/,%,$(dir $(shell command -v node))))
 EVENTFORM := .venv/bin/eventform
+# The Python of the venvs: the Lambda runtime's (3.12, .python-version) wherever uv finds one on this machine (PATH,
+# pyenv, uv's own installs), else 3.11, which the project also admits: CI machines here cannot download a Python.
+# Recursive (=): evaluated once uv exists.
+PROJECT_PYTHON = $(shell $(UV) python find --no-project 3.12 2>/dev/null || $(UV) python find --no-project 3.11 2>/dev/null)
 # checkov's own environment: its exact pins (boto3...) stay out of the project's uv.lock (tools/scan-requirements.in)
 SCAN_ENV := .cache/scan-venv
 
@@ -28,16 +32,17 @@ $(UV):
 	python3 -m pip install --quiet --disable-pip-version-check --target .cache/uv-bootstrap uv==$(UV_VERSION)
 
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	@case "$(PROJECT_PYTHON)" in *3.12*) ;; *) echo "make setup: no Python 3.12 here; the venv uses $(PROJECT_PYTHON) while functions run python3.12 (README)" >&2;; esac
+	$(UV) sync --frozen --quiet --python "$(PROJECT_PYTHON)"
 	@touch $@
 
 $(SCAN_ENV)/.synced: $(UV) tools/scan-requirements.txt pyproject.toml
-	$(UV) venv --quiet --allow-existing $(SCAN_ENV)
+	$(UV) venv --quiet --allow-existing --python "$(PROJECT_PYTHON)" $(SCAN_ENV)
 	$(UV) pip sync --quiet --python $(SCAN_ENV)/bin/python tools/scan-requirements.txt
 	@touch $@
 
 scan-requirements: $(UV) ## re-resolve checkov's environment (tools/scan-requirements.in -> .txt); commit the result
-	$(UV) pip compile --quiet --no-header --python-version 3.12 tools/scan-requirements.in -o tools/scan-requirements.txt
+	$(UV) pip compile --quiet --no-header --universal --python-version 3.11 tools/scan-requirements.in -o tools/scan-requirements.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -9,6 +9,8 @@ from constructs import Construct
 from modules.policies import Statement, account_root, deny_insecure_transport, document
 
 AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+EVENT_PROTOCOLS = ("lambda", "sqs")  # what eventform subscribes to event topics
+ALERT_PROTOCOLS = ("email", "email-json", "https", "lambda", "sms", "sqs")  # people and chat tools, for alarms
 
 
 class EventTopic(Construct):
@@ -25,7 +27,10 @@ class EventTopic(Construct):
         kms_key: str | None,
         tags: dict[str, str],
         extra_statements: tuple[Statement, ...] = (),
+        subscribe_protocols: tuple[str, ...] = EVENT_PROTOCOLS,
     ) -> None:
+        """``subscribe_protocols``: what the account may subscribe (sns:Protocol); event topics carry personal data
+        and feed only queues and functions, never an e-mail address or an HTTP endpoint."""
         super().__init__(scope, id)
         self.arn_value = arn
         self.topic = SnsTopic(
@@ -43,11 +48,19 @@ class EventTopic(Construct):
             arn=self.topic.arn,
             policy=document(
                 Statement(
-                    sid="AccountPublishesAndSubscribes",
+                    sid="AccountPublishes",
                     effect="Allow",
                     principal=account_root(account_id),
-                    actions=("sns:GetTopicAttributes", "sns:Publish", "sns:Subscribe"),
+                    actions=("sns:GetTopicAttributes", "sns:Publish"),
                     resources=(arn,),
+                ),
+                Statement(
+                    sid="AccountSubscribesEndpointsOfTheseProtocols",
+                    effect="Allow",
+                    principal=account_root(account_id),
+                    actions=("sns:Subscribe",),
+                    resources=(arn,),
+                    conditions={"StringEquals": {"sns:Protocol": sorted(subscribe_protocols)}},
                 ),
                 *extra_statements,
                 deny_insecure_transport(("sns:Publish",), arn),

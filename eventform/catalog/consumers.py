@@ -17,7 +17,7 @@ from eventform.catalog.model import (
     Event,
     FunctionSettings,
 )
-from eventform.catalog.parsing import SECRET_LIKE, Collector, line_of, parse_duration, to_plain
+from eventform.catalog.parsing import Collector, line_of, looks_secret, parse_duration, to_plain
 
 
 def function_settings(spec: dict[str, Any]) -> FunctionSettings:
@@ -60,12 +60,13 @@ def _check_function(
             "use a value between 1s and 15m",
             line_of(document, [*where, "function", "timeout"]),
         )
-    for name, _ in settings.environment:
-        if any(marker in name for marker in SECRET_LIKE):
+    for name, value in settings.environment:
+        if looks_secret(name, value):
             out.add(
                 domain.path,
                 f"consumers.{consumer.name}.function.environment.{name}",
-                f"environment variable {name} looks like a secret; values in the catalog end up in plain text",
+                f"environment variable {name} looks like a secret (by name or value); catalog values end up in "
+                "plain text",
                 "store it in Secrets Manager and list its name under `secrets:`",
                 line_of(document, [*where, "function", "environment", name]),
             )

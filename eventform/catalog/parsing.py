@@ -6,6 +6,9 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
+import math
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +27,24 @@ DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 SECRET_LIKE = ("SECRET", "PASSWORD", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL")
+# Values that are credentials whatever the variable is called: AWS access keys, Stripe/GitHub/Slack tokens, JWTs,
+# PEM keys, and long unbroken high-entropy strings (random API keys).
+SECRET_VALUE = re.compile(
+    r"^(A[KS]IA[0-9A-Z]{16}|(sk|rk|pk)_(live|test)_\w{10,}|gh[pousr]_\w{30,}|xox[abpr]-[\w-]{10,}"
+    r"|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]+)$|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+def looks_secret(name: str, value: str) -> bool:
+    """A catalog environment variable that must live in Secrets Manager: by its name, or by its value."""
+    if any(marker in name.upper() for marker in SECRET_LIKE) or SECRET_VALUE.search(value):
+        return True
+    if len(value) < 32 or any(c.isspace() for c in value) or "/" in value or "@" in value or "." in value:
+        return False  # paths, addresses, URLs and sentences are not keys
+    counts = Counter(value)
+    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+    classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
+    return entropy > 4.0 and classes >= 2
 
 
 # --------------------------------------------------------------------------------------------------------------

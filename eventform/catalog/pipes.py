@@ -27,7 +27,7 @@ from eventform.catalog.model import (
     PipeTarget,
     StreamRetry,
 )
-from eventform.catalog.parsing import SECRET_LIKE, Collector, line_of, parse_duration
+from eventform.catalog.parsing import Collector, line_of, looks_secret, parse_duration
 
 SOURCE_KINDS: tuple[PipeSourceKind, ...] = ("queue", "stream", "table")
 MAX_BATCH = 10_000  # every source kind
@@ -358,11 +358,12 @@ def _enrichment(spec: dict[str, Any] | None, report: _Report) -> PipeEnrichment 
             f"a Lambda timeout of {settings.timeout}s is outside 1s..15m",
             "use a value between 1s and 15m",
         )
-    for name, _ in settings.environment:
-        if any(marker in name for marker in SECRET_LIKE):
+    for name, value in settings.environment:
+        if looks_secret(name, value):
             report.add(
                 ["enrichment", "function", "environment", name],
-                f"environment variable {name} looks like a secret; values in the catalog end up in plain text",
+                f"environment variable {name} looks like a secret (by name or value); catalog values end up in "
+                "plain text",
                 "store it in Secrets Manager and list its name under `secrets:`",
             )
     return PipeEnrichment(handler=spec["handler"], function=settings)

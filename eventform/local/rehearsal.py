@@ -10,6 +10,7 @@ tap queues (:mod:`eventform.local.taps`); the verdicts are in :mod:`eventform.lo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -98,6 +99,7 @@ class Arrival:
     key: str | None
     target: str | None
     body: str
+    message_id: str = ""  # the SQS message it came in (what identifies an arrival that carries no event)
 
 
 @dataclass
@@ -269,6 +271,7 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
                 deployed.test_events += 1  # S3 checking the destination: acknowledged (as the runtime does)
                 continue
             arrival, problem = _read(record["body"], deployed.target)
+            arrival = dataclasses.replace(arrival, message_id=record["messageId"])
             deployed.arrivals.append(arrival)
             ids[record["messageId"]] = arrival.event_id or record["messageId"]
             if arrival.event_id:

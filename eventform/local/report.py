@@ -15,7 +15,7 @@ from eventform.catalog.model import Catalog, Consumer, Target
 from eventform.catalog.naming import Names
 from eventform.catalog.routing import Receiver
 from eventform.local import taps
-from eventform.local.rehearsal import Arrival, Run, connect, run
+from eventform.local.rehearsal import Arrival, DeployedConsumer, Run, connect, run
 from eventform.local.sending import Channels, Sent
 
 
@@ -68,20 +68,35 @@ def _target(catalog: Catalog, receiver: Receiver) -> tuple[Consumer, Target | No
 
 
 def _matches(sent: Sent, arrival: Arrival) -> bool:
+    if sent.body is not None:
+        return arrival.body == sent.body
     if sent.object_key is not None:
         return (arrival.event_type, arrival.key) == sent.object_key
     return arrival.event_id is not None and arrival.event_id == sent.event_id
 
 
-def _delivered(sent: Sent, run: Run) -> dict[Receiver, tuple[str, str]]:
+def _reshaped_match(catalog: Catalog, names: Names, sent: Sent, deployed: DeployedConsumer, arrival: Arrival) -> bool:
+    """A consumer's own queue whose rule target reshapes the input carries no envelope to match by id: the body is
+    matched with what this event renders to (as AWS would, or as moto does)."""
+    if sent.bus_event is None or arrival.event_id is not None or deployed.target is None:
+        return False
+    consumer, target = _target(catalog, Receiver(deployed.consumer.qualified_name, deployed.target))
+    if target is None or not (target.input_path or target.input_transformer):
+        return False
+    expected = taps.predicted(names, consumer, target, sent.bus_event)
+    moto = taps.moto_rendering(target, sent.bus_event)
+    return taps.same(expected, arrival.body) or (moto is not None and taps.same(moto, arrival.body))
+
+
+def _delivered(catalog: Catalog, names: Names, sent: Sent, run: Run) -> dict[Receiver, tuple[str, str]]:
     """Receiver -> (body as delivered, outcome) for one sent item: handler queues, replayed and observed taps."""
     found: dict[Receiver, tuple[str, str]] = {}
     for deployed in run.deployed.values():
         for arrival in deployed.arrivals:
-            if _matches(sent, arrival):
-                by_target = sent.channel in ("bus", "schedule")
+            if _matches(sent, arrival) or _reshaped_match(catalog, names, sent, deployed, arrival):
+                by_target = sent.bus_event is not None
                 receiver = Receiver(deployed.consumer.qualified_name, deployed.target if by_target else None)
-                handled = (arrival.event_id or "") in deployed.handled
+                handled = (arrival.event_id or arrival.message_id) in deployed.handled
                 outcome = "handled" if deployed.handler_module and handled else "acknowledged"
                 if deployed.handler_module and not handled:
                     outcome = "FAILED"
@@ -110,8 +125,8 @@ def build(catalog: Catalog, names: Names, sent: list[Sent], run: Run) -> Report:
                 rows.append(Row(item, Receiver("-"), False, False, "", "NOT EXERCISED (moto)", True))
                 continue
             failures.append(f"{item.event} {item.example}: {item.refused}, and no catalog target explains it")
-        delivered = _delivered(item, run)
-        expected = set(item.targets) if item.channel in ("bus", "schedule") else {Receiver(c) for c in item.expected}
+        delivered = _delivered(catalog, names, item, run)
+        expected = set(item.targets) if item.bus_event is not None else {Receiver(c) for c in item.expected}
         if not expected and not delivered:
             rows.append(Row(item, Receiver("-"), False, False, "", "sent; no consumer in the catalog", True))
             continue

@@ -46,6 +46,7 @@ class Sent:
     group: str | None = None  # FIFO: the message group
     observed: dict[str, list[str]] = field(default_factory=dict)  # "consumer -> target" -> bodies its tap got
     refused: str | None = None  # the embedded AWS failed to take it (why)
+    body: str | None = None  # sent as a plain message (a schedule's queue target): matched by its body
 
 
 def _clock(start: datetime) -> Any:
@@ -251,7 +252,8 @@ class Channels:
             sqs = self.client("sqs")
             url = sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
             sqs.send_message(QueueUrl=url, MessageBody=text)
-            return Sent("schedule", label, "SendMessage", execution, {f"{domain}/{consumer}"} if consumer else set())
+            expected = {f"{domain}/{consumer}"} if consumer else set()
+            return Sent("schedule", label, "SendMessage", None, expected, body=text)
         parameters = target.get("EventBridgeParameters", {})
         response = self.client("events").put_events(
             Entries=[

@@ -20,7 +20,7 @@ from modules.stacks.base import (
     domain_has_bucket_topic,
     output_id,
 )
-from modules.topic import EventTopic
+from modules.topic import ALERT_PROTOCOLS, EventTopic
 
 
 class PlatformStack(EventformStack):
@@ -59,6 +59,7 @@ class PlatformStack(EventformStack):
             content_based_deduplication=False,
             kms_key=alarm_key.alias.name,
             tags=tags,
+            subscribe_protocols=ALERT_PROTOCOLS,  # alarms reach people: e-mail, chat (https), SMS
             extra_statements=(
                 Statement(
                     sid="CloudWatchAlarmsPublish",

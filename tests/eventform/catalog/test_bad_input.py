@@ -300,6 +300,12 @@ MUTATIONS = {
         "arn:aws:kms:eu-west-1:333333333333:alias/eventform-state",
         "arn:aws:kms:eu-west-1:111111111111:alias/x",
     ),
+    "env-secret-by-value": lambda p: edit(
+        p,
+        "catalog/notifications.yaml",
+        "environment: {EMAIL_SENDER: shop@example.com}",
+        "environment: {EMAIL_SENDER: shop@example.com, CRM_KEY: AKIAIOSFODNN7EXAMPLE}",
+    ),
     "partner-is-own-account": lambda p: edit(p, "environments/prod.yaml", '"555555555555"', '"333333333333"'),
     "lambda-target-names-a-function": lambda p: edit(
         p, "catalog/inventory.yaml", "push: {type: lambda,", "push: {type: lambda, function: other,"
@@ -490,6 +496,12 @@ MUTATIONS = {
         "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "partner-account-id": lambda p: edit(
+        p, "environments/dev.yaml", 'account: "444444444444"', 'account: "4444-4444-4444"'
+    ),
+    "event-reference-without-domain": lambda p: edit(
+        p, INVENTORY, "events: [orders/order.created]", "events: [order.created]"
+    ),
     "negative-bus-archive-days": lambda p: edit(p, INVENTORY, "archive: {days: 3}", "archive: {days: -3}"),
     "unknown-region": lambda p: edit(p, "environments/dev.yaml", "region: eu-west-1", "region: eu-middle-9"),
     "unknown-backend-region": lambda p: edit(
@@ -915,6 +927,13 @@ CASES = [
         "arn:aws:kms:eu-west-1:333333333333:alias/",
         at="backend:",
     ),
+    Case(
+        "env-secret-by-value",
+        "notifications.yaml",
+        "environment variable CRM_KEY looks like a secret (by name or value)",
+        "Secrets Manager",
+        at="CRM_KEY: AKIAIOSFODNN7EXAMPLE",
+    ),
     Case("partner-is-own-account", "prod.yaml", "own account 333333333333 is listed as a partner", "remove it"),
     Case("lambda-target-names-a-function", "inventory.yaml", "names no other function", "remove function:"),
     Case("bad-cron", "inventory.yaml", "5 fields, EventBridge needs 6", "cron(0 3 * * ? *)"),
@@ -945,6 +964,20 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(
+        "partner-account-id",
+        "dev.yaml",
+        "'4444-4444-4444' is not an AWS account id: exactly 12 digits",
+        'account: "444444444444"',
+        at='account: "4444-4444-4444"',
+    ),
+    Case(
+        "event-reference-without-domain",
+        "inventory.yaml",
+        "'order.created' is not an event reference <domain>/<event>",
+        "write <domain>/<event>, e.g. orders/order.created",
+        at="events: [order.created]",
+    ),
     Case(
         "negative-bus-archive-days",
         "inventory.yaml",
@@ -1165,6 +1198,15 @@ PRINTED_BY_THE_CLI = (
     "consumer-name-too-long",
     "secret-arn-printed-verbatim",
     "unknown-key",
+    "unknown-region",
+    "example-over-256-kb",
+    "schema-id-not-a-uri",
+    "domain-name-too-long",
+    "attribute-not-an-sns-name",
+    "not-a-known-fact",
+    "negative-bus-archive-days",
+    "schedule-handler-event-not-taken",
+    "transformer-variable-name",
 )
 
 

@@ -58,7 +58,7 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
             "add `reason:`",
         ),
         ("expires: 2027-06-30", "expires: '2027-02-30'", "'2027-02-30' is not a calendar date", "YYYY-MM-DD"),
-        ("expires: 2027-06-30", "expires: next year", "does not match", "must match"),
+        ("expires: 2027-06-30", "expires: next year", "'next year' is not a date YYYY-MM-DD", "expires: 2027-06-30"),
         (
             "reason: SSM locators hold queue URLs and topic ARNs, not secrets.",
             "reason: accepted risk",
@@ -71,7 +71,7 @@ def test_waivers_load_with_real_dates(environments: Path) -> None:
             "needs a reason",
             "write a sentence",
         ),
-        ("check: CKV2_AWS_34", "check: ssm-encryption", "does not match", "must match"),
+        ("check: CKV2_AWS_34", "check: ssm-encryption", "is not a checkov or eventform check id", "copy the id"),
         ("owner: platform", "owner: ''", "too short", "see the field"),
         (
             "    owner: platform\n",
