@@ -44,7 +44,7 @@ def test_lint_and_synth_run_with_the_runtime_dependencies_alone(tmp_path: Path) 
     venv = tmp_path / "runtime-venv"
     environment = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
     environment.pop("PYTHONPATH", None)  # only what the venv holds
-    sync = [uv, "sync", "--frozen", "--no-default-groups", "--no-editable", "--quiet", "--python", sys.executable]
+    sync = [uv, "sync", "--frozen", "--no-default-groups", "--quiet", "--python", sys.executable]
     run = subprocess.run([*sync, "--offline"], cwd=ROOT, env=environment, capture_output=True, text=True, check=False)
     if run.returncode != 0:  # the cache lacks a wheel: fetch it from the registry, as a user's CI would
         run = subprocess.run(sync, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)

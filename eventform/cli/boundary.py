@@ -231,7 +231,7 @@ class BoundaryGroup(TyperGroup):
                 error = _settle(raised)
             except KeyboardInterrupt as interrupt:  # the signal arrived while looking at the error
                 error = interrupt
-            if ctx.meta.get(DEBUG_KEY) or os.environ.get(DEBUG_VARIABLE):
+            if debugging(ctx):
                 raise
             failure = classify(error)
             report(_command_name(words), failure)
@@ -248,17 +248,27 @@ def _command_name(args: list[str]) -> str:
     return " ".join(words[:2])
 
 
-def exit_now_if_interrupted(code: int) -> None:
-    """After an interruption jsii's exit hook would write to the Node process that the same Ctrl-C killed and print
-    a BrokenPipeError traceback: leave without exit hooks (every cleanup already ran in ``finally`` blocks)."""
-    if RECEIVED and not REPORTED:  # interrupted outside a command (while click parsed the arguments)
+def finish(code: int | str | None) -> None:
+    """End the process once the command is over. Later signals are ignored (nothing is left to interrupt); an
+    interruption that arrived outside a command (while typer built the commands or click parsed the arguments) is
+    reported like the others. After an interruption the process leaves without exit hooks: jsii's would write to the
+    Node process the same Ctrl-C killed and print a BrokenPipeError traceback (every clean-up already ran in
+    ``finally`` blocks)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
+    if RECEIVED and not REPORTED and code != 0:
         failure = _interrupted(Terminated(RECEIVED[0]) if RECEIVED[0] != signal.SIGINT else KeyboardInterrupt())
         report("", failure)
         code = failure.code
     if RECEIVED and code in (EXIT_CODES["SIGINT"], EXIT_CODES["SIGTERM"], EXIT_CODES["SIGHUP"]):
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(code)
+        os._exit(int(code))
+    sys.exit(code)
+
+
+def debugging(ctx: click.Context) -> bool:
+    return bool(ctx.meta.get(DEBUG_KEY)) or os.environ.get(DEBUG_VARIABLE, "").lower() in ("1", "true", "yes", "on")
 
 
 __all__ = [
@@ -268,6 +278,6 @@ __all__ = [
     "Failure",
     "Terminated",
     "classify",
-    "exit_now_if_interrupted",
+    "finish",
     "install_signal_handlers",
 ]

@@ -479,9 +479,10 @@ def local_rehearse(root: RootOption = None, timeout: TimeoutOption = 120.0) -> N
         errors.print(f"{len(result.failures)} expectations failed", style="bold red")
         raise typer.Exit(1)
     consumers = len(result.coverage)
+    fifo = f"; FIFO order held in {len(result.orders)} groups" if result.orders else ""
     console.print(
         f"[green]all {len(sent)} items sent reached exactly the receivers the catalog implies; all {consumers} "
-        "consumers received at least one; target inputs as lint predicts; FIFO order held"
+        f"consumers received at least one; target inputs as lint predicts{fifo}"
     )
 
 
@@ -524,14 +525,14 @@ def main() -> None:
     if command == "synth" and not sys.flags.optimize and not os.environ.get("EVENTFORM_NO_OPTIMIZE"):
         os.execv(sys.executable, [sys.executable, "-O", "-m", "eventform.cli.main", *sys.argv[1:]])
     boundary.install_signal_handlers()
+    code: int | str | None = 0
     try:
         app()
     except SystemExit as done:
-        boundary.exit_now_if_interrupted(done.code if isinstance(done.code, int) else 1)
-        raise
+        code = done.code
     except KeyboardInterrupt:  # arrived while typer built the commands, outside any command
-        boundary.exit_now_if_interrupted(boundary.EXIT_CODES["SIGINT"])
-        raise
+        code = boundary.EXIT_CODES["SIGINT"]
+    boundary.finish(code)
 
 
 dlq_app = typer.Typer(help="Dead-letter queues.", no_args_is_help=True)
