@@ -270,6 +270,16 @@ def _rule_of(error: jsonschema.ValidationError) -> dict[str, Any] | None:
     return schema if "x-rule" in schema else None
 
 
+def _chosen_alternative(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    for errors in branches.values():
+        if not any(e.validator in ("const", "enum") and len(e.relative_path) == 1 for e in errors):
+            return errors
+    return [jsonschema.exceptions.best_match(error.context or ())]
+
+
 def _schema_problem(error: jsonschema.ValidationError, document: Any) -> list[tuple[str, str, str, int | None]]:
     """(location, message, fix, line) for one validation error: the rule in words where the schema states it,
     unknown keys at their own line, names at the name's line."""
@@ -295,6 +305,10 @@ def _schema_problem(error: jsonschema.ValidationError, document: Any) -> list[tu
         location = ".".join([*map(str, error.absolute_path), str(error.instance)])
         line = line_of(document, [*error.absolute_path, error.instance])
     rule = _rule_of(error)
+    if rule is None and error.validator in ("oneOf", "anyOf") and error.context:
+        # no rule in words for the alternatives as a whole: report what is wrong in the alternative the value
+        # chose (the one whose const/enum discriminator, e.g. backend type: s3, it matches)
+        return [p for e in _chosen_alternative(error) for p in _schema_problem(e, document)]
     if rule is not None:
         message = f"{error.instance!r} is not {rule['x-rule']}"
         return [(location, message, rule.get("x-fix", f"write {rule['x-rule']}"), line)]

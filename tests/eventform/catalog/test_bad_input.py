@@ -496,6 +496,7 @@ MUTATIONS = {
         "        arn: arn:aws:secretsmanager:eu-west-1:111111111111:secret:customer-onboarding  #",
     ),
     # Limits and settings (issue 15)
+    "backend-without-bucket": lambda p: edit(p, "environments/prod.yaml", "bucket: example-eventform-state-prod, ", ""),
     "partner-account-id": lambda p: edit(
         p, "environments/dev.yaml", 'account: "444444444444"', 'account: "4444-4444-4444"'
     ),
@@ -964,6 +965,13 @@ CASES = [
     Case("retry-age-too-long", "inventory.yaml", "maximum event age 172800s is outside 60s..24h", "1m..24h"),
     Case("local-schema-registry", "local.yaml", "has no EventBridge schema registry", "schema_registry: false"),
     Case("filter-on-type", "notifications.yaml", "already filters on the consumed event types", "list the events"),
+    Case(  # one of two alternatives (local | s3): the problem of the one chosen, not "valid under none"
+        "backend-without-bucket",
+        "prod.yaml",
+        "the required key 'bucket' is missing",
+        "add `bucket:`",
+        at="backend: {type: s3",
+    ),
     Case(
         "partner-account-id",
         "dev.yaml",
