@@ -4,18 +4,31 @@ Lint, synthesis and the routing contract must hold on it as on the sample (the r
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from eventform.catalog import patterns, routing
 from eventform.catalog.loader import load
 from eventform.catalog.naming import Names
 from eventform.synthesis.app import synthesize
 
-SECOND = Path(__file__).parent / "second_catalog"
+FIXTURE = Path(__file__).parent / "second_catalog"
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_the_second_catalog_lints_and_every_consumer_is_reached_by_an_example() -> None:
-    catalog, environments = load(SECOND)
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The second catalog beside the project's own environments (they follow the environment schema)."""
+    root = tmp_path_factory.mktemp("second")
+    shutil.copytree(FIXTURE / "catalog", root / "catalog")
+    shutil.copytree(ROOT / "environments", root / "environments")
+    return root
+
+
+def test_the_second_catalog_lints_and_every_consumer_is_reached_by_an_example(second: Path) -> None:
+    catalog, environments = load(second)
     local = next(e for e in environments if e.name == "local")
     (event,) = catalog.events
     assert routing.channels(event) == ("bus",)  # no topic at all
@@ -38,10 +51,10 @@ def test_the_second_catalog_lints_and_every_consumer_is_reached_by_an_example() 
     assert patterns.detail_paths(heavy.route.pattern)[0][0] == "data.weightGrams"
 
 
-def test_the_second_catalog_synthesizes_local_taps_within_the_name_limits(tmp_path: Path) -> None:
-    result = synthesize(SECOND, tmp_path / "out", environments=["local"])
+def test_the_second_catalog_synthesizes_local_taps_within_the_name_limits(second: Path, tmp_path: Path) -> None:
+    result = synthesize(second, tmp_path / "out", environments=["local"])
     names = Names(env="local", region="us-east-1", account_id="123456789012")
-    catalog, _ = load(SECOND)
+    catalog, _ = load(second)
     for consumer in catalog.consumers:
         for target in consumer.route.targets:
             if target.kind != "queue":
