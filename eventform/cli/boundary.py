@@ -225,7 +225,9 @@ class BoundaryGroup(TyperGroup):
         words = [*getattr(ctx, "_protected_args", []), *ctx.args]  # read before click consumes them
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except (typer.TyperException, click.ClickException):  # usage errors (typer's vendored click or click's own)
             raise
         except (Exception, KeyboardInterrupt) as raised:
             try:

@@ -527,7 +527,7 @@ def main() -> None:
     boundary.install_signal_handlers()
     code: int | str | None = 0
     try:
-        app()
+        app(prog_name="eventform")  # also after the re-exec of synth under python -O
     except SystemExit as done:
         code = done.code
     except KeyboardInterrupt:  # arrived while typer built the commands, outside any command

@@ -80,3 +80,16 @@ def test_validate_before_synth_says_what_to_do(project: Path) -> None:
     result = runner.invoke(app, ["validate", "--root", str(project)])
     assert result.exit_code == 1
     assert "run `eventform synth` first" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["synth", "--bogus"], "No such option: --bogus"), (["nosuchcmd"], "No such command 'nosuchcmd'")],
+)
+def test_usage_errors_are_usage_errors_not_internal_ones(args: list[str], message: str) -> None:
+    """typer raises its own (vendored) click's exceptions: the error boundary lets them through to click's usage
+    message and exit code 2 instead of reporting an internal error."""
+    result = runner.invoke(app, args, prog_name="eventform")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "internal error" not in result.output
+    assert "Usage: eventform" in result.output
