@@ -51,25 +51,32 @@ def parsed(record: dict[str, Any]) -> dict[str, Any]:
         return record
 
 
-def target_delivery(target: PipeTarget, client: Callable[[str], Any], pipe_name: str) -> Deliver:
-    """Send what the pipe forwards to its target, with the call Pipes makes for that kind of target."""
+def target_delivery(
+    target: PipeTarget, client: Callable[[str], Any], pipe_name: str, arn: str | None = None
+) -> Deliver:
+    """Send what the pipe forwards to its target, with the call Pipes makes for that kind of target. ``arn``: the
+    target in the environment played (``target.arn_in(environment)``); required when the catalog names the target
+    per environment rather than by one ARN."""
+    arn = arn or target.arn
+    if arn is None:
+        raise ValueError(f"pipe {pipe_name}: its target is named per environment; pass arn=target.arn_in(environment)")
     if target.kind == "stepfunctions":
         states = client("stepfunctions")
-        return lambda items: states.start_execution(stateMachineArn=target.arn, input=json.dumps(items))
+        return lambda items: states.start_execution(stateMachineArn=arn, input=json.dumps(items))
     if target.kind == "queue":
         sqs = client("sqs")
-        url = sqs.get_queue_url(QueueName=str(target.arn).rsplit(":", 1)[1])["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=str(arn).rsplit(":", 1)[1])["QueueUrl"]
         return lambda items: [sqs.send_message(QueueUrl=url, MessageBody=json.dumps(item)) for item in items]
     if target.kind == "sns":
         sns = client("sns")
-        return lambda items: [sns.publish(TopicArn=target.arn, Message=json.dumps(item)) for item in items]
+        return lambda items: [sns.publish(TopicArn=arn, Message=json.dumps(item)) for item in items]
     if target.kind == "bus":
         events = client("events")
 
         def put(items: list[Any]) -> None:
             entries = [
                 {
-                    "EventBusName": target.arn,
+                    "EventBusName": arn,
                     "Source": f"Pipe {pipe_name}",
                     "DetailType": "Event from aws:sqs",
                     "Detail": json.dumps(item),
@@ -78,7 +85,7 @@ def target_delivery(target: PipeTarget, client: Callable[[str], Any], pipe_name:
             ]
             failed = events.put_events(Entries=entries).get("FailedEntryCount", 0)
             if failed:
-                raise RuntimeError(f"{failed} of {len(entries)} events were not put on {target.arn}")
+                raise RuntimeError(f"{failed} of {len(entries)} events were not put on {arn}")
 
         return put
     raise NotImplementedError(f"the local pipe runner cannot reach a {target.kind} target; pass deliver= yourself")
