@@ -147,7 +147,14 @@ def scheduled_input(
     payload as is."""
     if source is None or event is None:
         return json.dumps(payload, sort_keys=True)
-    envelope = cloudevents.build(
+    return json.dumps(_scheduled_envelope(source, event, version, payload, dataschema), sort_keys=True)
+
+
+def _scheduled_envelope(
+    source: str, event: str, version: int, payload: dict[str, Any], dataschema: str | None
+) -> dict[str, Any]:
+    """The publisher's envelope with Scheduler's context attributes (filled in when it fires) as id and time."""
+    return cloudevents.build(
         source=source,
         event_type=event,
         version=version,
@@ -156,22 +163,13 @@ def scheduled_input(
         time="<aws.scheduler.scheduled-time>",
         dataschema=dataschema,
     )
-    return json.dumps(envelope, sort_keys=True)
 
 
 def scheduled_invocation(source: str, event: str, version: int, payload: dict[str, Any], dataschema: str) -> str:
     """What Scheduler hands a handler's function: the event as EventBridge would push it (``detail`` = the
     CloudEvents envelope), so the runtime takes it like any pushed bus event; Scheduler fills in its context
     attributes (execution id, scheduled time) when it invokes."""
-    envelope = cloudevents.build(
-        source=source,
-        event_type=event,
-        version=version,
-        data=payload,
-        event_id="<aws.scheduler.execution-id>",
-        time="<aws.scheduler.scheduled-time>",
-        dataschema=dataschema,
-    )
+    envelope = _scheduled_envelope(source, event, version, payload, dataschema)
     invocation = {
         "version": "0",
         "id": "<aws.scheduler.execution-id>",

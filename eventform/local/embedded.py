@@ -226,10 +226,18 @@ def _command_line(pid: int) -> str:
     return text or "terraform"
 
 
+def local_terraform_environment(root: Path) -> dict[str, str]:
+    """Terraform's environment for the embedded AWS: the project's CLI config and the embedded AWS's test
+    credentials, and none of the developer's own ``AWS_*`` variables (a profile, a session token, an endpoint or a
+    region of a real account must never reach a local apply)."""
+    inherited = {k: v for k, v in terraform_environment(root).items() if not k.startswith("AWS_")}
+    return {**inherited, **LOCAL_CREDENTIALS}
+
+
 def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
     """One terraform command in its own process group (so that an interrupt reaches it through
     :func:`stop_children`, and `down` can stop it if eventform itself was killed), recorded while it runs."""
-    env = {**terraform_environment(paths.root), **LOCAL_CREDENTIALS}
+    env = local_terraform_environment(paths.root)
     command = ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"]
     if args[0] in ("apply", "destroy", "plan"):  # the provider sleeps ~25 s per SQS queue: let all of them wait
         command.append(f"-parallelism={PARALLELISM}")  # at once instead of 10 at a time (Terraform's default)

@@ -19,8 +19,8 @@ from types import MappingProxyType
 from typing import Any
 
 from eventform.runtime import objects
-from eventform.runtime.envelope import CloudEvent
-from eventform.runtime.validation import Validator, compile_schema
+from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.validation import SchemaValidationError, Validator, compile_schema
 
 __all__ = ["Declaration", "Declarations", "UnknownEventError"]
 
@@ -116,6 +116,18 @@ class Declarations:
                 f"(declared: {sorted(declaration.validators)})"
             )
         return declaration, validator
+
+    def validate(self, event: CloudEvent) -> Declaration:
+        """The declaration of a received event whose payload matches that declaration's schema (else it is
+        refused: undeclared source/type/version, or a payload the schema rejects, named by path and rule)."""
+        declaration, validator = self.resolve(event)
+        try:
+            validator(event.data)
+        except SchemaValidationError as error:
+            raise EventValidationError(
+                f"{declaration.qualified} v{event.dataversion} {event.id}: payload {error}"
+            ) from None
+        return declaration
 
     @property
     def validator_count(self) -> int:

@@ -26,7 +26,6 @@ from aws_lambda_powertools import Logger
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
 from eventform.runtime.handler import unwrap
-from eventform.runtime.validation import SchemaValidationError
 
 __all__ = ["Enricher", "EnrichmentFunction", "record_envelope"]
 
@@ -76,13 +75,7 @@ class Enricher:
         function = self._functions.get((event.source, event.type))
         if function is None:
             raise UnknownEventError(f"{self.pipe} does not enrich {event.type} from {event.source}")
-        declaration, validator = self.declared.resolve(event)
-        try:
-            validator(event.data)
-        except SchemaValidationError as error:
-            raise EventValidationError(
-                f"{declaration.qualified} v{event.dataversion} {event.id}: payload {error}"
-            ) from None
+        self.declared.validate(event)
         self.logger.append_keys(
             correlation_id=event.correlationid, event_type=event.type, event_version=event.dataversion
         )

@@ -42,7 +42,6 @@ from aws_lambda_powertools.utilities.idempotency import (
 from eventform.runtime import objects
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
-from eventform.runtime.validation import SchemaValidationError
 
 __all__ = [
     "CloudEvent",
@@ -188,13 +187,7 @@ class EventHandler:
     def validate(self, event: CloudEvent) -> None:
         """Refuse an event this consumer did not declare (by source, type and version) or whose payload does not
         match that declaration's schema."""
-        declaration, validator = self.declared.resolve(event)
-        try:
-            validator(event.data)
-        except SchemaValidationError as error:
-            raise EventValidationError(
-                f"{declaration.qualified} v{event.dataversion} {event.id}: payload {error}"
-            ) from None
+        self.declared.validate(event)
 
     # Handling ---------------------------------------------------------------------------------------------
     def _handle(self, envelope: dict[str, Any]) -> Any:

@@ -32,6 +32,27 @@ if TYPE_CHECKING:  # the publisher reads a loaded catalog; it imports nothing of
 
 MAX_MESSAGE_BYTES = 262_144  # SNS and EventBridge: 256 KB per message / entry
 PUT_EVENTS_BATCH = 10
+PUT_EVENTS_REQUEST_BYTES = 262_144  # EventBridge: 256 KB per PutEvents request, all its entries together
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """What an entry counts towards EventBridge's limits (measured as its JSON, which is never less than AWS's
+    own sum of Source, DetailType, Detail and Resources)."""
+    return len(json.dumps(entry).encode())
+
+
+def put_events_requests(entries: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Cut entries into PutEvents requests: at most 10 entries and 256 KB per request."""
+    requests: list[list[tuple[str, dict[str, Any]]]] = []
+    size = 0
+    for item in entries:
+        item_size = entry_size(item[1])
+        if not requests or len(requests[-1]) == PUT_EVENTS_BATCH or size + item_size > PUT_EVENTS_REQUEST_BYTES:
+            requests.append([])
+            size = 0
+        requests[-1].append(item)
+        size += item_size
+    return requests
 
 
 class PublishError(Exception):
@@ -189,7 +210,7 @@ class Publisher:
             "Detail": json.dumps(envelope, separators=(",", ":"), sort_keys=True),
             "EventBusName": self.bus_name(event.domain),
         }
-        if len(json.dumps(entry).encode()) > MAX_MESSAGE_BYTES:
+        if entry_size(entry) > MAX_MESSAGE_BYTES:
             raise PublishError(f"{event.qualified_name} {envelope['id']} exceeds EventBridge's 256 KB entry limit")
         return entry
 
@@ -218,7 +239,8 @@ class Publisher:
         ]
 
     def put_events(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
-        """EventBridge ``PutEvents`` in batches of 10; only failed entries are retried, with backoff and jitter."""
+        """EventBridge ``PutEvents`` in requests of at most 10 entries and 256 KB; only failed entries are retried,
+        with backoff and jitter."""
         if self.events is None:
             raise PublishError("no EventBridge client given")
         entries = []
@@ -227,8 +249,7 @@ class Publisher:
             entries.append((envelope["id"], self.bus_entry(event, envelope)))
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []
-        for start in range(0, len(entries), PUT_EVENTS_BATCH):
-            batch = entries[start : start + PUT_EVENTS_BATCH]
+        for batch in put_events_requests(entries):
             for attempt in range(1, self.max_attempts + 1):
                 response = self.events.put_events(Entries=[entry for _, entry in batch])
                 retry = []

@@ -228,3 +228,17 @@ def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply
         ("apply", "-auto-approve"),
     ]
     assert "imported" in paths.command_log("local-platform", "apply").read_text()
+
+
+def test_local_terraform_never_inherits_the_developers_aws_variables(monkeypatch, tmp_path: Path) -> None:
+    for name, value in {
+        "AWS_PROFILE": "prod-admin",
+        "AWS_SESSION_TOKEN": "real-token",
+        "AWS_ACCESS_KEY_ID": "AKIAREAL",
+        "AWS_ENDPOINT_URL": "https://sqs.eu-west-1.amazonaws.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    env = local.local_terraform_environment(tmp_path)
+    aws = {k: v for k, v in env.items() if k.startswith("AWS_")}
+    assert aws == local.LOCAL_CREDENTIALS
+    assert env["TF_CLI_CONFIG_FILE"].startswith(str(tmp_path))

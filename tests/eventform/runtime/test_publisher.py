@@ -138,6 +138,18 @@ def test_put_events_batches_by_ten_and_retries_only_failed_entries(catalog, monk
     assert len(sleeps) == 3 and all(0 <= s <= 5 for s in sleeps)
 
 
+def test_put_events_requests_stay_within_256_kb_altogether(catalog, monkeypatch) -> None:
+    """EventBridge limits a PutEvents request to 256 KB, not only each entry: five ~100 KB events need three
+    requests although ten entries would fit by count."""
+    ids = iter(range(1000))
+    monkeypatch.setattr("eventform.runtime.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
+    events = FlakyEvents({})
+    publisher = Publisher(catalog, "dev", events=events, bus_names={"users": "bus"}, sleep=lambda _: None)
+    large = [(name, {**data, "name": "x" * 100_000}) for name, data in (user(i) for i in range(5))]
+    assert len(publisher.put_events(large)) == 5
+    assert events.requests == [2, 2, 1]
+
+
 def test_a_partially_failed_batch_is_never_reported_as_success(catalog, monkeypatch) -> None:
     ids = iter(range(1000))
     monkeypatch.setattr("eventform.runtime.publisher.uuid.uuid4", lambda: f"e-{next(ids)}")
