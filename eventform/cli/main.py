@@ -58,9 +58,21 @@ def _running(root: Path | None) -> Path:
     return project
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import version
+
+        console.print(f"eventform {version('eventform')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print eventform's version and exit."),
+    ] = False,
     debug: Annotated[
         bool,
         typer.Option(

@@ -93,3 +93,11 @@ def test_usage_errors_are_usage_errors_not_internal_ones(args: list[str], messag
     assert result.exit_code == 2, result.output
     assert message in result.output and "internal error" not in result.output
     assert "Usage: eventform" in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"], prog_name="eventform")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"eventform {version('eventform')}"
