@@ -529,7 +529,7 @@ def add_consumer(
 def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
     """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
     the way SNS does, with eventform's SNS matcher, on the message the publisher would send)."""
-    from eventform.catalog.routing import expected_consumers
+    from eventform.catalog.routing import receives
     from eventform.runtime.publisher import Publisher
 
     publisher = Publisher(catalog, "scaffold")
@@ -538,7 +538,7 @@ def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
         for example in catalog.event(qualified).latest.examples:
             event, envelope = publisher.envelope(qualified, example)
             message = publisher.sns_message(event, envelope)
-            passing += consumer.qualified_name in expected_consumers(catalog, qualified, message)
+            passing += receives(consumer, qualified, message)
     return passing
 
 

@@ -28,7 +28,7 @@ RootOption = Annotated[
 ]
 
 
-def _root(root: Path | None) -> Path:
+def project_root(root: Path | None) -> Path:
     """The project root, after finishing what a killed `eventform add` left there (see authoring/files.py)."""
     from eventform.authoring.files import heal
 
@@ -76,7 +76,7 @@ def add_domain(
     """Create catalog/<name>.yaml."""
     from eventform.authoring.scaffold import add_domain as scaffold
 
-    project = _root(root)
+    project = project_root(root)
     try:
         result = scaffold(project, name, owner, description, classification)
     except CatalogError as error:
@@ -108,7 +108,7 @@ def add_event(
             "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written."
         )
         raise typer.Exit(2)
-    project = _root(root)
+    project = project_root(root)
     try:
         result = scaffold(project, domain, name, version, topic, description, message_group)
     except CatalogError as error:
@@ -139,7 +139,7 @@ def add_consumer(
     """Add a consumer (queue + DLQ + subscriptions + Lambda are generated from it) and its handler package."""
     from eventform.authoring.scaffold import add_consumer as scaffold
 
-    project = _root(root)
+    project = project_root(root)
     try:
         result = scaffold(project, domain, name, events, filter_json, filter_scope, handler, description)
     except CatalogError as error:
@@ -156,7 +156,7 @@ def export_asyncapi(
     from eventform.authoring.asyncapi import export
     from eventform.catalog.loader import load
 
-    project = _root(root)
+    project = project_root(root)
     try:
         catalog, _ = load(project)
     except CatalogError as error:
@@ -197,7 +197,7 @@ def diff(
     from eventform.authoring.diff import diff as compute
     from eventform.synthesis.lock import output_lock
 
-    project = _root(root)
+    project = project_root(root)
     with output_lock(out, "diff") if out is not None else contextlib.nullcontext():
         try:
             with errors.status(f"Synthesizing {base} and the working tree..."):
@@ -231,7 +231,7 @@ def docs(
     from eventform.authoring.docs import DocsError, build
     from eventform.catalog.loader import load
 
-    project = _root(root)
+    project = project_root(root)
     try:
         catalog, environments = load(project)
         result = build(catalog, environments, out if out.is_absolute() else project / out, project)

@@ -16,6 +16,8 @@ from rich.table import Table
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
 from eventform.cli import boundary
+from eventform.cli.authoring import RootOption
+from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
 
 if TYPE_CHECKING:
@@ -30,21 +32,6 @@ app = typer.Typer(
 )
 console = Console(emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, emoji=False)
-
-RootOption = Annotated[
-    Path | None, typer.Option("--root", help="Project root holding catalog/ and environments/.", show_default=False)
-]
-
-
-def _root(root: Path | None) -> Path:
-    """The project root, after finishing what a killed `eventform add` left there (see authoring/files.py)."""
-    from eventform.authoring.files import heal
-
-    project = (root or Path.cwd()).resolve()
-    for note in heal(project):
-        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
-    return project
-
 
 def _running(root: Path | None) -> Path:
     """The project root, once its embedded AWS is known to be up when `local up` left an endpoint for it."""
