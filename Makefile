@@ -6,8 +6,11 @@ UV_VERSION := 0.9.30
 UV := .cache/uv-bootstrap/bin/uv
 # Node 22 from npm for this platform (package.json optionalDependencies; npm ci installs only the matching one),
 # else the machine's own `node` (macOS on Apple silicon: npm has no Node 22 build for it; install Node 22 yourself).
+# Always first on PATH, whether or not it exists yet: on a fresh clone `npm ci` creates it during this very make run,
+# and a choice made when the Makefile is read would keep the machine's older node for jsii (issue: CI on Node 20).
+# JSII_NODE is left to eventform (synthesis/toolchain.py picks this Node 22) and to PATH for everything else.
 NODE_PLATFORM := $(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
-NODE_BIN := $(if $(wildcard node_modules/node-$(NODE_PLATFORM)/bin/node),$(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin,$(patsubst %/,%,$(dir $(shell command -v node))))
+NODE_BIN := $(CURDIR)/node_modules/node-$(NODE_PLATFORM)/bin
 EVENTFORM := .venv/bin/eventform
 # The Python of the venvs: the Lambda runtime's (3.12, .python-version) wherever uv finds one on this machine (PATH,
 # pyenv, uv's own installs), else 3.11, which the project also admits: CI machines here cannot download a Python.
@@ -17,7 +20,6 @@ PROJECT_PYTHON = $(shell $(UV) python find --no-project 3.12 2>/dev/null || $(UV
 SCAN_ENV := .cache/scan-venv
 
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
-export JSII_NODE := $(NODE_BIN)/node
 export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1

@@ -75,3 +75,22 @@ def test_npm_ci_installs_the_node_of_each_platform(tmp_path: Path, npm_os: str, 
     assert added == ({expected} if expected else set())
     optional = json.loads((ROOT / "package.json").read_text())["optionalDependencies"]
     assert set(optional) == set(toolchain.NODE_PACKAGES.values()) and len(set(optional.values())) == 1
+
+
+def test_jsii_runs_the_projects_node_22_under_make() -> None:
+    """CI once ran every synthesis on the machine's Node 20: the Makefile chose `node` when it was read, before `npm ci`
+    had installed Node 22 on the fresh clone. jsii then printed an end-of-life banner into every command's stderr."""
+    import shutil
+    import subprocess
+
+    if toolchain.node_package() is None:
+        pytest.skip("npm has no Node 22 build for this platform; the machine's node is used (README)")
+    toolchain.ensure_jsii_node()
+    node = os.environ.get("JSII_NODE") or shutil.which("node")
+    assert node is not None
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    assert version.startswith("v22."), f"jsii would run {node} ({version}), not the project's Node 22"
+    on_path = shutil.which("node")
+    assert on_path is not None and Path(on_path).resolve() == Path(node).resolve(), (
+        f"`node` on PATH is {on_path}, not {node}: the cdktn CLI and jsii would disagree"
+    )
