@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 from eventform.catalog.errors import CatalogError
+from eventform.cli.selection import check as check_selection
+from eventform.cli.selection import plural
 
 console = Console(soft_wrap=True, emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, soft_wrap=True, emoji=False)
@@ -56,7 +58,8 @@ def _report(result, root: Path) -> None:
         console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
     catalog = result.catalog
     console.print(
-        f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, {len(catalog.consumers)} consumers."
+        f"Catalog OK: {plural(len(catalog.domains), 'domain')}, {plural(len(catalog.events), 'event')}, "
+        f"{plural(len(catalog.consumers), 'consumer')}."
     )
     console.print("[bold]Next steps:[/]")
     for number, step in enumerate(result.next_steps, 1):
@@ -200,6 +203,7 @@ def diff(
     project = project_root(root)
     with output_lock(out, "diff") if out is not None else contextlib.nullcontext():
         try:
+            check_selection(project, env)
             with errors.status(f"Synthesizing {base} and the working tree..."):
                 report = compute(project, base, env)
         except CatalogError as error:
@@ -240,7 +244,9 @@ def docs(
     except DocsError as error:
         errors.print(f"eventform docs: {error}", markup=False)
         raise typer.Exit(1) from error
-    console.print(f"{result.pages} pages (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html")
+    console.print(
+        f"{plural(result.pages, 'page')} (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html"
+    )
 
 
 def register(app: typer.Typer) -> None:
