@@ -16,6 +16,7 @@ from rich.table import Table
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
 from eventform.cli import boundary, cdktn_app, selection, views
+from eventform.cli import deploy as cli_deploy
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
@@ -578,6 +579,7 @@ def dlq_redrive(
 
 
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
+cli_deploy.register(app)  # deploy, destroy (eventform/cli/deploy.py)
 
 if __name__ == "__main__":
     main()
