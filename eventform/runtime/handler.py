@@ -42,6 +42,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from eventform.runtime import objects
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.redaction import PiiRedactingFormatter, bound_pii
 
 __all__ = [
     "CloudEvent",
@@ -153,7 +154,7 @@ class EventHandler:
             if timeout_guard_ms is not None
             else int(os.environ.get("TIMEOUT_GUARD_MS", DEFAULT_TIMEOUT_GUARD_MS))
         )
-        self.logger = Logger(service=consumer)
+        self.logger = Logger(service=consumer, logger_formatter=PiiRedactingFormatter())  # pii: paths masked
         self.declared = Declarations(consumer, schemas_dir)
         self._handlers: dict[tuple[str, str], BusinessHandler] = {}
         table = idempotency_table if idempotency_table is not None else os.environ.get("IDEMPOTENCY_TABLE")
@@ -201,7 +202,7 @@ class EventHandler:
         """Validate, log with correlation keys, then run the business function once per event id."""
         if context is not None and context.get_remaining_time_in_millis() < self.timeout_guard_ms:
             raise TimeoutGuardError(f"{context.get_remaining_time_in_millis()} ms left: leaving {event.id} for a retry")
-        self.validate(event)
+        declaration = self.declared.validate(event)
         self.logger.append_keys(
             correlation_id=event.correlationid,
             event_type=event.type,
@@ -209,7 +210,8 @@ class EventHandler:
             event_id=event.id,
         )
         try:
-            return self._dispatch(envelope=event.to_dict())
+            with bound_pii(declaration.pii, event.data):  # every log line written meanwhile masks them
+                return self._dispatch(envelope=event.to_dict())
         finally:
             self.logger.remove_keys(["correlation_id", "event_type", "event_version", "event_id"])
 
