@@ -65,7 +65,7 @@ def test_synth_one_stack_prints_a_summary(project: Path) -> None:
     out = project / "out"
     result = runner.invoke(app, ["synth", "--stack", "dev-payments", "--out", str(out), "--root", str(project)])
     assert result.exit_code == 0, result.output
-    assert "Synthesized 1 stacks" in result.output and "dev-payments" in result.output
+    assert "Synthesized 1 stack in" in result.output and "dev-payments" in result.output
     assert (out / "stacks" / "dev-payments" / "cdk.tf.json").is_file()
 
 
