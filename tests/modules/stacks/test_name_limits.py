@@ -36,6 +36,7 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_cloudwatch_event_connection", "name"): 64,
     ("aws_cloudwatch_event_api_destination", "name"): 64,
     ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_composite_alarm", "alarm_name"): 255,
     ("aws_cloudwatch_log_group", "name"): 512,
     ("aws_dynamodb_table", "name"): 255,
     ("aws_kms_alias", "name"): 256,
