@@ -25,6 +25,8 @@ from tests.conftest import ROOT, copy_project
 BLOCK = re.compile(r"```(?:bash|sh)\n(.*?)```", re.S)
 PLACEHOLDERS = {"N": "2"}  # `[--count N]` in usage lines
 CDKTN_COMMANDS = {"synth", "deploy", "destroy", "diff", "list", "output", "get"}
+EXPORTED = {"TF_CLI_CONFIG_FILE", "EVENTFORM_LOCAL_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION"}  # fmt: skip
 EXTERNAL = {"aws": "the AWS CLI against a real account (the archive replay example)"}
 NOT_RUN_HERE = {  # eventform commands that parse here but run elsewhere, and why
     ("synth", "--env"): "a whole environment; tests/conftest.py synthesizes every environment once per session",
@@ -32,7 +34,7 @@ NOT_RUN_HERE = {  # eventform commands that parse here but run elsewhere, and wh
     ("diff",): "synthesizes two revisions; tests/eventform/authoring/test_diff.py",
     ("scan",): "checkov; tests/eventform/compliance",
     ("lint", "--base"): "needs the git ref origin/main; tests/eventform/catalog/test_compat.py",
-    ("local",): "needs the embedded AWS; tests/eventform/local",
+    ("local",): "needs the embedded AWS; tests/eventform/local and tests/eventform/cli/test_cdktn_app.py",
     ("dlq",): "needs the embedded AWS; tests/eventform/local",
     ("--install-completion",): "would edit the shell profile; tests/eventform/cli/test_selection.py completes",
 }
@@ -139,7 +141,7 @@ def test_every_other_command_line_is_real() -> None:
             chdir = next(w for w in words if w.startswith("-chdir=")).removeprefix("-chdir=")
             assert chdir.removeprefix("cdktf.out/stacks/") in stacks, where
         elif program == "export":
-            assert words[1].startswith("TF_CLI_CONFIG_FILE="), where
+            assert all(w.split("=")[0] in EXPORTED for w in words[1:]), where
         else:
             assert program in EXTERNAL, f"{where}: classify this command in tests/test_readme_commands.py"
 

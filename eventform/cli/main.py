@@ -15,7 +15,7 @@ from rich.table import Table
 
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
-from eventform.cli import boundary, selection, views
+from eventform.cli import boundary, cdktn_app, selection, views
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
@@ -135,8 +135,9 @@ def synth(
     project = _root(root)
     try:
         selection.check(project, env, stack)
+        endpoint = cdktn_app.local_endpoint(project)  # EVENTFORM_LOCAL_ENDPOINT, as for `cdktn synth`
         with console.status("Synthesizing (loading the AWS bindings takes a few seconds)..."):
-            result = synthesize(project, out, env, stack)
+            result = synthesize(project, out, env, stack, endpoint)
     except CatalogError as error:
         _fail(error)
     if as_json:
@@ -501,6 +502,22 @@ def local_status(root: RootOption = None, as_json: JsonOption = False) -> None:
         return
     for stack, count in state.stacks.items():
         console.print(f"  {stack}: {selection.plural(count, 'resource')}")
+
+
+@local_app.command("start")
+def local_start(root: RootOption = None) -> None:
+    """Start the embedded AWS alone (nothing deployed), for `cdktn deploy` or plain Terraform by hand."""
+    from eventform.local import embedded as local
+
+    project = _root(root)
+    try:
+        url = local.start_server(local.LocalPaths(project))
+    except local.LocalError as error:
+        errors.print(f"eventform local start: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    credentials = " ".join(f"{k}={v}" for k, v in local.LOCAL_CREDENTIALS.items())
+    console.print(f"embedded AWS listening on {url}; stop it with `eventform local down`", markup=False, soft_wrap=True)
+    console.print(f"export {cdktn_app.ENDPOINT_VARIABLE}={url} {credentials}", markup=False, soft_wrap=True)
 
 
 @local_app.command("down")
