@@ -22,6 +22,9 @@ from eventform.catalog.bucket_model import (  # noqa: F401
 )
 from eventform.catalog.external import PiiException, Reference
 
+# Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
+from eventform.catalog.stream_model import Stream, StreamRetries, StreamSource  # noqa: F401
+
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
@@ -139,6 +142,7 @@ class Consumer:
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
     renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
     rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
+    stream: StreamSource | None = None  # Kinesis: set when Lambda reads a catalog stream for it (no queue, no topic)
 
     @property
     def qualified_name(self) -> str:
@@ -148,6 +152,11 @@ class Consumer:
     def physical_name(self) -> str:
         """The name its AWS resources and construct ids carry: the previous name after a ``renamed_from`` rename."""
         return self.renamed_from or self.name
+
+    @property
+    def takes(self) -> tuple[str, ...]:
+        """The catalog events its handler receives, whatever carries them (topics, buses or a stream)."""
+        return self.events or (self.stream.events if self.stream else ())
 
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
@@ -182,6 +191,7 @@ class Domain:
     api_calls: tuple[ApiCallAlert, ...] = ()
     buckets: tuple[Bucket, ...] = ()
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
+    streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:

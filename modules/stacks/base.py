@@ -38,6 +38,7 @@ LOCAL_SERVICES = (
     "dynamodb",
     "events",
     "iam",
+    "kinesis",
     "kms",
     "lambda",
     "logs",
