@@ -3,6 +3,9 @@
 Built on Powertools for AWS Lambda (Python) v3:
 - SQS batches go through ``BatchProcessor`` (``SqsFifoPartialProcessor`` for FIFO queues: the first failure of a
   message group stops that group) and return a partial batch response, so one poison message never blocks the rest;
+- Kinesis batches (a catalog stream, whose records' data is the envelope) go through ``BatchProcessor`` for Kinesis:
+  the partial batch response names the failed sequence numbers, and Lambda resumes the shard from the lowest one
+  (what succeeded after it comes again and is recognised by idempotency);
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
   S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
   (:mod:`eventform.runtime.objects`), and S3's test event on configuration is acknowledged;
@@ -32,6 +35,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -221,6 +225,8 @@ class EventHandler:
         records = event.get("Records") or []
         if records and records[0].get("eventSource") == "aws:sqs":
             return self._sqs_batch(event, context)
+        if records and records[0].get("eventSource") == "aws:kinesis":
+            return self._kinesis_batch(event, context)
         if objects.is_notification(event):  # S3 invoked the function: failures raise, Lambda retries
             for record in records:
                 self.handle(CloudEvent.from_dict(objects.from_notification(record)), context)
@@ -232,7 +238,7 @@ class EventHandler:
         if "detail-type" in event:  # EventBridge push
             self.handle(unwrap(event), context)
             return {"handled": 1}
-        raise EventValidationError("unsupported invocation: expected SQS, SNS, S3 or EventBridge")
+        raise EventValidationError("unsupported invocation: expected SQS, Kinesis, SNS, S3 or EventBridge")
 
     def _sqs_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         # skip_group_on_error: a failure stops only its own message group; other groups keep going, in order.
@@ -247,4 +253,21 @@ class EventHandler:
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    def _kinesis_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        """A catalog stream's records: data (base64) is the CloudEvents envelope the publisher put."""
+
+        def record_handler(record: KinesisStreamRecord) -> Any:
+            try:
+                text = record.kinesis.data_as_text()
+            except ValueError as error:  # not base64, or not UTF-8: no envelope to read
+                raise EventValidationError(f"the record's data is not text: {error}") from None
+            return self.handle(unwrap(text), context)
+
+        return process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=BatchProcessor(event_type=EventType.KinesisDataStreams),
+            context=context,
         )

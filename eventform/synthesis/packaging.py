@@ -50,7 +50,7 @@ def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, 
         relative = path.relative_to(root)
         if path.is_file() and not SKIPPED_PARTS & set(relative.parts) and path.suffix in {".py", ".json", ".txt"}:
             files[relative.as_posix()] = path.read_bytes()
-    for qualified in consumer.events:
+    for qualified in consumer.takes:  # topics, buses or a stream: the schemas the runtime validates against
         event = catalog.event(qualified)
         manifest = f"handlers/{consumer.handler}/schemas/{event.domain}/domain.json"
         described = json.loads(files.get(manifest, b'{"pii": {}}'))
