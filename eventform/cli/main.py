@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -92,23 +92,27 @@ def _plain(error: BaseException) -> str:
     return str(error)
 
 
-def _payload(file: Path) -> object:
+def _payload(file: Path) -> dict[str, Any]:
     """The JSON payload of ``local publish --file``; an unreadable or malformed file is named with the fix."""
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(payload, dict):
+            return payload
+        kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+        where, what = str(file), f"holds {kinds.get(type(payload), 'null')}, not a JSON object"
     except (OSError, json.JSONDecodeError) as error:
         where, what = (
             (f"{file}:{error.lineno}:{error.colno}", f"not valid JSON ({error.msg})")
             if isinstance(error, json.JSONDecodeError)
             else (str(file), error.strerror or str(error))
         )
-        errors.print(
-            f"eventform local publish: {where}: {what}\n    fix: pass a readable file holding one JSON object "
-            "(the event's payload), e.g. a copy of an entry of catalog/<domain>/<event>/v<N>.examples.json",
-            markup=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(1) from None
+    errors.print(
+        f"eventform local publish: {where}: {what}\n    fix: pass a readable file holding one JSON object "
+        "(the event's payload), e.g. a copy of an entry of catalog/<domain>/<event>/v<N>.examples.json",
+        markup=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
 
 
 def _waves(project: Path, stacks: list) -> dict[str, int]:
@@ -376,8 +380,8 @@ def local_up(root: RootOption = None, as_json: JsonOption = False) -> None:
     for column in ("stack", "applied in", "outputs"):
         table.add_column(column, overflow="fold")  # ARNs wrap whole, never cut with "…" (--json: one line each)
     for name in result.order:
-        shown = "\n".join(f"{k} = {v}" for k, v in result.outputs.get(name, {}).items())
-        table.add_row(name, f"{result.seconds[name]:.1f}s", shown)
+        outputs = "\n".join(f"{k} = {v}" for k, v in result.outputs.get(name, {}).items())
+        table.add_row(name, f"{result.seconds[name]:.1f}s", outputs)
     console.print(table)
 
 

@@ -121,3 +121,14 @@ def test_shell_completion_completes_commands_and_options() -> None:
     assert sorted(done.stdout.split()) == ["start", "status"]
     show = runner.invoke(app, ["--help"])
     assert "--install-completion" in show.output
+
+
+def test_publish_refuses_a_payload_file_that_is_not_one_object(project: Path) -> None:
+    listed = project / "payloads.json"
+    listed.write_text('[{"order_id": "o-1"}]')
+    result = runner.invoke(
+        app, ["local", "publish", "--event", "orders/order.created", "--file", str(listed), "--root", str(project)]
+    )
+    assert result.exit_code == 1
+    assert f"{listed}: holds an array, not a JSON object" in result.output
+    assert "fix: pass a readable file" in result.output
