@@ -100,6 +100,8 @@ def _queue_and_function(consumer: Consumer, names: Names) -> tuple[str | None, b
     """(queue name or None, whether its function is pushed, the DLQ of a pushed function outside rules)."""
     d, c = consumer.domain, consumer.physical_name
     route = consumer.route
+    if consumer.stream is not None:  # Lambda polls a catalog stream; failed batches go to the on-failure DLQ
+        return None, False, names.dlq(d, c, False)
     if route is not None:
         if route.has_queue:
             return names.queue(d, c, False), False, None
@@ -177,7 +179,7 @@ def consumer_watch(consumer: Consumer, environment: Environment, names: Names) -
     level = consumer.slo_for(environment)
     d, c = consumer.domain, consumer.physical_name
     queue, pushed, push_dlq = _queue_and_function(consumer, names)
-    function = names.function(d, c) if consumer.handler and (queue or pushed) else None
+    function = names.function(d, c) if consumer.handler and (queue or pushed or consumer.stream) else None
     dlqs: list[str] = []
     alarms: list[AlarmPlan] = []
     if queue is not None:
@@ -200,6 +202,19 @@ def consumer_watch(consumer: Consumer, environment: Environment, names: Names) -
     if consumer.route is not None:
         dlqs.append(names.delivery_dlq(d, c))
     alarms.extend(dlq_alarm(names, name, environment.alarms.dlq_messages) for name in dlqs)
+    if function is not None and consumer.stream is not None:
+        alarms.append(
+            AlarmPlan(
+                name=names.alarm(function, "iterator-age"),
+                signal=LAG,
+                description=f"{function} reads records of {consumer.stream.qualified_stream} older than "
+                f"{level.max_lag}s (IteratorAge; slo.max_lag of {consumer.qualified_name}): it falls behind the "
+                "stream, and records past the retention are lost.",
+                threshold=level.max_lag * 1000,
+                metrics=(("m", _lambda(function, "IteratorAge", "Maximum")),),
+                unit="ms",
+            )
+        )
     if function is not None and pushed:
         alarms.append(
             AlarmPlan(
