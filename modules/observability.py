@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from eventform.catalog.model import Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
-from modules.function import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
+from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
 
 OBJECTS_SOURCE = "objects"  # a consumer of a bucket's object events: its rule is on the default bus
 DURATION_NEAR_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: the next slow dependency times invocations out
