@@ -57,7 +57,7 @@ def test_lint_fails_with_the_problem_and_nothing_written(project: Path) -> None:
     path.write_text(path.read_text().replace("order.cancelled:", "cancel.order:"))
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 1
-    assert "orders.yaml:18 at events.cancel.order" in result.output
+    assert "orders.yaml:19 at events.cancel.order" in result.output
     assert "Nothing was written." in result.output
 
 
