@@ -334,3 +334,50 @@ def estimate(catalog: Catalog, environment: Environment, prices: PriceTable | No
         costing.domain(domain)
     costing.platform()
     return costing.estimate
+
+
+@dataclass(frozen=True)
+class CostChange:
+    """What a change does to one environment's monthly estimate (``eventform diff``)."""
+
+    environment: str
+    before: float
+    after: float
+    services: tuple[tuple[str, float, float], ...]  # (service, before, after), changed ones only
+    note: str = ""  # why it could not be estimated
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+def _services(result: Estimate) -> dict[str, float]:
+    found: dict[str, float] = defaultdict(float)
+    for item in result.items:
+        found[item.service] += item.monthly
+    return dict(found)
+
+
+def cost_changes(
+    base: tuple[Catalog, tuple[Environment, ...]], head: tuple[Catalog, tuple[Environment, ...]]
+) -> list[CostChange]:
+    """Per environment of ``head`` (the local one aside: it costs nothing), the estimate before and after."""
+    changes = []
+    base_environments = {e.name: e for e in base[1]}
+    for environment in head[1]:
+        if environment.is_local:
+            continue
+        try:
+            after = _services(estimate(head[0], environment))
+            previous = base_environments.get(environment.name)
+            before = _services(estimate(base[0], previous)) if previous else {}
+        except CatalogError as error:
+            changes.append(CostChange(environment.name, 0.0, 0.0, (), str(error.problems[0].message)))
+            continue
+        services = tuple(
+            (service, before.get(service, 0.0), after.get(service, 0.0))
+            for service in sorted(set(before) | set(after))
+            if round(before.get(service, 0.0), 2) != round(after.get(service, 0.0), 2)
+        )
+        changes.append(CostChange(environment.name, sum(before.values()), sum(after.values()), services))
+    return changes

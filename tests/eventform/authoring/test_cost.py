@@ -120,3 +120,22 @@ def test_the_generated_1000_event_catalog(tmp_path: Path) -> None:
     assert len(domains) == generated.domains + 1  # and the platform
     consumers = {i.consumer for i in result.items if i.consumer}
     assert len(consumers) == generated.consumers == 1000
+
+
+def test_diff_shows_the_cost_change_of_a_volume_change(project_root: Path, project_copy: Path) -> None:
+    from eventform.authoring.cost import cost_changes
+    from eventform.authoring.diff_report import Report, render_markdown
+
+    orders = project_copy / "catalog" / "orders.yaml"
+    doubled = orders.read_text().replace("per_day: 40000, peak_per_second: 25", "per_day: 80000, peak_per_second: 50")
+    orders.write_text(doubled)
+    changes = cost_changes(load(project_root), load(project_copy))
+    assert [c.environment for c in changes] == ["dev", "prod", "staging"]  # local costs nothing
+    prod = next(c for c in changes if c.environment == "prod")
+    services = {s: (before, after) for s, before, after in prod.services}
+    assert services["SNS"][1] - services["SNS"][0] == pytest.approx(40_000 * 30 / 1e6 * 0.50)  # the extra publishes
+    assert prod.delta > 0 and "CloudWatch" in services  # send-email's and reserve-stock's logs grow too
+    report = Report("main", "0" * 40, [], [], [], [], 0, changes)
+    text = render_markdown(report)
+    assert "### Cost (monthly estimate, USD)" in text
+    assert f"| prod | {prod.before:.2f} | {prod.after:.2f} | +{prod.delta:.2f} |" in text
