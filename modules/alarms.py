@@ -90,7 +90,7 @@ def planned_alarm(
     }
     if plan.expression is None:
         (_, metric), *_ = plan.metrics
-        statistic = {"extended_statistic": metric.stat} if metric.stat.startswith("p") else {"statistic": metric.stat}
+        percentile = metric.stat.startswith("p")
         return CloudwatchMetricAlarm(
             scope,
             id,
@@ -98,7 +98,8 @@ def planned_alarm(
             metric_name=metric.name,
             dimensions=dict(metric.dimensions),
             period=settings.period,
-            **statistic,
+            extended_statistic=metric.stat if percentile else None,
+            statistic=None if percentile else metric.stat,
             **common,
         )
     queries = [

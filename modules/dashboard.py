@@ -67,7 +67,7 @@ def _graph_metrics(plans: list[AlarmPlan], axis: str = "left") -> list[list[Any]
         for metric_id, metric in plan.metrics:
             rows.append(_row(metric, id=prefix + metric_id, stat=metric.stat, visible=False))
         ids = re.compile(r"\b(" + "|".join(re.escape(i) for i, _ in plan.metrics) + r")\b")
-        expression = ids.sub(lambda m, prefix=prefix: prefix + m.group(1), plan.expression)
+        expression = ids.sub(rf"{prefix}\1", plan.expression)
         rows.append([{"expression": expression, "id": f"{prefix}result", "label": label, "yAxis": axis}])
     return rows
 
@@ -236,7 +236,7 @@ def _across(title: str, plans: list[AlarmPlan], scaled: bool, region: str, perio
             terms.append(f"e{index}" if scaled else f"m{index}")
         function = "MAX" if scaled else "SUM"
         rows.append([{"expression": f"{function}([{', '.join(terms)}])", "id": "total", "label": title}])
-        lines = [("slo.max_lag", 100)] if scaled else []
+        lines: list[tuple[str, float]] = [("slo.max_lag", 100.0)] if scaled else []
         graphs.append(_graph(title, rows, region, period, lines))
     return graphs
 

@@ -115,7 +115,7 @@ class _Costing:
         """(messages, billed 64 KB chunks, bytes) a consumer receives per month: every event it takes (its filter
         cannot be evaluated on volumes: an upper bound)."""
         messages = chunks = size = 0.0
-        for qualified in consumer.events:
+        for qualified in consumer.takes:
             event = self.catalog.event(qualified)
             messages += self.monthly(event)
             chunks += self.monthly(event) * self.chunks(event)
@@ -165,6 +165,8 @@ class _Costing:
                      p["scheduler_invocation_per_million"])
         for pipe in domain.pipes:
             self.pipe(domain, pipe)
+        for stream in domain.streams:  # shard-hours and PUT payload units: not in the price table yet
+            self.estimate.not_estimated.append(f"{stream.qualified_name}: Kinesis streams are not priced yet")
         if not self.environment.is_local:
             pages = domain_pages(domain, self.environment, self.names, watches)
             self.add(d, "CloudWatch", "dashboards", len(pages), "dashboard-month", p["cloudwatch_dashboard_month"])
@@ -188,7 +190,7 @@ class _Costing:
         consumer = watch.consumer
         who = {"consumer": consumer.qualified_name}
         messages, chunks, size = self.deliveries(consumer)
-        if consumer.events and not any(self.catalog.event(q).volume for q in consumer.events):
+        if consumer.takes and not any(self.catalog.event(q).volume for q in consumer.takes):
             self.estimate.not_estimated.append(f"{consumer.qualified_name}: none of its events declares volume:")
         batch = self.batch(consumer, messages)
         if watch.queue is not None:
@@ -258,6 +260,9 @@ class _Costing:
         if consumer.delivery == "push" or (consumer.route and not consumer.route.has_queue):
             return 1.0
         rate = messages / self.month
+        if consumer.stream is not None:  # Kinesis: records of the batching window, up to the batch size
+            window = max(consumer.stream.batching_window, 1)
+            return max(1.0, min(float(consumer.stream.batch_size), rate * window))
         window = max(consumer.function.batching_window, 1)
         return max(1.0, min(float(consumer.function.batch_size), 10.0, rate * window))
 

@@ -23,6 +23,9 @@ from eventform.catalog.bucket_model import (  # noqa: F401
 from eventform.catalog.external import PiiException, Reference
 from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
+# Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
+from eventform.catalog.stream_model import Stream, StreamRetries, StreamSource  # noqa: F401
+
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
@@ -144,6 +147,7 @@ class Consumer:
     rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
     slo: ServiceLevelSpec = field(default_factory=ServiceLevelSpec)  # its own; the environment's fills the rest
     slo_overrides: dict[str, ServiceLevelSpec] = field(default_factory=dict)  # per environment
+    stream: StreamSource | None = None  # Kinesis: set when Lambda reads a catalog stream for it (no queue, no topic)
 
     @property
     def qualified_name(self) -> str:
@@ -160,6 +164,11 @@ class Consumer:
     def physical_name(self) -> str:
         """The name its AWS resources and construct ids carry: the previous name after a ``renamed_from`` rename."""
         return self.renamed_from or self.name
+
+    @property
+    def takes(self) -> tuple[str, ...]:
+        """The catalog events its handler receives, whatever carries them (topics, buses or a stream)."""
+        return self.events or (self.stream.events if self.stream else ())
 
     def queue_for(self, environment: Environment) -> QueueSettings:
         """Queue settings after environment defaults, the consumer's own values and its per-env overrides."""
@@ -194,6 +203,7 @@ class Domain:
     api_calls: tuple[ApiCallAlert, ...] = ()
     buckets: tuple[Bucket, ...] = ()
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
+    streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:

@@ -41,6 +41,7 @@ LOCAL_SERVICES = (
     "dynamodb",
     "events",
     "iam",
+    "kinesis",
     "kms",
     "lambda",
     "logs",

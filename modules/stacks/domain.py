@@ -27,7 +27,7 @@ from modules.function import (
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
-from modules.stacks import bus_wiring, monitoring, pipe_wiring
+from modules.stacks import bus_wiring, monitoring, pipe_wiring, stream_wiring
 from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -91,6 +91,7 @@ class DomainStack(DomainParts):
         self.bucket_topics: dict[str, EventTopic] = {}
         self.built_alarms: dict[str, CloudwatchMetricAlarm] = {}
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
+        self.streams = stream_wiring.build_streams(self, domain, tags)
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
         for bucket in domain.buckets:  # last: S3 checks every destination's policy when it takes the configuration
@@ -118,6 +119,9 @@ class DomainStack(DomainParts):
             return
         if consumer.objects is not None:  # a bucket's object events
             self._object_consumer(consumer, tags)
+            return
+        if consumer.stream is not None:  # Lambda reads a catalog stream
+            stream_wiring.build_stream_consumer(self, consumer, self.streams, tags)
             return
         if consumer.delivery == "push":  # SNS invokes the function
             self._push_consumer(consumer, tags)
@@ -457,13 +461,14 @@ class DomainStack(DomainParts):
             }
         )
         # Only the keys it uses: its own domain's (queue, DLQ, tables), the domains' whose topics it publishes to
-        # (emits), and the bucket's domain whose objects it reads. Never its source topics': SNS re-encrypts what it
-        # delivers under the queue's key.
+        # (emits), the bucket's domain whose objects it reads, the stream's domain whose records it reads. Never its
+        # source topics': SNS re-encrypts what it delivers under the queue's key.
         keys = sorted(
             {
                 names.key_alias(consumer.domain),
                 *(names.key_alias(q.split("/", 1)[0]) for q in consumer.emits),
                 *((names.key_alias(consumer.objects.domain),) if consumer.objects else ()),
+                *((names.key_alias(consumer.stream.domain),) if consumer.stream else ()),
                 *((names.key_alias(IDEMPOTENCY_KEY),) if environment.customer_managed_keys else ()),
             }
         )

@@ -1017,7 +1017,7 @@ CASES = [
     ),
     Case("name-collision", "shop.yaml", "collides with consumer", "rename one of the two consumers"),
     Case(
-        "objects-and-events", "payments.yaml", "either catalog events or a bucket's object events, not both", "keep one"
+        "objects-and-events", "payments.yaml", "a stream's records, not events and objects together", "keep one"
     ),
     Case("objects-unknown-bucket", "payments.yaml", "unknown bucket 'payments/receipts'", "payments/invoices"),
     Case("objects-unknown-kind", "payments.yaml", "'deleted' is not one of", "removed"),
