@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from eventform.authoring.catalog_diff import Line, SchemaChange, catalog_changes
+from eventform.authoring.cost import cost_changes
 from eventform.authoring.diff_report import (
     COMMENT_LIMIT,
     FORCES_REPLACEMENT,
@@ -144,10 +145,11 @@ def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Re
         base_root.mkdir()
         commit = export_revision(root, base_ref, base_root)
         try:
-            base_catalog, _ = load(base_root)
+            base_catalog, base_environments = load(base_root)
         except CatalogError as error:
             raise DiffError(f"the catalog at {base_ref} does not load:\n{error}") from error
-        head_catalog, _ = load(root)  # CatalogError propagates: the working tree must be valid
+        head_catalog, head_environments = load(root)  # CatalogError propagates: the working tree must be valid
+        costs = cost_changes((base_catalog, base_environments), (head_catalog, head_environments))
         lines, breaking, additive = catalog_changes(base_catalog, head_catalog)
         base_out, head_out = scratch_path / "base.out", scratch_path / "head.out"
         process = _start_base_synthesis(base_root, base_out, environments)
@@ -159,7 +161,7 @@ def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Re
             raise DiffError(f"synthesizing {base_ref} failed:\n{output[-4000:]}")
         stacks = compare_stacks(base_out, head_out)
         compared = len({p.name for out in (base_out, head_out) for p in (out / "stacks").iterdir() if p.is_dir()})
-    return Report(base_ref, commit, lines, breaking, additive, stacks, compared)
+    return Report(base_ref, commit, lines, breaking, additive, stacks, compared, costs)
 
 
 __all__ = [

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
-from eventform.cli import boundary, cdktn_app, selection, views
+from eventform.cli import boundary, cdktn_app, cost_command, selection, views
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
@@ -569,6 +569,7 @@ def dlq_redrive(
 
 
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
+cost_command.register(app)  # cost (eventform/cli/cost_command.py)
 
 if __name__ == "__main__":
     main()
