@@ -34,6 +34,8 @@ NOT_RUN_HERE = {  # eventform commands that parse here but run elsewhere, and wh
     ("diff",): "synthesizes two revisions; tests/eventform/authoring/test_diff.py",
     ("scan",): "checkov; tests/eventform/compliance",
     ("lint", "--base"): "needs the git ref origin/main; tests/eventform/catalog/test_compat.py",
+    ("deploy",): "Terraform against an account; tests/eventform/cli/test_deploy.py runs it on the embedded AWS",
+    ("destroy",): "Terraform against an account; tests/eventform/cli/test_deploy.py runs it on the embedded AWS",
     ("local",): "needs the embedded AWS; tests/eventform/local and tests/eventform/cli/test_cdktn_app.py",
     ("dlq",): "needs the embedded AWS; tests/eventform/local",
     ("--install-completion",): "would edit the shell profile; tests/eventform/cli/test_selection.py completes",

@@ -16,6 +16,7 @@ from rich.table import Table
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
 from eventform.cli import boundary, cdktn_app, cost_command, selection, views
+from eventform.cli import deploy as cli_deploy
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
@@ -114,6 +115,16 @@ def _payload(file: Path) -> dict[str, Any]:
     raise typer.Exit(1)
 
 
+def _waves(project: Path, stacks: list) -> dict[str, int]:
+    """Deploy waves of the synthesized stacks, counted over every stack of their environments (a stack synthesized
+    alone still shows its place in the order)."""
+    from eventform.catalog.loader import load
+    from eventform.synthesis.app import plan_stacks
+
+    catalog, environments = load(project, sorted({s.environment.name for s in stacks}))
+    return views.deploy_waves(plan_stacks(catalog, environments))
+
+
 def stack_summary(stack_dir: Path) -> Counter[str]:
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     return Counter({kind: len(items) for kind, items in config.get("resource", {}).items()})
@@ -140,6 +151,7 @@ def synth(
             result = synthesize(project, out, env, stack, endpoint)
     except CatalogError as error:
         _fail(error)
+    waves = _waves(project, result.stacks)
     if as_json:
         views.print_json(
             {
@@ -147,6 +159,7 @@ def synth(
                 "stacks": [
                     {
                         "name": p.name,
+                        "wave": waves[p.name],
                         "depends_on": list(p.depends_on),
                         "resources": stack_summary(result.outdir / "stacks" / p.name),
                     }
@@ -159,15 +172,16 @@ def synth(
         title=f"Synthesized {selection.plural(len(result.stacks), 'stack')} in {result.seconds:.1f}s -> {result.outdir}"
     )
     table.add_column("stack")
+    table.add_column("wave", justify="right")  # deploy order: a stack after every stack of a lower wave
     table.add_column("resources", justify="right")
-    table.add_column("what")
+    table.add_column("what", overflow="fold")
     total = 0
-    for planned in result.stacks:
+    for planned in sorted(result.stacks, key=lambda p: (p.environment.name, waves[p.name], p.name)):
         counts = stack_summary(result.outdir / "stacks" / planned.name)
         total += sum(counts.values())
         what = ", ".join(f"{n} {kind.removeprefix('aws_')}" for kind, n in sorted(counts.items()))
-        table.add_row(planned.name, str(sum(counts.values())), what)
-    table.add_row("[bold]total", f"[bold]{total}", "")
+        table.add_row(planned.name, str(waves[planned.name]), str(sum(counts.values())), what)
+    table.add_row("[bold]total", "", f"[bold]{total}", "")
     console.print(table)
 
 
@@ -570,6 +584,7 @@ def dlq_redrive(
 
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
 cost_command.register(app)  # cost (eventform/cli/cost_command.py)
+cli_deploy.register(app)  # deploy, destroy (eventform/cli/deploy.py)
 
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -10,6 +11,33 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from eventform.catalog.model import Catalog
+    from eventform.synthesis.app import PlannedStack
+
+
+def deploy_waves(stacks: Iterable[PlannedStack]) -> dict[str, int]:
+    """Deploy order per stack: the platform stack 1, a domain stack one more than the highest wave among its
+    dependencies and its environment's platform stack (the README's order: platform, publishers, consumers). Stacks
+    of one wave can be applied together; destroy in the reverse order."""
+    stacks = list(stacks)
+    platforms = {s.environment.name: s.name for s in stacks if s.domain is None}
+    depends = {
+        s.name: [
+            *s.depends_on,
+            *([platforms[s.environment.name]] if s.domain and s.environment.name in platforms else []),
+        ]
+        for s in stacks
+    }
+    waves: dict[str, int] = {}
+
+    def wave(name: str, seen: tuple[str, ...] = ()) -> int:
+        if name not in waves:
+            below = [wave(d, (*seen, name)) for d in depends.get(name, []) if d in depends and d not in seen]
+            waves[name] = 1 + max(below, default=0)
+        return waves[name]
+
+    for name in depends:
+        wave(name)
+    return waves
 
 
 def print_json(value: object) -> None:

@@ -38,7 +38,9 @@ def test_synth_json_lists_each_stack_with_its_resources_and_dependencies(project
     assert data["outdir"] == str(out.resolve())
     (stack,) = data["stacks"]
     config = json.loads((out / "stacks" / "dev-payments" / "cdk.tf.json").read_text())
-    assert stack["name"] == "dev-payments" and "dev-orders" in stack["depends_on"]
+    assert (
+        stack["name"] == "dev-payments" and "dev-orders" in stack["depends_on"] and stack["wave"] == 3
+    )  # after dev-platform (1) and dev-orders (2)
     assert stack["resources"] == {kind: len(items) for kind, items in config["resource"].items()}
 
 
@@ -46,3 +48,20 @@ def test_local_status_json_without_a_server(project: Path) -> None:
     result = runner.invoke(app, ["local", "status", "--json", "--root", str(project)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {"endpoint": None, "pid": None, "running": False, "stacks": {}}
+
+
+def test_deploy_waves_follow_the_dependencies(project: Path) -> None:
+    from eventform.catalog.loader import load
+    from eventform.cli.views import deploy_waves
+    from eventform.synthesis.app import plan_stacks
+
+    catalog, environments = load(project, ["dev"])
+    planned = plan_stacks(catalog, environments)
+    waves = deploy_waves(planned)
+    assert waves["dev-platform"] == 1
+    for stack in planned:
+        for dependency in stack.depends_on:
+            assert waves[stack.name] > waves[dependency], (stack.name, dependency)
+        if stack.domain is not None:
+            assert waves[stack.name] >= 2
+    assert waves["dev-inventory"] > waves["dev-orders"]  # inventory consumes orders' events
