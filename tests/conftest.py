@@ -1,10 +1,15 @@
-"""Shared fixtures: one synthesis of the sample catalog per test session, and the Terraform guard."""
+"""Shared fixtures: one synthesis of the sample catalog per test run (shared by every pytest-xdist worker), and the
+Terraform guard."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import pickle
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +46,39 @@ def project_root() -> Path:
     return ROOT
 
 
+def run_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every worker of this run sees: pytest-xdist gives each worker its own base temp directory inside the
+    run's (``.../pytest-N/popen-gw0``), so the run's is the parent; without xdist it is the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, name: str) -> Iterator[None]:
+    """Wait for and hold ``folder/.name.lock`` (flock: released by the kernel however the holder dies)."""
+    with open(folder / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
-    """Every environment of the sample catalog, synthesized once for the whole session."""
-    return synthesize(ROOT, tmp_path_factory.mktemp("synth") / "cdktf.out")
+    """Every environment of the sample catalog, synthesized once for the whole run: the first worker to get here
+    synthesizes (under a lock), the others read its result. Tests only read this output (``project_copy`` and their
+    own ``synthesize`` calls are for writing)."""
+    shared = run_temp_dir(tmp_path_factory) / "synth-shared"
+    shared.mkdir(exist_ok=True)
+    record = shared / "result.pickle"
+    with run_lock(shared, "synth"):
+        if record.exists():
+            result: SynthResult = pickle.loads(record.read_bytes())
+            return result
+        result = synthesize(ROOT, shared / "cdktf.out")
+        record.write_bytes(pickle.dumps(result))
+        return result
 
 
 class StackJson:
