@@ -94,6 +94,7 @@ import json, os, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 project, out, selector, workers = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+cached = sys.argv[5] == "cached"
 
 def rss_kib(pid):
     try:
@@ -130,7 +131,7 @@ sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
 from eventform.synthesis.app import synthesize
 started = time.perf_counter()
-result = synthesize(project, out, environments=[selector], workers=workers)
+result = synthesize(project, out, environments=[selector], workers=workers, cache=cached)
 total = time.perf_counter() - started
 done.set()
 sampler.join()
@@ -138,7 +139,7 @@ print(json.dumps({{"total": total, "stacks": len(result.stacks), "peak_mib": pea
 """
 
 
-def run_end_to_end(project: Path, selector: str, workers: int) -> dict[str, float]:
+def run_end_to_end(project: Path, selector: str, workers: int, cached: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
         result = subprocess.run(
             [
@@ -150,6 +151,7 @@ def run_end_to_end(project: Path, selector: str, workers: int) -> dict[str, floa
                 f"{out}/cdktf.out",
                 selector,
                 str(workers),
+                "cached" if cached else "fresh",
             ],
             capture_output=True,
             text=True,
@@ -210,11 +212,14 @@ def main() -> None:
             largest = (project, size)
             if size >= args.end_to_end_from:
                 cores = len(os.sched_getaffinity(0))
-                for workers in (1, cores):
-                    end = median_of([run_end_to_end(project, ENVIRONMENT, workers) for _ in range(args.repeat)])
-                    how = "in process" if workers == 1 else f"{workers} workers"
+                for workers, cached in ((1, False), (cores, False), (cores, True)):
+                    if cached:
+                        run_end_to_end(project, ENVIRONMENT, workers, cached=True)  # fills .cache/synth
+                    runs = [run_end_to_end(project, ENVIRONMENT, workers, cached) for _ in range(args.repeat)]
+                    end = median_of(runs)
+                    how = "every stack cached" if cached else "in process" if workers == 1 else f"{workers} workers"
                     print(
-                        f"{'':>6} end to end, {how:<12} (python -O, as `eventform synth`): {end['total']:.2f}s, "
+                        f"{'':>6} end to end, {how:<18} (python -O, as `eventform synth`): {end['total']:.2f}s, "
                         f"peak {end['peak_mib']:.0f} MiB (process tree, sampled every 0.2 s)"
                     )
         if largest:
