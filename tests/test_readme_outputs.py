@@ -83,7 +83,9 @@ def _consumer(rows: dict[str, Row], consumer: Consumer, env: Environment, expect
     stack, values = f"{env.name}-{consumer.domain}", {"consumer": consumer.name, "domain": consumer.domain}
     queue, push, bus = row(rows, "a consumer with a queue"), row(rows, "a push consumer"), row(rows, "a consumer `via")
     chosen: list[Row] = []
-    if consumer.route is not None:
+    if consumer.stream is not None:
+        chosen.append(row(rows, "a stream consumer"))
+    elif consumer.route is not None:
         chosen.append(bus)
         if consumer.route.has_queue:
             chosen.append(queue)
@@ -110,6 +112,10 @@ def _domain(rows: dict[str, Row], catalog: Catalog, domain: Domain, env: Environ
         found = row(rows, "a bucket")
         parameters = {fill(p, bucket=bucket.name, **values): None for p in found.parameters}
         expected.add(stack, [output(o, bucket=bucket.name) for o in found.outputs], parameters)
+    for stream in domain.streams:
+        found = rows["a stream"]
+        parameters = {fill(p, stream=stream.name, **values): None for p in found.parameters}
+        expected.add(stack, [output(o, stream=stream.name) for o in found.outputs], parameters)
     for pipe in domain.pipes:
         wanted = [
             o
@@ -137,7 +143,7 @@ def _platform(rows: dict[str, Row], catalog: Catalog, env: Environment, expected
 
 def test_the_readme_table_names_every_kind():
     rows = readme_rows()
-    assert len(rows) == 8
+    assert len(rows) == 10
     assert row(rows, "a consumer with a queue").keys == ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
     assert row(rows, "a push consumer").local_keys == ("queue_url", "queue_arn")
 

@@ -39,6 +39,7 @@ from eventform.catalog.model import (
 )
 from eventform.catalog.schedules import api_call_pattern
 from eventform.catalog.schedules import schedule_input as scheduled_input_of
+from eventform.catalog.streams import mapping_filters
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -186,6 +187,8 @@ def function_rows(settings: FunctionSettings, *, from_queue: bool = True) -> lis
 
 def queue_fed(consumer: Consumer) -> bool:
     """Whether the consumer's function reads a queue (event source mapping) rather than being invoked."""
+    if consumer.stream is not None:  # Lambda reads a stream: its batch settings are the stream source's
+        return False
     if consumer.route is not None:
         return consumer.route.has_queue
     return consumer.delivery != "push"
@@ -386,7 +389,8 @@ def _consumer_page(
     context = {
         "consumer": consumer,
         "domain": domain,
-        "events": [catalog.event(q) for q in consumer.events],
+        "events": [catalog.event(q) for q in consumer.takes],
+        "stream_filters": mapping_filters(catalog, consumer.stream) if consumer.stream else (),
         "emits": [catalog.event(q) for q in consumer.emits],
         "deliveries": routes[consumer.qualified_name],
         "examples": examples.get(consumer.qualified_name, []),
@@ -419,6 +423,7 @@ def pages(catalog: Catalog, environments: tuple[Environment, ...]) -> list[Page]
             "domain": domain,
             "topology": topology(catalog, domain.name, routes),
             "bus_writers": bus_writers(domain),
+            "catalog_consumers": catalog.consumers,
             "channels": [(c, by_channel.get(c.key, [])) for c in channels[domain.name]],
         }
         result.append(Page(domain_path(domain), f"Domain {domain.name}", "domain.md.j2", context))

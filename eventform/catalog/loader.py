@@ -10,8 +10,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import buckets, bus_trust, identity, pipe_checks, pipes, privacy, references, schedules
+from eventform.catalog import (
+    buckets,
+    bus_trust,
+    identity,
+    pipe_checks,
+    pipes,
+    privacy,
+    references,
+    schedules,
+    streams,
+)
 from eventform.catalog import buses as eventbridge
+from eventform.catalog import service_levels as slo
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
 from eventform.catalog.errors import CatalogError, Problem
@@ -45,7 +56,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
 
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
-    catalog = Catalog(root=directory, domains=tuple(d for d in domains if d is not None))
+    catalog = streams.resolve(Catalog(root=directory, domains=tuple(d for d in domains if d is not None)))
     identity.check_catalog(catalog, documents, out)
     check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
@@ -56,11 +67,13 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     _check_names(catalog, environments, documents, out)
     eventbridge.check_catalog(catalog, documents, environments, out)
     buckets.check_catalog(catalog, documents, out)
+    streams.check_catalog(catalog, documents, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     references.check_catalog(catalog, documents, environments, out)
     bus_trust.check_catalog(catalog, documents, environments, out)
     privacy.check_catalog(catalog, documents, environments, out)
+    slo.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -113,6 +126,13 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
             route=eventbridge.build_route(path, document, name, spec, out),
             renamed_from=spec.get("renamed_from"),
             rare=bool(spec.get("rare", False)),
+            slo=slo.build_slo(spec.get("slo")),
+            slo_overrides={
+                env: slo.build_slo(override["slo"])
+                for env, override in sorted(spec.get("environments", {}).items())
+                if "slo" in override
+            },
+            stream=streams.build_source(path, document, data["domain"], name, spec, out),
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
@@ -131,6 +151,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
         api_calls=schedules.build_api_calls(data),
         buckets=buckets.build_buckets(path, document, data, out),
         pipes=pipes.build_pipes(path, document, data, out),
+        streams=streams.build_streams(path, document, data, out),
     )
 
 

@@ -32,6 +32,7 @@ LIMITS: dict[str, int] = {
     "target_id": 64,
     "s3": 63,
     "pipe": 64,
+    "kinesis": 128,  # stream names
     "statement_id": 100,  # Lambda permission
     "ssm_arn": 1011,  # an SSM parameter's name counts its whole ARN
     "file_name": 255,  # bytes of one path component (docs pages, stack folders)
@@ -262,6 +263,10 @@ class Names:
 
     def enrichment_role(self, domain: str, pipe: str) -> str:
         return fit(f"{self.env}-{domain}-{pipe}", LIMITS["iam_role"], "-enrichment-role")
+
+    def catalog_stream(self, domain: str, stream: str) -> str:
+        """A Kinesis stream the catalog declares (``streams:``)."""
+        return fit(f"{self.env}-{domain}-{stream}", LIMITS["kinesis"])
 
     def stream_arn(self, name: str) -> str:
         return self._arn("kinesis", f"stream/{name}")

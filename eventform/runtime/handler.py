@@ -3,6 +3,9 @@
 Built on Powertools for AWS Lambda (Python) v3:
 - SQS batches go through ``BatchProcessor`` (``SqsFifoPartialProcessor`` for FIFO queues: the first failure of a
   message group stops that group) and return a partial batch response, so one poison message never blocks the rest;
+- Kinesis batches (a catalog stream, whose records' data is the envelope) go through ``BatchProcessor`` for Kinesis:
+  the partial batch response names the failed sequence numbers, and Lambda resumes the shard from the lowest one
+  (what succeeded after it comes again and is recognised by idempotency);
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
   S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
   (:mod:`eventform.runtime.objects`), and S3's test event on configuration is acknowledged;
@@ -32,6 +35,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -42,6 +46,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from eventform.runtime import objects
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.redaction import PiiRedactingFormatter, bound_pii
 
 __all__ = [
     "CloudEvent",
@@ -153,7 +158,7 @@ class EventHandler:
             if timeout_guard_ms is not None
             else int(os.environ.get("TIMEOUT_GUARD_MS", DEFAULT_TIMEOUT_GUARD_MS))
         )
-        self.logger = Logger(service=consumer)
+        self.logger = Logger(service=consumer, logger_formatter=PiiRedactingFormatter())  # pii: paths masked
         self.declared = Declarations(consumer, schemas_dir)
         self._handlers: dict[tuple[str, str], BusinessHandler] = {}
         table = idempotency_table if idempotency_table is not None else os.environ.get("IDEMPOTENCY_TABLE")
@@ -201,7 +206,7 @@ class EventHandler:
         """Validate, log with correlation keys, then run the business function once per event id."""
         if context is not None and context.get_remaining_time_in_millis() < self.timeout_guard_ms:
             raise TimeoutGuardError(f"{context.get_remaining_time_in_millis()} ms left: leaving {event.id} for a retry")
-        self.validate(event)
+        declaration = self.declared.validate(event)
         self.logger.append_keys(
             correlation_id=event.correlationid,
             event_type=event.type,
@@ -209,7 +214,8 @@ class EventHandler:
             event_id=event.id,
         )
         try:
-            return self._dispatch(envelope=event.to_dict())
+            with bound_pii(declaration.pii, event.data):  # every log line written meanwhile masks them
+                return self._dispatch(envelope=event.to_dict())
         finally:
             self.logger.remove_keys(["correlation_id", "event_type", "event_version", "event_id"])
 
@@ -219,6 +225,8 @@ class EventHandler:
         records = event.get("Records") or []
         if records and records[0].get("eventSource") == "aws:sqs":
             return self._sqs_batch(event, context)
+        if records and records[0].get("eventSource") == "aws:kinesis":
+            return self._kinesis_batch(event, context)
         if objects.is_notification(event):  # S3 invoked the function: failures raise, Lambda retries
             for record in records:
                 self.handle(CloudEvent.from_dict(objects.from_notification(record)), context)
@@ -230,7 +238,7 @@ class EventHandler:
         if "detail-type" in event:  # EventBridge push
             self.handle(unwrap(event), context)
             return {"handled": 1}
-        raise EventValidationError("unsupported invocation: expected SQS, SNS, S3 or EventBridge")
+        raise EventValidationError("unsupported invocation: expected SQS, Kinesis, SNS, S3 or EventBridge")
 
     def _sqs_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         # skip_group_on_error: a failure stops only its own message group; other groups keep going, in order.
@@ -245,4 +253,21 @@ class EventHandler:
 
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    def _kinesis_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        """A catalog stream's records: data (base64) is the CloudEvents envelope the publisher put."""
+
+        def record_handler(record: KinesisStreamRecord) -> Any:
+            try:
+                text = record.kinesis.data_as_text()
+            except ValueError as error:  # not base64, or not UTF-8: no envelope to read
+                raise EventValidationError(f"the record's data is not text: {error}") from None
+            return self.handle(unwrap(text), context)
+
+        return process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=BatchProcessor(event_type=EventType.KinesisDataStreams),
+            context=context,
         )

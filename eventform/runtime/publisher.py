@@ -11,6 +11,8 @@ Envelope mapping (see the README):
   lists under ``attributes:``; FIFO: ``MessageGroupId`` = the ``message_group`` field, ``MessageDeduplicationId``
   = the event id.
 - EventBridge: ``Source`` = the domain's source, ``DetailType`` = the event name, ``Detail`` = the envelope.
+- Kinesis (a stream the catalog declares): ``Data`` = the envelope, ``PartitionKey`` = the payload field the stream
+  names (``partition_key``), in ``PutRecords`` requests of at most 500 records and 5 MB; failed records are retried.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ if TYPE_CHECKING:  # the publisher reads a loaded catalog; it imports nothing of
 MAX_MESSAGE_BYTES = 262_144  # SNS and EventBridge: 256 KB per message / entry
 PUT_EVENTS_BATCH = 10
 PUT_EVENTS_REQUEST_BYTES = 262_144  # EventBridge: 256 KB per PutEvents request, all its entries together
+MAX_RECORD_BYTES = 1_048_576  # Kinesis: 1 MB per record, data and partition key together
+PUT_RECORDS_BATCH = 500  # Kinesis: records per PutRecords request
+PUT_RECORDS_REQUEST_BYTES = 5_242_880  # Kinesis: 5 MB per PutRecords request
 
 
 def entry_size(entry: dict[str, Any]) -> int:
@@ -103,6 +108,8 @@ class Publisher:
         ssm: Any = None,
         topic_arns: dict[str, str] | None = None,
         bus_names: dict[str, str] | None = None,
+        kinesis: Any = None,
+        stream_names: dict[str, str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = 5,
@@ -111,6 +118,8 @@ class Publisher:
         self.sns, self.events, self.ssm = sns, events, ssm
         self._topic_arns = dict(topic_arns or {})
         self._bus_names = dict(bus_names or {})
+        self.kinesis = kinesis
+        self._stream_names = dict(stream_names or {})  # <domain>/<stream> -> the environment's stream name
         self.clock, self.sleep, self.max_attempts = clock, sleep, max_attempts
         self._validators: dict[tuple[str, int], Validator] = {}  # at most one per catalog event version
 
@@ -143,6 +152,12 @@ class Publisher:
         if domain not in self._bus_names:
             self._bus_names[domain] = self._parameter(domain, "bus_name")
         return self._bus_names[domain]
+
+    def stream_name(self, qualified_stream: str) -> str:
+        if qualified_stream not in self._stream_names:
+            domain, stream = qualified_stream.split("/", 1)
+            self._stream_names[qualified_stream] = self._parameter(domain, "streams", stream)
+        return self._stream_names[qualified_stream]
 
     # Envelope ---------------------------------------------------------------------------------------------
     def envelope(
@@ -268,3 +283,61 @@ class Publisher:
         if failed:
             raise PartialPublishError(len(published), failed)
         return published
+
+    def put_records(self, stream: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
+        """Put events on a catalog stream (``<domain>/<stream>``) as Kinesis records: data = the envelope, partition
+        key = the stream's ``partition_key`` field. Every payload is validated, and every event checked to travel on
+        the stream, before the first record is sent; only failed records are retried, with backoff and jitter."""
+        if self.kinesis is None:
+            raise PublishError("no Kinesis client given")
+        domain, _, name = stream.partition("/")
+        declared = next((s for s in self.catalog.domain(domain).streams if s.name == name), None) if name else None
+        if declared is None:
+            raise PublishError(f"unknown stream {stream!r}; write <domain>/<stream> of a catalog stream")
+        records = []
+        for qualified, data in items:
+            if qualified not in declared.events:
+                raise PublishError(f"{qualified} does not travel on {stream} (it carries {', '.join(declared.events)})")
+            _, envelope = self.envelope(qualified, data)
+            body = json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+            key = str(_path_value(data, declared.partition_key))
+            record: dict[str, Any] = {"Data": body, "PartitionKey": key}
+            if len(body) + len(key.encode()) > MAX_RECORD_BYTES:
+                raise PublishError(f"{qualified} {envelope['id']} exceeds Kinesis's 1 MB record limit")
+            records.append((envelope["id"], record))
+        stream_name = self.stream_name(stream)
+        published: list[Published] = []
+        failed: list[tuple[str, str, str]] = []
+        for batch in _put_records_requests(records):
+            for attempt in range(1, self.max_attempts + 1):
+                response = self.kinesis.put_records(StreamName=stream_name, Records=[r for _, r in batch])
+                retry = []
+                for item, result in zip(batch, response["Records"], strict=True):
+                    if result.get("ErrorCode"):
+                        retry.append((item, result))
+                    else:
+                        published.append(Published(item[0], result["SequenceNumber"], stream_name))
+                if not retry:
+                    break
+                batch = [item for item, _ in retry]
+                if attempt == self.max_attempts:
+                    failed.extend((i, r.get("ErrorCode", "?"), r.get("ErrorMessage", "")) for (i, _), r in retry)
+                else:
+                    self.sleep(random.uniform(0, min(5.0, 0.1 * 2**attempt)))  # full jitter
+        if failed:
+            raise PartialPublishError(len(published), failed)
+        return published
+
+
+def _put_records_requests(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Cut records into PutRecords requests: at most 500 records and 5 MB per request."""
+    requests: list[list[tuple[str, dict[str, Any]]]] = []
+    size = 0
+    for item in records:
+        item_size = len(item[1]["Data"]) + len(item[1]["PartitionKey"].encode())
+        if not requests or len(requests[-1]) == PUT_RECORDS_BATCH or size + item_size > PUT_RECORDS_REQUEST_BYTES:
+            requests.append([])
+            size = 0
+        requests[-1].append(item)
+        size += item_size
+    return requests

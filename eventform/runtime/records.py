@@ -3,6 +3,7 @@ runner, lint's view of what a pipe filters, handler tests)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 
@@ -38,3 +39,29 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
             for message in messages
         ]
     }
+
+
+def kinesis_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's Kinesis event source mapping delivers for ``records`` (GetRecords output)."""
+    shaped = []
+    for record in records:
+        arrival: Any = record.get("ApproximateArrivalTimestamp")  # GetRecords: a datetime; absent in fixtures
+        shaped.append(
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": record["PartitionKey"],
+                    "sequenceNumber": record["SequenceNumber"],
+                    "data": base64.b64encode(record["Data"]).decode(),
+                    "approximateArrivalTimestamp": arrival.timestamp() if hasattr(arrival, "timestamp") else arrival,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{record.get('ShardId', 'shardId-000000000000')}:{record['SequenceNumber']}",
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": f"arn:aws:iam::{stream_arn.split(':')[4]}:role/local-runner",
+                "awsRegion": region,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": shaped}

@@ -133,6 +133,16 @@ class PlatformStack(EventformStack):
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
                 )
                 TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+        if not environment.is_local:  # the overview of every domain's dashboard (modules/dashboard.py)
+            from modules.dashboard import dashboard, domain_pages, overview_pages
+            from modules.observability import consumer_watch
+
+            overview = []
+            for domain in catalog.domains:
+                watches = [consumer_watch(c, environment, names) for c in domain.consumers]
+                overview.append((domain, watches, len(domain_pages(domain, environment, names, watches))))
+            for number, page in enumerate(overview_pages(environment, overview), start=1):
+                dashboard(self, "overview" if number == 1 else f"overview-{number}", page=page)
         if environment.eventbridge.schema_registry:
             from modules.schema_registry import SchemaRegistry
 

@@ -77,6 +77,24 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         },
         {"event_source_arn": "arn:aws:sqs:eu-west-1:1:q", "function_name": "f", "batch_size": 10},
     ),
+    "StreamMappingBoundedFailures": (
+        "aws_lambda_event_source_mapping",
+        {
+            "event_source_arn": "${aws_kinesis_stream.stream-order-activity_stream_1D3A2724.arn}",
+            "function_name": "${aws_lambda_function.handler_3C4D.arn}",
+            "starting_position": "TRIM_HORIZON",
+            "maximum_retry_attempts": 3,
+            "maximum_record_age_in_seconds": 3600,
+            "bisect_batch_on_function_error": True,
+            "function_response_types": ["ReportBatchItemFailures"],
+            "destination_config": {"on_failure": {"destination_arn": "${aws_sqs_queue.dlq_1A2B.arn}"}},
+        },
+        {  # AWS's defaults: retry forever, keep records until they expire, no destination
+            "event_source_arn": "arn:aws:kinesis:eu-west-1:111111111111:stream/s",
+            "function_name": "f",
+            "starting_position": "LATEST",
+        },
+    ),
     "EventTargetRetryAndDLQ": (
         "aws_cloudwatch_event_target",
         {

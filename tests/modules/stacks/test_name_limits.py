@@ -1,10 +1,10 @@
 """Domain and consumer names as long as the catalog accepts synthesize into names AWS accepts, every one of them.
 
 The sample catalog is copied with its FIFO domain (payments), its most-consumed domain (orders: the Lambda
-permission ``InvokeFromRule<Domain>`` of a pushed consumer) and three consumers (a FIFO queue, a handler with a table
-and a pipe on its stream, a bus consumer pushing to Lambda) renamed to the longest names the schema allows, then the
-production environment (customer-managed keys) is synthesized and every named resource is measured against the
-limit AWS documents for it.
+permission ``InvokeFromRule<Domain>`` of a pushed consumer), its Kinesis stream and four consumers (a FIFO queue, a
+handler with a table and a pipe on its stream, a bus consumer pushing to Lambda, a stream consumer) renamed to the
+longest names the schema allows, then the production environment (customer-managed keys) is synthesized and every
+named resource is measured against the limit AWS documents for it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_cloudwatch_event_connection", "name"): 64,
     ("aws_cloudwatch_event_api_destination", "name"): 64,
     ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_composite_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_dashboard", "dashboard_name"): 255,
     ("aws_cloudwatch_log_group", "name"): 512,
     ("aws_dynamodb_table", "name"): 255,
     ("aws_kms_alias", "name"): 256,
@@ -43,17 +45,29 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_scheduler_schedule", "group_name"): 64,
     ("aws_scheduler_schedule_group", "name"): 64,
     ("aws_pipes_pipe", "name"): 64,
+    ("aws_kinesis_stream", "name"): 128,
     ("aws_s3_bucket", "bucket"): 63,
     ("aws_schemas_registry", "name"): 64,
     ("aws_schemas_schema", "name"): 385,
     ("aws_ssm_parameter", "name"): 1011 - len(LONGEST_SSM_ARN_PREFIX),  # SSM counts the whole ARN
 }
-NAME_ATTRIBUTES = ("name", "function_name", "alarm_name", "bucket", "statement_id", "target_id", "group_name")
+NAME_ATTRIBUTES = (
+    "name",
+    "function_name",
+    "alarm_name",
+    "dashboard_name",
+    "bucket",
+    "statement_id",
+    "target_id",
+    "group_name",
+)
 DOMAIN, CONSUMER = max_domain_length(), max_consumer_length()
 RENAMED_DOMAINS = {"orders": "orders" + "o" * (DOMAIN - 6), "payments": "payments" + "p" * (DOMAIN - 8)}
 RENAMED_CONSUMERS = {
-    name: name + "-" + "z" * (CONSUMER - len(name) - 1) for name in ("ledger", "reserve-stock", "release-stock")
+    name: name + "-" + "z" * (CONSUMER - len(name) - 1)
+    for name in ("ledger", "reserve-stock", "release-stock", "order-metrics")
 }
+LONGEST_STREAM = "order-activity-" + "s" * (40 - len("order-activity-"))  # the schema's 40 characters
 
 
 def _rename(project: Path) -> None:
@@ -67,7 +81,8 @@ def _rename(project: Path) -> None:
             text = re.sub(rf"\b{old}/", f"{new}/", text).replace(f"domain: {old}\n", f"domain: {new}\n")
         for old, new in RENAMED_CONSUMERS.items():
             text = text.replace(f"\n  {old}:\n", f"\n  {new}:\n").replace(f"table: {old}/", f"table: {new}/")
-        path.write_text(text)
+        text = text.replace("\n  order-activity:\n", f"\n  {LONGEST_STREAM}:\n")
+        path.write_text(text.replace("name: order-activity\n", f"name: {LONGEST_STREAM}\n"))
 
 
 @pytest.fixture(scope="module")
