@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from cdktn_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
-from constructs import Construct
+from typing import TYPE_CHECKING, Any
 
 from eventform.catalog.model import Domain, Environment
 from eventform.catalog.naming import Names, fit
 from modules.observability import ERRORS, LAG, AlarmPlan, ConsumerWatch, Metric
+
+if TYPE_CHECKING:  # the bindings load only when a stack builds a dashboard (`eventform cost` and docs never do)
+    from cdktn_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+    from constructs import Construct
 
 # CloudWatch's limits for one dashboard: 500 widgets (DashboardBody), 2,500 metrics and 500 per graph (service
 # quotas); the body size is kept well under 1 MB. A domain that needs more gets further pages (<env>-<domain>-2...).
@@ -284,4 +285,6 @@ def overview_pages(environment: Environment, domains: list[tuple[Domain, list[Co
 
 
 def dashboard(scope: Construct, id: str, *, page: Page, depends_on: list[Any] | None = None) -> CloudwatchDashboard:
+    from cdktn_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
+
     return CloudwatchDashboard(scope, id, dashboard_name=page.name, dashboard_body=page.body, depends_on=depends_on)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from eventform.catalog.model import Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
-from modules.function import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
+from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
 
 OBJECTS_SOURCE = "objects"  # a consumer of a bucket's object events: its rule is on the default bus
 DURATION_NEAR_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: the next slow dependency times invocations out
@@ -97,8 +97,11 @@ def rule_names(names: Names, consumer: Consumer) -> tuple[tuple[str, str | None]
 
 
 def _queue_and_function(consumer: Consumer, names: Names) -> tuple[str | None, bool, str | None]:
-    """(queue name or None, whether its function is pushed, the DLQ of a pushed function outside rules)."""
+    """(queue name or None, whether its function is pushed, the DLQ of a pushed or stream-reading function outside
+    rules)."""
     d, c = consumer.domain, consumer.physical_name
+    if consumer.stream is not None:  # Lambda reads a Kinesis stream: no queue; failed batches go to its DLQ
+        return None, False, names.dlq(d, c, False)
     route = consumer.route
     if route is not None:
         if route.has_queue:
@@ -177,7 +180,8 @@ def consumer_watch(consumer: Consumer, environment: Environment, names: Names) -
     level = consumer.slo_for(environment)
     d, c = consumer.domain, consumer.physical_name
     queue, pushed, push_dlq = _queue_and_function(consumer, names)
-    function = names.function(d, c) if consumer.handler and (queue or pushed) else None
+    reads_stream = consumer.stream is not None
+    function = names.function(d, c) if consumer.handler and (queue or pushed or reads_stream) else None
     dlqs: list[str] = []
     alarms: list[AlarmPlan] = []
     if queue is not None:
@@ -212,8 +216,21 @@ def consumer_watch(consumer: Consumer, environment: Environment, names: Names) -
                 unit="ms",
             )
         )
+    if function is not None and reads_stream:
+        alarms.append(
+            AlarmPlan(
+                name=names.alarm(function, "iterator-age"),
+                signal=LAG,
+                description=f"{function} reads records older than {level.max_lag}s off its stream (slo.max_lag of "
+                f"{consumer.qualified_name}): it falls behind the shards.",
+                threshold=level.max_lag * 1000,
+                metrics=(("m", _lambda(function, "IteratorAge", "Maximum")),),
+                unit="ms",
+            )
+        )
     if function is not None:
-        alarms.extend(function_alarms(consumer, names, function, level.max_error_percent, pushed))
+        # a stream reader reserves its concurrency like a pushed function (modules/stacks/domain.py)
+        alarms.extend(function_alarms(consumer, names, function, level.max_error_percent, pushed or reads_stream))
     rules = rule_names(names, consumer) if consumer.route is not None else ()
     for rule, bus in rules:
         alarms.append(
@@ -285,6 +302,28 @@ def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, na
                 threshold=0,
                 metrics=(("m", Metric("AWS/SNS", "NumberOfNotificationsFailed", (("TopicName", topic),), "Sum")),),
                 unit="notifications",
+            )
+        )
+    for stream in domain.streams:
+        name = names.catalog_stream(domain.name, stream.name)
+
+        def kinesis(metric: str, name: str = name) -> Metric:
+            return Metric("AWS/Kinesis", metric, (("StreamName", name),), "Sum")
+
+        plans.append(
+            AlarmPlan(
+                name=names.alarm(name, "throttled"),
+                signal="streams",
+                description=f"Writes to or reads from the stream {name} were throttled (shard or on-demand limits): "
+                "producers retry, consumers fall behind.",
+                threshold=0,
+                metrics=(
+                    ("writes", kinesis("WriteProvisionedThroughputExceeded")),
+                    ("reads", kinesis("ReadProvisionedThroughputExceeded")),
+                ),
+                expression="writes + reads",
+                label="throttled requests",
+                unit="requests",
             )
         )
     if domain.schedules:

@@ -62,6 +62,7 @@ class FunctionSettings:
     secrets: tuple[str, ...] = ()
     email_senders: tuple[str, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
+    typical_duration_ms: int | None = None  # per message; `eventform cost` (None: the price table's assumption)
 
     @property
     def minimum_visibility(self) -> int:

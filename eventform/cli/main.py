@@ -15,7 +15,7 @@ from rich.table import Table
 
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
-from eventform.cli import boundary, cdktn_app, selection, views
+from eventform.cli import boundary, cdktn_app, cost_command, selection, views
 from eventform.cli import deploy as cli_deploy
 from eventform.cli import local_commands as cli_local
 from eventform.cli.authoring import RootOption
@@ -321,6 +321,7 @@ def main() -> None:
 
 cli_local.register(app)  # local, dlq (eventform/cli/local_commands.py)
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
+cost_command.register(app)  # cost (eventform/cli/cost_command.py)
 cli_deploy.register(app)  # deploy, destroy (eventform/cli/deploy.py)
 
 if __name__ == "__main__":

@@ -207,17 +207,26 @@ class EventHandler:
         if context is not None and context.get_remaining_time_in_millis() < self.timeout_guard_ms:
             raise TimeoutGuardError(f"{context.get_remaining_time_in_millis()} ms left: leaving {event.id} for a retry")
         declaration = self.declared.validate(event)
+        # Every line logged while the event is handled (the business code's too) carries the flow's correlation id
+        # and W3C trace parent as the publisher set them: one business transaction, one correlation id in every log.
         self.logger.append_keys(
             correlation_id=event.correlationid,
+            traceparent=event.traceparent,
             event_type=event.type,
             event_version=event.dataversion,
             event_id=event.id,
         )
         try:
             with bound_pii(declaration.pii, event.data):  # every log line written meanwhile masks them
-                return self._dispatch(envelope=event.to_dict())
+                try:
+                    result = self._dispatch(envelope=event.to_dict())
+                except Exception:
+                    self.logger.exception("event failed: left for a retry, then the dead-letter queue")
+                    raise
+                self.logger.info("event handled")
+                return result
         finally:
-            self.logger.remove_keys(["correlation_id", "event_type", "event_version", "event_id"])
+            self.logger.remove_keys(["correlation_id", "traceparent", "event_type", "event_version", "event_id"])
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse | dict[str, Any]:
         if self._idempotency_config is not None and context is not None:

@@ -75,6 +75,7 @@ class DomainStack(DomainParts):
                 content_based_deduplication=domain.topic.content_based_deduplication,
                 kms_key=self.kms_key_for(domain.name),
                 tags=tags,
+                tracing=not environment.is_local,  # the embedded AWS has no X-Ray
             )
             TerraformOutput(self, "topic_arn", value=topic.topic.arn)
             locator(
@@ -377,6 +378,7 @@ class DomainStack(DomainParts):
                 # S3 cannot publish to a topic under the AWS-managed SNS key: the domain's key, in every environment
                 kms_key=names.key_alias(bucket.domain),
                 tags=tags,
+                tracing=not environment.is_local,
                 extra_statements=(
                     service_may_send(
                         "BucketPublishes",

@@ -5,7 +5,8 @@ Consumers are found from the stack's outputs, not from the alarms (a consumer wi
 consumer publishes ``<consumer>_queue_url``, ``<consumer>_function_arn`` (pushed) or ``<consumer>_delivery_dlq_arn``
 (via a bus). Its composite alarm carries the tag ``eventform-consumer: <consumer>``; a member watches lag
 when it reads the age of the oldest message (SQS), the age of events waiting for the function (Lambda
-``AsyncEventAge``) or EventBridge's retries (``InvocationAttempts``), and errors when it reads the function's
+``AsyncEventAge``), the age of the records a stream reader gets (``IteratorAge``) or EventBridge's retries
+(``InvocationAttempts``), and errors when it reads the function's
 ``Errors``, a rule's ``FailedInvocations`` or, for a queue no function drains, its DLQ's depth. Not applicable to
 the local environment (the embedded AWS has no composite alarms and publishes none of these metrics).
 """
@@ -26,7 +27,7 @@ from eventform.compliance.stack_checks import (
 
 CONSUMER_OUTPUTS = ("_queue_url", "_function_arn", "_delivery_dlq_arn")
 CONSUMER_TAG = "eventform-consumer"
-LAG_METRICS = {"ApproximateAgeOfOldestMessage", "AsyncEventAge", "InvocationAttempts"}
+LAG_METRICS = {"ApproximateAgeOfOldestMessage", "AsyncEventAge", "InvocationAttempts", "IteratorAge"}
 ERROR_METRICS = {"Errors", "FailedInvocations"}
 DLQ_DEPTH = "ApproximateNumberOfMessagesVisible"
 

@@ -45,7 +45,8 @@ def test_the_event_logged_whole_has_its_pii_paths_masked(app: EventHandler) -> N
         app.logger.info({"received": event.to_dict()})
         app.logger.info("payload", extra={"payload": event.data})
 
-    whole, extra = lines_of(app, business)
+    whole, extra, handled = lines_of(app, business)  # and the runtime's own line per event
+    assert handled["message"] == "event handled" and handled["correlation_id"] == "corr-9"
     assert whole["message"]["received"]["data"]["email"] == MASK
     assert whole["message"]["received"]["data"]["name"] == MASK
     assert whole["message"]["received"]["data"]["country"] == "DE"  # not personal: kept
@@ -61,7 +62,7 @@ def test_values_in_free_text_and_exceptions_are_masked(app: EventHandler) -> Non
         except ValueError:
             app.logger.exception("could not send")
 
-    text, failure = lines_of(app, business)
+    text, failure, _handled = lines_of(app, business)
     assert text["message"] == f"sending the welcome mail to {MASK} for {MASK}"
     assert MASK in failure["exception"] and "mailbox" in failure["exception"]
 

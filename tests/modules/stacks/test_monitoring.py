@@ -99,6 +99,16 @@ def test_pushed_functions_watch_the_age_of_waiting_events(alarms) -> None:
         assert alarm["threshold"] == 600_000  # prod's max_lag 10m, in ms
 
 
+def test_a_stream_reader_watches_its_iterator_age_and_the_stream_its_throttling(alarms) -> None:
+    lag = alarms["prod-orders-order-metrics-iterator-age"]
+    assert (lag["namespace"], lag["metric_name"], lag["statistic"]) == ("AWS/Lambda", "IteratorAge", "Maximum")
+    assert lag["threshold"] == 600_000  # prod's max_lag 10m, in ms
+    assert "prod-orders-order-metrics-dlq-visible-messages" in alarms  # its on-failure destination
+    throttled = queries(alarms["prod-orders-order-activity-throttled"])
+    assert throttled["writes"]["metric"]["dimensions"] == {"StreamName": "prod-orders-order-activity"}
+    assert throttled["result"]["expression"] == "writes + reads"
+
+
 def test_each_rule_alarms_on_failed_dead_lettered_and_throttled_deliveries(alarms) -> None:
     custom = queries(alarms["prod-users-customer-fanout-from-orders-delivery"])
     assert custom["failed"]["metric"]["dimensions"] == {
@@ -153,7 +163,7 @@ def test_one_composite_per_consumer_pages_for_all_its_alarms(alarms, composites,
     catalog, environments = load(project_root, ["prod"])
     prod = environments[0]
     names = Names(env="prod", region=prod.region, account_id=prod.account_id)
-    assert len(composites) == len(catalog.consumers) == 10
+    assert len(composites) == len(catalog.consumers) == 11
     for consumer in catalog.consumers:
         watch = consumer_watch(consumer, prod, names)
         composite = composites[watch.composite]
