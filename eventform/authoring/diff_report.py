@@ -9,7 +9,8 @@ it, or an URL such as a CI artifact).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from eventform.authoring.catalog_diff import Line, SchemaChange
 from eventform.authoring.cost import CostChange
@@ -92,18 +93,30 @@ class StackGroup:
         return sum(1 for c in self.changes if c.action == action)
 
 
+def _any_environment(change: ResourceChange, env: str) -> ResourceChange:
+    """The change with the environment's name in its address (``watch-dev-users-...``) written ``{env}``, so that the
+    same change in two environments compares equal."""
+    return replace(change, address=re.sub(rf"(?<![A-Za-z0-9]){re.escape(env)}-", "{env}-", change.address))
+
+
 def group_stacks(stacks: list[StackChanges]) -> list[StackGroup]:
-    """Stacks of one domain (``<env>-<domain>``) with the same changes become one group; order: by domain."""
-    groups: dict[tuple[str, tuple[ResourceChange, ...]], list[str]] = {}
+    """Stacks of one domain (``<env>-<domain>``) with the same changes (addresses compared with the environment's
+    name as ``{env}``) become one group; a group of several shows the ``{env}`` form; order: by domain."""
+    groups: dict[tuple[str, tuple[ResourceChange, ...]], list[StackChanges]] = {}
     for stack in stacks:
-        domain = stack.stack.split("-", 1)[1] if "-" in stack.stack else stack.stack
-        groups.setdefault((domain, tuple(stack.changes)), []).append(stack.stack)
-    return [StackGroup(tuple(names), changes) for (_, changes), names in sorted(groups.items(), key=_group_key)]
+        env, _, domain = stack.stack.partition("-")
+        domain = domain or stack.stack
+        key = tuple(_any_environment(c, env) for c in stack.changes) if domain != stack.stack else tuple(stack.changes)
+        groups.setdefault((domain, key), []).append(stack)
+    return [
+        StackGroup(tuple(s.stack for s in members), key if len(members) > 1 else tuple(members[0].changes))
+        for (_, key), members in sorted(groups.items(), key=_group_key)
+    ]
 
 
-def _group_key(item: tuple[tuple[str, tuple[ResourceChange, ...]], list[str]]) -> tuple[str, str]:
-    (domain, _), names = item
-    return domain, names[0]
+def _group_key(item: tuple[tuple[str, tuple[ResourceChange, ...]], list[StackChanges]]) -> tuple[str, str]:
+    (domain, _), members = item
+    return domain, members[0].stack
 
 
 def _cell(text: str) -> str:

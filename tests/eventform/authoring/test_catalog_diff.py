@@ -95,6 +95,25 @@ def test_identical_changes_across_environments_are_grouped():
     assert markdown.count("<details>") == 3
 
 
+def test_addresses_naming_their_environment_group_as_one():
+    """Alarm ids carry the environment (`watch-dev-users-...`): the same change in dev and prod is still one row, shown
+    with `{env}`; a stack alone keeps its real address."""
+    stacks = [
+        StackChanges(f"{env}-users", [change("create", f"aws_cloudwatch_metric_alarm.watch-{env}-users-failures")])
+        for env in ("dev", "prod")
+    ]
+    stacks.append(StackChanges("staging-orders", [change("create", "aws_cloudwatch_metric_alarm.watch-staging-x")]))
+    groups = group_stacks(stacks)
+    assert [(g.title, g.changes[0].address) for g in groups] == [
+        ("staging-orders", "aws_cloudwatch_metric_alarm.watch-staging-x"),
+        ("{dev, prod}-users", "aws_cloudwatch_metric_alarm.watch-{env}-users-failures"),
+    ]
+    different = [StackChanges("dev-users", [change("create", "aws_sqs_queue.devices-dev-q")])]
+    different.append(StackChanges("prod-users", [change("create", "aws_sqs_queue.devices-prod-q")]))
+    assert len(group_stacks(different)) == 1  # `-dev-` inside a name is the environment too
+    assert len(group_stacks([*different, StackChanges("qa-users", [change("create", "aws_sqs_queue.qa")])])) == 2
+
+
 def test_a_comment_longer_than_github_allows_is_cut_and_links_the_full_report():
     from eventform.authoring.catalog_diff import Line, SchemaChange
     from eventform.catalog.compat import Change

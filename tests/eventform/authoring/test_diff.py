@@ -96,14 +96,20 @@ def test_removed_required_field_is_breaking_and_new_consumer_is_created(reposito
     ) in markdown
     assert "| added | consumer | `inventory/track-orders` | reads orders/order.cancelled |" in markdown
     terraform = markdown.split("### Terraform")[1]
-    # The new consumer brings its queue, DLQ, alarms, subscription, locator and Lambda (role, policy, logs, mapping);
-    # the consumers of order.created get new zips, because the schema they validate against is bundled in them.
-    assert "| `dev-inventory` | 11 | 1 | 0 | 0 |" in terraform, terraform
+    # The new consumer brings its queue, DLQ, alarms (its composite and the watch alarms of its SLOs), subscription,
+    # locator and Lambda (role, policy, logs, mapping), and a place on the inventory dashboard and the environment's
+    # overview; the consumers of order.created (send-email, reserve-stock, orders' own order-metrics) get new zips,
+    # because the schema they validate against is bundled in them.
+    assert "| `dev-inventory` | 16 | 2 | 0 | 0 |" in terraform, terraform
     assert "| `dev-notifications` | 0 | 1 | 0 | 0 |" in terraform, terraform
     assert "| update | `aws_lambda_function.consumer-send-email-function_" in terraform
     assert "| create | `aws_sqs_queue.consumer-track-orders_queue_" in terraform
     assert "| create | `aws_lambda_function.consumer-track-orders" in terraform
-    assert "dev-orders" not in terraform, "message attributes are not infrastructure"
+    assert "| create | `aws_cloudwatch_composite_alarm.watch-dev-inventory-track-orders-consumer` |" in terraform
+    assert "| update | `aws_cloudwatch_dashboard.overview` | dashboard_body |" in terraform
+    orders = terraform.split("<summary><code>dev-orders</code></summary>")[1].split("</details>")[0]
+    rows = [line for line in orders.splitlines() if line.startswith("| update") or line.startswith("| create")]
+    assert len(rows) == 1 and "consumer-order-metrics-function" in rows[0], "message attributes are not infrastructure"
 
 
 def test_unknown_revision_and_no_repository(repository: Path, tmp_path: Path):
@@ -171,7 +177,9 @@ def test_realistic_change_pipe_added_target_changed_consumer_renamed(repository:
     assert result.exit_code == 0, result.output
     markdown = report_path.read_text()
     print(markdown)  # pytest -s shows what a user pastes
-    assert "3 catalog changes, no breaking schema change, 6 of 12 stacks change, **26 resources destroyed**" in markdown
+    # 18 destroyed per environment (the consumer's queue, DLQ, function and its alarms); the overview dashboards of
+    # both platform stacks follow the consumer's new name
+    assert "3 catalog changes, no breaking schema change, 8 of 12 stacks change, **36 resources destroyed**" in markdown
     assert "> **Renamed** consumer `notifications/send-email -> notifications/customer-emails`" in markdown
     assert "| added | pipe | `users/signup-archive` | stream customer-events -> firehose" in markdown
     assert "| changed | target | `payments/large-orders -> risk-topic` | input_transformer.template:" in markdown
