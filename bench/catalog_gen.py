@@ -94,6 +94,8 @@ def generate(
             (folder / "v1.examples.json").write_text(json.dumps([{"id": "x-1", "country": "DE"}], indent=2) + "\n")
             lines += [f"  {event}:", f"    description: Generated event {event}.", "    versions: [1]"]
             lines.append("    attributes: [country]")
+            number = int(event.split(".", 1)[0].removeprefix("entity"))
+            lines.append(f"    volume: {{per_day: {1000 * (1 + number % 10)}, peak_per_second: 5, size: 1KB}}")
         upstream = domains[(position - 1) % len(domains)]
         consumer_lines = []
         for event in published[upstream]:

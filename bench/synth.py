@@ -4,14 +4,17 @@
 
 Every measurement runs in a fresh interpreter (as `eventform synth` and `cdktn synth` do), so the AWS bindings'
 import cost is paid each time and reported on its own. Peak memory is the sum of the Python process's and the
-jsii Node process's high-water marks. Targets (2-core machine): one environment of the 1,000-event catalog in
-<= 25 s and <= 2 GiB; one stack of it in <= 1.5x the bindings' import time alone. Figures are medians.
+jsii Node process's high-water marks. From ``--end-to-end-from`` events on, ``synthesize`` itself is also timed end
+to end, in process and with one worker per core (:mod:`eventform.synthesis.parallel`). Targets (2-core machine):
+one environment of the 1,000-event catalog in <= 15 s and <= 1.5 GiB (issue 21); one stack of it in <= 1.5x the
+bindings' import time alone. Figures are medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -84,6 +87,82 @@ print(json.dumps({{
 """
 
 
+# Runs in the child interpreter: `synthesize` end to end (what `eventform synth` does) with a given number of
+# workers (1: in process), the peak being the sum of the resident sizes of the whole process tree, sampled.
+END_TO_END = r"""
+import json, os, sys, threading, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+project, out, selector, workers = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+cached = sys.argv[5] == "cached"
+
+def rss_kib(pid):
+    try:
+        for line in open(f"/proc/{{pid}}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def tree(root):
+    parents = {{}}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [root], [root]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parents.items() if p == pid]
+        found += kids
+        todo += kids
+    return found
+
+peak = [0]
+done = threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], sum(rss_kib(pid) for pid in tree(os.getpid())))
+        done.wait(0.2)
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
+from eventform.synthesis.app import synthesize
+started = time.perf_counter()
+result = synthesize(project, out, environments=[selector], workers=workers, cache=cached)
+total = time.perf_counter() - started
+done.set()
+sampler.join()
+print(json.dumps({{"total": total, "stacks": len(result.stacks), "peak_mib": peak[0] / 1024}}))
+"""
+
+
+def run_end_to_end(project: Path, selector: str, workers: int, cached: bool = False) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-O",
+                "-c",
+                END_TO_END.format(root=str(ROOT)),
+                str(project),
+                f"{out}/cdktf.out",
+                selector,
+                str(workers),
+                "cached" if cached else "fresh",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def run_child(mode: str, project: Path, selector: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-out-") as out:
         result = subprocess.run(
@@ -106,6 +185,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--end-to-end-from", type=int, default=1000, help="also time `synthesize` in process and in workers from here"
+    )
     args = parser.parse_args()
 
     imports = median_of([run_child("import", ROOT, "") for _ in range(args.repeat)])["import"]
@@ -128,6 +210,18 @@ def main() -> None:
                 f"{figures['total']:>5.2f}s {figures['peak_mib']:>8.0f}"
             )
             largest = (project, size)
+            if size >= args.end_to_end_from:
+                cores = len(os.sched_getaffinity(0))
+                for workers, cached in ((1, False), (cores, False), (cores, True)):
+                    if cached:
+                        run_end_to_end(project, ENVIRONMENT, workers, cached=True)  # fills .cache/synth
+                    runs = [run_end_to_end(project, ENVIRONMENT, workers, cached) for _ in range(args.repeat)]
+                    end = median_of(runs)
+                    how = "every stack cached" if cached else "in process" if workers == 1 else f"{workers} workers"
+                    print(
+                        f"{'':>6} end to end, {how:<18} (python -O, as `eventform synth`): {end['total']:.2f}s, "
+                        f"peak {end['peak_mib']:.0f} MiB (process tree, sampled every 0.2 s)"
+                    )
         if largest:
             project, size = largest
             stack = f"{ENVIRONMENT}-domain001"

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from eventform.catalog import filters
+from eventform.catalog import filters, patterns
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog
-from eventform.local.runner import LambdaContext
+from eventform.local.runner import LambdaContext, sns_push_event
 from eventform.runtime.handler import clients
 from eventform.runtime.publisher import Publisher
 from eventform.runtime.records import sqs_event
@@ -109,3 +109,79 @@ class Topology:
 @pytest.fixture
 def topology(aws, catalog) -> Callable[..., Topology]:
     return lambda consumer, **options: Topology(aws, catalog, consumer, **options)
+
+
+class BusTopology:
+    """One bus consumer's rules in moto: a bus per source domain carrying the rule eventform generates (source,
+    detail-type and the consumer's pattern), whose target is a queue. For a queue target that queue is the consumer's
+    (each body is the EventBridge event); for a pushed consumer (``targets: {push: {type: lambda}}``) each body is
+    exactly the event EventBridge invokes the function with."""
+
+    def __init__(self, aws: Callable[[str], Any], catalog: Catalog, consumer: str):
+        self.events, self.sqs, self.catalog = aws("events"), aws("sqs"), catalog
+        self.consumer = next(c for c in catalog.consumers if c.qualified_name == consumer)
+        self.queue_url = self.sqs.create_queue(QueueName="rule-target")["QueueUrl"]
+        self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        extra = self.consumer.route.pattern if self.consumer.route else None
+        buses = {}
+        for domain in self.consumer.source_domains():
+            buses[domain] = f"test-{domain}"
+            self.events.create_event_bus(Name=buses[domain])
+            pattern = patterns.rule_pattern(
+                catalog.domain(domain).source, list(self.consumer.events_from(domain)), extra
+            )
+            self.events.put_rule(Name=f"rule-{domain}", EventBusName=buses[domain], EventPattern=json.dumps(pattern))
+            self.events.put_targets(
+                Rule=f"rule-{domain}", EventBusName=buses[domain], Targets=[{"Id": "target", "Arn": self.queue_arn}]
+            )
+        self.publisher = Publisher(catalog, "test", events=self.events, bus_names=buses)
+
+    def put_examples(self) -> None:
+        """Put every catalog example of the consumed events on its domain's bus."""
+        self.publisher.put_events(
+            (qualified, example)
+            for qualified in self.consumer.events
+            for example in self.catalog.event(qualified).latest.examples
+        )
+
+    def receive(self, count: int = 10) -> dict[str, Any]:
+        """What Lambda's event source mapping delivers from the consumer's queue (a rule with a queue target)."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=count, AttributeNames=["All"]
+        ).get("Messages", [])
+        return sqs_event(messages, self.queue_arn, REGION)
+
+    def pushed(self) -> list[dict[str, Any]]:
+        """The events the rule delivered, each as EventBridge invokes a pushed function with it."""
+        messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(message["Body"]) for message in messages]
+
+
+@pytest.fixture
+def bus_topology(aws, catalog) -> Callable[[str], BusTopology]:
+    return lambda consumer: BusTopology(aws, catalog, consumer)
+
+
+@pytest.fixture
+def sns_pushed(aws, catalog) -> Callable[[str], list[dict[str, Any]]]:
+    """For a pushed SNS consumer (``delivery: push``): publish every catalog example of its events on real SNS
+    topics with its filter policy and return the events Lambda is invoked with, one per delivered notification."""
+
+    def deliveries(consumer: str) -> list[dict[str, Any]]:
+        queue = Topology(aws, catalog, consumer)
+        for subscription in queue.sns.list_subscriptions()["Subscriptions"]:  # whole notifications, as SNS pushes
+            queue.sns.set_subscription_attributes(
+                SubscriptionArn=subscription["SubscriptionArn"],
+                AttributeName="RawMessageDelivery",
+                AttributeValue="false",
+            )
+        for qualified in queue.consumer.events:
+            for example in catalog.event(qualified).latest.examples:
+                queue.publisher.publish(qualified, example)
+        messages = queue.sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        notifications = [json.loads(m["Body"]) for m in messages]
+        return [sns_push_event(n, f"{n['TopicArn']}:{queue.consumer.name}") for n in notifications]
+
+    return deliveries

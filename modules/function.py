@@ -17,6 +17,7 @@ from cdktn_provider_aws.ses_email_identity import SesEmailIdentity
 from constructs import Construct
 
 from eventform.catalog.naming import statement_id
+from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY  # noqa: F401 (re-exported)
 from modules.policies import Statement, document
 
 # What runs is what was tested: the runtime is the venv's Python (.python-version, pyproject's requires-python) and
@@ -26,11 +27,6 @@ from modules.policies import Statement, document
 RUNTIME = "python3.12"
 POWERTOOLS_VERSION = "3.37.0"
 POWERTOOLS_LAYER_PARAMETER = f"/aws/service/powertools/python/x86_64/{RUNTIME}/{POWERTOOLS_VERSION}"
-
-# Concurrency bounds when the catalog sets none (function.reserved_concurrency / function.max_concurrency): a flood
-# of events from outside the account can neither exhaust the account's pool nor run up the bill unbounded.
-DEFAULT_PUSHED_CONCURRENCY = 10  # reserved concurrency of functions invoked by SNS, EventBridge, S3 or Pipes
-DEFAULT_QUEUE_CONCURRENCY = 10  # maximum concurrency of a queue-fed function's event source mapping (2..1000)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class EventTopic(Construct):
         tags: dict[str, str],
         extra_statements: tuple[Statement, ...] = (),
         subscribe_protocols: tuple[str, ...] = EVENT_PROTOCOLS,
+        tracing: bool = False,
     ) -> None:
         """``subscribe_protocols``: what the account may subscribe (sns:Protocol); event topics carry personal data
         and feed only queues and functions, never an e-mail address or an HTTP endpoint."""
@@ -40,6 +41,9 @@ class EventTopic(Construct):
             fifo_topic=fifo or None,
             content_based_deduplication=content_based_deduplication if fifo else None,
             kms_master_key_id=kms_key or AWS_MANAGED_SNS_KEY,
+            # X-Ray active tracing: SNS records its segment and passes the trace on to SQS and Lambda subscribers
+            # (the platform stack's X-Ray resource policy lets SNS write segments)
+            tracing_config="Active" if tracing else None,
             tags=tags,
         )
         self.policy = SnsTopicPolicy(

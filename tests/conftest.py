@@ -1,10 +1,15 @@
-"""Shared fixtures: one synthesis of the sample catalog per test session, and the Terraform guard."""
+"""Shared fixtures: one synthesis of the sample catalog per test run (shared by every pytest-xdist worker), and the
+Terraform guard."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import pickle
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,9 @@ import pytest
 from eventform.synthesis.app import SynthResult, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every synthesis in the tests really constructs (a test of determinism or of a Ctrl-C mid-synthesis must not be
+# answered from .cache/synth), child processes included; the cache's own tests and the shared synthesis opt in.
+os.environ["EVENTFORM_SYNTH_CACHE"] = "0"
 
 
 PROJECT_INPUTS = ("catalog", "environments", "handlers")
@@ -41,10 +49,40 @@ def project_root() -> Path:
     return ROOT
 
 
+def run_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every worker of this run sees: pytest-xdist gives each worker its own base temp directory inside the
+    run's (``.../pytest-N/popen-gw0``), so the run's is the parent; without xdist it is the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, name: str) -> Iterator[None]:
+    """Wait for and hold ``folder/.name.lock`` (flock: released by the kernel however the holder dies)."""
+    with open(folder / f".{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
-    """Every environment of the sample catalog, synthesized once for the whole session."""
-    return synthesize(ROOT, tmp_path_factory.mktemp("synth") / "cdktf.out")
+    """Every environment of the sample catalog, synthesized once for the whole run (or taken from the stack cache
+    that `make test`'s synth filled): the first worker to get here synthesizes (under a lock), the others read its
+    result. Tests only read this output (``project_copy`` and their own ``synthesize`` calls are for writing)."""
+    shared = run_temp_dir(tmp_path_factory) / "synth-shared"
+    shared.mkdir(exist_ok=True)
+    record = shared / "result.pickle"
+    with run_lock(shared, "synth"):
+        if record.exists():
+            result: SynthResult = pickle.loads(record.read_bytes())
+            return result
+        # From the cache when `make test`'s own synth just built these inputs with this code (a hit is keyed on both).
+        result = synthesize(ROOT, shared / "cdktf.out", cache=True)
+        record.write_bytes(pickle.dumps(result))
+        return result
 
 
 class StackJson:

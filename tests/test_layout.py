@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "eventform.synthesis": {"eventform.catalog", "eventform.runtime", "modules"},
     "eventform.compliance": {"eventform.catalog", "eventform.synthesis.lock"},
     "eventform.local": {"eventform.catalog", "eventform.runtime", "eventform.synthesis"},
-    "eventform.authoring": {"eventform.catalog", "eventform.runtime", "eventform.synthesis"},
+    "eventform.authoring": {"eventform.catalog", "eventform.runtime", "eventform.synthesis", "modules"},
     "eventform.cli": {"eventform", "modules"},
 }
 

@@ -170,6 +170,37 @@ RENAME_NOTE = {
     "event": "consumers and producers follow the new name; the old one disappears from every topic and bus filter",
     "pipe": "the pipe and its role are destroyed and created anew",
 }
+RENAME_NOTE["event"] += (
+    "; queued messages of the old type fail in handlers that know only the new one, and the schema registry's "
+    "schemas are replaced. No rename keeps an event: publish the new event beside the old one, move the consumers, "
+    "then retire the old one (README: Renaming a consumer)"
+)
+DOMAIN_RENAME_NOTE = (
+    "every AWS name of the domain carries it: its topic, bus and archive, key alias, and each consumer's queue, DLQ, "
+    "function, role and tables are destroyed and created anew (queued and archived events are lost). No rename keeps "
+    "a domain or its bus: add the new domain beside the old one, move producers and consumers, then remove the old one"
+)
+
+
+def _domain_signature(domain: Domain) -> tuple[tuple[str, ...], ...]:
+    """What a domain holds by name, not by the domain's own name: equal for a domain renamed and nothing else."""
+    kinds = ("events", "consumers", "schedules", "pipes", "buckets", "api_calls")
+    return tuple(tuple(sorted(item.name for item in getattr(domain, kind))) for kind in kinds)
+
+
+def domain_renames(base: Catalog, head: Catalog) -> list[tuple[str, str]]:
+    """(old, new) for a domain gone while one holding the same events, consumers, schedules... by name appeared."""
+    old = {d.name: d for d in base.domains}
+    new = {d.name: d for d in head.domains}
+    came = {n: _domain_signature(new[n]) for n in sorted(set(new) - set(old))}
+    found = []
+    for name in sorted(set(old) - set(new)):
+        signature = _domain_signature(old[name])
+        match = next((n for n, s in came.items() if s == signature and any(signature)), None)
+        if match is not None:
+            found.append((name, match))
+            came.pop(match)
+    return found
 
 
 def _replace_renames(lines: list[Line], kind: str, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -235,6 +266,9 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
     _replace_renames(lines, "consumer", old_consumers, new_consumers)
     _replace_renames(lines, "event", old_events, new_events)
     _replace_renames(lines, "pipe", _per_domain(base, "pipes"), _per_domain(head, "pipes"))
+    lines += [
+        Line("renamed", "domain", f"{old} -> {new}", DOMAIN_RENAME_NOTE) for old, new in domain_renames(base, head)
+    ]
     order = ["domain", "bus", "event", "version", "consumer", "target", "bucket", "schedule", "pipe", "api-call rule"]
     lines.sort(key=lambda x: (order.index(x.kind), x.name, x.action))
     return lines, breaking, additive
@@ -298,4 +332,4 @@ def _versions(
     return breaking, additive
 
 
-__all__ = ["Line", "SchemaChange", "catalog_changes", "changed_fields", "renames"]
+__all__ = ["Line", "SchemaChange", "catalog_changes", "changed_fields", "domain_renames", "renames"]

@@ -4,7 +4,9 @@ Three views: the catalog (every kind of entry, :mod:`eventform.authoring.catalog
 existing versions (:mod:`eventform.catalog.compat`: breaking edits mean "publish version N+1"), and per stack the
 Terraform resources created, changed, replaced or destroyed, from comparing the synthesized JSON of both revisions. The
 base revision is exported with ``git archive`` into a temporary directory (no worktree is registered) and synthesized by
-its own code in a subprocess, in parallel with the working tree, so module changes show up too.
+its own code in a subprocess, in parallel with the working tree, so module changes show up too; that synthesis is
+kept under ``.cache/synth/base/`` (keyed on the commit, environments and tools) and reused by the next diff against
+the same commit.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from eventform.authoring.catalog_diff import Line, SchemaChange, catalog_changes
+from eventform.authoring.cost import cost_changes
 from eventform.authoring.diff_report import (
     COMMENT_LIMIT,
     FORCES_REPLACEMENT,
@@ -31,6 +34,7 @@ from eventform.authoring.diff_report import (
 )
 from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
+from eventform.synthesis import stack_cache
 from eventform.synthesis.app import synthesize
 
 
@@ -74,6 +78,7 @@ def _start_base_synthesis(base: Path, out: Path, environments: list[str] | None)
     ensure_jsii_node()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(base), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env[stack_cache.CACHE_VARIABLE] = "0"  # its whole output is kept instead (keyed on the commit), not its stacks
     return subprocess.Popen(
         [sys.executable, "-c", BASE_SYNTH, str(base), str(out), ",".join(environments or [])],
         cwd=base,
@@ -144,22 +149,29 @@ def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Re
         base_root.mkdir()
         commit = export_revision(root, base_ref, base_root)
         try:
-            base_catalog, _ = load(base_root)
+            base_catalog, base_environments = load(base_root)
         except CatalogError as error:
             raise DiffError(f"the catalog at {base_ref} does not load:\n{error}") from error
-        head_catalog, _ = load(root)  # CatalogError propagates: the working tree must be valid
+        head_catalog, head_environments = load(root)  # CatalogError propagates: the working tree must be valid
+        costs = cost_changes((base_catalog, base_environments), (head_catalog, head_environments))
         lines, breaking, additive = catalog_changes(base_catalog, head_catalog)
         base_out, head_out = scratch_path / "base.out", scratch_path / "head.out"
-        process = _start_base_synthesis(base_root, base_out, environments)
+        cached = stack_cache.base_synthesis(root, commit, environments) if stack_cache.enabled() else None
+        if cached is not None and cached.is_dir():  # this commit was synthesized before, with these tools
+            base_out, process = cached, None
+        else:
+            process = _start_base_synthesis(base_root, base_out, environments)
         try:
             synthesize(root, head_out, environments)
         finally:
-            output, _ = process.communicate()
-        if process.returncode != 0:
+            output, _ = process.communicate() if process else ("", None)
+        if process is not None and process.returncode != 0:
             raise DiffError(f"synthesizing {base_ref} failed:\n{output[-4000:]}")
+        if process is not None and cached is not None:
+            stack_cache.store_tree(base_out, cached)
         stacks = compare_stacks(base_out, head_out)
         compared = len({p.name for out in (base_out, head_out) for p in (out / "stacks").iterdir() if p.is_dir()})
-    return Report(base_ref, commit, lines, breaking, additive, stacks, compared)
+    return Report(base_ref, commit, lines, breaking, additive, stacks, compared, costs)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eventform.authoring.catalog_diff import Line, SchemaChange
+from eventform.authoring.cost import CostChange
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in an issue or pull-request comment
 # Arguments whose change makes Terraform destroy and re-create the resource (ForceNew in the AWS provider).
@@ -63,6 +64,7 @@ class Report:
     additive: list[SchemaChange]
     stacks: list[StackChanges]
     stacks_compared: int
+    costs: list[CostChange] = field(default_factory=list)  # the monthly estimate per environment, before and after
 
     @property
     def has_breaking(self) -> bool:
@@ -214,10 +216,31 @@ def _terraform_details(group: StackGroup) -> list[str]:
     return [*out, "", "</details>", ""]
 
 
+def _costs(report: Report) -> list[str]:
+    """The monthly estimate per environment before and after (``eventform cost``), with the services that move."""
+    if not report.costs:
+        return []
+    out = [
+        "### Cost (monthly estimate, USD)",
+        "",
+        "| environment | before | after | change | by service |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for change in report.costs:
+        if change.note:
+            out.append(f"| {change.environment} | - | - | - | not estimated: {change.note} |")
+            continue
+        services = ", ".join(f"{s} {b:.2f} → {a:.2f}" for s, b, a in change.services) or "no change"
+        out.append(
+            f"| {change.environment} | {change.before:.2f} | {change.after:.2f} | {change.delta:+.2f} | {services} |"
+        )
+    return [*out, "", "From the events' declared `volume:` and the price table of each region (`eventform cost`).", ""]
+
+
 def render_markdown(report: Report) -> str:
     """The whole report (no length limit)."""
     groups = group_stacks(report.stacks)
-    out = _summary(report) + _catalog(report) + _schemas(report) + _terraform_table(report, groups)
+    out = _summary(report) + _costs(report) + _catalog(report) + _schemas(report) + _terraform_table(report, groups)
     for group in groups:
         out += _terraform_details(group)
     return "\n".join(out)
@@ -232,7 +255,7 @@ def render_comment(report: Report, full_link: str, limit: int = COMMENT_LIMIT) -
         return full, False
     groups = group_stacks(report.stacks)
     note_room = 400
-    head = _summary(report)
+    head = _summary(report) + _costs(report)
     where = f"**[read it in full]({full_link})**" if full_link else "`eventform diff --full` prints it"
     head += [f"The full report is longer than a pull-request comment allows: {where}.", ""]
     must = _schemas(report)[: _breaking_end(report)] + _terraform_table(report, groups)

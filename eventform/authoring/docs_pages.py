@@ -164,6 +164,42 @@ def queue_info(catalog: Catalog, consumer: Consumer, environment: Environment) -
     )
 
 
+@dataclass(frozen=True)
+class ServiceLevelInfo:
+    """A consumer's service level in one environment and the alarms derived from it (modules/observability.py,
+    the plan the stacks build); locally only the queue alarms exist."""
+
+    environment: str
+    max_lag: int
+    max_error_rate: str  # 0.5%
+    composite: str | None  # None locally: the embedded AWS has no composite alarms
+    alarms: tuple[tuple[str, str, str, str], ...]  # (name, signal, what it measures, threshold)
+
+
+def _measures(plan: Any) -> str:
+    names = ", ".join(f"{m.namespace} {m.name} ({m.stat})" for _, m in plan.metrics)
+    return f"`{plan.expression}` over {names}" if plan.expression else names
+
+
+def service_level(consumer: Consumer, environment: Environment) -> ServiceLevelInfo:
+    from modules.observability import consumer_watch
+
+    level = consumer.slo_for(environment)
+    watch = consumer_watch(consumer, environment, environment_names(environment))
+    plans = [p for p in watch.alarms if p.built_by_queue] if environment.is_local else list(watch.alarms)
+    return ServiceLevelInfo(
+        environment=environment.name,
+        max_lag=level.max_lag,
+        max_error_rate=f"{level.max_error_percent:g}%",
+        composite=None if environment.is_local else watch.composite,
+        alarms=tuple(
+            (p.name, p.signal, _measures(p), f"> {p.threshold:g} {p.unit}".strip()
+             if p.signal != "concurrency" else f">= {p.threshold:g} {p.unit}")
+            for p in plans
+        ),
+    )
+
+
 def function_rows(settings: FunctionSettings, *, from_queue: bool = True) -> list[tuple[str, str]]:
     """Lambda settings as (setting, value) rows; defaults included, so nothing hides (the event source mapping's
     batch settings only for a function fed by a queue)."""
@@ -396,6 +432,7 @@ def _consumer_page(
         "examples": examples.get(consumer.qualified_name, []),
         "function_rows": function_rows(consumer.function, from_queue=queue_fed(consumer)),
         "queues": [queue_info(catalog, consumer, e) for e in environments],
+        "service_levels": [service_level(consumer, e) for e in environments],
         "pipes": [p for p in domain.pipes if p.source.consumer == consumer.name],
         "target_arns": target_arns(consumer, environments),
     }

@@ -23,6 +23,13 @@ FILES = {
     "tests/__init__.py.j2": "tests/__init__.py",
     "tests/test_handler.py.j2": "tests/test_handler.py",
 }
+# how the handler is reached -> the template of its test (SNS -> SQS is the default, tests/test_handler.py.j2)
+TEST_TEMPLATES = {
+    "topic-queue": "tests/test_handler.py.j2",
+    "topic-push": "tests/test_handler_topic_push.py.j2",
+    "bus-queue": "tests/test_handler_bus_queue.py.j2",
+    "bus-push": "tests/test_handler_bus_push.py.j2",
+}
 
 
 def templates() -> Environment:
@@ -51,8 +58,17 @@ def _tuple_literal(items: list[str]) -> str:
     return "(\n" + "".join(f'    "{item}",\n' for item in items) + ")"
 
 
-def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, consumer: str, change: Change) -> Path:
-    """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist."""
+def scaffold_handler(
+    root: Path,
+    handler: str,
+    events: list[str],
+    domain: str,
+    consumer: str,
+    change: Change,
+    delivery: str = "topic-queue",
+) -> Path:
+    """Write ``handlers/<handler>/`` (handler + test) into ``change``; the caller checked it does not exist.
+    ``delivery`` (topic-queue, topic-push, bus-queue, bus-push) chooses the test: what Lambda receives differs."""
     package = root / "handlers" / handler
     names = [e.split("/", 1)[1] for e in events]
     context = {
@@ -61,6 +77,7 @@ def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, c
         "consumer": consumer,
         "events": events,
         "events_literal": _tuple_literal(events),
+        "pushed": delivery.endswith("-push"),
         "handlers": [
             {"event": e, "name": e.split("/", 1)[1], "function": function_name(e, names.count(e.split("/", 1)[1]) > 1)}
             for e in events
@@ -68,9 +85,10 @@ def scaffold_handler(root: Path, handler: str, events: list[str], domain: str, c
     }
     environment = templates()
     for template_name, target in FILES.items():
+        template_name = TEST_TEMPLATES[delivery] if target == "tests/test_handler.py" else template_name
         text = environment.get_template(f"{TEMPLATE_FOLDER}/{template_name}").render(**context)
         change.write(package / target, text)
     return package
 
 
-__all__ = ["FILES", "TEMPLATE_FOLDER", "function_name", "scaffold_handler"]
+__all__ = ["FILES", "TEMPLATE_FOLDER", "TEST_TEMPLATES", "function_name", "scaffold_handler"]

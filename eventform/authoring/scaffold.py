@@ -20,19 +20,15 @@ from typing import Any
 
 from eventform.authoring import yamledit
 from eventform.authoring.files import Change, recover
-from eventform.catalog import filters
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.events import SCHEMA_DIALECT, past_tense_problem
 from eventform.catalog.loader import load
-from eventform.catalog.model import Catalog, Consumer
-from eventform.catalog.naming import max_consumer_length, max_domain_length
+from eventform.catalog.model import Catalog
+from eventform.catalog.naming import max_domain_length
 from eventform.synthesis.lock import output_lock
 
 DOMAIN_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_domain_length() - 1}}}$")
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-CONSUMER_PATTERN = re.compile(rf"^[a-z][a-z0-9-]{{1,{max_consumer_length() - 1}}}$")
-QUALIFIED_PATTERN = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-HANDLER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")  # a Python package: handlers/<name>/
 OWNER_PATTERN = re.compile(r"^[A-Za-z0-9._@+-]{2,}$")
 CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 DEFAULT_SCHEMA_BASE = "https://schemas.example.com"
@@ -231,8 +227,10 @@ def add_event(
     topic: bool = False,
     description: str | None = None,
     message_group: str | None = None,
+    bus: bool = False,
 ) -> Scaffolded:
-    """Add event ``name`` to ``domain`` (or, with ``--version N``, version N of an existing event)."""
+    """Add event ``name`` to ``domain`` (or, with ``--version N``, version N of an existing event), published on the
+    domain's topic (``topic``) and/or its EventBridge bus (``bus``), each added to the domain when missing."""
     path = _domain_file(root, domain)
     location = f"events.{name}"
     if not EVENT_PATTERN.match(name):
@@ -254,6 +252,13 @@ def add_event(
     folder = root / "catalog" / domain / name
     change = Change(root)
     steps: list[str] = []
+    if existing is not None and (topic or bus) and version is not None:
+        raise _refuse(
+            path,
+            f"{location}.via",
+            f"--topic/--bus choose where a new event travels; version {version} of {name!r} keeps its channels",
+            f"drop --topic/--bus, or change events.{name}.via in {_relative(root, path)} by hand",
+        )
     if existing is not None:
         versions = sorted(existing.get("versions", []))
         if version is None or version in versions:
@@ -290,14 +295,16 @@ def add_event(
                 path, f"{location}.versions", f"a new event starts at version 1, not {version}", "drop --version"
             )
         topic_spec = data.get("topic")
-        if topic_spec is None and not topic:
+        via = _channels(data, topic, bus)
+        if not via:
             raise _refuse(
                 path,
                 "topic",
-                f"domain {domain!r} has no SNS topic to publish {name!r} on",
-                f"pass --topic to add the domain's topic: eventform add event {domain} {name} --topic",
+                f"domain {domain!r} has no SNS topic or EventBridge bus to publish {name!r} on",
+                f"pass --topic (the domain's SNS topic) or --bus (its EventBridge bus <env>-{domain}), e.g. "
+                f"eventform add event {domain} {name} --bus",
             )
-        fifo = bool(topic_spec and topic_spec.get("fifo"))
+        fifo = bool(topic_spec and topic_spec.get("fifo")) and "topic" in via
         if fifo and not message_group:
             groups = sorted({e.get("message_group") for e in events.values() if e.get("message_group")})
             if len(groups) != 1:
@@ -313,7 +320,11 @@ def add_event(
                 path, f"{location}.message_group", "message groups exist only on FIFO topics", "drop --message-group"
             )
         new_text = text
-        if topic_spec is None:
+        if bus and data.get("bus") is None:
+            new_text = yamledit.insert_top_level(
+                new_text, "bus", {}, comment=f"an EventBridge bus: <env>-{domain}", before=("events", "consumers")
+            )
+        if "topic" in via and topic_spec is None:
             new_text = yamledit.insert_top_level(
                 new_text,
                 "topic",
@@ -323,6 +334,8 @@ def add_event(
             )
         summary = description or f"TODO describe the fact {name} records, in one sentence."
         entry: dict[str, Any] = {"description": summary, "versions": [1]}
+        if via != ["topic"]:
+            entry["via"] = via
         if message_group:
             entry["message_group"] = message_group
         new_text = yamledit.insert_entry(new_text, "events", name, entry, before=("consumers",))
@@ -358,6 +371,13 @@ def add_event(
     )
 
 
+def _channels(data: dict[str, Any], topic: bool, bus: bool) -> list[str]:
+    """Where a new event travels: what was asked for, else the channel the domain has (its topic first)."""
+    if topic or bus:
+        return [channel for channel, asked in (("topic", topic), ("bus", bus)) if asked]
+    return ["topic"] if data.get("topic") is not None else (["bus"] if data.get("bus") is not None else [])
+
+
 def _set_versions(text: str, name: str, versions: list[int]) -> str:
     """Rewrite ``events.<name>.versions`` in place (the only line that changes)."""
     document = yamledit.load(text)
@@ -375,171 +395,4 @@ def _set_versions(text: str, name: str, versions: list[int]) -> str:
     return "".join(lines)
 
 
-# ------------------------------------------------------------------------------------------------------------
-# add consumer
-# ------------------------------------------------------------------------------------------------------------
-def parse_events(value: str, path: Path) -> list[str]:
-    """``orders/order.created,users/user.registered`` -> a list; malformed items are refused with the reason."""
-    items = [item.strip() for item in value.split(",")]
-    if not value.strip() or any(not item for item in items):
-        raise _refuse(
-            path,
-            "--events",
-            f"malformed --events {value!r}",
-            "give comma-separated <domain>/<event> names, e.g. orders/order.created,users/user.registered",
-        )
-    bad = [item for item in items if not QUALIFIED_PATTERN.match(item)]
-    if bad:
-        raise _refuse(
-            path,
-            "--events",
-            f"malformed event reference(s): {', '.join(bad)}",
-            "write each as <domain>/<event>, e.g. orders/order.created",
-        )
-    duplicates = sorted({item for item in items if items.count(item) > 1})
-    if duplicates:
-        raise _refuse(path, "--events", f"listed twice: {', '.join(duplicates)}", "list each event once")
-    return items
-
-
-def parse_filter(value: str | None, path: Path, scope: str = "attributes") -> dict[str, Any] | None:
-    if value is None:
-        return None
-    try:
-        policy = json.loads(value)
-    except json.JSONDecodeError as error:
-        raise _refuse(
-            path,
-            "--filter",
-            f"--filter is not valid JSON: {error.msg}",
-            'pass a JSON object, e.g. --filter \'{"country": ["DE", "FR"]}\'',
-        ) from error
-    problems = filters.syntax_problems(policy, "--filter", scope if scope in ("attributes", "body") else "attributes")
-    if problems:
-        raise CatalogError(Problem(path, where, message, fix) for where, message, fix in problems)
-    return policy
-
-
-@exclusive
-def add_consumer(
-    root: Path,
-    domain: str,
-    name: str,
-    events: str,
-    filter_json: str | None = None,
-    filter_scope: str = "attributes",
-    handler: str | None = None,
-    description: str | None = None,
-) -> Scaffolded:
-    path = _domain_file(root, domain)
-    location = f"consumers.{name}"
-    if not CONSUMER_PATTERN.match(name):
-        raise _refuse(
-            path,
-            location,
-            f"bad consumer name {name!r}",
-            f"use 2-{max_consumer_length()} lower-case letters, digits and '-', e.g. send-email",
-        )
-    qualified = parse_events(events, path)
-    if filter_scope not in ("attributes", "body"):
-        raise _refuse(path, "--filter-scope", f"bad filter scope {filter_scope!r}", "use attributes or body")
-    policy = parse_filter(filter_json, path, filter_scope)
-    text = path.read_text(encoding="utf-8")
-    data = yamledit.plain(yamledit.load(text))
-    if name in (data.get("consumers") or {}):
-        raise _refuse(
-            path,
-            location,
-            f"consumer {name!r} already exists in {domain}",
-            "pick another name or edit the existing consumer",
-        )
-    catalog, _ = load(root)
-    known = {event.qualified_name for event in catalog.events}
-    unknown = [item for item in qualified if item not in known]
-    if unknown:
-        raise _refuse(
-            path,
-            "--events",
-            f"unknown event(s): {', '.join(unknown)}",
-            f"use existing events: {', '.join(sorted(known))}",
-        )
-    handler = handler if handler is not None else name.replace("-", "_")
-    if not HANDLER_PATTERN.match(handler):
-        raise _refuse(
-            root / "handlers",
-            "--handler",
-            f"bad handler name {handler!r}",
-            f"use 2-40 lower-case letters, digits and '_' (a Python package under handlers/), "
-            f"e.g. {re.sub(r'[^a-z0-9_]', '_', handler.lower()) or 'send_email'}",
-        )
-    entry: dict[str, Any] = {
-        "description": description or f"TODO say what {name} does with {', '.join(qualified)}.",
-        "events": qualified,
-        "handler": handler,
-    }
-    if policy is not None:
-        if filter_scope != "attributes":
-            entry["filter_scope"] = filter_scope
-        entry["filter"] = policy
-    change = Change(root)
-    change.write(path, yamledit.insert_entry(text, "consumers", name, entry))
-    steps = [f"describe what {name} does in {_relative(root, path)}"]
-    package = root / "handlers" / handler
-    if (package / "handler.py").exists():
-        steps.append(
-            f"handler {handler!r} already exists: register a function for each of {', '.join(qualified)} "
-            f"with @app.on in {_relative(root, package / 'handler.py')}"
-        )
-    else:
-        if package.exists():
-            raise _refuse(
-                package,
-                "--handler",
-                f"handlers/{handler}/ exists but has no handler.py",
-                f"delete handlers/{handler}/ or pick another --handler name",
-            )
-        from eventform.authoring.handler_scaffold import scaffold_handler
-
-        scaffold_handler(root, handler, qualified, domain, name, change)
-        steps.append(
-            f"write the business logic in {_relative(root, package / 'handler.py')} "
-            f"and run its test: .venv/bin/pytest {_relative(root, package)}"
-        )
-        steps.append(f"set Lambda settings under consumers.{name}.function (timeout, memory, batch_size, tables...)")
-
-    def filter_lets_examples_through(catalog: Catalog) -> None:
-        consumer = next(c for c in catalog.consumers if c.qualified_name == f"{domain}/{name}")
-        if policy is not None and examples_passing(catalog, consumer) == 0:
-            raise _refuse(
-                path,
-                f"{location}.filter",
-                f"no catalog example of {', '.join(qualified)} passes the filter, so {name} would never see one in "
-                "the rehearsal and its generated handler test could not pass",
-                "loosen --filter, or first add an example that matches it to the event's v<N>.examples.json",
-            )
-
-    result_catalog = _commit(root, change, filter_lets_examples_through)
-    return Scaffolded(
-        written=change.paths,
-        catalog=result_catalog,
-        next_steps=[*steps, "preview: eventform docs && eventform diff --base main", "run make test"],
-    )
-
-
-def examples_passing(catalog: Catalog, consumer: Consumer) -> int:
-    """How many catalog examples of the consumed events the consumer's subscription filter lets through (matched
-    the way SNS does, with eventform's SNS matcher, on the message the publisher would send)."""
-    from eventform.catalog.routing import receives
-    from eventform.runtime.publisher import Publisher
-
-    publisher = Publisher(catalog, "scaffold")
-    passing = 0
-    for qualified in consumer.events:
-        for example in catalog.event(qualified).latest.examples:
-            event, envelope = publisher.envelope(qualified, example)
-            message = publisher.sns_message(event, envelope)
-            passing += receives(consumer, qualified, message)
-    return passing
-
-
-__all__ = ["LintFailedError", "Scaffolded", "add_consumer", "add_domain", "add_event", "parse_events", "parse_filter"]
+__all__ = ["LintFailedError", "Scaffolded", "add_domain", "add_event", "skeleton_schema"]

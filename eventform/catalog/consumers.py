@@ -23,7 +23,11 @@ from eventform.catalog.parsing import Collector, line_of, looks_secret, parse_du
 def function_settings(spec: dict[str, Any]) -> FunctionSettings:
     durations = {k: parse_duration(spec[k]) for k in ("timeout", "batching_window") if k in spec}
     return FunctionSettings(
-        **{k: spec[k] for k in ("memory", "reserved_concurrency", "batch_size", "max_concurrency") if k in spec},
+        **{
+            k: spec[k]
+            for k in ("memory", "reserved_concurrency", "batch_size", "max_concurrency", "typical_duration_ms")
+            if k in spec
+        },
         **durations,
         tables=tuple(spec.get("tables", [])),
         parameters=tuple(spec.get("parameters", [])),

@@ -17,6 +17,7 @@ from eventform.catalog.model import (
 )
 from eventform.catalog.parsing import Collector, line_of, parse_duration, read_yaml, schema_problems, to_plain
 from eventform.catalog.regions import region_problem
+from eventform.catalog.service_levels import environment_slo
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -142,7 +143,8 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         ok = False
     waivers = _waivers(path, document, data.get("waivers", []), out)
     eventbridge_settings = eventbridge.environment_settings(path, document, data, out)
-    if not ok or waivers is None or eventbridge_settings is None:
+    slo = environment_slo(path, document, data, out)
+    if not ok or waivers is None or eventbridge_settings is None or slo is None:
         return None
     alarms = data.get("alarms", {})
     backend = data["backend"]
@@ -165,7 +167,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         log_retention_days=retention.get("logs_days", 30),
         alarms=Alarms(
             dlq_messages=alarms.get("dlq_messages", 0),
-            oldest_message_age=parse_duration(alarms.get("oldest_message_age", 900)),
+            oldest_message_age=slo.max_lag,  # the default lag (slo.max_lag; older files: oldest_message_age)
             period=parse_duration(alarms.get("period", 60)),
             evaluation_periods=alarms.get("evaluation_periods", 1),
         ),
@@ -175,6 +177,7 @@ def _load_environment(path: Path, out: Collector) -> Environment | None:
         eventbridge=eventbridge_settings,
         partners=partners,
         key_admin_role=data.get("key_admin_role"),
+        slo=slo,
     )
 
 

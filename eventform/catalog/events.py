@@ -16,6 +16,7 @@ from eventform.catalog.model import (
     Topic,
 )
 from eventform.catalog.parsing import Collector, line_of, read_json
+from eventform.catalog.service_levels import build_volume
 from eventform.catalog.tense import past_tense_problem
 from eventform.runtime.publisher import MAX_MESSAGE_BYTES, Publisher, PublishError
 from eventform.runtime.validation import SchemaValidationError, compile_schema, schema_problems
@@ -102,6 +103,7 @@ def build_event(
         attributes=tuple(spec.get("attributes", [])),
         pii=tuple(spec.get("pii", [])),
         message_group=spec.get("message_group"),
+        volume=build_volume(spec.get("volume")),
     )
 
 

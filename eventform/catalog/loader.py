@@ -22,6 +22,7 @@ from eventform.catalog import (
     streams,
 )
 from eventform.catalog import buses as eventbridge
+from eventform.catalog import service_levels as slo
 from eventform.catalog.consumers import check_consumers, function_settings
 from eventform.catalog.environments import load_environments
 from eventform.catalog.errors import CatalogError, Problem
@@ -72,6 +73,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     references.check_catalog(catalog, documents, environments, out)
     bus_trust.check_catalog(catalog, documents, environments, out)
     privacy.check_catalog(catalog, documents, environments, out)
+    slo.check_catalog(catalog, documents, environments, out)
     out.check()
     return catalog
 
@@ -124,6 +126,12 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
             route=eventbridge.build_route(path, document, name, spec, out),
             renamed_from=spec.get("renamed_from"),
             rare=bool(spec.get("rare", False)),
+            slo=slo.build_slo(spec.get("slo")),
+            slo_overrides={
+                env: slo.build_slo(override["slo"])
+                for env, override in sorted(spec.get("environments", {}).items())
+                if "slo" in override
+            },
             stream=streams.build_source(path, document, data["domain"], name, spec, out),
         )
         for name, spec in sorted(data.get("consumers", {}).items())

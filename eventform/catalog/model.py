@@ -21,6 +21,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
     ObjectSource,
 )
 from eventform.catalog.external import PiiException, Reference
+from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
 # Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
 from eventform.catalog.stream_model import Stream, StreamRetries, StreamSource  # noqa: F401
@@ -61,6 +62,7 @@ class FunctionSettings:
     secrets: tuple[str, ...] = ()
     email_senders: tuple[str, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
+    typical_duration_ms: int | None = None  # per message; `eventform cost` (None: the price table's assumption)
 
     @property
     def minimum_visibility(self) -> int:
@@ -95,6 +97,7 @@ class Event:
     attributes: tuple[str, ...] = ()
     pii: tuple[str, ...] = ()
     message_group: str | None = None
+    volume: Volume | None = None  # expected traffic (eventform.catalog.slo_model): dashboards and cost read it
 
     @property
     def qualified_name(self) -> str:
@@ -142,11 +145,20 @@ class Consumer:
     objects: ObjectSource | None = None  # S3: set when the consumer takes a bucket's object events, not catalog events
     renamed_from: str | None = None  # its previous name: AWS names and Terraform addresses stay those of that name
     rare: bool = False  # no catalog example is meant to reach it: the rehearsal accepts that it receives nothing
+    slo: ServiceLevelSpec = field(default_factory=ServiceLevelSpec)  # its own; the environment's fills the rest
+    slo_overrides: dict[str, ServiceLevelSpec] = field(default_factory=dict)  # per environment
     stream: StreamSource | None = None  # Kinesis: set when Lambda reads a catalog stream for it (no queue, no topic)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.domain}/{self.name}"
+
+    def slo_for(self, environment: Environment) -> ServiceLevel:
+        """The service level alarms are derived from: the environment's default, the consumer's ``slo:``, then its
+        per-environment override."""
+        resolved = self.slo.over(environment.slo)
+        override = self.slo_overrides.get(environment.name)
+        return override.over(resolved) if override else resolved
 
     @property
     def physical_name(self) -> str:
@@ -287,6 +299,7 @@ class Environment:
     eventbridge: EventBridgeSettings = field(default_factory=lambda: EventBridgeSettings())
     partners: dict[str, str] = field(default_factory=dict)  # partner name -> its account in this environment
     key_admin_role: str | None = None  # IAM role ARN that administers the KMS keys (then the account only uses them)
+    slo: ServiceLevel = field(default_factory=ServiceLevel)  # consumers' default service level in this environment
 
     def trusts_account(self, account: str) -> bool:
         """The environment's own account or a partner it declares (``partners:``): where its ARNs may point."""

@@ -14,12 +14,15 @@ import typer
 from rich.console import Console
 
 from eventform.catalog.errors import CatalogError
+from eventform.cli.selection import check as check_selection
+from eventform.cli.selection import plural
 
 console = Console(soft_wrap=True, emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 add_app = typer.Typer(
-    help="Scaffold a domain, an event (version) or a consumer; lint runs after every change.", no_args_is_help=True
+    help="Scaffold a domain, an event (version), a consumer or a schedule; lint runs after every change.",
+    no_args_is_help=True,
 )
 export_app = typer.Typer(help="Export the catalog to other formats.", no_args_is_help=True)
 
@@ -56,7 +59,8 @@ def _report(result, root: Path) -> None:
         console.print(f"[green]wrote[/] {path.relative_to(root) if path.is_relative_to(root) else path}")
     catalog = result.catalog
     console.print(
-        f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, {len(catalog.consumers)} consumers."
+        f"Catalog OK: {plural(len(catalog.domains), 'domain')}, {plural(len(catalog.events), 'event')}, "
+        f"{plural(len(catalog.consumers), 'consumer')}."
     )
     console.print("[bold]Next steps:[/]")
     for number, step in enumerate(result.next_steps, 1):
@@ -92,7 +96,9 @@ def add_event(
         int | None, typer.Option("--version", help="Publish version N of an existing event (copies N-1).")
     ] = None,
     topic: Annotated[bool, typer.Option("--topic", help="Publish on the SNS topic (added if missing).")] = False,
-    bus: Annotated[bool, typer.Option("--bus", help="EventBridge bus: not supported yet.")] = False,
+    bus: Annotated[
+        bool, typer.Option("--bus", help="Publish on the domain's EventBridge bus <env>-<domain> (added if missing).")
+    ] = False,
     description: Annotated[str | None, typer.Option("--description", help="One sentence: the fact.")] = None,
     message_group: Annotated[
         str | None, typer.Option("--message-group", help="FIFO topics: field naming the aggregate id.")
@@ -102,15 +108,9 @@ def add_event(
     """Add an event (schema skeleton + one example) or a new version of one, then lint."""
     from eventform.authoring.scaffold import add_event as scaffold
 
-    if bus:
-        errors.print(
-            "--bus: EventBridge buses are not supported yet by this version of eventform.\n"
-            "    fix: publish on the domain's SNS topic instead (--topic). Nothing was written."
-        )
-        raise typer.Exit(2)
     project = project_root(root)
     try:
-        result = scaffold(project, domain, name, version, topic, description, message_group)
+        result = scaffold(project, domain, name, version, topic, description, message_group, bus)
     except CatalogError as error:
         _fail(error)
     _report(result, project)
@@ -134,14 +134,65 @@ def add_consumer(
         ),
     ] = None,
     description: Annotated[str | None, typer.Option("--description", help="One sentence.")] = None,
+    via: Annotated[
+        str, typer.Option("--via", help="topic (SNS subscriptions) | bus (EventBridge rules on the domains' buses).")
+    ] = "topic",
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--pattern", help='With --via bus: EventBridge pattern, e.g. \'{"detail": {"data": {"country": ["DE"]}}}\'.'
+        ),
+    ] = None,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push",
+            help="Invoke the handler directly (SNS push; with --via bus the rule's target) instead of a queue.",
+        ),
+    ] = False,
     root: RootOption = None,
 ) -> None:
-    """Add a consumer (queue + DLQ + subscriptions + Lambda are generated from it) and its handler package."""
-    from eventform.authoring.scaffold import add_consumer as scaffold
+    """Add a consumer (queue + DLQ + subscriptions or rules + Lambda are generated from it) and its handler package."""
+    from eventform.authoring.scaffold_routes import add_consumer as scaffold
 
     project = project_root(root)
     try:
-        result = scaffold(project, domain, name, events, filter_json, filter_scope, handler, description)
+        result = scaffold(
+            project, domain, name, events, filter_json, filter_scope, handler, description, via, pattern, push
+        )
+    except CatalogError as error:
+        _fail(error)
+    _report(result, project)
+
+
+@add_app.command("schedule")
+def add_schedule(
+    domain: Annotated[str, typer.Argument(help="Domain that owns the schedule.")],
+    name: Annotated[str, typer.Argument(help="Schedule name, e.g. nightly-recount.")],
+    expression: Annotated[
+        str, typer.Option("--expression", help="cron(0 3 * * ? *), rate(1 day) or at(2026-01-01T00:00:00).")
+    ],
+    event: Annotated[
+        str | None,
+        typer.Option("--event", help="Put this bus event of the domain (or, with --consumer, invoke its handler)."),
+    ] = None,
+    consumer: Annotated[
+        str | None, typer.Option("--consumer", help="A consumer of the domain: its handler (with --event) or queue.")
+    ] = None,
+    payload: Annotated[
+        str | None, typer.Option("--payload", help="JSON payload (default: the event's first catalog example).")
+    ] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", help="e.g. Europe/Berlin (default UTC).")] = None,
+    window: Annotated[str | None, typer.Option("--window", help="Flexible window, e.g. 15m, or off.")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="One sentence: why it runs.")] = None,
+    root: RootOption = None,
+) -> None:
+    """Add an EventBridge Scheduler schedule: an event on the domain's bus, or a consumer's handler or queue."""
+    from eventform.authoring.scaffold_routes import add_schedule as scaffold
+
+    project = project_root(root)
+    try:
+        result = scaffold(project, domain, name, expression, event, consumer, payload, timezone, window, description)
     except CatalogError as error:
         _fail(error)
     _report(result, project)
@@ -200,6 +251,7 @@ def diff(
     project = project_root(root)
     with output_lock(out, "diff") if out is not None else contextlib.nullcontext():
         try:
+            check_selection(project, env)
             with errors.status(f"Synthesizing {base} and the working tree..."):
                 report = compute(project, base, env)
         except CatalogError as error:
@@ -240,7 +292,9 @@ def docs(
     except DocsError as error:
         errors.print(f"eventform docs: {error}", markup=False)
         raise typer.Exit(1) from error
-    console.print(f"{result.pages} pages (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html")
+    console.print(
+        f"{plural(result.pages, 'page')} (Markdown + HTML) in {result.seconds:.2f}s -> {result.out}/index.html"
+    )
 
 
 def register(app: typer.Typer) -> None:

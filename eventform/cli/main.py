@@ -7,7 +7,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,23 +15,29 @@ from rich.table import Table
 
 from eventform.catalog.errors import CatalogError
 from eventform.cli import authoring as cli_authoring
-from eventform.cli import boundary
+from eventform.cli import boundary, cdktn_app, cost_command, selection, views
+from eventform.cli import deploy as cli_deploy
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
 
 if TYPE_CHECKING:
-    from eventform.catalog.model import Catalog
+    pass
 
 app = typer.Typer(
     help="eventform: one event catalog becomes SNS, SQS, EventBridge, Lambda and IAM Terraform for every environment.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
     cls=boundary.BoundaryGroup,
 )
 console = Console(emoji=False)  # never turn an ARN's :secret: into an emoji
 errors = Console(stderr=True, emoji=False)
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout instead of tables: every value whole, for scripts.")
+]
+
 
 def _running(root: Path | None) -> Path:
     """The project root, once its embedded AWS is known to be up when `local up` left an endpoint for it."""
@@ -79,6 +85,46 @@ def _fail(error: CatalogError) -> None:
     raise typer.Exit(1)
 
 
+def _plain(error: BaseException) -> str:
+    """An error for people: its message, never its Python class name (an OS error names its file)."""
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+def _payload(file: Path) -> dict[str, Any]:
+    """The JSON payload of ``local publish --file``; an unreadable or malformed file is named with the fix."""
+    try:
+        payload = json.loads(file.read_text(encoding="utf-8"))
+        if isinstance(payload, dict):
+            return payload
+        kinds = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+        where, what = str(file), f"holds {kinds.get(type(payload), 'null')}, not a JSON object"
+    except (OSError, json.JSONDecodeError) as error:
+        where, what = (
+            (f"{file}:{error.lineno}:{error.colno}", f"not valid JSON ({error.msg})")
+            if isinstance(error, json.JSONDecodeError)
+            else (str(file), error.strerror or str(error))
+        )
+    errors.print(
+        f"eventform local publish: {where}: {what}\n    fix: pass a readable file holding one JSON object "
+        "(the event's payload), e.g. a copy of an entry of catalog/<domain>/<event>/v<N>.examples.json",
+        markup=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+def _waves(project: Path, stacks: list) -> dict[str, int]:
+    """Deploy waves of the synthesized stacks, counted over every stack of their environments (a stack synthesized
+    alone still shows its place in the order)."""
+    from eventform.catalog.loader import load
+    from eventform.synthesis.app import plan_stacks
+
+    catalog, environments = load(project, sorted({s.environment.name for s in stacks}))
+    return views.deploy_waves(plan_stacks(catalog, environments))
+
+
 def stack_summary(stack_dir: Path) -> Counter[str]:
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     return Counter({kind: len(items) for kind, items in config.get("resource", {}).items()})
@@ -92,27 +138,50 @@ def synth(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output directory (default: cdktf.out).")] = None,
     root: RootOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate the catalog and synthesize Terraform JSON into cdktf.out/stacks/<env>-<domain>/."""
     from eventform.synthesis.app import synthesize
 
     project = _root(root)
     try:
+        selection.check(project, env, stack)
+        endpoint = cdktn_app.local_endpoint(project)  # EVENTFORM_LOCAL_ENDPOINT, as for `cdktn synth`
         with console.status("Synthesizing (loading the AWS bindings takes a few seconds)..."):
-            result = synthesize(project, out, env, stack)
+            result = synthesize(project, out, env, stack, endpoint)
     except CatalogError as error:
         _fail(error)
-    table = Table(title=f"Synthesized {len(result.stacks)} stacks in {result.seconds:.1f}s -> {result.outdir}")
+    waves = _waves(project, result.stacks)
+    if as_json:
+        views.print_json(
+            {
+                "outdir": str(result.outdir),
+                "stacks": [
+                    {
+                        "name": p.name,
+                        "wave": waves[p.name],
+                        "depends_on": list(p.depends_on),
+                        "resources": stack_summary(result.outdir / "stacks" / p.name),
+                    }
+                    for p in result.stacks
+                ],
+            }
+        )
+        return
+    table = Table(
+        title=f"Synthesized {selection.plural(len(result.stacks), 'stack')} in {result.seconds:.1f}s -> {result.outdir}"
+    )
     table.add_column("stack")
+    table.add_column("wave", justify="right")  # deploy order: a stack after every stack of a lower wave
     table.add_column("resources", justify="right")
-    table.add_column("what")
+    table.add_column("what", overflow="fold")
     total = 0
-    for planned in result.stacks:
+    for planned in sorted(result.stacks, key=lambda p: (p.environment.name, waves[p.name], p.name)):
         counts = stack_summary(result.outdir / "stacks" / planned.name)
         total += sum(counts.values())
         what = ", ".join(f"{n} {kind.removeprefix('aws_')}" for kind, n in sorted(counts.items()))
-        table.add_row(planned.name, str(sum(counts.values())), what)
-    table.add_row("[bold]total", f"[bold]{total}", "")
+        table.add_row(planned.name, str(waves[planned.name]), str(sum(counts.values())), what)
+    table.add_row("[bold]total", "", f"[bold]{total}", "")
     console.print(table)
 
 
@@ -129,6 +198,7 @@ def lint(
             "--matrix", help="Also print EventBridge consumers x catalog examples and the rendered target inputs."
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate the catalog and every environment; print what the catalog declares."""
     from eventform.catalog.loader import load
@@ -143,66 +213,25 @@ def lint(
                 raise CatalogError(incompatible)
     except CatalogError as error:
         _fail(error)
+    if as_json:
+        views.print_json(views.catalog_json(catalog, [e.name for e in environments]))
+        return
     table = Table(
-        title=f"Catalog OK: {len(catalog.domains)} domains, {len(catalog.events)} events, "
-        f"{len(catalog.consumers)} consumers, environments: {', '.join(e.name for e in environments)}"
+        title=f"Catalog OK: {selection.plural(len(catalog.domains), 'domain')}, "
+        f"{selection.plural(len(catalog.events), 'event')}, {selection.plural(len(catalog.consumers), 'consumer')}, "
+        "environments: {', '.join(e.name for e in environments)}"
     )
     table.add_column("event")
     table.add_column("versions")
     table.add_column("channel")
     table.add_column("consumers", overflow="fold")
     for event in catalog.events:
-        topic = catalog.domain(event.domain).topic
-        channels = [("FIFO topic" if topic and topic.fifo else "topic") if "topic" in event.via else "", ""]
-        channels[1] = "bus" if "bus" in event.via else ""
-        channel = " + ".join(c for c in channels if c)
+        channel = " + ".join(views.channels(catalog, event))
         consumers = ", ".join(c.qualified_name for c in catalog.consumers_of(event.qualified_name)) or "-"
         table.add_row(event.qualified_name, ", ".join(f"v{v.number}" for v in event.versions), channel, consumers)
     console.print(table)
     if matrix:
-        _print_matrix(catalog)
-
-
-def _print_matrix(catalog: Catalog) -> None:
-    """Which catalog example each EventBridge consumer's rule delivers (EventBridge's matching), and what targets
-    get."""
-    from eventform.catalog.buses import example_matrix, rendered_inputs
-
-    rows = example_matrix(catalog)
-    table = Table(title=f"EventBridge patterns x catalog examples ({sum(r[3] for r in rows)} of {len(rows)} delivered)")
-    for column in ("consumer", "event", "example", "delivered"):
-        table.add_column(column, overflow="fold")
-    for consumer, qualified, index, delivered in rows:
-        rare = " (rare)" if consumer.route is not None and consumer.route.rare else ""
-        table.add_row(consumer.qualified_name + rare, qualified, str(index), "yes" if delivered else "-")
-    console.print(table)
-    _print_pipe_matrix(catalog)
-    inputs = rendered_inputs(catalog)
-    if inputs:
-        rendered = Table(title="Target inputs rendered from the examples (input_path / input_transformer)")
-        for column in ("consumer", "target", "event", "example", "input"):
-            rendered.add_column(column, overflow="fold")
-        for consumer_name, target, qualified, index, text in inputs:
-            rendered.add_row(consumer_name, target, qualified, str(index), text)
-        console.print(rendered)
-
-
-def _print_pipe_matrix(catalog: Catalog) -> None:
-    """Which catalog example passes each pipe's filters, as the pipe's source would carry it (EventBridge's
-    matching)."""
-    from eventform.catalog.pipe_checks import example_matrix
-
-    rows = [(p, *row) for d in catalog.domains for p in d.pipes for row in example_matrix(catalog, p)]
-    if not rows:
-        return
-    table = Table(title=f"Pipe filters x catalog examples ({sum(r[3] for r in rows)} of {len(rows)} pass)")
-    for column in ("pipe", "event", "example", "passes"):
-        table.add_column(column, overflow="fold")
-    for pipe, qualified, index, passes in rows:
-        table.add_row(
-            pipe.qualified_name + (" (rare)" if pipe.rare else ""), qualified, str(index), "yes" if passes else "-"
-        )
-    console.print(table)
+        views.print_matrix(console, catalog)
 
 
 @app.command()
@@ -220,8 +249,20 @@ def validate(
     available = sorted(p for p in stacks_dir.iterdir() if (p / "cdk.tf.json").is_file() and p.name[0] != ".")
     chosen = [p for p in available if not stack or p.name in stack]
     missing = sorted(set(stack or ()) - {p.name for p in available})
+    try:
+        selection.check(project, stacks=missing)  # a name no environment or domain makes
+    except CatalogError as error:
+        _fail(error)
     if missing:
-        errors.print(f"not synthesized: {', '.join(missing)}; available: {', '.join(p.name for p in available)}")
+        names = [p.name for p in available]
+        guess = [f"{m} -> {selection.closest(m, names)}" for m in missing if selection.closest(m, names)]
+        errors.print(
+            f"not synthesized yet: {', '.join(missing)} (synthesized: {', '.join(names)})\n"
+            f"    fix: {'did you mean ' + ', '.join(guess) + '? or ' if guess else ''}"
+            f"run `eventform synth --stack {' --stack '.join(missing)}` first",
+            markup=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
     with console.status(f"terraform validate on {len(chosen)} stacks..."):
         results = toolchain.validate_stacks(chosen, project)  # no terraform: the boundary says so (exit 72)
@@ -261,6 +302,7 @@ def scan(
 
     project = _root(root)
     try:
+        selection.check(project, env, stack)
         catalog, environments = load(project)
     except CatalogError as error:
         _fail(error)
@@ -307,7 +349,7 @@ app.add_typer(local_app, name="local")
 
 
 @local_app.command("up")
-def local_up(root: RootOption = None) -> None:
+def local_up(root: RootOption = None, as_json: JsonOption = False) -> None:
     """Start moto on a free loopback port, synthesize the local-* stacks and apply them in dependency waves."""
     from eventform.local import embedded as local
 
@@ -315,85 +357,32 @@ def local_up(root: RootOption = None) -> None:
     toolchain.require_terraform()  # before starting anything: no server is left behind for want of Terraform
     toolchain.ensure_jsii_node(project)
     try:
-        result = local.up(project, progress=lambda line: console.print(line, markup=False, highlight=False))
+        shown = errors if as_json else console  # with --json, progress goes to stderr and stdout holds only JSON
+        result = local.up(project, progress=lambda line: shown.print(line, markup=False, highlight=False))
     except local.LocalError as error:
         errors.print(str(error), markup=False, soft_wrap=True)
         raise typer.Exit(1) from error
     except CatalogError as error:
         local.down(project)
         _fail(error)
+    if as_json:
+        views.print_json(
+            {
+                "endpoint": result.endpoint,
+                "stacks": [
+                    {"name": n, "seconds": round(result.seconds[n], 1), "outputs": result.outputs.get(n, {})}
+                    for n in result.order
+                ],
+            }
+        )
+        return
     table = Table(title=f"local environment up in {result.total_seconds:.1f}s on {result.endpoint}")
     for column in ("stack", "applied in", "outputs"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # ARNs wrap whole, never cut with "…" (--json: one line each)
     for name in result.order:
-        shown = "\n".join(f"{k} = {v}" for k, v in result.outputs.get(name, {}).items())
-        table.add_row(name, f"{result.seconds[name]:.1f}s", shown)
+        outputs = "\n".join(f"{k} = {v}" for k, v in result.outputs.get(name, {}).items())
+        table.add_row(name, f"{result.seconds[name]:.1f}s", outputs)
     console.print(table)
-
-
-def _print_handlers(run) -> None:
-    """Per consumer queue: received/succeeded/failed, DLQ depth, and every handler error with its event."""
-    outcome = Table(title="Handlers (the runner plays Lambda; taps of other targets are recorded)")
-    for column in ("consumer", "received", "succeeded", "failed", "in DLQ", "left"):
-        outcome.add_column(column, justify="right" if column != "consumer" else "left", overflow="fold")
-    for name, tally in sorted(run.tallies.items()):
-        outcome.add_row(
-            name,
-            str(tally.received),
-            str(tally.succeeded),
-            str(tally.failed),
-            str(run.dlq_depth.get(name, "-")),
-            str(run.tallies.left.get(name, 0)),
-        )
-    console.print(outcome)
-    for tally in run.tallies.values():
-        for error in tally.errors:
-            errors.print(f"handler error: {error}", markup=False, soft_wrap=True)
-
-
-def _print_rehearsal(report) -> None:
-    table = Table(title="Where everything went (expected: from the catalog; delivered: observed on the embedded AWS)")
-    for column in (
-        "channel",
-        "event",
-        "example",
-        "consumer -> target",
-        "expected",
-        "delivered",
-        "payload as delivered",
-        "outcome",
-    ):
-        table.add_column(column, overflow="fold")
-    for row in report.rows:
-        table.add_row(
-            row.sent.channel,
-            row.sent.event,
-            row.sent.example,
-            str(row.receiver),
-            "yes" if row.expected else "-",
-            ("yes" if row.delivered else "[red]NO") if row.expected else ("[red]UNEXPECTED" if row.delivered else "-"),
-            row.payload,
-            row.outcome if row.held else f"[red]{row.outcome}",
-        )
-    console.print(table)
-    if report.orders:
-        order = Table(title="FIFO order (one message group published in sequence)")
-        for column in ("consumer", "group", "sent", "handled", "in order"):
-            order.add_column(column, overflow="fold")
-        for item in report.orders:
-            order.add_row(
-                item.consumer, item.group, " ".join(item.sent), " ".join(item.seen), "yes" if item.held else "[red]NO"
-            )
-        console.print(order)
-    coverage = Table(title="Every catalog consumer received something")
-    for column in ("consumer", "items received"):
-        coverage.add_column(column)
-    for name, count in sorted(report.coverage.items()):
-        coverage.add_row(name, str(count) if count else "[red]0")
-    console.print(coverage)
-    _print_handlers(report.run)
-    for note in report.notes:
-        console.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @local_app.command("publish")
@@ -411,17 +400,21 @@ def local_publish(
     from eventform.runtime.publisher import PublishError
 
     if file is not None and event is None:
-        errors.print("--file needs --event to say which event the payload is")
+        errors.print(
+            f"eventform local publish: --file {file} needs --event to say which event the payload is\n"
+            "    fix: add --event <domain>/<event>, e.g. --event orders/order.created",
+            markup=False,
+        )
         raise typer.Exit(1)
     try:
-        payload = json.loads(file.read_text()) if file else None
+        payload = _payload(file) if file else None
         catalog, connection = rehearsal.connect(_running(root))
         channels = Channels(catalog, connection.client, connection.account, connection.region)
         sent = channels.chosen(event, index, count, payload)
-    except (local.LocalError, PublishError, OSError, json.JSONDecodeError) as error:
-        errors.print(f"{type(error).__name__}: {error}", markup=False, soft_wrap=True)
+    except (local.LocalError, PublishError, OSError) as error:
+        errors.print(f"eventform local publish: {_plain(error)}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from error
-    console.print(f"published {len(sent)} events")
+    console.print(f"published {selection.plural(len(sent), 'event')}")
 
 
 TimeoutOption = Annotated[
@@ -442,14 +435,21 @@ def local_run(root: RootOption = None, timeout: TimeoutOption = 120.0) -> None:
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
-    _print_handlers(result)
+    views.print_handlers(console, errors, result)
     failed = sum(t.failed for t in result.tallies.values())
     dead = sum(result.dlq_depth.values())
     if not result.tallies.drained:
         left = sum(result.tallies.left.values())
-        errors.print(f"not drained: {left} messages still queued after {timeout:.0f}s; run again or raise --timeout")
+        errors.print(
+            f"not drained: {selection.plural(left, 'message')} still queued after {timeout:.0f}s; "
+            "run again or raise --timeout"
+        )
     if failed or dead or not result.tallies.drained:
-        errors.print(f"{failed} failed deliveries, {dead} messages in DLQs", style="bold red")
+        errors.print(
+            f"{selection.plural(failed, 'failed delivery', 'failed deliveries')}, "
+            f"{selection.plural(dead, 'message')} in DLQs",
+            style="bold red",
+        )
         raise typer.Exit(1)
 
 
@@ -471,26 +471,36 @@ def local_rehearse(root: RootOption = None, timeout: TimeoutOption = 120.0) -> N
     except (local.LocalError, PublishError) as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
-    _print_rehearsal(result)
+    views.print_rehearsal(console, errors, result)
     if not result.held:
         for failure in result.failures:
             errors.print(f"FAILED: {failure}", markup=False, soft_wrap=True)
-        errors.print(f"{len(result.failures)} expectations failed", style="bold red")
+        errors.print(f"{selection.plural(len(result.failures), 'expectation')} failed", style="bold red")
         raise typer.Exit(1)
     consumers = len(result.coverage)
     fifo = f"; FIFO order held in {len(result.orders)} groups" if result.orders else ""
     console.print(
-        f"[green]all {len(sent)} items sent reached exactly the receivers the catalog implies; all {consumers} "
-        f"consumers received at least one; target inputs as lint predicts{fifo}"
+        f"[green]all {selection.plural(len(sent), 'item')} sent reached exactly the receivers the catalog implies; "
+        f"all {selection.plural(consumers, 'consumer')} received at least one; target inputs as lint predicts{fifo}"
     )
 
 
 @local_app.command("status")
-def local_status(root: RootOption = None) -> None:
+def local_status(root: RootOption = None, as_json: JsonOption = False) -> None:
     """Show whether the embedded AWS runs and what is deployed on it."""
     from eventform.local import embedded as local
 
     state = local.status(_root(root))
+    if as_json:
+        views.print_json(
+            {
+                "running": state.pid is not None,
+                "pid": state.pid,
+                "endpoint": state.endpoint,
+                "stacks": state.stacks,
+            }
+        )
+        return
     if state.pid is None:
         console.print("embedded AWS: not running")
     else:
@@ -499,12 +509,29 @@ def local_status(root: RootOption = None) -> None:
         console.print("deployed stacks: none")
     elif state.pid is None:  # the server kept everything in memory: these resources are gone with it
         console.print(
-            f"left-over local state of {len(state.stacks)} stacks (the resources died with the embedded AWS); "
+            f"left-over local state of {selection.plural(len(state.stacks), 'stack')} "
+            "(the resources died with the embedded AWS); "
             "fix: run `eventform local down` to clear it, then `eventform local up`"
         )
         return
     for stack, count in state.stacks.items():
-        console.print(f"  {stack}: {count} resources")
+        console.print(f"  {stack}: {selection.plural(count, 'resource')}")
+
+
+@local_app.command("start")
+def local_start(root: RootOption = None) -> None:
+    """Start the embedded AWS alone (nothing deployed), for `cdktn deploy` or plain Terraform by hand."""
+    from eventform.local import embedded as local
+
+    project = _root(root)
+    try:
+        url = local.start_server(local.LocalPaths(project))
+    except local.LocalError as error:
+        errors.print(f"eventform local start: {error}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from error
+    credentials = " ".join(f"{k}={v}" for k, v in local.LOCAL_CREDENTIALS.items())
+    console.print(f"embedded AWS listening on {url}; stop it with `eventform local down`", markup=False, soft_wrap=True)
+    console.print(f"export {cdktn_app.ENDPOINT_VARIABLE}={url} {credentials}", markup=False, soft_wrap=True)
 
 
 @local_app.command("down")
@@ -551,10 +578,13 @@ def dlq_redrive(
     except local.LocalError as error:
         errors.print(str(error), markup=False)
         raise typer.Exit(1) from error
-    console.print(f"moved {moved if moved >= 0 else 'all'} messages back to {consumer}'s queue")
+    what = selection.plural(moved, "message") if moved >= 0 else "all messages"
+    console.print(f"moved {what} back to {consumer}'s queue")
 
 
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
+cost_command.register(app)  # cost (eventform/cli/cost_command.py)
+cli_deploy.register(app)  # deploy, destroy (eventform/cli/deploy.py)
 
 if __name__ == "__main__":
     main()

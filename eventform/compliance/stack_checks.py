@@ -94,8 +94,30 @@ def load_stack_checks(directory: Path) -> tuple[StackCheck, ...]:
     return tuple(sorted(found, key=lambda c: c.id))
 
 
+COMPOSITE_MEMBER = re.compile(r'ALARM\("([^"]+)"\)')
+
+
+def paged_through_composites(stack: StackView) -> set[str]:
+    """Names of the alarms that are members of a composite alarm with an alarm action: they notify through it."""
+    return {
+        member
+        for conf in stack.resources("aws_cloudwatch_composite_alarm").values()
+        if conf.get("alarm_actions")
+        for member in COMPOSITE_MEMBER.findall(str(conf.get("alarm_rule", "")))
+    }
+
+
 def run_stack_checks(checks: tuple[StackCheck, ...], stack: StackView) -> list[tuple[StackCheck, StackResult]]:
     return [(check, result) for check in checks for result in check.evaluate(stack)]
 
 
-__all__ = ["FAILED", "PASSED", "StackCheck", "StackResult", "StackView", "load_stack_checks", "run_stack_checks"]
+__all__ = [
+    "FAILED",
+    "PASSED",
+    "StackCheck",
+    "StackResult",
+    "StackView",
+    "load_stack_checks",
+    "paged_through_composites",
+    "run_stack_checks",
+]

@@ -40,6 +40,7 @@ class Declaration:
     source: str
     type: str
     validators: MappingProxyType[int, Validator]
+    pii: tuple[str, ...] = ()  # the catalog's ``pii:`` paths of the payload, masked in the handler's logs
 
 
 class Declarations:
@@ -48,7 +49,7 @@ class Declarations:
     def __init__(self, consumer: str, schemas_dir: Path) -> None:
         self.consumer, self.schemas_dir = consumer, schemas_dir
         self._by_identity: dict[tuple[str, str], Declaration] = {}
-        self._sources: dict[str, str] = {}
+        self._domains: dict[str, dict[str, Any]] = {}
 
     def declare(self, qualified: str) -> Declaration:
         """Register ``<domain>/<event>`` (or ``object.<kind>``); raises ValueError for what cannot be served."""
@@ -67,7 +68,7 @@ class Declarations:
                     + (f" (e.g. {', '.join(owners)})" if owners else "")
                 )
             versions = MappingProxyType(self._compile(domain, name))
-            declaration = Declaration(qualified, self.source_of(domain), name, versions)
+            declaration = Declaration(qualified, self.source_of(domain), name, versions, self.pii_of(domain, name))
         key = (declaration.source, declaration.type)
         other = self._by_identity.get(key)
         if other is not None and other.qualified != qualified:
@@ -86,23 +87,36 @@ class Declarations:
             raise ValueError(f"{self.consumer}: no schema for {domain}/{name} under {folder}")
         return validators
 
-    def source_of(self, domain: str) -> str:
-        """The domain's CloudEvents source: bundled manifest, or the catalog file in the repository layout."""
-        if domain not in self._sources:
+    def _domain(self, domain: str) -> dict[str, Any]:
+        """The domain's bundled manifest (``source``, ``pii`` per event), or the same read from the catalog file in
+        the repository layout."""
+        if domain not in self._domains:
             manifest = self.schemas_dir / domain / MANIFEST
             catalog_file = self.schemas_dir / f"{domain}.yaml"
+            described: dict[str, Any] = {}
             if manifest.is_file():
-                source = json.loads(manifest.read_text()).get("source")
+                described = json.loads(manifest.read_text())
             elif catalog_file.is_file():
                 import yaml  # the repository layout only (tests, local rehearsal); never inside a Lambda package
 
-                source = (yaml.safe_load(catalog_file.read_text()) or {}).get("source")
-            else:
-                source = None
-            if not isinstance(source, str) or not source:
+                spec = yaml.safe_load(catalog_file.read_text()) or {}
+                events = spec.get("events") or {}
+                described = {
+                    "source": spec.get("source"),
+                    "pii": {name: list(e.get("pii") or []) for name, e in events.items() if isinstance(e, dict)},
+                }
+            if not isinstance(described.get("source"), str) or not described["source"]:
                 raise ValueError(f"{self.consumer}: no source for domain {domain!r} ({manifest} or {catalog_file})")
-            self._sources[domain] = source
-        return self._sources[domain]
+            self._domains[domain] = described
+        return self._domains[domain]
+
+    def source_of(self, domain: str) -> str:
+        """The domain's CloudEvents source: bundled manifest, or the catalog file in the repository layout."""
+        return str(self._domain(domain)["source"])
+
+    def pii_of(self, domain: str, event: str) -> tuple[str, ...]:
+        """The ``pii:`` paths the catalog declares for ``domain``'s ``event`` (none when it declares none)."""
+        return tuple((self._domain(domain).get("pii") or {}).get(event) or ())
 
     def resolve(self, event: CloudEvent) -> tuple[Declaration, Validator]:
         """The declaration an envelope's ``(source, type)`` names and the validator of its ``dataversion``."""

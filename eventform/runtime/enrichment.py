@@ -26,6 +26,7 @@ from aws_lambda_powertools import Logger
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
 from eventform.runtime.handler import unwrap
+from eventform.runtime.redaction import PiiRedactingFormatter, bound_pii
 
 __all__ = ["Enricher", "EnrichmentFunction", "record_envelope"]
 
@@ -55,7 +56,7 @@ class Enricher:
 
     def __init__(self, pipe: str, schemas_dir: Path) -> None:
         self.pipe = pipe
-        self.logger = Logger(service=pipe)
+        self.logger = Logger(service=pipe, logger_formatter=PiiRedactingFormatter())  # pii: paths masked
         self.declared = Declarations(pipe, schemas_dir)
         self._functions: dict[tuple[str, str], EnrichmentFunction] = {}
 
@@ -75,12 +76,13 @@ class Enricher:
         function = self._functions.get((event.source, event.type))
         if function is None:
             raise UnknownEventError(f"{self.pipe} does not enrich {event.type} from {event.source}")
-        self.declared.validate(event)
+        declaration = self.declared.validate(event)
         self.logger.append_keys(
             correlation_id=event.correlationid, event_type=event.type, event_version=event.dataversion
         )
         try:
-            added = function(event)
+            with bound_pii(declaration.pii, event.data):
+                added = function(event)
         finally:
             self.logger.remove_keys(["correlation_id", "event_type", "event_version"])
         if added is None:

@@ -50,6 +50,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from eventform.runtime import changes, objects
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
+from eventform.runtime.redaction import PiiRedactingFormatter, bound_pii
 
 __all__ = [
     "CloudEvent",
@@ -161,7 +162,7 @@ class EventHandler:
             if timeout_guard_ms is not None
             else int(os.environ.get("TIMEOUT_GUARD_MS", DEFAULT_TIMEOUT_GUARD_MS))
         )
-        self.logger = Logger(service=consumer)
+        self.logger = Logger(service=consumer, logger_formatter=PiiRedactingFormatter())  # pii: paths masked
         self.declared = Declarations(consumer, schemas_dir)
         self._handlers: dict[tuple[str, str], BusinessHandler] = {}
         table = idempotency_table if idempotency_table is not None else os.environ.get("IDEMPOTENCY_TABLE")
@@ -209,17 +210,27 @@ class EventHandler:
         """Validate, log with correlation keys, then run the business function once per event id."""
         if context is not None and context.get_remaining_time_in_millis() < self.timeout_guard_ms:
             raise TimeoutGuardError(f"{context.get_remaining_time_in_millis()} ms left: leaving {event.id} for a retry")
-        self.validate(event)
+        declaration = self.declared.validate(event)
+        # Every line logged while the event is handled (the business code's too) carries the flow's correlation id
+        # and W3C trace parent as the publisher set them: one business transaction, one correlation id in every log.
         self.logger.append_keys(
             correlation_id=event.correlationid,
+            traceparent=event.traceparent,
             event_type=event.type,
             event_version=event.dataversion,
             event_id=event.id,
         )
         try:
-            return self._dispatch(envelope=event.to_dict())
+            with bound_pii(declaration.pii, event.data):  # every log line written meanwhile masks them
+                try:
+                    result = self._dispatch(envelope=event.to_dict())
+                except Exception:
+                    self.logger.exception("event failed: left for a retry, then the dead-letter queue")
+                    raise
+                self.logger.info("event handled")
+                return result
         finally:
-            self.logger.remove_keys(["correlation_id", "event_type", "event_version", "event_id"])
+            self.logger.remove_keys(["correlation_id", "traceparent", "event_type", "event_version", "event_id"])
 
     def lambda_handler(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse | dict[str, Any]:
         if self._idempotency_config is not None and context is not None:

@@ -240,9 +240,19 @@ class Publisher:
         response = self.sns.publish(TopicArn=topic, **message)
         return Published(envelope["id"], response.get("MessageId"), topic)
 
-    def publish_batch(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
-        """Publish several events on SNS; every payload is validated before the first one is sent."""
-        prepared = [self.envelope(qualified, data) for qualified, data in items]
+    def publish_batch(
+        self,
+        items: Iterable[tuple[str, dict[str, Any]]],
+        *,
+        correlation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> list[Published]:
+        """Publish several events on SNS; every payload is validated before the first one is sent.
+        ``correlation_id`` and ``traceparent``: shared by every event of the batch (one business transaction)."""
+        prepared = [
+            self.envelope(qualified, data, correlation_id=correlation_id, traceparent=traceparent)
+            for qualified, data in items
+        ]
         messages = [(event, envelope, self.sns_message(event, envelope)) for event, envelope in prepared]
         return [
             Published(
@@ -253,14 +263,21 @@ class Publisher:
             for event, envelope, message in messages
         ]
 
-    def put_events(self, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
+    def put_events(
+        self,
+        items: Iterable[tuple[str, dict[str, Any]]],
+        *,
+        correlation_id: str | None = None,
+        traceparent: str | None = None,
+    ) -> list[Published]:
         """EventBridge ``PutEvents`` in requests of at most 10 entries and 256 KB; only failed entries are retried,
-        with backoff and jitter."""
+        with backoff and jitter. ``correlation_id`` and ``traceparent`` of every event travel in the envelope in
+        ``detail``, so rules, targets, pipes and the handler see them."""
         if self.events is None:
             raise PublishError("no EventBridge client given")
         entries = []
         for qualified, data in items:
-            event, envelope = self.envelope(qualified, data)
+            event, envelope = self.envelope(qualified, data, correlation_id=correlation_id, traceparent=traceparent)
             entries.append((envelope["id"], self.bus_entry(event, envelope)))
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []

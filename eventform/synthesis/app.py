@@ -15,13 +15,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Environment
 from eventform.catalog.naming import Names
-from eventform.synthesis import packaging
+from eventform.synthesis import packaging, parallel, stack_cache
 from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
+from eventform.synthesis.packaging import Package
 from eventform.synthesis.packaging import build as build_package
 from eventform.synthesis.toolchain import ensure_jsii_node
 
@@ -82,14 +84,13 @@ def environments_of(stacks: Iterable[str]) -> list[str]:
     return sorted({s.split("-", 1)[0] for s in stacks})
 
 
-def build_app(
+def load_and_plan(
     root: Path,
-    outdir: Path | None,
     environments: list[str] | None = None,
     stacks: list[str] | None = None,
     local_endpoint: str | None = None,
-):
-    """Load + validate, then construct the app. Only imports the AWS bindings once input is known good.
+) -> tuple[Catalog, list[PlannedStack]]:
+    """Load + validate the catalog and environments and plan the stacks: everything before the AWS bindings.
 
     ``local_endpoint`` replaces the local environment's endpoint (``eventform local up`` picks a free port).
     """
@@ -98,8 +99,22 @@ def build_app(
     catalog, loaded = load(root, environments)
     if local_endpoint:
         loaded = tuple(replace(e, endpoint=local_endpoint) if e.is_local else e for e in loaded)
-    planned = plan_stacks(catalog, loaded, stacks)
+    return catalog, plan_stacks(catalog, loaded, stacks)
 
+
+def build_packages(root: Path, catalog: Catalog) -> dict[str, Package]:
+    """Every handler's and enrichment's deterministic zip (under ``.cache/packages``), by consumer or pipe key."""
+    packages = {
+        c.qualified_name: build_package(root, c, catalog, root / ".cache" / "packages")
+        for c in catalog.consumers
+        if c.handler
+    }
+    packages.update(packaging.enrichment_packages(root, catalog, root / ".cache" / "packages"))
+    return packages
+
+
+def construct(outdir: Path | None, catalog: Catalog, planned: list[PlannedStack], packages: dict[str, Package]):
+    """The CDK Terrain app of the planned stacks (imports the AWS bindings: seconds, the first time)."""
     ensure_jsii_node()
     from cdktn import App
 
@@ -108,12 +123,6 @@ def build_app(
 
     context = {"targetVersions": TARGET_VERSIONS}
     app = App(outdir=str(outdir), context=context) if outdir else App(context=context)  # else the CLI's outdir
-    packages = {
-        c.qualified_name: build_package(root, c, catalog, root / ".cache" / "packages")
-        for c in catalog.consumers
-        if c.handler
-    }
-    packages.update(packaging.enrichment_packages(root, catalog, root / ".cache" / "packages"))
     for stack in planned:
         if stack.domain is None:
             PlatformStack(app, stack.name, environment=stack.environment, catalog=catalog)
@@ -126,7 +135,19 @@ def build_app(
                 domain=catalog.domain(stack.domain),
                 packages=packages,
             )
-    return app, planned
+    return app
+
+
+def build_app(
+    root: Path,
+    outdir: Path | None,
+    environments: list[str] | None = None,
+    stacks: list[str] | None = None,
+    local_endpoint: str | None = None,
+):
+    """Load + validate, then construct the app. Only imports the AWS bindings once input is known good."""
+    catalog, planned = load_and_plan(root, environments, stacks, local_endpoint)
+    return construct(outdir, catalog, planned, build_packages(root, catalog)), planned
 
 
 @dataclass(frozen=True)
@@ -136,15 +157,30 @@ class SynthResult:
     seconds: float
 
 
+def estimated_resources(catalog: Catalog, stack: PlannedStack) -> int:
+    """A rough count of a stack's resources (a queue, DLQ, subscription, role... per consumer), to balance workers."""
+    if stack.domain is None:
+        return 10 + 3 * len(catalog.domains)
+    domain = catalog.domain(stack.domain)
+    parts = len(domain.pipes) + len(domain.buckets) + len(domain.schedules) + len(domain.api_calls)
+    return 10 + 2 * len(domain.events) + 5 * len(domain.consumers) + 4 * parts
+
+
 def synthesize(
     root: Path,
     outdir: Path | None = None,
     environments: list[str] | None = None,
     stacks: list[str] | None = None,
     local_endpoint: str | None = None,
+    workers: int | None = None,
+    cache: bool | None = None,
 ) -> SynthResult:
     """Synthesize into a private staging folder beside ``outdir``, then move each stack into place, holding the
-    output's lock throughout (a second synth of the same output fails with who holds it)."""
+    output's lock throughout (a second synth of the same output fails with who holds it).
+
+    ``workers``: worker processes for a large synthesis (:mod:`eventform.synthesis.parallel`; default: one per core
+    when it pays, else in this process). ``cache``: reuse and fill ``.cache/synth`` (:mod:`.stack_cache`; default:
+    on unless ``EVENTFORM_SYNTH_CACHE=0``). The output is the same bytes either way."""
     outdir = (outdir or root / DEFAULT_OUTDIR).resolve()
     started = time.perf_counter()
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -152,12 +188,54 @@ def synthesize(
         recover(outdir)
         staging = Path(tempfile.mkdtemp(prefix=f"{staging_prefix(outdir)}{os.getpid()}-", dir=outdir.parent))
         try:
-            app, planned = build_app(root, staging, environments, stacks, local_endpoint)
-            app.synth()
+            catalog, planned = load_and_plan(root, environments, stacks, local_endpoint)
+            packages = build_packages(root, catalog)
+            _build(root, staging, catalog, planned, packages, local_endpoint, workers, stack_cache.enabled(cache))
             _install(staging, outdir, [p.name for p in planned])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started)
+
+
+def _build(
+    root: Path,
+    staging: Path,
+    catalog: Catalog,
+    planned: list[PlannedStack],
+    packages: dict[str, Package],
+    local_endpoint: str | None,
+    workers: int | None,
+    use_cache: bool,
+) -> None:
+    """Fill ``staging`` (``stacks/`` + ``manifest.json``): cached stacks are copied, the others built in this
+    process or in workers, then every built stack is added to the cache."""
+    (staging / "stacks").mkdir()
+    keys: dict[str, str] = {}
+    cached: dict[str, dict[str, Any]] = {}
+    if use_cache:
+        inputs = stack_cache.inputs_version(root)
+        hashes = [p.sha256_base64 for p in packages.values()]
+        keys = {p.name: stack_cache.stack_key(inputs, p.name, hashes, local_endpoint) for p in planned}
+        for stack in planned:
+            entry = stack_cache.restore(root, keys[stack.name], staging, stack.name)
+            if entry is not None:
+                cached[stack.name] = entry
+    missing = [p for p in planned if p.name not in cached]
+    outputs: list[Path] = []
+    if missing:
+        weights = {p.name: estimated_resources(catalog, p) for p in missing}
+        count = parallel.worker_count(workers, len(missing), sum(weights.values()))
+        if count > 1:
+            ensure_jsii_node()  # a missing Node fails here, once, with its fix
+            job = {"catalog": catalog, "planned": missing, "packages": packages}
+            outputs = parallel.synthesize_in_workers(staging, parallel.assign(weights, count), job)
+        else:
+            outputs = [staging / ".build"]
+            construct(outputs[0], catalog, missing, packages).synth()
+    manifest = parallel.merge(staging, outputs, list(cached.values()))
+    for stack in missing if use_cache else []:
+        alone = {**manifest, "stacks": {stack.name: manifest["stacks"][stack.name]}}
+        stack_cache.store(root, keys[stack.name], staging / "stacks" / stack.name, alone)
 
 
 LEGACY_STAGING = ".synth-"  # staging prefix of earlier versions, directly in the output's parent

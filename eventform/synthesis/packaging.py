@@ -27,7 +27,15 @@ from eventform.catalog.pipes import package_key
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME = "eventform/runtime"  # the handler runtime every package carries, at the same import path as here
-RUNTIME_MODULES = ("handler.py", "objects.py", "changes.py", "declared.py", "envelope.py", "validation.py")
+RUNTIME_MODULES = (
+    "handler.py",
+    "objects.py",
+    "changes.py",
+    "declared.py",
+    "envelope.py",
+    "validation.py",
+    "redaction.py",
+)
 SKIPPED_PARTS = {"tests", "__pycache__"}
 
 
@@ -53,7 +61,11 @@ def _files(root: Path, consumer: Consumer, catalog: Catalog, shared: tuple[str, 
     for qualified in consumer.takes:  # topics, buses or a stream: the schemas the runtime validates against
         event = catalog.event(qualified)
         manifest = f"handlers/{consumer.handler}/schemas/{event.domain}/domain.json"
-        files[manifest] = json.dumps({"source": catalog.domain(event.domain).source}, sort_keys=True).encode()
+        described = json.loads(files.get(manifest, b'{"pii": {}}'))
+        described["source"] = catalog.domain(event.domain).source
+        if event.pii:
+            described["pii"][event.name] = list(event.pii)  # masked in the handler's logs (runtime/redaction.py)
+        files[manifest] = json.dumps(described, sort_keys=True).encode()
         for version in event.versions:
             name = f"handlers/{consumer.handler}/schemas/{event.domain}/{event.name}/v{version.number}.schema.json"
             files[name] = version.schema_path.read_bytes()

@@ -3,7 +3,10 @@ per-feature wiring (buses, pipes) builds on, so that no wiring module imports th
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from cdktn import LocalBackend, S3Backend, TerraformStack
+from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from cdktn_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
 from cdktn_provider_aws.provider import AwsProvider, AwsProviderEndpoints
@@ -128,6 +131,15 @@ class EventformStack(TerraformStack):
             evaluation_periods=alarms.evaluation_periods,
         )
 
+    def consumer_alarm_settings(self, consumer: Consumer) -> AlarmSettings:
+        """A consumer's queue alarms: the lag threshold from its service level; outside ``local`` they notify
+        through the consumer's composite alarm only (the embedded AWS has no composite alarms)."""
+        return replace(
+            self.alarm_settings(),
+            oldest_message_age=consumer.slo_for(self.environment).max_lag,
+            notify=self.environment.is_local,
+        )
+
     def kms_key_for(self, domain: str) -> str | None:
         """The domain key by alias ARN: what SNS, SQS and S3 accept."""
         return self.names.key_alias_arn(domain) if self.environment.customer_managed_keys else None
@@ -158,9 +170,17 @@ class DomainParts(EventformStack):
     catalog: Catalog
     packages: dict[str, Package]
     bus: EventBus | None
+    built_alarms: dict[str, CloudwatchMetricAlarm]  # by alarm name: the queue and DLQ alarms built so far
 
     def delivery_dlq(
-        self, id: str, name: str, *, domain: str, tags: dict[str, str], rule_arns: tuple[str, ...] = ()
+        self,
+        id: str,
+        name: str,
+        *,
+        domain: str,
+        tags: dict[str, str],
+        rule_arns: tuple[str, ...] = (),
+        consumer: Consumer | None = None,
     ) -> DeliveryDlq:
         """The DLQ of a delivery path (rule targets, schedules, pipes, pushed functions), with its alarm."""
         raise NotImplementedError

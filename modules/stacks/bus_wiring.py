@@ -102,6 +102,7 @@ def build_bus_consumer(stack: DomainParts, consumer: Consumer, tags: dict[str, s
         domain=consumer.domain,
         tags=tags,
         rule_arns=rule_arns,
+        consumer=consumer,
     )
     resolved: list[RuleTarget] = []
     for target in route.targets:

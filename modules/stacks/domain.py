@@ -7,6 +7,7 @@ deterministic names and ARNs (:class:`eventform.catalog.naming.Names`), not remo
 from __future__ import annotations
 
 from cdktn import Fn, TerraformOutput
+from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
@@ -26,7 +27,7 @@ from modules.function import (
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
-from modules.stacks import bus_wiring, pipe_wiring, stream_wiring
+from modules.stacks import bus_wiring, monitoring, pipe_wiring, stream_wiring
 from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -74,6 +75,7 @@ class DomainStack(DomainParts):
                 content_based_deduplication=domain.topic.content_based_deduplication,
                 kms_key=self.kms_key_for(domain.name),
                 tags=tags,
+                tracing=not environment.is_local,  # the embedded AWS has no X-Ray
             )
             TerraformOutput(self, "topic_arn", value=topic.topic.arn)
             locator(
@@ -87,6 +89,7 @@ class DomainStack(DomainParts):
         self.bus = bus_wiring.build_bus(self, domain, tags)
         self.bucket_destinations: dict[str, list[Destination]] = {b.name: [] for b in domain.buckets}
         self.bucket_topics: dict[str, EventTopic] = {}
+        self.built_alarms: dict[str, CloudwatchMetricAlarm] = {}
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
         self.streams = stream_wiring.build_streams(self, domain, tags)
         for consumer in domain.consumers:
@@ -104,6 +107,7 @@ class DomainStack(DomainParts):
         bus_wiring.build_schedules(self, domain, tags)
         bus_wiring.build_api_call_alerts(self, domain, tags)
         pipe_wiring.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
+        monitoring.build_monitoring(self, domain, tags)  # last: composites name the alarms built above
 
     def subscribable(self, domain: str, topic_arn: str) -> str:
         """What a subscription names: a reference when the topic is in this stack, so Terraform creates the
@@ -144,12 +148,20 @@ class DomainStack(DomainParts):
         self.consumer_locator(consumer, queue, tags)
 
     def delivery_dlq(
-        self, id: str, name: str, *, domain: str, tags: dict[str, str], rule_arns: tuple[str, ...] = ()
+        self,
+        id: str,
+        name: str,
+        *,
+        domain: str,
+        tags: dict[str, str],
+        rule_arns: tuple[str, ...] = (),
+        consumer: Consumer | None = None,
     ) -> DeliveryDlq:
         """A DLQ for what a service could not deliver (rules, schedules, pipes, Lambda's async retries), with the
-        environment's retention, the domain key and a depth alarm; only ``rule_arns`` get a resource policy."""
+        environment's retention, the domain key and a depth alarm; only ``rule_arns`` get a resource policy. A
+        consumer's DLQ alarm is a member of the consumer's composite alarm (modules/stacks/monitoring.py)."""
         names, environment = self.names, self.environment
-        return DeliveryDlq(
+        dlq = DeliveryDlq(
             self,
             id,
             name=name,
@@ -158,9 +170,11 @@ class DomainStack(DomainParts):
             rule_arns=rule_arns,
             retention=environment.dlq_retention,
             kms_key=self.kms_key_for(domain),
-            alarms=self.alarm_settings(),
+            alarms=self.consumer_alarm_settings(consumer) if consumer else self.alarm_settings(),
             tags=tags,
         )
+        self.built_alarms[names.alarm(name, "visible-messages")] = dlq.alarm
+        return dlq
 
     def consumer_queue(
         self,
@@ -176,7 +190,7 @@ class DomainStack(DomainParts):
         settings = consumer.queue_for(environment)
         queue_name = names.queue(consumer.domain, consumer.physical_name, fifo)
         dlq_name = names.dlq(consumer.domain, consumer.physical_name, fifo)
-        return ConsumerQueue(
+        queue = ConsumerQueue(
             self,
             f"consumer-{consumer.physical_name}",
             names=QueueNames(
@@ -199,10 +213,13 @@ class DomainStack(DomainParts):
                 ignore_redrive_readback=environment.is_local,
             ),
             sender_topic_arns=sender_topic_arns,
-            alarms=self.alarm_settings(),
+            alarms=self.consumer_alarm_settings(consumer),
             tags=tags,
             extra_sender_statements=extra_sender_statements,
         )
+        self.built_alarms[queue.names.dlq_alarm] = queue.dlq_alarm
+        self.built_alarms[queue.names.age_alarm] = queue.age_alarm
+        return queue
 
     def consumer_locator(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
         """Outputs and the consumer's JSON SSM locator (queue and DLQ URL and ARN)."""
@@ -265,7 +282,9 @@ class DomainStack(DomainParts):
         """A function a service invokes asynchronously (SNS, S3): its on-failure DLQ with alarm, Lambda's retries."""
         names = self.names
         dlq_name = names.dlq(consumer.domain, consumer.physical_name, False)
-        dlq = self.delivery_dlq(f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
+        dlq = self.delivery_dlq(
+            f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags, consumer=consumer
+        )
         function = self.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
         function.asynchronous_invocations(
             retries=consumer.push.retries, max_event_age=consumer.push.max_event_age, on_failure=dlq.queue.arn
@@ -363,6 +382,7 @@ class DomainStack(DomainParts):
                 # S3 cannot publish to a topic under the AWS-managed SNS key: the domain's key, in every environment
                 kms_key=names.key_alias(bucket.domain),
                 tags=tags,
+                tracing=not environment.is_local,
                 extra_statements=(
                     service_may_send(
                         "BucketPublishes",

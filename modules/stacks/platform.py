@@ -10,7 +10,7 @@ from constructs import Construct
 from eventform.catalog.model import Catalog, Environment
 from modules.encryption import DomainKey, domain_key_services
 from modules.parameters import locator
-from modules.policies import Statement
+from modules.policies import Statement, document
 from modules.stacks import bus_wiring
 from modules.stacks.base import (
     IDEMPOTENCY_KEY,
@@ -133,6 +133,37 @@ class PlatformStack(EventformStack):
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
                 )
                 TerraformOutput(self, output_id(domain.name, "key_arn"), value=key.key.arn)
+        if not environment.is_local:  # SNS's active tracing writes its segments to X-Ray: only this account's topics
+            from cdktn_provider_aws.xray_resource_policy import XrayResourcePolicy
+
+            XrayResourcePolicy(
+                self,
+                "xray-sns",
+                policy_name=f"eventform-{environment.name}-sns",
+                policy_document=document(
+                    Statement(
+                        sid="SnsActiveTracing",
+                        effect="Allow",
+                        principal={"Service": "sns.amazonaws.com"},
+                        actions=("xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTraceSegments"),
+                        resources=("*",),  # X-Ray's trace API has no resource-level permissions
+                        conditions={
+                            "StringEquals": {"aws:SourceAccount": account},
+                            "ArnLike": {"aws:SourceArn": f"arn:aws:sns:{region}:{account}:{environment.name}-*"},
+                        },
+                    )
+                ),
+            )
+        if not environment.is_local:  # the overview of every domain's dashboard (modules/dashboard.py)
+            from modules.dashboard import dashboard, domain_pages, overview_pages
+            from modules.observability import consumer_watch
+
+            overview = []
+            for domain in catalog.domains:
+                watches = [consumer_watch(c, environment, names) for c in domain.consumers]
+                overview.append((domain, watches, len(domain_pages(domain, environment, names, watches))))
+            for number, page in enumerate(overview_pages(environment, overview), start=1):
+                dashboard(self, "overview" if number == 1 else f"overview-{number}", page=page)
         if environment.eventbridge.schema_registry:
             from modules.schema_registry import SchemaRegistry
 

@@ -75,7 +75,9 @@ def build_stream_consumer(
         stream_arn = own.stream.arn if own else names.stream_arn(stream_name)  # a reference orders it after it
         located = policy_arn = names.stream_arn(stream_name)
     dlq_name = names.dlq(consumer.domain, consumer.physical_name, False)
-    dlq = stack.delivery_dlq(f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags)
+    dlq = stack.delivery_dlq(
+        f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags, consumer=consumer
+    )  # its alarm pages through the consumer's composite alarm (modules/stacks/monitoring.py)
     function = stack.consumer_function(consumer, None, tags, failure_queue_arn=dlq.arn_value)
     StreamConsumer(
         stack,

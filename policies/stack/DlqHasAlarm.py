@@ -1,12 +1,20 @@
-"""CKV_EVF_107: every dead-letter queue has an alarm on its visible messages that notifies someone; a DLQ nobody
-watches is where failed events go to be forgotten."""
+"""CKV_EVF_107: every dead-letter queue has an alarm on its visible messages that notifies someone, itself or
+through a composite alarm that does (a consumer's alarms page once, through its composite); a DLQ nobody watches
+is where failed events go to be forgotten."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 
-from eventform.compliance.stack_checks import FAILED, PASSED, StackCheck, StackResult, StackView
+from eventform.compliance.stack_checks import (
+    FAILED,
+    PASSED,
+    StackCheck,
+    StackResult,
+    StackView,
+    paged_through_composites,
+)
 
 DLQ_SUFFIXES = ("-dlq", "-dlq.fifo")
 DEPTH_METRICS = {"ApproximateNumberOfMessagesVisible"}
@@ -32,12 +40,13 @@ class DlqHasAlarm(StackCheck):
         return dlqs
 
     def evaluate(self, stack: StackView) -> Iterator[StackResult]:
+        paged = paged_through_composites(stack)
         watched = {
             (conf.get("dimensions") or {}).get("QueueName")
             for conf in stack.resources("aws_cloudwatch_metric_alarm").values()
             if conf.get("namespace") == "AWS/SQS"
             and conf.get("metric_name") in DEPTH_METRICS
-            and conf.get("alarm_actions")
+            and (conf.get("alarm_actions") or conf.get("alarm_name") in paged)
         }
         queues = stack.resources("aws_sqs_queue")
         for key in sorted(self._dead_letter_queues(stack)):

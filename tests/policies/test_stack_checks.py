@@ -16,7 +16,7 @@ from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_st
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 12)]
-STACK_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(101, 108)]
+STACK_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(101, 109)]
 
 
 def environment(name: str, encryption: str = "customer-managed") -> Environment:
@@ -31,7 +31,9 @@ def redrive(dlq: str, count: int = 5) -> str:
     return json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:eu-west-1:333333333333:{dlq}", "maxReceiveCount": count})
 
 
+ALARM_TOPIC = "arn:aws:sns:eu-west-1:333333333333:prod-platform-alarms"
 BASE: dict[str, Any] = {
+    "output": {"c_queue_url": {"value": "${aws_sqs_queue.q.url}"}},
     "resource": {
         "aws_sqs_queue": {
             "q": queue(
@@ -47,7 +49,29 @@ BASE: dict[str, Any] = {
                 "namespace": "AWS/SQS",
                 "metric_name": "ApproximateNumberOfMessagesVisible",
                 "dimensions": {"QueueName": "prod-a-c-dlq"},
-                "alarm_actions": ["arn:aws:sns:eu-west-1:333333333333:prod-platform-alarms"],
+                "alarm_actions": [ALARM_TOPIC],
+            },
+            "age-alarm": {
+                "alarm_name": "prod-a-c-oldest-message-age",
+                "namespace": "AWS/SQS",
+                "metric_name": "ApproximateAgeOfOldestMessage",
+                "dimensions": {"QueueName": "prod-a-c"},
+            },
+            "error-rate": {
+                "alarm_name": "prod-a-c-error-rate",
+                "metric_query": [
+                    {"id": "errors", "metric": {"namespace": "AWS/Lambda", "metric_name": "Errors"}},
+                    {"id": "invocations", "metric": {"namespace": "AWS/Lambda", "metric_name": "Invocations"}},
+                    {"id": "result", "expression": "IF(invocations > 0, 100 * errors / invocations, 0)"},
+                ],
+            },
+        },
+        "aws_cloudwatch_composite_alarm": {
+            "c": {
+                "alarm_name": "prod-a-c-consumer",
+                "alarm_rule": 'ALARM("prod-a-c-oldest-message-age") OR ALARM("prod-a-c-error-rate")',
+                "alarm_actions": [ALARM_TOPIC],
+                "tags": {"eventform-consumer": "c"},
             }
         },
         "aws_sns_topic_subscription": {
@@ -111,6 +135,9 @@ FAILING: dict[str, Callable[[dict[str, Any]], None]] = {
     ),
     "CKV_EVF_106": lambda r: _set(r, "aws_cloudwatch_event_archive", {}),
     "CKV_EVF_107": lambda r: _set(r, "aws_cloudwatch_metric_alarm.dlq-alarm.alarm_actions", []),
+    "CKV_EVF_108": lambda r: _set(
+        r, "aws_cloudwatch_composite_alarm.c.alarm_rule", 'ALARM("prod-a-c-oldest-message-age")'
+    ),
 }
 
 
@@ -177,3 +204,52 @@ def test_a_pipe_without_the_domain_key_fails_where_keys_are_customer_managed(che
     plain = broken(lambda r: _set(r, "aws_pipes_pipe", {"p": pipe}))
     assert FAILED in results(checks["CKV_EVF_102"], plain)
     assert results(checks["CKV_EVF_102"], plain, environment("dev", "service-managed")) == []
+
+
+def test_a_dlq_alarm_may_notify_through_its_consumers_composite(checks) -> None:
+    def through_composite(r: dict[str, Any]) -> None:
+        dlq_alarm = r["aws_cloudwatch_metric_alarm"]["dlq-alarm"]
+        dlq_alarm.update(alarm_name="prod-a-c-dlq-visible-messages", alarm_actions=[])
+        r["aws_cloudwatch_composite_alarm"]["c"]["alarm_rule"] += ' OR ALARM("prod-a-c-dlq-visible-messages")'
+
+    assert set(results(checks["CKV_EVF_107"], broken(through_composite))) == {PASSED}
+    silent = broken(lambda r: (through_composite(r), r["aws_cloudwatch_composite_alarm"]["c"].pop("alarm_actions")))
+    assert FAILED in results(checks["CKV_EVF_107"], silent)
+
+
+def test_every_consumer_needs_lag_errors_and_a_page(checks) -> None:
+    """The consumer comes from the outputs: one without any alarm fails; so do a missing lag alarm and a composite
+    that notifies nobody. A queue no function drains may count its DLQ's depth as its errors; one with a function
+    may not."""
+    check = checks["CKV_EVF_108"]
+    unwatched = broken(lambda r: r.pop("aws_cloudwatch_composite_alarm"))
+    assert results(check, unwatched) == [FAILED]
+    no_lag = broken(lambda r: _set(r, "aws_cloudwatch_composite_alarm.c.alarm_rule", 'ALARM("prod-a-c-error-rate")'))
+    assert results(check, no_lag) == [FAILED]
+    silent = broken(lambda r: r["aws_cloudwatch_composite_alarm"]["c"].pop("alarm_actions"))
+    assert results(check, silent) == [FAILED]
+
+    def dlq_as_errors(r: dict[str, Any], rule: str) -> None:
+        r["aws_cloudwatch_metric_alarm"]["dlq-alarm"]["alarm_name"] = "prod-a-c-dlq-visible-messages"
+        r["aws_cloudwatch_composite_alarm"]["c"]["alarm_rule"] = rule
+
+    without_function = 'ALARM("prod-a-c-oldest-message-age") OR ALARM("prod-a-c-dlq-visible-messages")'
+    assert results(check, broken(lambda r: dlq_as_errors(r, without_function))) == [PASSED]
+    function_rule = f'{without_function} OR ALARM("prod-a-f-dur")'
+
+    def with_function(r: dict[str, Any]) -> None:
+        dlq_as_errors(r, function_rule)
+        r["aws_cloudwatch_metric_alarm"]["duration"] = {
+            "alarm_name": "prod-a-f-dur", "namespace": "AWS/Lambda", "metric_name": "Duration"
+        }
+
+    assert results(check, broken(with_function)) == [FAILED]
+
+
+def test_the_local_environment_is_not_judged_for_consumer_alarms(checks) -> None:
+    local = Environment(
+        "local", "000000000000", "eu-west-1", ">= 5.100.0", Backend("local"), "service-managed", Path("local.yaml"),
+        endpoint="http://127.0.0.1:4566",
+    )
+    view = StackView("local-a", broken(lambda r: r.pop("aws_cloudwatch_composite_alarm")), local)
+    assert list(checks["CKV_EVF_108"].evaluate(view)) == []

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from eventform.authoring import files
-from eventform.authoring.scaffold import add_consumer, add_domain, add_event
+from eventform.authoring.scaffold import add_domain, add_event
+from eventform.authoring.scaffold_routes import add_consumer
 from eventform.catalog.loader import load
 from eventform.cli.main import app
 

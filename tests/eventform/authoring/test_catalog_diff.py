@@ -136,3 +136,26 @@ def test_the_cli_writes_the_comment_and_the_full_report_beside_it(monkeypatch, t
     comment, full = out.read_text(), (tmp_path / "diff.full.md").read_text()
     assert len(comment) <= COMMENT_LIMIT < len(full) and full == render_markdown(report)
     assert "**[read it in full](diff.full.md)**" in comment
+
+
+def test_a_renamed_domain_is_called_out_with_what_it_destroys(tmp_path: Path):
+    """A domain's name is in every AWS name it owns (its bus is <env>-<domain>): diff says so in one line."""
+    head = copy_project(tmp_path)
+    old, new = head / "catalog/inventory.yaml", head / "catalog/stock.yaml"
+    new.write_text(old.read_text().replace("domain: inventory", "domain: stock").replace(".inventory", ".stock"))
+    old.unlink()
+    (head / "catalog/inventory").rename(head / "catalog/stock")
+    found = rows(ROOT, head)
+    note = found[("renamed", "domain", "inventory -> stock")]
+    assert "topic, bus and archive" in note and "No rename keeps a domain or its bus" in note
+    assert ("removed", "domain", "inventory") in found and ("added", "domain", "stock") in found
+
+
+def test_a_renamed_event_says_what_is_lost_and_the_way_to_keep_it(tmp_path: Path):
+    head = copy_project(tmp_path)
+    inventory = head / "catalog/inventory.yaml"
+    inventory.write_text(inventory.read_text().replace("stock.recount_requested", "stock.recount_ordered"))
+    (head / "catalog/inventory/stock.recount_requested").rename(head / "catalog/inventory/stock.recount_ordered")
+    found = rows(ROOT, head)
+    note = found[("renamed", "event", "inventory/stock.recount_requested -> inventory/stock.recount_ordered")]
+    assert "queued messages of the old type fail" in note and "publish the new event beside the old one" in note

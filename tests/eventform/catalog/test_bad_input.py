@@ -727,7 +727,7 @@ CASES = [
         "dev.yaml",
         "not 45s",
         "use 10s, 30s, 1m",
-        at="alarms: {dlq_messages: 0, oldest_message_age: 30m, period: 45s, evaluation_periods: 1}",
+        at="alarms: {dlq_messages: 0, period: 45s, evaluation_periods: 1}",
     ),
     Case("dlq-retention", "dev.yaml", "at least as long as its source queue", "raise retention.dlq"),
     Case("unknown-override-environment", "notifications.yaml", "unknown environment 'qa'", "dev, local, prod"),

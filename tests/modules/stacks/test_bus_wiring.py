@@ -94,7 +94,7 @@ def test_every_target_has_retry_policy_and_the_delivery_dlq_with_an_alarm(stack,
         alarmed = {
             a["dimensions"]["QueueName"]
             for a in configuration.resources(CloudwatchMetricAlarm.TF_RESOURCE_TYPE).values()
-            if a["metric_name"] == "ApproximateNumberOfMessagesVisible"
+            if a.get("metric_name") == "ApproximateNumberOfMessagesVisible"
         }
         rules = configuration.resources(CloudwatchEventRule.TF_RESOURCE_TYPE)
         by_rule: dict[str, int] = {}

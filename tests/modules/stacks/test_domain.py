@@ -104,13 +104,18 @@ def test_fifo_topic_feeds_a_fifo_queue(stack) -> None:
 
 def test_dlq_and_age_alarms_notify_the_platform_alarm_topic(stack) -> None:
     users = stack("dev-notifications")
-    alarms = {a["metric_name"]: a for a in users.resources(CloudwatchMetricAlarm.TF_RESOURCE_TYPE).values()}
+    alarms = {a.get("metric_name"): a for a in users.resources(CloudwatchMetricAlarm.TF_RESOURCE_TYPE).values()}
     dlq_alarm, age_alarm = alarms["ApproximateNumberOfMessagesVisible"], alarms["ApproximateAgeOfOldestMessage"]
     assert dlq_alarm["dimensions"] == {"QueueName": "dev-notifications-send-email-dlq"}
     assert dlq_alarm["threshold"] == 0 and dlq_alarm["comparison_operator"] == "GreaterThanThreshold"
-    assert age_alarm["dimensions"] == {"QueueName": "dev-notifications-send-email"} and age_alarm["threshold"] == 1800
+    # the age threshold is the consumer's slo.max_lag (5m), not the environment's default (30m)
+    assert age_alarm["dimensions"] == {"QueueName": "dev-notifications-send-email"} and age_alarm["threshold"] == 300
     platform_topic = stack("dev-platform").only(SnsTopic.TF_RESOURCE_TYPE)["name"]
-    assert dlq_alarm["alarm_actions"] == [f"arn:aws:sns:eu-west-1:111111111111:{platform_topic}"]
+    # both notify through the consumer's composite alarm (tests/modules/stacks/test_monitoring.py)
+    (composite,) = users.resources("aws_cloudwatch_composite_alarm").values()
+    assert composite["alarm_actions"] == [f"arn:aws:sns:eu-west-1:111111111111:{platform_topic}"]
+    assert f'ALARM("{dlq_alarm["alarm_name"]}")' in composite["alarm_rule"]
+    assert "alarm_actions" not in dlq_alarm
 
 
 def test_alarm_topic_admits_cloudwatch_with_a_source_condition(stack) -> None:

@@ -36,6 +36,8 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_cloudwatch_event_connection", "name"): 64,
     ("aws_cloudwatch_event_api_destination", "name"): 64,
     ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_composite_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_dashboard", "dashboard_name"): 255,
     ("aws_cloudwatch_log_group", "name"): 512,
     ("aws_dynamodb_table", "name"): 255,
     ("aws_kms_alias", "name"): 256,
@@ -49,7 +51,16 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_schemas_schema", "name"): 385,
     ("aws_ssm_parameter", "name"): 1011 - len(LONGEST_SSM_ARN_PREFIX),  # SSM counts the whole ARN
 }
-NAME_ATTRIBUTES = ("name", "function_name", "alarm_name", "bucket", "statement_id", "target_id", "group_name")
+NAME_ATTRIBUTES = (
+    "name",
+    "function_name",
+    "alarm_name",
+    "dashboard_name",
+    "bucket",
+    "statement_id",
+    "target_id",
+    "group_name",
+)
 DOMAIN, CONSUMER = max_domain_length(), max_consumer_length()
 RENAMED_DOMAINS = {"orders": "orders" + "o" * (DOMAIN - 6), "payments": "payments" + "p" * (DOMAIN - 8)}
 RENAMED_CONSUMERS = {
