@@ -1,5 +1,6 @@
-"""Lambda reading a catalog Kinesis stream for a consumer: the event source mapping and what the function's role
-needs to read that one stream (the consumer's other grants are the function's own, see :mod:`modules.function`)."""
+"""Lambda reading a stream for a consumer (a catalog Kinesis stream, or a catalog table's DynamoDB stream): the event
+source mapping and what the function's role needs to read that one stream (the consumer's other grants are the
+function's own, see :mod:`modules.function`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,19 @@ STREAM_READ_ACTIONS = (
     "kinesis:GetShardIterator",
     "kinesis:ListShards",
 )
+# A table's stream (AWS: Lambda with DynamoDB, execution role permissions); ListStreams takes no resource but "*".
+TABLE_STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+UNSCOPED_TABLE_ACTIONS = ("dynamodb:ListStreams",)
+
+
+def read_statements(kind: str, policy_arn: str) -> tuple[Statement, ...]:
+    """What reading one stream takes: its Kinesis stream ARN, or ``<table ARN>/stream/*`` for a table."""
+    if kind == "kinesis":
+        return (Statement("ReadOwnStream", "Allow", STREAM_READ_ACTIONS, (policy_arn,)),)
+    return (
+        Statement("ReadTheTableStream", "Allow", TABLE_STREAM_READ_ACTIONS, (f"{policy_arn}/stream/*",)),
+        Statement("ListTheStreams", "Allow", UNSCOPED_TABLE_ACTIONS, ("*",)),
+    )
 
 
 @dataclass(frozen=True)
@@ -31,7 +45,8 @@ class StreamMapping:
     """The mapping's settings, as the catalog resolved them."""
 
     stream_arn: str  # a reference where the stream is in this stack (Terraform creates the mapping after it)
-    policy_stream_arn: str  # the deterministic ARN, so the role's policy reads as a plain document
+    policy_stream_arn: str  # the deterministic ARN (a table's, for a table), so the role's policy reads as plain text
+    kind: str  # kinesis | table
     starting_position: str
     batch_size: int
     batching_window: int
@@ -58,7 +73,7 @@ class StreamConsumer(Construct):
         create_mapping: bool,
     ) -> None:
         super().__init__(scope, id)
-        statements = [Statement("ReadOwnStream", "Allow", STREAM_READ_ACTIONS, (mapping.policy_stream_arn,))]
+        statements = read_statements(mapping.kind, mapping.policy_stream_arn)
         self.policy = IamRolePolicy(
             self, "policy", name="stream-read", role=function.role.id, policy=document(*statements)
         )
@@ -81,7 +96,9 @@ class StreamConsumer(Construct):
             function_response_types=["ReportBatchItemFailures"],
             filter_criteria={
                 "filter": [{"pattern": json.dumps(f, sort_keys=True, separators=(",", ":"))} for f in mapping.filters]
-            },
+            }
+            if mapping.filters
+            else None,
             enabled=mapping.enabled,
             depends_on=[self.policy],  # Lambda checks the role can read the stream when it creates the mapping
         )

@@ -39,15 +39,15 @@ def build_objects(
 ) -> ObjectSource | None:
     """The consumer's object source, or None (a consumer of catalog events, or on error)."""
     where, location = ["consumers", name], f"consumers.{name}"
-    sources = [key for key in ("events", "objects", "stream") if key in spec]
+    sources = [key for key in ("events", "objects", "stream", "table") if key in spec]
     if len(sources) != 1:
         out.add(
             path,
             location,
             "a consumer takes catalog events, a bucket's object events or a stream's records"
             + (f", not {' and '.join(sources)} together" if sources else ", and this one names none of them"),
-            "keep one of `events: [<domain>/<event>]`, `objects: {bucket: ..., events: [...]}` and "
-            "`stream: {name: ...}`",
+            "keep one of `events: [<domain>/<event>]`, `objects: {bucket: ..., events: [...]}`, "
+            "`stream: {name: ...}` and `table: {name: ..., events: {...}}`",
             line_of(document, where),
         )
         return None

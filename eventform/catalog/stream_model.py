@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 StreamMode = Literal["on_demand", "provisioned"]
 StreamPosition = Literal["TRIM_HORIZON", "LATEST"]
+StreamKind = Literal["kinesis", "table"]
+CHANGE_KINDS: tuple[str, ...] = ("INSERT", "MODIFY", "REMOVE")  # DynamoDB stream records' eventName
 
 # Kinesis: retention 24 h .. 365 days (RetentionPeriodHours), shards of a provisioned stream (the account's quota
 # starts at 500 per region in the larger regions; eventform does not allow a single stream to take all of it).
@@ -58,24 +60,37 @@ class StreamRetries:
 
 @dataclass(frozen=True)
 class StreamSource:
-    """A consumer's Kinesis source: which catalog stream, which of its events, and how Lambda reads it."""
+    """A consumer's stream source: a catalog Kinesis stream (which of its events), or the DynamoDB stream of a
+    catalog table (which change becomes which domain event); and how Lambda reads it."""
 
-    domain: str  # the stream's domain
-    stream: str
-    events: tuple[str, ...]  # the events the consumer handles (a subset of the stream's)
+    domain: str  # the stream's domain (a table's: the consumer's own)
+    stream: str  # kinesis: the stream's name; table: <consumer>/<table>
+    events: tuple[str, ...]  # the events the consumer handles (a subset of the stream's, or the changes' events)
     starting_position: StreamPosition = "LATEST"
     batch_size: int = 100
     batching_window: int = 0  # seconds
     parallelization: int = 1
     retries: StreamRetries = StreamRetries()
     filters: tuple[dict[str, Any], ...] = ()  # on the record (data = the envelope), OR-ed; beside the generated ones
+    kind: StreamKind = "kinesis"
+    changes: tuple[tuple[str, str], ...] = ()  # table: (INSERT|MODIFY|REMOVE, <domain>/<event>)
 
     @property
     def qualified_stream(self) -> str:
         return f"{self.domain}/{self.stream}"
 
+    @property
+    def table_owner(self) -> str | None:
+        """table: the consumer whose table it is."""
+        return self.stream.split("/", 1)[0] if self.kind == "table" else None
+
+    @property
+    def table(self) -> str | None:
+        return self.stream.split("/", 1)[1] if self.kind == "table" else None
+
 
 __all__ = [
+    "CHANGE_KINDS",
     "MAX_PARALLELIZATION",
     "MAX_RECORD_AGE",
     "MAX_RETENTION_HOURS",
@@ -87,6 +102,7 @@ __all__ = [
     "MIN_RECORD_AGE",
     "MIN_RETENTION_HOURS",
     "Stream",
+    "StreamKind",
     "StreamMode",
     "StreamPosition",
     "StreamRetries",

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import patterns
+from eventform.catalog import patterns, table_streams
 from eventform.catalog.buckets import merge_pattern
 from eventform.catalog.events import _schema_has_path
 from eventform.catalog.model import Catalog, Consumer, Domain, Stream, StreamRetries, StreamSource
@@ -39,6 +39,9 @@ QUEUE_MAPPING_SETTINGS = {"batch_size": "batch.size", "batching_window": "batch.
 # Lambda filters Kinesis records on ``data`` only (the decoded JSON); the generated filter sets these envelope fields.
 RECORD_FIELD = "data"
 GENERATED = ("source", "type")
+# A table consumer's filters test the item (``dynamodb``: Keys, NewImage, OldImage); eventform sets ``eventName``.
+CHANGE_FIELD = "dynamodb"
+GENERATED_CHANGE = "eventName"
 # EventBridge operators Lambda's event filtering does not document (its filter rule syntax): refused, not guessed.
 UNSUPPORTED_OPERATORS = ("wildcard", "cidr", "$or")
 
@@ -101,21 +104,23 @@ def build_streams(path: Path, document: Any, data: dict[str, Any], out: Collecto
 def build_source(
     path: Path, document: Any, domain: str, name: str, spec: dict[str, Any], out: Collector
 ) -> StreamSource | None:
-    """The consumer's stream source (its events resolved later, :func:`resolve`), or None."""
-    source = spec.get("stream")
-    if source is None:
+    """The consumer's stream source (``stream:`` a catalog Kinesis stream, its events resolved later by
+    :func:`resolve`; ``table:`` the DynamoDB stream of a catalog table), or None."""
+    kind = "stream" if "stream" in spec else "table" if "table" in spec else None
+    if kind is None:
         return None
+    source = spec[kind]
     report = _Report(path, document, out, ["consumers", name])
     for key in NOT_FOR_STREAMS:
         if key in spec:
             report.add(
                 [key],
                 f"{key} belongs to queues, topics and buses; Lambda reads a stream consumer's records itself",
-                f"remove {key} (filter the records with stream.filter; batches and retries are under stream:)",
+                f"remove {key} (filter the records with {kind}.filter; batches and retries are under {kind}:)",
             )
     if spec.get("handler") is None:
         report.add(
-            ["stream"],
+            [kind],
             "a stream consumer needs a handler: Lambda's event source mapping invokes it with the records",
             "add handler: <package under handlers/>",
         )
@@ -124,7 +129,7 @@ def build_source(
             report.add(
                 ["function", setting],
                 f"function.{setting} configures a queue's event source mapping",
-                f"set stream.{instead} instead" if instead else "remove it (a stream is bounded by its shards)",
+                f"set {kind}.{instead} instead" if instead else "remove it (a stream is bounded by its shards)",
             )
     batch = source.get("batch", {})
     size = batch.get("size", 100)
@@ -137,26 +142,38 @@ def build_source(
         bisect_on_error=retry.get("bisect_on_error", True),
     )
     bounds = (
-        (["stream", "batch", "size"], size, 1, MAX_STREAM_BATCH, f"a batch of {size} records", "1..10000"),
-        (["stream", "batch", "window"], window, 0, MAX_STREAM_WINDOW, f"a batching window of {window}s", "0s..5m"),
-        (["stream", "parallelization"], parallelization, 1, MAX_PARALLELIZATION, "that parallelization", "1..10"),
+        ([kind, "batch", "size"], size, 1, MAX_STREAM_BATCH, f"a batch of {size} records", "1..10000"),
+        ([kind, "batch", "window"], window, 0, MAX_STREAM_WINDOW, f"a batching window of {window}s", "0s..5m"),
+        ([kind, "parallelization"], parallelization, 1, MAX_PARALLELIZATION, "that parallelization", "1..10"),
         (
-            ["stream", "retry", "max_attempts"],
+            [kind, "retry", "max_attempts"],
             retries.max_attempts,
             0,
             MAX_STREAM_RETRIES,
             f"{retries.max_attempts} retries",
             "0..10000 (a stream never retries forever here: a poison record would stop its shard)",
         ),
-        (["stream", "retry", "max_age"], retries.max_age, MIN_RECORD_AGE, MAX_RECORD_AGE, "that record age", "1m..7d"),
+        ([kind, "retry", "max_age"], retries.max_age, MIN_RECORD_AGE, MAX_RECORD_AGE, "that record age", "1m..7d"),
     )
     for keys, value, low, high, what, allowed in bounds:
         if not low <= value <= high:
-            report.add(keys, f"{what} is outside what Lambda accepts for Kinesis ({allowed})", f"use {allowed}")
-    filters = _filters(source.get("filter"), report)
-    stream_domain, _, stream = source["name"].rpartition("/")
+            report.add(keys, f"{what} is outside what Lambda accepts for a stream ({allowed})", f"use {allowed}")
+    filters = _filters(source.get("filter"), report, kind)
     if report.count:
         return None
+    settings = {
+        "starting_position": source.get("starting_position", "LATEST"),
+        "batch_size": size,
+        "batching_window": window,
+        "parallelization": parallelization,
+        "retries": retries,
+        "filters": filters,
+    }
+    if kind == "table":
+        changes = tuple(sorted((change, f"{domain}/{event}") for change, event in source["events"].items()))
+        events = tuple(sorted({event for _, event in changes}))
+        return StreamSource(domain, source["name"], events, kind="table", changes=changes, **settings)
+    stream_domain, _, stream = source["name"].rpartition("/")
     return StreamSource(
         domain=stream_domain or domain,
         stream=stream,
@@ -170,24 +187,40 @@ def build_source(
     )
 
 
-def _filters(spec: Any, report: _Report) -> tuple[dict[str, Any], ...]:
+def _filters(spec: Any, report: _Report, kind: str) -> tuple[dict[str, Any], ...]:
     if spec is None:
         return ()
     listed = isinstance(spec, list)
     filters = list(spec) if listed else [spec]
+    record_field = RECORD_FIELD if kind == "stream" else CHANGE_FIELD
     for index, pattern in enumerate(filters):
-        keys: list[Any] = ["stream", "filter", index] if listed else ["stream", "filter"]
+        keys: list[Any] = [kind, "filter", index] if listed else [kind, "filter"]
         location = ".".join(str(k) for k in [*report.where, *keys])
         problems = patterns.syntax_problems(pattern, location, top=False)
         for where, message, fix in problems:
             report.out.add(report.path, where, message, fix, line_of(report.document, [*report.where, *keys]))
             report.count += 1
-        for name in sorted(set(pattern) - {RECORD_FIELD}):
-            report.add(
-                [*keys, name],
-                f"Lambda filters Kinesis records on data only; {name!r} cannot be filtered",
-                "start at data: (the CloudEvents envelope; the payload is under data.data)",
-            )
+        for name in sorted(set(pattern) - {record_field}):
+            if kind == "table" and name == GENERATED_CHANGE:
+                report.add(
+                    [*keys, name],
+                    "Lambda filters DynamoDB records on dynamodb only; eventName cannot be filtered",
+                    "map only the changes you want under table.events: the runtime acknowledges the others without "
+                    "running the handler",
+                )
+            elif kind == "table":
+                report.add(
+                    [*keys, name],
+                    f"Lambda filters DynamoDB records on dynamodb only; {name!r} cannot be filtered",
+                    "start at dynamodb: (Keys, NewImage, OldImage in DynamoDB's typed JSON, e.g. "
+                    "{dynamodb: {NewImage: {status: {S: [shipped]}}}})",
+                )
+            else:
+                report.add(
+                    [*keys, name],
+                    f"Lambda filters Kinesis records on data only; {name!r} cannot be filtered",
+                    "start at data: (the CloudEvents envelope; the payload is under data.data)",
+                )
         for operator in sorted(_operators(pattern) & set(UNSUPPORTED_OPERATORS)):
             report.add(
                 keys,
@@ -195,7 +228,7 @@ def _filters(spec: Any, report: _Report) -> tuple[dict[str, Any], ...]:
                 "use exact values, prefix, suffix, anything-but, numeric, exists or equals-ignore-case; "
                 "alternatives are separate filters (a list)",
             )
-        data = pattern.get(RECORD_FIELD)
+        data = pattern.get(RECORD_FIELD) if kind == "stream" else None
         for field in GENERATED:
             if isinstance(data, dict) and field in data:
                 report.add(
@@ -251,8 +284,14 @@ def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) 
             _check_stream(catalog, domain, stream, known, _Report(domain.path, document, out, ["streams", stream.name]))
         for consumer in domain.consumers:
             if consumer.stream is not None:
-                report = _Report(domain.path, document, out, ["consumers", consumer.name, "stream"])
-                _check_consumer(catalog, consumer, streams, known, report)
+                key = "stream" if consumer.stream.kind == "kinesis" else "table"
+                report = _Report(domain.path, document, out, ["consumers", consumer.name, key])
+                if consumer.stream.kind == "table":
+                    table_streams.check_consumer(catalog, consumer, report)
+                    if report.count == 0:
+                        _check_filters(catalog, consumer, report)
+                else:
+                    _check_consumer(catalog, consumer, streams, known, report)
 
 
 def _check_stream(catalog: Catalog, domain: Domain, stream: Stream, known: set[str], report: _Report) -> None:
@@ -294,6 +333,13 @@ def _check_consumer(
         )
     if extra or report.count or not set(source.events) <= known:  # an unknown event is the stream's problem
         return
+    _check_filters(catalog, consumer, report)
+
+
+def _check_filters(catalog: Catalog, consumer: Consumer, report: _Report) -> None:
+    """The mapping's filters: at most 5 with the generated ones, fields that exist, some example passes."""
+    source = consumer.stream
+    assert source is not None
     try:
         generated = mapping_filters(catalog, source)
     except ValueError as clash:
@@ -307,7 +353,8 @@ def _check_consumer(
             "take fewer domains' events, or fewer filters",
         )
         return
-    _check_filter_fields(catalog, source, report)
+    if source.kind == "kinesis":
+        _check_filter_fields(catalog, source, report)
     if report.count or consumer.rare or not source.filters:
         return
     if not any(delivered for _, _, delivered in example_matrix(catalog, source)):
@@ -358,6 +405,8 @@ def mapping_filters(catalog: Catalog, source: StreamSource) -> tuple[dict[str, A
         {RECORD_FIELD: {"source": [catalog.domain(d).source], "type": sorted(names)}}
         for d, names in sorted(by_domain.items())
     ]
+    if source.kind == "table":  # Lambda filters DynamoDB records on dynamodb only: the runtime skips unmapped changes
+        return source.filters
     if not source.filters:
         return tuple(generated)
     combined = []
@@ -373,6 +422,9 @@ def mapping_filters(catalog: Catalog, source: StreamSource) -> tuple[dict[str, A
 def example_records(catalog: Catalog, source: StreamSource) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(event, example index, record) for every example of the consumer's events, as Lambda's filter sees a
     Kinesis record: ``data`` decoded into the envelope."""
+    if source.kind == "table":
+        yield from table_streams.example_records(catalog, source)
+        return
     for qualified in source.events:
         event = catalog.event(qualified)
         domain_source = catalog.domain(event.domain).source
@@ -387,3 +439,31 @@ def example_matrix(catalog: Catalog, source: StreamSource) -> list[tuple[str, in
         (qualified, index, not source.filters or any(patterns.matches(f, record) for f in source.filters))
         for qualified, index, record in example_records(catalog, source)
     ]
+
+
+def receivers(catalog: Catalog, stream: str, envelope: dict[str, Any]) -> set[str]:
+    """The consumers (qualified) whose event source mapping on ``stream`` (``<domain>/<stream>``) passes a record
+    carrying ``envelope``: the routing contract of a stream, from the catalog alone."""
+    record = {RECORD_FIELD: envelope}
+    return {
+        c.qualified_name
+        for c in catalog.consumers
+        if c.stream is not None
+        and c.stream.qualified_stream == stream
+        and any(patterns.matches(f, record) for f in mapping_filters(catalog, c.stream))
+    }
+
+
+def table_receivers(catalog: Catalog, table: str, change: str, item: dict[str, Any]) -> set[str]:
+    """The consumers (qualified) that handle ``change`` of ``item`` in ``table`` (``<domain>/<consumer>/<table>``):
+    they map that change to an event, and their mapping's filters pass its record."""
+    record = table_streams.change_record(change, item)
+    return {
+        c.qualified_name
+        for c in catalog.consumers
+        if c.stream is not None
+        and c.stream.kind == "table"
+        and c.stream.qualified_stream == table
+        and change in dict(c.stream.changes)
+        and (not c.stream.filters or any(patterns.matches(f, record) for f in c.stream.filters))
+    }

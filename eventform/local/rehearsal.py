@@ -26,7 +26,7 @@ import boto3
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Consumer, Pipe
 from eventform.catalog.naming import Names
-from eventform.local import pipe_runner, runner, taps
+from eventform.local import pipe_runner, runner, stream_runner, taps
 from eventform.local.embedded import (
     LOCAL_CREDENTIALS,
     LOCAL_ENV,
@@ -35,6 +35,7 @@ from eventform.local.embedded import (
     deployed_stacks,
     endpoint,
 )
+from eventform.runtime import changes
 
 TOKEN = re.compile(r"\$\{aws_dynamodb_table\.([^.]+)\.name\}")
 
@@ -170,7 +171,12 @@ def deployed_consumers(root: Path, catalog: Catalog, connection: Connection) -> 
             locator = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:
             locator = None  # no queue of its own (a bus consumer with other targets only), or not deployed
-        if locator is not None:
+        if locator is not None and locator.get("delivery") == "stream":  # Lambda reads a stream: no queue
+            item = DeployedConsumer(
+                consumer, "", locator["stream_arn"], locator["dlq_url"], locator["dlq_arn"], module, variables, batch
+            )
+            found[item.key] = item
+        elif locator is not None:
             item = DeployedConsumer(
                 consumer,
                 locator["queue_url"],
@@ -312,6 +318,82 @@ def binding(deployed: DeployedConsumer, connection: Connection) -> runner.QueueB
     )
 
 
+def stream_binding(catalog: Catalog, deployed: DeployedConsumer, connection: Connection) -> stream_runner.StreamBinding:
+    """The Kinesis mapping of a stream consumer as the stream runner plays it, recording what the handler saw."""
+    from eventform.catalog.streams import mapping_filters
+
+    source = deployed.consumer.stream
+    assert source is not None and deployed.handler_module is not None  # checked when the catalog loaded
+    handler, app = _load_handler(deployed, connection)
+    recorder = _Recorder(app)
+    errors: list[runner.HandlerError] = []
+
+    mapped = changes.changes_from(deployed.environment.get(changes.CHANGES_VARIABLE))
+
+    def arrival_of(record: dict[str, Any]) -> tuple[str, Arrival, Exception | None] | None:
+        """(sequence number, arrival, why unreadable) of one record; None for a change mapped to no event."""
+        if source.kind == "kinesis":
+            sequence = record["kinesis"]["sequenceNumber"]
+            arrival, problem = _read(stream_runner.decode(record), None)
+            return sequence, dataclasses.replace(arrival, message_id=sequence), problem
+        envelope = changes.from_change(record, mapped)
+        if envelope is None:
+            return None  # the runtime acknowledges it without running the handler
+        sequence, data = record["dynamodb"]["SequenceNumber"], envelope["data"]
+        return (
+            sequence,
+            Arrival(envelope["id"], envelope["type"], data.get("pk"), None, json.dumps(data), sequence),
+            None,
+        )
+
+    def invoke(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+        ids: dict[str, str] = {}
+        for record in event["Records"]:
+            read = arrival_of(record)
+            if read is None:
+                continue
+            sequence, arrival, problem = read
+            deployed.arrivals.append(arrival)
+            ids[sequence] = arrival.event_id or sequence
+            if arrival.event_id:
+                deployed.received.append(arrival.event_id)
+            if problem is not None:
+                recorder.errors[ids[sequence]] = problem
+        with aws_environment(connection, deployed.environment):
+            try:
+                result = handler(event, context) or {"batchItemFailures": []}
+            except Exception as error:  # the whole batch fails, as in Lambda: each event's cause recorded
+                for event_id in ids.values():
+                    cause = recorder.errors.get(event_id, error)
+                    errors.append(runner.HandlerError(deployed.key, event_id, type(cause).__name__, str(cause)))
+                raise
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for sequence, event_id in ids.items():
+            if sequence not in failed:
+                deployed.handled.add(event_id)
+            else:
+                recorded = recorder.errors.get(event_id)
+                name = type(recorded).__name__ if recorded else "BatchItemFailure"
+                errors.append(runner.HandlerError(deployed.key, event_id, name, str(recorded or "reported failed")))
+        return result
+
+    names = connection.names
+    return stream_runner.StreamBinding(
+        consumer=deployed.key,
+        stream_name=names.catalog_stream(source.domain, source.stream) if source.kind == "kinesis" else "",
+        stream_arn=deployed.queue_arn,
+        handler=invoke,
+        filters=mapping_filters(catalog, source),
+        batch_size=source.batch_size,
+        max_attempts=source.retries.max_attempts,
+        dlq_url=deployed.dlq_url,
+        sqs=connection.client("sqs"),
+        region=connection.region,
+        errors=errors,
+        kind=source.kind,
+    )
+
+
 def _push_binding(
     deployed: DeployedConsumer, connection: Connection, handler: Any, recorder: _Recorder
 ) -> runner.QueueBinding:
@@ -436,18 +518,34 @@ def run(root: Path, timeout: float = 120.0, then: tuple[Callable[[], None], ...]
         if name in sources and d.handler_module is None
         else binding(d, connection)
         for name, d in deployed.items()
+        if d.consumer.stream is None  # stream consumers have no queue: the stream runner reads their stream
     ]
     bindings += [
         observer_binding(t, connection, observed) for t in taps.taps(catalog, connection.names, sqs) if not t.replayed
     ]
+    streams = [stream_binding(catalog, d, connection) for d in deployed.values() if d.consumer.stream is not None]
+    readers = {"kinesis": connection.client("kinesis"), "table": connection.client("dynamodbstreams")}
     before = _dlq_depths(sqs, deployed)
     tallies = runner.drain(sqs, bindings, timeout=timeout)
+    _drain_streams(readers, streams, tallies)
     for step in then:
         step()
         tallies = runner.drain(sqs, bindings, timeout=timeout, tallies=tallies)
+        _drain_streams(readers, streams, tallies)
     after = _dlq_depths(sqs, deployed)
     new = {name: after[name] - before[name] for name in deployed}
     return Run(deployed, tallies, new, observed, pipes, {n: d for n, d in before.items() if d})
+
+
+def _drain_streams(
+    readers: dict[str, Any], streams: list[stream_runner.StreamBinding], tallies: runner.Drained
+) -> None:
+    """Play each stream consumer's mapping on what its stream got since the last drain, into the same tallies."""
+    for item in streams:
+        tally = tallies.get(item.consumer)
+        tallies[item.consumer] = stream_runner.drain_stream(
+            readers[item.kind], item, tally if isinstance(tally, stream_runner.StreamTally) else None
+        )
 
 
 def _dlq_depths(sqs: Any, deployed: dict[str, DeployedConsumer]) -> dict[str, int]:
@@ -465,6 +563,11 @@ def redrive(root: Path, consumer: str) -> int:
     if len(matches) != 1:
         raise LocalError(f"unknown consumer {consumer!r}; deployed: {', '.join(sorted(deployed))}")
     item = matches[0]
+    if item.consumer.stream is not None:
+        raise LocalError(
+            f"{item.key} reads a stream: its DLQ holds Lambda's descriptions of failed batches (shard and sequence "
+            "range), not the records; they are still on the stream within its retention"
+        )
     if item.consumer.delivery == "push" or item.key != item.consumer.qualified_name:
         raise LocalError(
             f"{item.key} is pushed to a function: its DLQ holds Lambda's failure records (the event is "

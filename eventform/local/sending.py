@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from eventform.catalog import routing
+from eventform.catalog import routing, streams, table_streams
 from eventform.catalog.model import Catalog, Event
 from eventform.catalog.naming import Names
 from eventform.local.embedded import LOCAL_ENV, LocalError
@@ -35,7 +35,7 @@ FIFO_SEQUENCE = 4  # events per FIFO message group
 class Sent:
     """One thing the rehearsal sent, and who must receive it (from the catalog alone)."""
 
-    channel: str  # topic | bus | fifo | object | schedule
+    channel: str  # topic | bus | fifo | object | schedule | stream | table
     event: str  # qualified event, or "<domain>/<bucket> object.<kind>"
     example: str  # "v1#0", the object key, the schedule's name, or "group G #i"
     event_id: str | None  # CloudEvents id the handlers see (None for object events: matched by type and key)
@@ -81,7 +81,9 @@ class Channels:
         self.versions: dict[tuple[str, str], str] = {}  # objects written, to delete by version
         self.names = Names(env=LOCAL_ENV, region=region, account_id=account)
         self.tick = _clock(datetime.now(UTC).replace(microsecond=0))
-        self.publisher = Publisher(catalog, LOCAL_ENV, sns=client("sns"), ssm=client("ssm"), events=client("events"))
+        self.publisher = Publisher(
+            catalog, LOCAL_ENV, sns=client("sns"), ssm=client("ssm"), events=client("events"), kinesis=client("kinesis")
+        )
         self.publisher.clock = self.tick
 
     # Catalog events -------------------------------------------------------------------------------------
@@ -149,13 +151,55 @@ class Channels:
         self.after_send(sent)
         return sent
 
+    def on_stream(self, stream: str, event: Event, version: int, payload: dict[str, Any], label: str) -> Sent:
+        """One record on a catalog stream, as ``Publisher.put_records`` puts it; its receivers are the stream's
+        consumers whose mapping filters (generated and their own) pass the envelope."""
+        event_id, record = self.publisher.stream_record(stream, event.qualified_name, payload, version=version)
+        self.client("kinesis").put_record(StreamName=self.publisher.stream_name(stream), **record)
+        expected = streams.receivers(self.catalog, stream, json.loads(record["Data"]))
+        return Sent("stream", event.qualified_name, label, event_id, expected)
+
+    def on_table(self, table: str, change: str, event: Event, payload: dict[str, Any], label: str) -> Sent:
+        """One change of a catalog table (``<domain>/<consumer>/<table>``) with the example as the item: put (an
+        insert), put twice (a modification) or put and delete (a removal). Matched by event type and the item's
+        key (its ``pk``); the receivers are the table consumers mapping that change whose filters pass it."""
+        domain, owner, name = table.split("/")
+        table_name = self.names.table(domain, owner, name)
+        item = {k: table_streams.typed(v) for k, v in payload.items()}
+        dynamodb = self.client("dynamodb")
+        dynamodb.put_item(TableName=table_name, Item=item)
+        if change == "MODIFY":
+            dynamodb.put_item(TableName=table_name, Item=item)
+        elif change == "REMOVE":
+            dynamodb.delete_item(TableName=table_name, Key={"pk": item["pk"]})
+        expected = streams.table_receivers(self.catalog, table, change, payload)
+        sent = Sent("table", event.qualified_name, label, None, expected)
+        sent.object_key = (event.name, str(payload.get("pk")))
+        return sent
+
     def every_example(self, only: str | None = None) -> list[Sent]:
         sent = []
+        carried: dict[str, list[str]] = {}  # event -> the catalog streams it travels on
+        for domain in self.catalog.domains:
+            for stream in domain.streams:
+                for qualified in stream.events:
+                    carried.setdefault(qualified, []).append(stream.qualified_name)
+        changed: dict[str, list[tuple[str, str]]] = {}  # event -> (table, change) it is, once per table and change
+        for consumer in self.catalog.consumers:
+            if consumer.stream is not None and consumer.stream.kind == "table":
+                for change, qualified in consumer.stream.changes:
+                    found = (consumer.stream.qualified_stream, change)
+                    if found not in changed.setdefault(qualified, []):
+                        changed[qualified].append(found)
         for event, version, index, payload in self.examples(only):
             label = f"v{version}#{index}"
             for channel in routing.channels(event):
                 send = self.on_topic if channel == "topic" else self.on_bus
                 sent.append(send(event, version, payload, label))
+            for carrier in carried.get(event.qualified_name, ()):
+                sent.append(self.on_stream(carrier, event, version, payload, label))
+            for table, change in changed.get(event.qualified_name, ()):
+                sent.append(self.on_table(table, change, event, payload, label))
         return sent
 
     def chosen(

@@ -6,6 +6,9 @@ Built on Powertools for AWS Lambda (Python) v3:
 - Kinesis batches (a catalog stream, whose records' data is the envelope) go through ``BatchProcessor`` for Kinesis:
   the partial batch response names the failed sequence numbers, and Lambda resumes the shard from the lowest one
   (what succeeded after it comes again and is recognised by idempotency);
+- DynamoDB stream batches of a catalog table become the domain events the catalog maps its changes to
+  (:mod:`eventform.runtime.changes`: the image is the payload, the record's eventID the id), with the same partial
+  batch response;
 - the envelope is unwrapped from SNS->SQS raw or wrapped delivery, EventBridge->SQS, SNS push and EventBridge push;
   S3 object events (notification, relayed by SNS, or on EventBridge) become ``object.<kind>`` CloudEvents
   (:mod:`eventform.runtime.objects`), and S3's test event on configuration is acknowledged;
@@ -35,6 +38,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -43,7 +47,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 
-from eventform.runtime import objects
+from eventform.runtime import changes, objects
 from eventform.runtime.declared import Declarations, UnknownEventError
 from eventform.runtime.envelope import CloudEvent, EventValidationError
 from eventform.runtime.redaction import PiiRedactingFormatter, bound_pii
@@ -236,6 +240,8 @@ class EventHandler:
             return self._sqs_batch(event, context)
         if records and records[0].get("eventSource") == "aws:kinesis":
             return self._kinesis_batch(event, context)
+        if records and changes.is_change(records[0]):
+            return self._table_batch(event, context)
         if objects.is_notification(event):  # S3 invoked the function: failures raise, Lambda retries
             for record in records:
                 self.handle(CloudEvent.from_dict(objects.from_notification(record)), context)
@@ -247,7 +253,7 @@ class EventHandler:
         if "detail-type" in event:  # EventBridge push
             self.handle(unwrap(event), context)
             return {"handled": 1}
-        raise EventValidationError("unsupported invocation: expected SQS, Kinesis, SNS, S3 or EventBridge")
+        raise EventValidationError("unsupported invocation: expected SQS, Kinesis, DynamoDB, SNS, S3 or EventBridge")
 
     def _sqs_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         # skip_group_on_error: a failure stops only its own message group; other groups keep going, in order.
@@ -278,5 +284,22 @@ class EventHandler:
             event=event,
             record_handler=record_handler,
             processor=BatchProcessor(event_type=EventType.KinesisDataStreams),
+            context=context,
+        )
+
+    def _table_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        """A catalog table's changes, each as the event the catalog maps it to (``EVENTFORM_TABLE_EVENTS``)."""
+        mapped = changes.changes_from(os.environ.get(changes.CHANGES_VARIABLE))
+
+        def record_handler(record: DynamoDBRecord) -> Any:
+            envelope = changes.from_change(record.raw_event, mapped)
+            if envelope is None:
+                return None  # a change the catalog maps to no event: acknowledged, nothing to handle
+            return self.handle(CloudEvent.from_dict(envelope), context)
+
+        return process_partial_response(
+            event=event,
+            record_handler=record_handler,
+            processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
             context=context,
         )

@@ -301,27 +301,39 @@ class Publisher:
             raise PartialPublishError(len(published), failed)
         return published
 
+    def _stream(self, stream: str) -> Any:
+        domain, _, name = stream.partition("/")
+        try:
+            declared = next((s for s in self.catalog.domain(domain).streams if s.name == name), None)
+        except KeyError:
+            declared = None
+        if declared is None:
+            raise PublishError(f"unknown stream {stream!r}; write <domain>/<stream> of a catalog stream")
+        return declared
+
+    def stream_record(
+        self, stream: str, qualified: str, data: dict[str, Any], **options: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """(event id, the ``PutRecords`` entry) of one event on a catalog stream (``<domain>/<stream>``); raises
+        PublishError for a stream the catalog lacks, an event it does not carry, or a record above 1 MB."""
+        declared = self._stream(stream)
+        if qualified not in declared.events:
+            raise PublishError(f"{qualified} does not travel on {stream} (it carries {', '.join(declared.events)})")
+        _, envelope = self.envelope(qualified, data, **options)
+        body = json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
+        key = str(_path_value(data, declared.partition_key))
+        if len(body) + len(key.encode()) > MAX_RECORD_BYTES:
+            raise PublishError(f"{qualified} {envelope['id']} exceeds Kinesis's 1 MB record limit")
+        return envelope["id"], {"Data": body, "PartitionKey": key}
+
     def put_records(self, stream: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Published]:
         """Put events on a catalog stream (``<domain>/<stream>``) as Kinesis records: data = the envelope, partition
         key = the stream's ``partition_key`` field. Every payload is validated, and every event checked to travel on
         the stream, before the first record is sent; only failed records are retried, with backoff and jitter."""
         if self.kinesis is None:
             raise PublishError("no Kinesis client given")
-        domain, _, name = stream.partition("/")
-        declared = next((s for s in self.catalog.domain(domain).streams if s.name == name), None) if name else None
-        if declared is None:
-            raise PublishError(f"unknown stream {stream!r}; write <domain>/<stream> of a catalog stream")
-        records = []
-        for qualified, data in items:
-            if qualified not in declared.events:
-                raise PublishError(f"{qualified} does not travel on {stream} (it carries {', '.join(declared.events)})")
-            _, envelope = self.envelope(qualified, data)
-            body = json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
-            key = str(_path_value(data, declared.partition_key))
-            record: dict[str, Any] = {"Data": body, "PartitionKey": key}
-            if len(body) + len(key.encode()) > MAX_RECORD_BYTES:
-                raise PublishError(f"{qualified} {envelope['id']} exceeds Kinesis's 1 MB record limit")
-            records.append((envelope["id"], record))
+        self._stream(stream)
+        records = [self.stream_record(stream, qualified, data) for qualified, data in items]
         stream_name = self.stream_name(stream)
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []

@@ -27,7 +27,15 @@ from eventform.catalog.pipes import package_key
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 RUNTIME = "eventform/runtime"  # the handler runtime every package carries, at the same import path as here
-RUNTIME_MODULES = ("handler.py", "objects.py", "declared.py", "envelope.py", "validation.py", "redaction.py")
+RUNTIME_MODULES = (
+    "handler.py",
+    "objects.py",
+    "changes.py",
+    "declared.py",
+    "envelope.py",
+    "validation.py",
+    "redaction.py",
+)
 SKIPPED_PARTS = {"tests", "__pycache__"}
 
 

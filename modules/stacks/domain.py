@@ -11,7 +11,7 @@ from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from eventform.catalog import filters
+from eventform.catalog import filters, table_streams
 from eventform.catalog.model import Bucket, Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
 from eventform.synthesis.packaging import Package
@@ -94,6 +94,9 @@ class DomainStack(DomainParts):
         self.streams = stream_wiring.build_streams(self, domain, tags)
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
+        for consumer in domain.consumers:  # after the tables' owners: they read their tables' streams
+            if consumer.stream is not None and consumer.stream.kind == "table":
+                stream_wiring.build_stream_consumer(self, consumer, self.streams, tags)
         for bucket in domain.buckets:  # last: S3 checks every destination's policy when it takes the configuration
             consumers = self.catalog.bucket_consumers(domain.name, bucket.name)
             buckets[bucket.name].notify(
@@ -120,8 +123,9 @@ class DomainStack(DomainParts):
         if consumer.objects is not None:  # a bucket's object events
             self._object_consumer(consumer, tags)
             return
-        if consumer.stream is not None:  # Lambda reads a catalog stream
-            stream_wiring.build_stream_consumer(self, consumer, self.streams, tags)
+        if consumer.stream is not None:  # Lambda reads a catalog stream (a table's: after every consumer)
+            if consumer.stream.kind == "kinesis":
+                stream_wiring.build_stream_consumer(self, consumer, self.streams, tags)
             return
         if consumer.delivery == "push":  # SNS invokes the function
             self._push_consumer(consumer, tags)
@@ -493,7 +497,10 @@ class DomainStack(DomainParts):
                 batching_window=settings.batching_window,
                 max_concurrency=settings.max_concurrency
                 or (DEFAULT_QUEUE_CONCURRENCY if queue and not settings.reserved_concurrency else None),
-                environment=_function_environment(consumer, environment, names),
+                environment={
+                    **_function_environment(consumer, environment, names),
+                    **table_streams.function_variables(self.catalog, consumer),
+                },
                 log_retention_days=environment.log_retention_days,
                 region=environment.region,
                 account_id=environment.account_id,

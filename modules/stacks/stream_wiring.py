@@ -7,10 +7,16 @@ Called from :class:`modules.stacks.domain.DomainStack` through :class:`modules.s
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdktn import Fn, TerraformOutput
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
+from constructs import Construct
 
 from eventform.catalog.model import Consumer, Domain
 from eventform.catalog.streams import mapping_filters
+from eventform.catalog.table_streams import STREAM_VIEW
+from modules.function import ConsumerFunction
 from modules.parameters import locator
 from modules.stacks.base import DomainParts, output_id
 from modules.stream import EventStream
@@ -30,6 +36,7 @@ def build_streams(stack: DomainParts, domain: Domain, tags: dict[str, str]) -> d
             retention_hours=stream.retention_hours,
             kms_key=stack.kms_key_for(domain.name),
             tags=tags,
+            ignore_tag_readback=stack.environment.is_local,
         )
         TerraformOutput(stack, output_id(stream.name, "stream_arn"), value=made.stream.arn)
         locator(
@@ -51,9 +58,22 @@ def build_stream_consumer(
     source = consumer.stream
     assert source is not None  # only stream consumers come here
     names, environment = stack.names, stack.environment
-    stream_name = names.catalog_stream(source.domain, source.stream)
-    own = streams.get(source.stream) if source.domain == consumer.domain else None
-    stream_arn = own.stream.arn if own else names.stream_arn(stream_name)  # a reference orders it after the stream
+    if source.kind == "table":  # the owner's table (built with its function): its change stream turned on
+        owner = next(c for c in stack.catalog.domain(consumer.domain).consumers if c.name == source.table_owner)
+        table = _child(
+            _child(stack, ConsumerFunction, f"consumer-{owner.physical_name}-function"),
+            DynamodbTable,
+            f"table-{source.table}",
+        )
+        table.stream_enabled = True
+        table.stream_view_type = STREAM_VIEW
+        stream_arn, located = table.stream_arn, table.stream_arn
+        policy_arn = names.table_arn(names.table(consumer.domain, owner.physical_name, source.table or ""))
+    else:
+        stream_name = names.catalog_stream(source.domain, source.stream)
+        own = streams.get(source.stream) if source.domain == consumer.domain else None
+        stream_arn = own.stream.arn if own else names.stream_arn(stream_name)  # a reference orders it after it
+        located = policy_arn = names.stream_arn(stream_name)
     dlq_name = names.dlq(consumer.domain, consumer.physical_name, False)
     dlq = stack.delivery_dlq(
         f"consumer-{consumer.physical_name}-dlq", dlq_name, domain=consumer.domain, tags=tags, consumer=consumer
@@ -65,7 +85,8 @@ def build_stream_consumer(
         function=function,
         mapping=StreamMapping(
             stream_arn=stream_arn,
-            policy_stream_arn=names.stream_arn(stream_name),
+            policy_stream_arn=policy_arn,
+            kind=source.kind,
             starting_position=source.starting_position,
             batch_size=source.batch_size,
             batching_window=source.batching_window,
@@ -89,7 +110,7 @@ def build_stream_consumer(
         value=Fn.jsonencode(
             {
                 "delivery": "stream",
-                "stream_arn": names.stream_arn(stream_name),
+                "stream_arn": located,
                 "function_arn": function.function.arn,
                 "dlq_url": dlq.queue.url,
                 "dlq_arn": dlq.queue.arn,
@@ -98,3 +119,11 @@ def build_stream_consumer(
         description=f"delivery, stream_arn, function_arn, dlq_url, dlq_arn of {consumer.qualified_name} (JSON)",
         tags=tags,
     )
+
+
+def _child(scope: Construct, kind: type, id: str) -> Any:
+    """A construct the stack built for a consumer (its function, its table), found by its construct id."""
+    child = scope.node.try_find_child(id)
+    if not isinstance(child, kind):
+        raise LookupError(f"{scope.node.path} has no {kind.__name__} {id!r}: table consumers are built after consumers")
+    return child

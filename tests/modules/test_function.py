@@ -46,7 +46,10 @@ def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:
     variables = function["environment"]["variables"]
     assert variables["IDEMPOTENCY_TABLE"] == "prod-platform-idempotency"
     assert "aws_dynamodb_table" in variables["RESERVATIONS_TABLE"]
-    mapping = inventory.only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)
+    mapping = inventory.only(
+        LambdaEventSourceMapping.TF_RESOURCE_TYPE,
+        event_source_arn="arn:aws:sqs:eu-west-1:333333333333:prod-inventory-reserve-stock",
+    )
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["batch_size"] == 5 and mapping["scaling_config"] == {"maximum_concurrency": 5}
     assert mapping["event_source_arn"] == "arn:aws:sqs:eu-west-1:333333333333:prod-inventory-reserve-stock"

@@ -17,6 +17,7 @@ from eventform.cli.main import app
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 ORDERS = "catalog/orders.yaml"
+INVENTORY = "catalog/inventory.yaml"
 
 
 def test_the_sample_stream_and_its_consumer(project_root: Path) -> None:
@@ -85,6 +86,10 @@ class Case:
 
 def orders(old: str, new: str) -> Callable[[Path], object]:
     return lambda root: edit(root, ORDERS, old, new)
+
+
+def inventory(old: str, new: str) -> Callable[[Path], object]:
+    return lambda root: edit(root, INVENTORY, old, new)
 
 
 CASES = [
@@ -184,7 +189,7 @@ CASES = [
     Case(
         "batch-too-large",
         orders("batch: {size: 200, window: 5s}", "batch: {size: 20000, window: 5s}"),
-        "a batch of 20000 records is outside what Lambda accepts for Kinesis",
+        "a batch of 20000 records is outside what Lambda accepts for a stream",
         "use 1..10000",
         "batch: {size: 20000",
     ),
@@ -205,7 +210,7 @@ CASES = [
     Case(
         "retries-forever",
         orders("max_attempts: 3", "max_attempts: -1"),
-        "-1 retries is outside what Lambda accepts",
+        "-1 retries is outside what Lambda accepts for a stream",
         "never retries forever",
         "max_attempts: -1",
     ),
@@ -252,6 +257,89 @@ CASES = [
         ("order-metrics:", "filter:"),
     ),
 ]
+
+
+TABLE_CASES = [
+    Case(
+        "table-of-an-unknown-consumer",
+        inventory("name: reserve-stock/reservations", "name: reserve-stocks/reservations"),
+        "inventory has no consumer 'reserve-stocks'",
+        "reserve-stock/reservations",
+        "name: reserve-stocks/reservations",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-the-consumer-lacks",
+        inventory("name: reserve-stock/reservations", "name: reserve-stock/holds"),
+        "consumer reserve-stock has no table 'holds'",
+        "use one of its function.tables (reservations)",
+        "name: reserve-stock/holds",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-change-to-an-unknown-event",
+        inventory("events: {INSERT: stock.reserved}", "events: {INSERT: stock.held}"),
+        "inventory has no event 'stock.held'",
+        "declare it under events: with via: [table]",
+        "events: {INSERT: stock.held}",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-event-not-a-table-change",
+        inventory("events: {INSERT: stock.reserved}", "events: {INSERT: stock.recount_requested}"),
+        "inventory/stock.recount_requested does not say it is a table change",
+        "add table to its via:",
+        "events: {INSERT: stock.recount_requested}",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-change-kind",
+        inventory("events: {INSERT: stock.reserved}", "events: {CREATE: stock.reserved}"),
+        "'CREATE' is not one of",
+        "INSERT, MODIFY, REMOVE",
+        "events: {CREATE: stock.reserved}",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-filter-on-event-name",
+        inventory(
+            "        dynamodb: {NewImage: {event_id:",
+            "        eventName: [INSERT]\n        dynamodb: {NewImage: {event_id:",
+        ),
+        "Lambda filters DynamoDB records on dynamodb only; eventName cannot be filtered",
+        "map only the changes you want under table.events",
+        "eventName: [INSERT]",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-filter-matches-no-example",
+        inventory("{event_id: {S: [{exists: true}]}}", "{event_id: {S: [{exists: false}]}}"),
+        "matches none of the catalog examples",
+        "rare: true",
+        ("stock-availability:", "filter:"),
+        "inventory.yaml",
+    ),
+    Case(
+        "table-and-stream",
+        inventory(
+            "    handler: stock_availability\n",
+            "    stream: {name: orders/order-activity}\n    handler: stock_availability\n",
+        ),
+        "not stream and table together",
+        "keep one of",
+        "  stock-availability:",
+        "inventory.yaml",
+    ),
+    Case(
+        "table-retries-forever",
+        inventory("retry: {max_attempts: 5, max_age: 2h}", "retry: {max_attempts: 20000, max_age: 2h}"),
+        "20000 retries is outside what Lambda accepts for a stream",
+        "never retries forever",
+        "max_attempts: 20000",
+        "inventory.yaml",
+    ),
+]
+CASES += TABLE_CASES
 
 
 def test_each_case_is_distinct() -> None:

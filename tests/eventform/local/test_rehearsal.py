@@ -69,10 +69,10 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
     # Every example of every version on every channel its event travels, FIFO groups, objects, schedules.
     examples = sum(len(v.examples) * len(routing.channels(e)) for e in catalog.events for v in e.versions)
     assert len([s for s in sent if s.channel in ("topic", "bus")]) == examples
-    assert {s.channel for s in sent} == {"topic", "bus", "fifo", "object", "schedule"}
-    # Not vacuous: all ten consumers received something, some example is filtered away from a consumer of its
+    assert {s.channel for s in sent} == {"topic", "bus", "fifo", "object", "schedule", "stream", "table"}
+    # Not vacuous: all twelve consumers received something, some example is filtered away from a consumer of its
     # event, and every target of the fan-out rule got a payload.
-    assert len(result.coverage) == 10 and all(result.coverage.values()), result.coverage
+    assert len(result.coverage) == 12 and all(result.coverage.values()), result.coverage
     assert any(r.expected is False and r.delivered is False for r in result.rows) or any(
         s.expected != {c.qualified_name for c in catalog.consumers_of(s.event)} for s in sent if s.channel == "topic"
     )
@@ -87,6 +87,26 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
     # FIFO: the ledger handled one order's events in the order they were published.
     assert any(o.consumer == "payments/ledger" and len(o.sent) >= 3 for o in result.orders)
     assert all(o.held for o in result.orders)
+    # The stream: every example of its events put on it; the mapping's filter keeps US orders from order-metrics,
+    # whose handler counted every other one.
+    on_stream = [s for s in sent if s.channel == "stream"]
+    stream_events = catalog.domain("orders").streams[0].events
+    assert len(on_stream) == sum(len(v.examples) for q in stream_events for v in catalog.event(q).versions)
+    metrics = {r.sent.event_id: r for r in result.rows if r.receiver.consumer == "orders/order-metrics"}
+    for item in on_stream:
+        country = next(v.examples for v in catalog.event(item.event).versions)[int(item.example.split("#")[1])]
+        if country["country"] == "US":
+            assert item.event_id not in metrics and item.expected == set()
+        else:
+            assert metrics[item.event_id].delivered and metrics[item.event_id].outcome == "handled"
+    # The table: each stock.reserved example written into reserve-stock's table reached the projection as that
+    # event, through the table's DynamoDB stream.
+    changed = [r for r in result.rows if r.sent.channel == "table"]
+    examples = catalog.event("inventory/stock.reserved").latest.examples
+    assert len(changed) == len(examples) and all(
+        r.receiver.consumer == "inventory/stock-availability" and r.delivered and r.outcome == "handled"
+        for r in changed
+    )
     # The object path: created reaches the indexer (S3 -> queue), the permanent delete the removals rule.
     objects = {(r.sent.event.split()[-1], r.receiver.consumer) for r in result.rows if r.sent.channel == "object"}
     assert {("object.created", "payments/index-invoice"), ("object.removed", "payments/invoice-removals")} <= objects
@@ -159,7 +179,11 @@ def test_a_poison_message_lands_in_the_dlq_and_redrive_brings_it_back(connected,
     sqs = connection.client("sqs")
     sent = _one_example(catalog, connection, "orders/order.created")
     assert target.consumer.qualified_name in sent.expected
-    others = [rehearsal.binding(d, connection) for name, d in consumers.items() if name != "inventory/reserve-stock"]
+    others = [
+        rehearsal.binding(d, connection)
+        for name, d in consumers.items()
+        if name != "inventory/reserve-stock" and d.consumer.stream is None  # stream readers have no queue
+    ]
     runner.drain(sqs, others)
 
     def poisoned(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -195,7 +219,11 @@ def test_nothing_is_lost_when_a_handler_fails_transiently(connected) -> None:
     catalog, connection, consumers = connected
     target = consumers["inventory/reserve-stock"]
     sqs = connection.client("sqs")
-    others = [rehearsal.binding(d, connection) for name, d in consumers.items() if name != "inventory/reserve-stock"]
+    others = [
+        rehearsal.binding(d, connection)
+        for name, d in consumers.items()
+        if name != "inventory/reserve-stock" and d.consumer.stream is None  # stream readers have no queue
+    ]
     orders = 40
     sent = _publish(catalog, connection, "orders/order.created", count=orders)
     ids = {s.event_id for s in sent}

@@ -152,14 +152,17 @@ def test_lambda_push_target_reuses_the_handler_wiring(stack) -> None:
     )
     assert invoke["destination_config"] == {"on_failure": {"destination": f"${{aws_sqs_queue.{dlq_key}.arn}}"}}
     assert invoke["maximum_retry_attempts"] == 2
-    # pushed, not queue-fed: one event source mapping in the stack, and it is reserve-stock's
-    mapping = inventory.only(LambdaEventSourceMapping.TF_RESOURCE_TYPE)
-    assert mapping["event_source_arn"].endswith(":prod-inventory-reserve-stock")
+    # pushed, not queue-fed: no event source mapping of its own (the stack's are reserve-stock's queue and
+    # stock-availability's table stream)
+    mappings = inventory.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE).values()
+    assert all("release-stock" not in m["function_name"] for m in mappings)
+    queue_fed = [m for m in mappings if m["event_source_arn"].endswith(":prod-inventory-reserve-stock")]
+    assert len(queue_fed) == 1
     grants = [
         s
         for p in inventory.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()
         for s in json.loads(p["policy"])["Statement"]
-        if s["Sid"] == "SendFailuresToOwnDlq"
+        if s["Sid"] == "SendFailuresToOwnDlq" and "release-stock" in s["Resource"]
     ]
     assert grants == [{"Sid": "SendFailuresToOwnDlq", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": dlq}]
 
@@ -302,7 +305,7 @@ def test_schema_registry_where_the_environment_enables_it(stack) -> None:
     platform = stack("prod-platform")
     assert platform.only(SchemasRegistry.TF_RESOURCE_TYPE)["name"] == "eventform-prod"
     schemas = {s["name"]: s for s in platform.resources(SchemasSchema.TF_RESOURCE_TYPE).values()}
-    assert "com.example.orders@order.created.v1" in schemas and len(schemas) == 6
+    assert "com.example.orders@order.created.v1" in schemas and len(schemas) == 7
     for schema in schemas.values():
         assert schema["type"] == "JSONSchemaDraft4"
         Draft4Validator.check_schema(json.loads(schema["content"]))

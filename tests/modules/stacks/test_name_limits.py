@@ -81,6 +81,7 @@ def _rename(project: Path) -> None:
             text = re.sub(rf"\b{old}/", f"{new}/", text).replace(f"domain: {old}\n", f"domain: {new}\n")
         for old, new in RENAMED_CONSUMERS.items():
             text = text.replace(f"\n  {old}:\n", f"\n  {new}:\n").replace(f"table: {old}/", f"table: {new}/")
+            text = text.replace(f"name: {old}/", f"name: {new}/")  # a table consumer's table
         text = text.replace("\n  order-activity:\n", f"\n  {LONGEST_STREAM}:\n")
         path.write_text(text.replace("name: order-activity\n", f"name: {LONGEST_STREAM}\n"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.kinesis_stream import KinesisStream
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
@@ -15,6 +16,7 @@ from cdktn_provider_aws.ssm_parameter import SsmParameter
 
 PROD = "333333333333"
 STREAM_ARN = f"arn:aws:kinesis:eu-west-1:{PROD}:stream/prod-orders-order-activity"
+RESERVATIONS = f"arn:aws:dynamodb:eu-west-1:{PROD}:table/prod-inventory-reserve-stock-reservations"
 
 
 def test_the_stream_is_on_demand_encrypted_with_the_domain_key_and_keeps_a_week(stack) -> None:
@@ -106,3 +108,56 @@ def test_locally_the_runner_plays_the_mapping(stack) -> None:
     assert local.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE) == {}  # moto would invoke on every PutRecord
     assert local.only(KinesisStream.TF_RESOURCE_TYPE)["name"] == "local-orders-order-activity"
     assert local.only(IamRolePolicy.TF_RESOURCE_TYPE, name="stream-read")  # the grant is deployed all the same
+
+
+# A table consumer: the DynamoDB stream of reserve-stock's reservations table, INSERTs as inventory/stock.reserved.
+def test_a_table_consumer_reads_the_owners_table_stream(stack) -> None:
+    inventory = stack("prod-inventory")
+    table = inventory.only(DynamodbTable.TF_RESOURCE_TYPE, name="prod-inventory-reserve-stock-reservations")
+    assert (table["stream_enabled"], table["stream_view_type"]) == (True, "NEW_AND_OLD_IMAGES")
+    mapping = next(
+        m
+        for m in inventory.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE).values()
+        if "stock-availability" in m["function_name"]
+    )
+    assert mapping["event_source_arn"].startswith("${aws_dynamodb_table.") and mapping["event_source_arn"].endswith(
+        ".stream_arn}"
+    )
+    expected = {
+        "starting_position": "TRIM_HORIZON",
+        "batch_size": 100,
+        "maximum_batching_window_in_seconds": 2,
+        "maximum_retry_attempts": 5,
+        "maximum_record_age_in_seconds": 7200,
+        "bisect_batch_on_function_error": True,
+        "function_response_types": ["ReportBatchItemFailures"],
+    }
+    assert {k: mapping[k] for k in expected} == expected
+    # Lambda filters DynamoDB records on dynamodb only: the consumer's own filter, nothing generated on eventName
+    (pattern,) = [json.loads(f["pattern"]) for f in mapping["filter_criteria"]["filter"]]
+    assert pattern == {"dynamodb": {"NewImage": {"event_id": {"S": [{"exists": True}]}}}}
+    function = inventory.only(LambdaFunction.TF_RESOURCE_TYPE, function_name="prod-inventory-stock-availability")
+    assert json.loads(function["environment"]["variables"]["EVENTFORM_TABLE_EVENTS"]) == {
+        "INSERT": {"source": "com.example.inventory", "type": "stock.reserved", "version": 1}
+    }
+    read = [
+        json.loads(p["policy"])["Statement"]
+        for p in inventory.resources(IamRolePolicy.TF_RESOURCE_TYPE).values()
+        if p["name"] == "stream-read"
+    ]
+    assert read == [
+        [
+            {
+                "Sid": "ReadTheTableStream",
+                "Effect": "Allow",
+                "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                "Resource": f"{RESERVATIONS}/stream/*",
+            },
+            {"Sid": "ListTheStreams", "Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"},
+        ]
+    ]
+    local = stack("local-inventory")
+    assert all(
+        "stock-availability" not in m["function_name"]
+        for m in local.resources(LambdaEventSourceMapping.TF_RESOURCE_TYPE).values()
+    )
