@@ -78,11 +78,11 @@ def test_add_event_and_consumer_then_synthesize(project_copy: Path, tmp_path: Pa
 
 def test_add_event_to_a_domain_without_topic_adds_the_topic(project_copy: Path):
     before = (project_copy / "catalog/inventory.yaml").read_text()
-    result = run(project_copy, "add", "event", "inventory", "stock.reserved", "--topic")
+    result = run(project_copy, "add", "event", "inventory", "stock.counted", "--topic")
     assert result.exit_code == 0, result.output
     catalog, _ = load(project_copy)
     assert catalog.domain("inventory").topic is not None
-    assert "stock.reserved" in [e.name for e in catalog.domain("inventory").events]
+    assert "stock.counted" in [e.name for e in catalog.domain("inventory").events]
     text = (project_copy / "catalog/inventory.yaml").read_text()
     assert "# physical goods only" in text
     assert "\ntopic: {}" in text and "topic:" not in before
