@@ -88,7 +88,8 @@ print(json.dumps({{
 
 
 # Runs in the child interpreter: `synthesize` end to end (what `eventform synth` does) with a given number of
-# workers (1: in process), the peak being the sum of the resident sizes of the whole process tree, sampled.
+# workers (1: in process), the peak being the sum of the proportional set sizes (PSS) of the whole process tree,
+# sampled: resident sizes would count the pages the workers share once per worker.
 END_TO_END = r"""
 import json, os, sys, threading, time
 from pathlib import Path
@@ -96,10 +97,11 @@ sys.path.insert(0, {root!r})
 project, out, selector, workers = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 cached = sys.argv[5] == "cached"
 
-def rss_kib(pid):
+def pss_kib(pid):
+    # proportional set size: pages shared between the workers (the Node binary, Python's libraries) count once
     try:
-        for line in open(f"/proc/{{pid}}/status"):
-            if line.startswith("VmRSS:"):
+        for line in open(f"/proc/{{pid}}/smaps_rollup"):
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -125,7 +127,7 @@ peak = [0]
 done = threading.Event()
 def sample():
     while not done.is_set():
-        peak[0] = max(peak[0], sum(rss_kib(pid) for pid in tree(os.getpid())))
+        peak[0] = max(peak[0], sum(pss_kib(pid) for pid in tree(os.getpid())))
         done.wait(0.2)
 sampler = threading.Thread(target=sample, daemon=True)
 sampler.start()
@@ -181,6 +183,20 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
+def end_to_end(project: Path, repeat: int) -> None:
+    """``synthesize`` as `eventform synth` runs it: in process, in one worker per core, and with every stack cached."""
+    cores = len(os.sched_getaffinity(0))
+    for workers, cached in ((1, False), (cores, False), (cores, True)):
+        if cached:
+            run_end_to_end(project, ENVIRONMENT, workers, cached=True)  # fills .cache/synth
+        end = median_of([run_end_to_end(project, ENVIRONMENT, workers, cached) for _ in range(repeat)])
+        how = "every stack cached" if cached else "in process" if workers == 1 else f"{workers} workers"
+        print(
+            f"{'':>6} end to end, {how:<18} (python -O, as `eventform synth`): {end['total']:.2f}s, "
+            f"peak {end['peak_mib']:.0f} MiB (process tree PSS, sampled every 0.2 s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
@@ -188,7 +204,16 @@ def main() -> None:
     parser.add_argument(
         "--end-to-end-from", type=int, default=1000, help="also time `synthesize` in process and in workers from here"
     )
+    parser.add_argument("--end-to-end-only", action="store_true", help="only the end-to-end figures, per size")
     args = parser.parse_args()
+    if args.end_to_end_only:
+        with tempfile.TemporaryDirectory(prefix="bench-catalogs-") as workspace:
+            for size in args.sizes:
+                project = Path(workspace) / f"catalog-{size}"
+                generate(project, events=size, consumers_per_event=2, environments=(ENVIRONMENT,))
+                print(f"{size} events, one environment ({ENVIRONMENT}), medians of {args.repeat} runs")
+                end_to_end(project, args.repeat)
+        return
 
     imports = median_of([run_child("import", ROOT, "") for _ in range(args.repeat)])["import"]
     print(f"bindings import (median of {args.repeat}): {imports:.2f}s")
@@ -211,17 +236,7 @@ def main() -> None:
             )
             largest = (project, size)
             if size >= args.end_to_end_from:
-                cores = len(os.sched_getaffinity(0))
-                for workers, cached in ((1, False), (cores, False), (cores, True)):
-                    if cached:
-                        run_end_to_end(project, ENVIRONMENT, workers, cached=True)  # fills .cache/synth
-                    runs = [run_end_to_end(project, ENVIRONMENT, workers, cached) for _ in range(args.repeat)]
-                    end = median_of(runs)
-                    how = "every stack cached" if cached else "in process" if workers == 1 else f"{workers} workers"
-                    print(
-                        f"{'':>6} end to end, {how:<18} (python -O, as `eventform synth`): {end['total']:.2f}s, "
-                        f"peak {end['peak_mib']:.0f} MiB (process tree, sampled every 0.2 s)"
-                    )
+                end_to_end(project, args.repeat)
         if largest:
             project, size = largest
             stack = f"{ENVIRONMENT}-domain001"
