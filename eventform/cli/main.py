@@ -178,7 +178,7 @@ def lint(
     table = Table(
         title=f"Catalog OK: {selection.plural(len(catalog.domains), 'domain')}, "
         f"{selection.plural(len(catalog.events), 'event')}, {selection.plural(len(catalog.consumers), 'consumer')}, "
-        "environments: {', '.join(e.name for e in environments)}"
+        f"environments: {', '.join(e.name for e in environments)}"
     )
     table.add_column("event")
     table.add_column("versions")

@@ -33,6 +33,7 @@ def test_lint_prints_the_catalog(project: Path) -> None:
     catalog, _ = load(project)
     counts = f"{len(catalog.domains)} domains, {len(catalog.events)} events, {len(catalog.consumers)} consumers"
     assert f"Catalog OK: {counts}" in result.output
+    assert "environments: dev, local, prod, staging" in " ".join(result.output.split())  # the title may wrap
     assert "notifications/send-email" in result.output
 
 
