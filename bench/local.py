@@ -91,7 +91,8 @@ def throughput(root: Path, events: int) -> tuple[int, int, float]:
     """Publish ``events`` catalog examples (round robin) and drain every queue; (published, deliveries, seconds)."""
     catalog, connection = rehearsal.connect(root)
     deployed = rehearsal.deployed_consumers(root, catalog, connection)
-    bindings = [rehearsal.binding(d, connection) for d in deployed.values()]
+    # queue consumers: stream and table readers have no queue (and topics publish nothing on their streams)
+    bindings = [rehearsal.binding(d, connection) for d in deployed.values() if d.consumer.stream is None]
     channels = Channels(catalog, connection.client, connection.account, connection.region)
     published = [(e, v.number, p) for e in catalog.events if "topic" in e.via for v in e.versions for p in v.examples]
     per_example = max(1, events // len(published))
