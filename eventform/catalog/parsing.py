@@ -131,6 +131,20 @@ class Collector:
             raise CatalogError(self.problems)
 
 
+class EntryReport:
+    """Problems of one catalog entry (a pipe, a stream, a consumer's source): the location and the line come from
+    the same key path, under ``where``; ``count`` tells the caller whether the entry is usable."""
+
+    def __init__(self, path: Path, document: Any, out: Collector, where: list[Any]) -> None:
+        self.path, self.document, self.out, self.where = path, document, out, where
+        self.count = 0
+
+    def add(self, keys: list[Any], message: str, fix: str) -> None:
+        location = ".".join(str(k) for k in [*self.where, *keys])
+        self.out.add(self.path, location, message, fix, line_of(self.document, [*self.where, *keys]))
+        self.count += 1
+
+
 def refuse_keys(
     out: Collector,
     path: Path,

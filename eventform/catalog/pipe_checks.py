@@ -20,8 +20,8 @@ from eventform.catalog.model import (
     PipeSource,
 )
 from eventform.catalog.naming import Names
-from eventform.catalog.parsing import Collector
-from eventform.catalog.pipes import FIFO_MAX_BATCH, PAYLOAD_FIELD, STREAM_ARN, _Report
+from eventform.catalog.parsing import Collector, EntryReport
+from eventform.catalog.pipes import FIFO_MAX_BATCH, PAYLOAD_FIELD, STREAM_ARN
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def check_catalog(
     for domain in catalog.domains:
         drained: dict[str, str] = {}
         for pipe in domain.pipes:
-            report = _Report(domain.path, documents[domain.path], out, ["pipes", pipe.name])
+            report = EntryReport(domain.path, documents[domain.path], out, ["pipes", pipe.name])
             _check_source(catalog, domain, pipe, environments, known_events, drained, report)
             if pipe.enrichment is not None:
                 _check_enrichment(catalog, domain, pipe, environments, available, report)
@@ -74,7 +74,7 @@ def _check_source(
     environments: tuple[Environment, ...],
     known_events: set[str],
     drained: dict[str, str],
-    report: _Report,
+    report: EntryReport,
 ) -> None:
     source = pipe.source
     if source.kind == "stream":
@@ -166,7 +166,7 @@ def _check_enrichment(
     pipe: Pipe,
     environments: tuple[Environment, ...],
     available: set[str],
-    report: _Report,
+    report: EntryReport,
 ) -> None:
 
     enrichment = pipe.enrichment
@@ -201,7 +201,7 @@ def _check_enrichment(
             return
 
 
-def _check_filters(catalog: Catalog, pipe: Pipe, report: _Report) -> None:
+def _check_filters(catalog: Catalog, pipe: Pipe, report: EntryReport) -> None:
     """Payload fields against the events' schemas, then the filters against the catalog's examples."""
     events = [catalog.event(q) for q in carried_events(catalog, pipe)]
     if not pipe.filters or not events:
@@ -345,7 +345,7 @@ def _check_names(
                 for name, what in sorted(mine.items()):
                     owner = taken.get((what, name))
                     if owner is not None:
-                        report = _Report(domain.path, documents[domain.path], out, ["pipes", pipe.name])
+                        report = EntryReport(domain.path, documents[domain.path], out, ["pipes", pipe.name])
                         report.add([], f"{what} name {name!r} collides with {owner}", "rename the pipe")
                     taken[(what, name)] = f"pipe {pipe.qualified_name}"
 

@@ -27,7 +27,7 @@ from eventform.catalog.model import (
     PipeTarget,
     StreamRetry,
 )
-from eventform.catalog.parsing import Collector, line_of, looks_secret, parse_duration
+from eventform.catalog.parsing import Collector, EntryReport, line_of, looks_secret, parse_duration
 
 SOURCE_KINDS: tuple[PipeSourceKind, ...] = ("queue", "stream", "table")
 MAX_BATCH = 10_000  # every source kind
@@ -113,19 +113,6 @@ SOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Report:
-    """Problems of one catalog entry: a location and a line from the same key path."""
-
-    def __init__(self, path: Path, document: Any, out: Collector, where: list[Any]) -> None:
-        self.path, self.document, self.out, self.where = path, document, out, where
-        self.count = 0
-
-    def add(self, keys: list[Any], message: str, fix: str) -> None:
-        location = ".".join(str(k) for k in [*self.where, *keys])
-        self.out.add(self.path, location, message, fix, line_of(self.document, [*self.where, *keys]))
-        self.count += 1
-
-
 # --------------------------------------------------------------------------------------------------------------
 # Loading one domain's pipes
 # --------------------------------------------------------------------------------------------------------------
@@ -133,7 +120,7 @@ def build_pipes(path: Path, document: Any, data: dict[str, Any], out: Collector)
     """The domain's pipes; those with problems are reported and left out (the load fails anyway)."""
     pipes = []
     for name, spec in sorted(data.get("pipes", {}).items()):
-        report = _Report(path, document, out, ["pipes", name])
+        report = EntryReport(path, document, out, ["pipes", name])
         source = _source(spec["source"], report)
         target = _target(spec["target"], report)
         filters = _filters(spec.get("filter"), source.kind if source else None, report)
@@ -164,7 +151,7 @@ def build_pipes(path: Path, document: Any, data: dict[str, Any], out: Collector)
     return tuple(pipes)
 
 
-def _source(spec: dict[str, Any], report: _Report) -> PipeSource | None:
+def _source(spec: dict[str, Any], report: EntryReport) -> PipeSource | None:
     given = [kind for kind in SOURCE_KINDS if kind in spec]
     if len(given) != 1:
         report.add(
@@ -257,7 +244,7 @@ def _source(spec: dict[str, Any], report: _Report) -> PipeSource | None:
     )
 
 
-def _target(spec: dict[str, Any], report: _Report) -> PipeTarget | None:
+def _target(spec: dict[str, Any], report: EntryReport) -> PipeTarget | None:
     kind = spec["type"]
     before = report.count
     reference, problems = references.parse(spec, TARGET_SERVICE[kind], f"a {kind} target", kind)
@@ -305,7 +292,7 @@ def _target(spec: dict[str, Any], report: _Report) -> PipeTarget | None:
     )
 
 
-def _filters(spec: Any, kind: str | None, report: _Report) -> tuple[dict[str, Any], ...]:
+def _filters(spec: Any, kind: str | None, report: EntryReport) -> tuple[dict[str, Any], ...]:
     if spec is None:
         return ()
     listed = isinstance(spec, list)
@@ -348,7 +335,7 @@ def _top_fields(pattern: dict[str, Any]) -> set[str]:
     return fields
 
 
-def _enrichment(spec: dict[str, Any] | None, report: _Report) -> PipeEnrichment | None:
+def _enrichment(spec: dict[str, Any] | None, report: EntryReport) -> PipeEnrichment | None:
     if spec is None:
         return None
     settings = function_settings(spec.get("function", {}))

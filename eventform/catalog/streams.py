@@ -19,7 +19,7 @@ from eventform.catalog import patterns, table_streams
 from eventform.catalog.buckets import merge_pattern
 from eventform.catalog.events import _schema_has_path
 from eventform.catalog.model import Catalog, Consumer, Domain, Stream, StreamRetries, StreamSource
-from eventform.catalog.parsing import Collector, line_of, parse_duration
+from eventform.catalog.parsing import Collector, EntryReport, line_of, parse_duration
 from eventform.catalog.stream_model import (
     MAX_PARALLELIZATION,
     MAX_RECORD_AGE,
@@ -46,26 +46,13 @@ GENERATED_CHANGE = "eventName"
 UNSUPPORTED_OPERATORS = ("wildcard", "cidr", "$or")
 
 
-class _Report:
-    """Problems of one catalog entry: a location and a line from the same key path."""
-
-    def __init__(self, path: Path, document: Any, out: Collector, where: list[Any]) -> None:
-        self.path, self.document, self.out, self.where = path, document, out, where
-        self.count = 0
-
-    def add(self, keys: list[Any], message: str, fix: str) -> None:
-        location = ".".join(str(k) for k in [*self.where, *keys])
-        self.out.add(self.path, location, message, fix, line_of(self.document, [*self.where, *keys]))
-        self.count += 1
-
-
 # --------------------------------------------------------------------------------------------------------------
 # One domain's streams, one consumer's source
 # --------------------------------------------------------------------------------------------------------------
 def build_streams(path: Path, document: Any, data: dict[str, Any], out: Collector) -> tuple[Stream, ...]:
     streams = []
     for name, spec in sorted(data.get("streams", {}).items()):
-        report = _Report(path, document, out, ["streams", name])
+        report = EntryReport(path, document, out, ["streams", name])
         mode = spec.get("mode", "on_demand")
         if mode == "provisioned" and "shards" not in spec:
             report.add(
@@ -110,7 +97,7 @@ def build_source(
     if kind is None:
         return None
     source = spec[kind]
-    report = _Report(path, document, out, ["consumers", name])
+    report = EntryReport(path, document, out, ["consumers", name])
     for key in NOT_FOR_STREAMS:
         if key in spec:
             report.add(
@@ -187,7 +174,7 @@ def build_source(
     )
 
 
-def _filters(spec: Any, report: _Report, kind: str) -> tuple[dict[str, Any], ...]:
+def _filters(spec: Any, report: EntryReport, kind: str) -> tuple[dict[str, Any], ...]:
     if spec is None:
         return ()
     listed = isinstance(spec, list)
@@ -281,11 +268,12 @@ def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) 
     for domain in catalog.domains:
         document = documents[domain.path]
         for stream in domain.streams:
-            _check_stream(catalog, domain, stream, known, _Report(domain.path, document, out, ["streams", stream.name]))
+            report = EntryReport(domain.path, document, out, ["streams", stream.name])
+            _check_stream(catalog, domain, stream, known, report)
         for consumer in domain.consumers:
             if consumer.stream is not None:
                 key = "stream" if consumer.stream.kind == "kinesis" else "table"
-                report = _Report(domain.path, document, out, ["consumers", consumer.name, key])
+                report = EntryReport(domain.path, document, out, ["consumers", consumer.name, key])
                 if consumer.stream.kind == "table":
                     table_streams.check_consumer(catalog, consumer, report)
                     if report.count == 0:
@@ -294,7 +282,7 @@ def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) 
                     _check_consumer(catalog, consumer, streams, known, report)
 
 
-def _check_stream(catalog: Catalog, domain: Domain, stream: Stream, known: set[str], report: _Report) -> None:
+def _check_stream(catalog: Catalog, domain: Domain, stream: Stream, known: set[str], report: EntryReport) -> None:
     for index, qualified in enumerate(stream.events):
         if qualified not in known:
             report.add(["events", index], f"unknown event {qualified!r}", "list catalog events (<domain>/<event>)")
@@ -311,7 +299,7 @@ def _check_stream(catalog: Catalog, domain: Domain, stream: Stream, known: set[s
 
 
 def _check_consumer(
-    catalog: Catalog, consumer: Consumer, streams: dict[str, Stream], known: set[str], report: _Report
+    catalog: Catalog, consumer: Consumer, streams: dict[str, Stream], known: set[str], report: EntryReport
 ) -> None:
     source = consumer.stream
     assert source is not None
@@ -336,7 +324,7 @@ def _check_consumer(
     _check_filters(catalog, consumer, report)
 
 
-def _check_filters(catalog: Catalog, consumer: Consumer, report: _Report) -> None:
+def _check_filters(catalog: Catalog, consumer: Consumer, report: EntryReport) -> None:
     """The mapping's filters: at most 5 with the generated ones, fields that exist, some example passes."""
     source = consumer.stream
     assert source is not None
@@ -365,7 +353,7 @@ def _check_filters(catalog: Catalog, consumer: Consumer, report: _Report) -> Non
         )
 
 
-def _check_filter_fields(catalog: Catalog, source: StreamSource, report: _Report) -> None:
+def _check_filter_fields(catalog: Catalog, source: StreamSource, report: EntryReport) -> None:
     events = [catalog.event(q) for q in source.events]
     listed = len(source.filters) > 1
     for index, pattern in enumerate(source.filters):

@@ -279,17 +279,35 @@ class Publisher:
         for qualified, data in items:
             event, envelope = self.envelope(qualified, data, correlation_id=correlation_id, traceparent=traceparent)
             entries.append((envelope["id"], self.bus_entry(event, envelope)))
+        events = self.events
+        return self._send_retrying(
+            put_events_requests(entries),
+            lambda batch: events.put_events(Entries=batch)["Entries"],
+            lambda result: result["EventId"] if "EventId" in result and not result.get("ErrorCode") else None,
+            lambda entry: entry["EventBusName"],
+        )
+
+    def _send_retrying(
+        self,
+        requests: list[list[tuple[str, dict[str, Any]]]],
+        send: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        accepted: Callable[[dict[str, Any]], str | None],
+        destination: Callable[[dict[str, Any]], str],
+    ) -> list[Published]:
+        """Send each request of (event id, entry); retry only the entries the service refused (``accepted`` gives
+        None), with full-jitter backoff; raise PartialPublishError naming what the last attempt still refused."""
         published: list[Published] = []
         failed: list[tuple[str, str, str]] = []
-        for batch in put_events_requests(entries):
+        for batch in requests:
             for attempt in range(1, self.max_attempts + 1):
-                response = self.events.put_events(Entries=[entry for _, entry in batch])
+                results = send([entry for _, entry in batch])
                 retry = []
-                for (event_id, entry), result in zip(batch, response["Entries"], strict=True):
-                    if "EventId" in result and not result.get("ErrorCode"):
-                        published.append(Published(event_id, result["EventId"], entry["EventBusName"]))
-                    else:
+                for (event_id, entry), result in zip(batch, results, strict=True):
+                    receipt = accepted(result)
+                    if receipt is None:
                         retry.append(((event_id, entry), result))
+                    else:
+                        published.append(Published(event_id, receipt, destination(entry)))
                 if not retry:
                     break
                 batch = [item for item, _ in retry]
@@ -335,27 +353,13 @@ class Publisher:
         self._stream(stream)
         records = [self.stream_record(stream, qualified, data) for qualified, data in items]
         stream_name = self.stream_name(stream)
-        published: list[Published] = []
-        failed: list[tuple[str, str, str]] = []
-        for batch in _put_records_requests(records):
-            for attempt in range(1, self.max_attempts + 1):
-                response = self.kinesis.put_records(StreamName=stream_name, Records=[r for _, r in batch])
-                retry = []
-                for item, result in zip(batch, response["Records"], strict=True):
-                    if result.get("ErrorCode"):
-                        retry.append((item, result))
-                    else:
-                        published.append(Published(item[0], result["SequenceNumber"], stream_name))
-                if not retry:
-                    break
-                batch = [item for item, _ in retry]
-                if attempt == self.max_attempts:
-                    failed.extend((i, r.get("ErrorCode", "?"), r.get("ErrorMessage", "")) for (i, _), r in retry)
-                else:
-                    self.sleep(random.uniform(0, min(5.0, 0.1 * 2**attempt)))  # full jitter
-        if failed:
-            raise PartialPublishError(len(published), failed)
-        return published
+        kinesis = self.kinesis
+        return self._send_retrying(
+            _put_records_requests(records),
+            lambda batch: kinesis.put_records(StreamName=stream_name, Records=batch)["Records"],
+            lambda result: None if result.get("ErrorCode") else result["SequenceNumber"],
+            lambda _: stream_name,
+        )
 
 
 def _put_records_requests(records: list[tuple[str, dict[str, Any]]]) -> list[list[tuple[str, dict[str, Any]]]]:
