@@ -186,7 +186,7 @@ def lint(
     table.add_column("consumers", overflow="fold")
     for event in catalog.events:
         channel = " + ".join(views.channels(catalog, event))
-        consumers = ", ".join(c.qualified_name for c in catalog.consumers_of(event.qualified_name)) or "-"
+        consumers = ", ".join(views.receivers(catalog, event)) or "-"
         table.add_row(event.qualified_name, ", ".join(f"v{v.number}" for v in event.versions), channel, consumers)
     console.print(table)
     if matrix:

@@ -46,11 +46,22 @@ def print_json(value: object) -> None:
 
 
 def channels(catalog: Catalog, event) -> list[str]:
+    """Every way the event travels: its domain's topic and bus, the catalog streams that carry it, a table."""
     topic = catalog.domain(event.domain).topic
+    carried = [
+        f"stream {d.name}/{s.name}" for d in catalog.domains for s in d.streams if event.qualified_name in s.events
+    ]
     return [
         *(["FIFO topic" if topic and topic.fifo else "topic"] if "topic" in event.via else []),
         *(["bus"] if "bus" in event.via else []),
+        *carried,
+        *(["table"] if "table" in event.via else []),
     ]
+
+
+def receivers(catalog: Catalog, event) -> list[str]:
+    """Every consumer whose handler or targets receive the event, stream and table readers included."""
+    return [c.qualified_name for c in catalog.consumers if event.qualified_name in c.takes]
 
 
 def catalog_json(catalog: Catalog, environments: list[str]) -> dict[str, object]:
@@ -63,7 +74,7 @@ def catalog_json(catalog: Catalog, environments: list[str]) -> dict[str, object]
                 "event": e.qualified_name,
                 "versions": [v.number for v in e.versions],
                 "channels": channels(catalog, e),
-                "consumers": [c.qualified_name for c in catalog.consumers_of(e.qualified_name)],
+                "consumers": receivers(catalog, e),
             }
             for e in catalog.events
         ],
