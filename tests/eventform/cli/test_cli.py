@@ -27,7 +27,8 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
-def test_lint_prints_the_catalog(project: Path) -> None:
+def test_lint_prints_the_catalog(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli_main.console, "width", 200)  # names whole, not folded over lines
     result = runner.invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 0, result.output
     catalog, _ = load(project)
