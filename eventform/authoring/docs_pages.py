@@ -408,7 +408,7 @@ def _event_page(catalog: Catalog, domain: Domain, event: Event, channels: list[C
         "domain": domain,
         "versions": versions,
         "channels": [c for c in channels if event in c.events],
-        "consumers": catalog.consumers_of(event.qualified_name),
+        "consumers": catalog.receivers_of(event.qualified_name),
         "emitted_by": producers(catalog, event),
     }
     return Page(event_path(event), f"Event {event.qualified_name}", "event.md.j2", context)

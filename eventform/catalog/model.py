@@ -236,7 +236,12 @@ class Catalog:
         return tuple(consumer for domain in self.domains for consumer in domain.consumers)
 
     def consumers_of(self, qualified_event: str) -> tuple[Consumer, ...]:
+        """Consumers that name the event under ``events:`` (topics and buses deliver it to them)."""
         return tuple(c for c in self.consumers if qualified_event in c.events)
+
+    def receivers_of(self, qualified_event: str) -> tuple[Consumer, ...]:
+        """Every consumer that receives the event, stream and table readers included (what lint and docs list)."""
+        return tuple(c for c in self.consumers if qualified_event in c.takes)
 
     def bucket_consumers(self, domain: str, bucket: str) -> tuple[Consumer, ...]:
         """Consumers of one bucket's object events, whatever path they take (notification, topic or bus)."""

@@ -61,7 +61,7 @@ def channels(catalog: Catalog, event) -> list[str]:
 
 def receivers(catalog: Catalog, event) -> list[str]:
     """Every consumer whose handler or targets receive the event, stream and table readers included."""
-    return [c.qualified_name for c in catalog.consumers if event.qualified_name in c.takes]
+    return [c.qualified_name for c in catalog.receivers_of(event.qualified_name)]
 
 
 def catalog_json(catalog: Catalog, environments: list[str]) -> dict[str, object]:

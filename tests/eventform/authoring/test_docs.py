@@ -76,6 +76,10 @@ def test_event_page_shows_schema_pii_examples_producer_consumers_and_filters(sit
     assert "| producer | domain [orders](../../domains/orders.md), owner team-checkout |" in page
     assert "| PII | customer.email, customer.name |" in page
     assert page.count("```json") == 3  # the three catalog examples of v1
+    # stream and table readers are consumers too
+    assert "[orders/order-metrics](../../consumers/orders/order-metrics.md): Kinesis stream `orders/order-activity`" in page
+    reserved = (site / "events/inventory/stock.reserved.md").read_text()
+    assert "inventory/stock-availability.md): DynamoDB stream of table `reserve-stock/reservations`" in reserved
 
 
 def test_consumer_page_names_handler_queue_dlq_alarms_and_target(site: Path):
