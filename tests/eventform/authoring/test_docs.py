@@ -77,7 +77,7 @@ def test_event_page_shows_schema_pii_examples_producer_consumers_and_filters(sit
     assert "| PII | customer.email, customer.name |" in page
     assert page.count("```json") == 3  # the three catalog examples of v1
     # stream and table readers are consumers too
-    assert "[orders/order-metrics](../../consumers/orders/order-metrics.md): Kinesis stream `orders/order-activity`" in page
+    assert "orders/order-metrics.md): Kinesis stream `orders/order-activity`" in page
     reserved = (site / "events/inventory/stock.reserved.md").read_text()
     assert "inventory/stock-availability.md): DynamoDB stream of table `reserve-stock/reservations`" in reserved
 
