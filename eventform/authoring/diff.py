@@ -153,7 +153,8 @@ def diff(root: Path, base_ref: str, environments: list[str] | None = None) -> Re
         except CatalogError as error:
             raise DiffError(f"the catalog at {base_ref} does not load:\n{error}") from error
         head_catalog, head_environments = load(root)  # CatalogError propagates: the working tree must be valid
-        costs = cost_changes((base_catalog, base_environments), (head_catalog, head_environments))
+        chosen = tuple(e for e in head_environments if environments is None or e.name in environments)
+        costs = cost_changes((base_catalog, base_environments), (head_catalog, chosen))  # the --env ones only
         lines, breaking, additive = catalog_changes(base_catalog, head_catalog)
         base_out, head_out = scratch_path / "base.out", scratch_path / "head.out"
         cached = stack_cache.base_synthesis(root, commit, environments) if stack_cache.enabled() else None

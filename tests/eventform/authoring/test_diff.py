@@ -190,6 +190,8 @@ def test_realistic_change_pipe_added_target_changed_consumer_renamed(repository:
     assert "| update | `aws_cloudwatch_event_target.consumer-large-orders" in terraform
     assert "| **destroy** | `aws_sqs_queue.consumer-send-email_queue" in terraform
     assert not (tmp_path / "diff.full.md").exists(), "short enough for one comment"
+    cost = markdown.split("### Cost")[1].split("### Catalog")[0]
+    assert "| dev |" in cost and "| prod |" in cost and "| staging |" not in cost, "only the --env environments"
 
 
 def test_a_consumer_renamed_with_renamed_from_keeps_every_resource(repository: Path, tmp_path: Path):
