@@ -180,10 +180,8 @@ def lint(
         f"{selection.plural(len(catalog.events), 'event')}, {selection.plural(len(catalog.consumers), 'consumer')}, "
         f"environments: {', '.join(e.name for e in environments)}"
     )
-    table.add_column("event")
-    table.add_column("versions")
-    table.add_column("channel")
-    table.add_column("consumers", overflow="fold")
+    for column in ("event", "versions", "channel", "consumers"):
+        table.add_column(column, overflow="fold")  # names wrap whole on a narrow console, never cut with "…"
     for event in catalog.events:
         channel = " + ".join(views.channels(catalog, event))
         consumers = ", ".join(views.receivers(catalog, event)) or "-"

@@ -104,3 +104,10 @@ def test_version_prints_the_installed_version() -> None:
     result = runner.invoke(app, ["--version"], prog_name="eventform")
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"eventform {version('eventform')}"
+
+
+def test_lint_on_a_narrow_console_wraps_names_and_never_cuts_them(project: Path, monkeypatch) -> None:
+    monkeypatch.setattr(cli_main.console, "width", 80)
+    result = runner.invoke(app, ["lint", "--root", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
