@@ -27,8 +27,28 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = "prod"
 OPTIMIZE: list[str] = []
 
+# Both child scripts: the pids of a process and of all its descendants (formatted with the scripts, hence {{}}).
+PROCESS_TREE = r"""
+def tree(root):
+    parents = {{}}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [root], [root]
+    while todo:
+        pid = todo.pop()
+        kids = [c for c, p in parents.items() if p == pid]
+        found += kids
+        todo += kids
+    return found
+
+"""
+
 # Runs in the child interpreter: prints one JSON line of figures.
-CHILD = r"""
+CHILD = PROCESS_TREE + r"""
 import json, os, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
@@ -41,18 +61,6 @@ def vm_hwm_kib(pid):
     except OSError:
         pass
     return 0
-
-def children(pid):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
 
 mode, project, out, selector = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
 from eventform.synthesis.toolchain import ensure_jsii_node
@@ -74,12 +82,8 @@ resources = 0
 for stack in planned:
     config = json.loads((out / "stacks" / stack.name / "cdk.tf.json").read_text())
     resources += sum(len(v) for v in config.get("resource", {{}}).values())
-def descendants(pid):
-    found = children(pid)
-    return found + [d for c in found for d in descendants(c)]
-
 # jsii runs the bindings in Node, which spawns its own Node worker: count the whole process tree.
-memory = vm_hwm_kib(os.getpid()) + sum(vm_hwm_kib(c) for c in descendants(os.getpid()))
+memory = sum(vm_hwm_kib(pid) for pid in tree(os.getpid()))
 print(json.dumps({{
     "import": imported - started, "construct": constructed - imported, "synth": synthesized - constructed,
     "total": synthesized - started, "stacks": len(planned), "resources": resources, "peak_mib": memory / 1024,
@@ -90,7 +94,7 @@ print(json.dumps({{
 # Runs in the child interpreter: `synthesize` end to end (what `eventform synth` does) with a given number of
 # workers (1: in process), the peak being the sum of the proportional set sizes (PSS) of the whole process tree,
 # sampled: resident sizes would count the pages the workers share once per worker.
-END_TO_END = r"""
+END_TO_END = PROCESS_TREE + r"""
 import json, os, sys, threading, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
@@ -106,22 +110,6 @@ def pss_kib(pid):
     except OSError:
         pass
     return 0
-
-def tree(root):
-    parents = {{}}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                parents[int(entry)] = int(open(f"/proc/{{entry}}/stat").read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    found, todo = [root], [root]
-    while todo:
-        pid = todo.pop()
-        kids = [c for c, p in parents.items() if p == pid]
-        found += kids
-        todo += kids
-    return found
 
 peak = [0]
 done = threading.Event()
@@ -239,7 +227,9 @@ def main() -> None:
                 end_to_end(project, args.repeat)
         if largest:
             project, size = largest
-            stack = f"{ENVIRONMENT}-domain001"
+            # the generated catalog's second domain, or its only one when the catalog is tiny
+            domain = "domain001" if (project / "catalog" / "domain001.yaml").is_file() else "domain000"
+            stack = f"{ENVIRONMENT}-{domain}"
             single = median_of([run_child("stack", project, stack) for _ in range(args.repeat)])
             ratio = single["total"] / imports
             print(
