@@ -167,6 +167,8 @@ class _Costing:
             self.pipe(domain, pipe)
         for stream in domain.streams:  # shard-hours and PUT payload units: not in the price table yet
             self.estimate.not_estimated.append(f"{stream.qualified_name}: Kinesis streams are not priced yet")
+        for archive in domain.delivery_streams:  # GB ingested, partitioning, objects: not in the price table yet
+            self.estimate.not_estimated.append(f"{archive.qualified_name}: Firehose delivery streams are not priced")
         if not self.environment.is_local:
             pages = domain_pages(domain, self.environment, self.names, watches)
             self.add(d, "CloudWatch", "dashboards", len(pages), "dashboard-month", p["cloudwatch_dashboard_month"])
@@ -219,7 +221,7 @@ class _Costing:
                 elif target.kind == "bus":
                     self.add(d, "EventBridge", f"{consumer.name}: events sent to bus {target.name}", chunks / 1e6,
                              "million", p["eventbridge_event_per_million"], **who)
-                elif target.kind not in ("queue", "lambda"):
+                elif target.kind not in ("queue", "lambda") and target.stream is None:  # catalog streams: above
                     self.estimate.not_estimated.append(
                         f"{consumer.qualified_name}: target {target.name} ({target.kind}) is outside the catalog"
                     )

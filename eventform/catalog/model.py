@@ -20,6 +20,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
     ObjectPath,
     ObjectSource,
 )
+from eventform.catalog.delivery_model import DeliveryStream  # Firehose (eventform.catalog.deliveries)
 from eventform.catalog.external import PiiException, Reference
 from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
@@ -204,6 +205,7 @@ class Domain:
     buckets: tuple[Bucket, ...] = ()
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
     streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
+    delivery_streams: tuple[DeliveryStream, ...] = ()  # Firehose to a bucket (eventform.catalog.deliveries)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:
@@ -386,6 +388,7 @@ class Target:
     function: str | None = None  # lambda: the handler wiring's function name (hook, see modules/rule.py)
     reference: Reference | None = None  # what arn names, per environment (None: queue, lambda, api)
     pii_exception: PiiException | None = None  # full PII may reach this target on purpose
+    stream: str | None = None  # kinesis/firehose: a catalog stream or delivery stream by name (<domain>/<name>)
 
     @property
     def needs_role(self) -> bool:

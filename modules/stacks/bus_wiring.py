@@ -20,6 +20,7 @@ from modules.policies import Statement, service_may_send
 from modules.queue import tap_queue
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
+from modules.stacks import delivery_wiring
 from modules.stacks.base import DomainParts
 
 # What a role-based target may do, per kind.
@@ -206,6 +207,9 @@ def _role_target(
     """SNS by its resource policy; the others through a role that may do one thing to this one target."""
     names, environment = stack.names, stack.environment
     arn = target.arn_in(environment) or ""
+    key_statements: tuple[Statement, ...] = ()
+    if target.stream is not None:  # a catalog stream or delivery stream, by name
+        arn, key_statements = delivery_wiring.catalog_target(stack, target)
     if target.kind == "api":
         from modules.api_destination import HttpDestination
 
@@ -236,6 +240,7 @@ def _role_target(
                 actions=TARGET_ACTIONS[target.kind],
                 resources=(arn,),
             ),
+            *key_statements,
         ),
         tags=tags,
     )

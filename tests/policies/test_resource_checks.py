@@ -95,6 +95,29 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "starting_position": "LATEST",
         },
     ),
+    "FirehoseEncryptedWithErrorPrefix": (
+        "aws_kinesis_firehose_delivery_stream",
+        {
+            "name": "prod-orders-order-archive",
+            "destination": "extended_s3",
+            "server_side_encryption": {
+                "enabled": True,
+                "key_type": "CUSTOMER_MANAGED_CMK",
+                "key_arn": "${data.aws_kms_key.key-orders.arn}",
+            },
+            "extended_s3_configuration": {
+                "bucket_arn": "arn:aws:s3:::b",
+                "prefix": "events/type=!{partitionKeyFromQuery:type}/",
+                "error_output_prefix": "errors/!{firehose:error-output-type}/",
+                "dynamic_partitioning_configuration": {"enabled": True},
+            },
+        },
+        {  # AWS's defaults: SSE off, no error prefix
+            "name": "s",
+            "destination": "extended_s3",
+            "extended_s3_configuration": {"bucket_arn": "arn:aws:s3:::b", "prefix": "events/"},
+        },
+    ),
     "EventTargetRetryAndDLQ": (
         "aws_cloudwatch_event_target",
         {
@@ -211,3 +234,18 @@ def test_inline_queue_policies_are_checked_like_policy_resources() -> None:
     assert source.scan_entity_conf({"name": "q", "policy": policy(SNS_SEND, TLS_DENY)}, "aws_sqs_queue") == (
         CheckResult.FAILED
     )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"server_side_encryption": {"enabled": True, "key_type": "AWS_OWNED_CMK"}},  # encrypted, but not by a CMK
+        {"extended_s3_configuration": {"bucket_arn": "b", "error_output_prefix": "errors/",  # no error type
+                                       "dynamic_partitioning_configuration": {"enabled": True}}},
+    ],
+    ids=["aws-owned-key", "partitioned-without-error-type"],
+)
+def test_a_delivery_stream_fails_without_a_cmk_or_the_error_type(change: dict[str, Any]) -> None:
+    resource_type, passing, _ = CASES["FirehoseEncryptedWithErrorPrefix"]
+    check = load("FirehoseEncryptedWithErrorPrefix")
+    assert check.scan_entity_conf(wrap({**passing, **change}), resource_type) == CheckResult.FAILED
