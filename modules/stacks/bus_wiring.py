@@ -159,7 +159,18 @@ def _from_trusted_senders(
     bus = stack.catalog.domain(source).bus
     if bus is None or not bus.admits_others(stack.environment):
         return pattern
-    return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
+    admitted = tuple(sorted(set(events) & set(bus.events)))
+    others = sorted(set(events) - set(admitted))
+    if not admitted or not others:
+        return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
+    # a rule for events others may put and events they may not: the other accounts for the former only (each of
+    # the consumer's own $or branches, if it has them, under both)
+    trusted = list(bus.senders_in(stack.environment, admitted))
+    splits = ((list(admitted), trusted), (others, [stack.environment.account_id]))
+    rest = {key: value for key, value in pattern.items() if key not in ("detail-type", "$or")}
+    branches = pattern.get("$or") or [{}]
+    alternatives = [{**b, "detail-type": kinds, "account": senders} for kinds, senders in splits for b in branches]
+    return {**rest, "$or": alternatives}
 
 
 def _queue_target(

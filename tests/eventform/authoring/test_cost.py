@@ -100,7 +100,7 @@ def test_the_cli_prints_the_table_sources_and_gaps(project_root: Path) -> None:
     assert "estimated monthly cost, prod (USD)" in result.output
     assert "notifications/send-email" in result.output and "7.89" in result.output
     assert "prices: eu-west-1, as of" in result.output and "https://aws.amazon.com/sqs/pricing/" in result.output
-    assert "not estimated (6):" in result.output
+    assert "not estimated (7):" in result.output  # the Firehose delivery stream too
 
 
 def test_a_region_without_a_price_table_is_refused(project_copy: Path) -> None:
