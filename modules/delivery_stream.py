@@ -75,7 +75,8 @@ def role_statements(stream: DeliveryStream, config: DeliveryConfig) -> tuple[Sta
                 conditions={
                     "ForAnyValue:StringEquals": {"kms:ResourceAliases": config.bucket_key_alias},
                     "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
-                    "ArnLike": {"kms:EncryptionContext:aws:s3:arn": [config.bucket_arn, *objects]},
+                    # StringLike, as AWS documents it for Firehose (the context key is a string)
+                    "StringLike": {"kms:EncryptionContext:aws:s3:arn": [config.bucket_arn, *objects]},
                 },
             )
         )

@@ -84,6 +84,7 @@ def test_the_firehose_role_writes_under_its_prefixes_only(stack) -> None:
     key = found["EncryptWithTheBucketKey"]
     assert key["Condition"]["StringEquals"] == {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
     assert key["Condition"]["ForAnyValue:StringEquals"] == {"kms:ResourceAliases": "alias/eventform/prod/orders"}
+    assert key["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"][0] == BUCKET
     assert all(
         "*" not in a for s in found.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     )
