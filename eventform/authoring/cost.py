@@ -167,7 +167,10 @@ class _Costing:
         elif source.kind == "stream" and source.events:
             chunks = sum(self.monthly(e) * self.chunks(e) for e in map(self.catalog.event, source.events))
         else:
-            self.estimate.not_estimated.append(f"{pipe.qualified_name}: a table's stream has no declared volume")
+            self.estimate.not_estimated.append(
+                f"{pipe.qualified_name}: a table's stream has no declared volume (nor are its DynamoDB stream reads "
+                "estimated: free for Lambda only)"
+            )
             return
         self.add(domain.name, "Pipes", f"{pipe.name}: requests (before its filter: an upper bound)", chunks / 1e6,
                  "million", "pipes_request_per_million")

@@ -75,7 +75,10 @@ def test_publishing_and_platform_costs(prod) -> None:
 
 
 def test_what_cannot_be_estimated_is_listed(prod) -> None:
-    assert "inventory/reservation-feed: a table's stream has no declared volume" in prod.not_estimated
+    assert (
+        "inventory/reservation-feed: a table's stream has no declared volume (nor are its DynamoDB stream reads "
+        "estimated: free for Lambda only)"
+    ) in prod.not_estimated
     assert "users/customer-fanout: target onboarding (stepfunctions) is outside the catalog" in prod.not_estimated
     assert not any("order-activity" in line for line in prod.not_estimated)  # catalog streams are priced
 
@@ -156,6 +159,19 @@ def test_a_provisioned_stream_pays_shard_hours_payload_units_and_retention(proje
     assert long_term.price == "kinesis_long_term_retention_per_gb_month"
     assert not any("data read" in what for what in found)  # reads are in the shard-hour
     assert "Kinesis provisioned streams: reads are included in the shard-hour" in result.notes
+
+
+def test_a_stream_event_without_volume_is_named(project_copy: Path) -> None:
+    orders = project_copy / "catalog" / "orders.yaml"
+    text = orders.read_text()
+    cancelled = "    volume: {per_day: 2000, peak_per_second: 2, size: 1KB}\n"
+    assert text.count(cancelled) == 1
+    orders.write_text(text.replace(cancelled, ""))
+    catalog, environments = load(project_copy, ["prod"])
+    result = estimate(catalog, environments[0])
+    assert "orders/order-activity: records of orders/order.cancelled (no volume: declared)" in result.not_estimated
+    written = next(i for i in result.items if i.what == "order-activity: data written")
+    assert written.quantity == pytest.approx(40_000 * 30 * 2048 / GIB)  # order.created's records still count
 
 
 def test_a_table_consumer_reads_its_stream_for_free(prod) -> None:
