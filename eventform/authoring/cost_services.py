@@ -120,6 +120,16 @@ def firehose(
     return [line for line in lines if line.quantity]
 
 
+def firehose_objects(
+    partitions: Writes, *, interval_seconds: float, buffer_bytes: float, month_seconds: float
+) -> float:
+    """S3 objects a dynamically partitioned stream writes in a month, for :func:`firehose`'s ``objects``: each
+    partition's buffer (``partitions``: records and bytes per record of each partition key, e.g. each event type)
+    flushes when its interval ends or it holds ``buffer_bytes``; a partition whose records come less often than once an
+    interval writes about one object per record. Time partitions (day, hour) add at most one flush per boundary."""
+    return sum(max(min(n, month_seconds / interval_seconds), n * size / buffer_bytes) for n, size in partitions)
+
+
 def api_gateway(name: str, *, kind: Literal["rest", "http"], requests: float, request_bytes: int = 0) -> list[Line]:
     """An API's month: REST APIs per million calls received; HTTP APIs per million, each request metered in 512 KB
     increments (data transfer out and REST caching are not included)."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from eventform.authoring.cost_services import Line, api_gateway, firehose, kinesis_stream, step_functions
+from eventform.authoring.cost_services import (
+    Line,
+    api_gateway,
+    firehose,
+    firehose_objects,
+    kinesis_stream,
+    step_functions,
+)
 from eventform.authoring.price_table import price_table
 
 GIB = 1024**3
@@ -75,3 +82,18 @@ def test_step_functions_standard_transitions_and_express_rounding() -> None:
     assert express["x: Express requests"].quantity == 1.0
     # 250 ms bills as 300 ms, 100 MB as 128 MB
     assert express["x: Express duration"].quantity == pytest.approx(1_000_000 * 0.3 * 128 / 1024)
+
+
+def test_firehose_objects_flush_per_interval_or_per_buffer() -> None:
+    month = 30 * 86_400
+    mib = 1024**2
+    # busy: a record every second flushes every 300 s (8,640 objects); rare: 100 records, ~one object each
+    busy, rare = (month, 1024), (100, 1024)
+    found = firehose_objects([busy, rare], interval_seconds=300, buffer_bytes=64 * mib, month_seconds=month)
+    assert found == 8640 + 100
+    heavy = (30 * 1024, 1024**2)  # 30,720 one-MiB records: 480 full buffers, yet 8,640 interval flushes win
+    assert firehose_objects([heavy], interval_seconds=300, buffer_bytes=64 * mib, month_seconds=month) == 8640
+    huge = (month * 10, 1024**2)  # ten MiB a second: the buffer fills first
+    assert firehose_objects([huge], interval_seconds=300, buffer_bytes=64 * mib, month_seconds=month) == pytest.approx(
+        month * 10 / 64
+    )
