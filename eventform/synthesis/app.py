@@ -155,6 +155,14 @@ class SynthResult:
     stacks: list[PlannedStack]
     outdir: Path
     seconds: float
+    catalog: Catalog | None = None  # the validated catalog it was built from (callers need not load it again)
+
+    def every_stack(self) -> list[PlannedStack]:
+        """Every stack of the synthesized stacks' environments (for deploy waves), without loading the catalog."""
+        if self.catalog is None:
+            raise ValueError("this synthesis result carries no catalog")
+        environments = {p.environment.name: p.environment for p in self.stacks}
+        return plan_stacks(self.catalog, environments.values())
 
 
 def estimated_resources(catalog: Catalog, stack: PlannedStack) -> int:
@@ -195,7 +203,7 @@ def synthesize(
             _install(staging, outdir, [p.name for p in planned])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started)
+    return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started, catalog=catalog)
 
 
 def _build(
