@@ -30,7 +30,8 @@ class OutputBusyError(Exception):
         self.target, self.pid, self.command = target, pid, command
         who = f"another eventform {command} is running" + (f" (pid {pid})" if pid else "")
         super().__init__(
-            f"{who} on {target}; fix: wait for it to finish and retry" + (f", or stop it (kill {pid})" if pid else "")
+            f"{who} on {target}; fix: wait for it to finish and retry"
+            + (f", or stop it (kill {pid})" if pid else "")
         )
 
 

@@ -121,5 +121,7 @@ def enrichment_packages(root: Path, catalog: Catalog, outdir: Path) -> dict[str,
                 events=carried_events(catalog, pipe),
                 handler=pipe.enrichment.handler,
             )
-            packages[package_key(pipe)] = build(root, carrier, catalog, outdir, (*RUNTIME_MODULES, "enrichment.py"))
+            packages[package_key(pipe)] = build(
+                root, carrier, catalog, outdir, (*RUNTIME_MODULES, "enrichment.py")
+            )
     return packages
