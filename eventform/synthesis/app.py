@@ -25,7 +25,7 @@ from eventform.synthesis import packaging, parallel, provider_locks, stack_cache
 from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
 from eventform.synthesis.packaging import Package
 from eventform.synthesis.packaging import build as build_package
-from eventform.synthesis.toolchain import ensure_jsii_node
+from eventform.synthesis.toolchain import ToolMissingError, ensure_jsii_node
 
 DEFAULT_OUTDIR = "cdktf.out"
 ENV_VARIABLE = "EVENTFORM_ENV"  # comma-separated environments to build (default: all)
@@ -231,7 +231,10 @@ def _prestart(
     count = parallel.worker_count(workers, PRESTART_STACKS, parallel.PARALLEL_FROM)
     if count < 2:
         return None
-    ensure_jsii_node()  # a missing Node fails here, once, with its fix
+    try:
+        ensure_jsii_node()
+    except ToolMissingError:
+        return None  # reported by _build, after the catalog: bad input is still reported first
     return parallel.prestart(staging, count)
 
 

@@ -89,3 +89,17 @@ def test_only_a_large_catalog_starts_workers_before_loading(project_root: Path, 
     generate(tmp_path / "large", events=250, environments=("prod",))
     assert not parallel.expected_large(tmp_path / "small", 1)
     assert parallel.expected_large(tmp_path / "large", 1)
+
+
+def test_bad_input_is_still_reported_before_a_missing_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers start ahead only when Node is there: a bad catalog is reported first, and nothing was started."""
+    from eventform.catalog.errors import CatalogError
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    (project / "catalog" / "orders.yaml").write_text("domain: [not, a, name]\n")
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+    monkeypatch.setenv("JSII_NODE", str(tmp_path / "no-node"))
+    with pytest.raises(CatalogError, match=r"orders\.yaml"):
+        synthesize(project, tmp_path / "out", workers=2, cache=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
