@@ -287,7 +287,7 @@ def _run(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProce
         result = _terraform(paths, stack, *again)
         output += "\n--- apply again ---\n" + result.stdout + result.stderr
     if args[0] != "show":  # the early, targeted plan and apply (see apply_in_dependency_order) have their own logs
-        early = any(argument.endswith(deployment.FIRST_PLAN_FILE) for argument in args)
+        early = any(a.startswith("-target=") or a.endswith(deployment.FIRST_PLAN_FILE) for a in args)
         paths.command_log(stack, f"{args[0]}-first" if early else args[0]).write_text(output)
     return result
 

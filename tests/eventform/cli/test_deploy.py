@@ -54,7 +54,10 @@ def test_deploy_and_destroy_on_the_embedded_aws(tmp_path: Path, monkeypatch: pyt
         stacks = ["--stack", "local-platform", "--stack", "local-orders"]
         deployed = runner.invoke(app, ["deploy", "--env", "local", *stacks, "--auto-approve", "--root", str(project)])
         assert deployed.exit_code == 0, deployed.output
-        assert deployed.output.index("local-platform") < deployed.output.index("local-orders")
+        output = deployed.output
+        assert output.index("local-orders: terraform plan") > output.index("local-platform: applied")  # it waits
+        lock = project / "cdktf.out" / "stacks" / "local-orders" / ".terraform.lock.hcl"
+        assert lock.read_text() == (project / "environments" / "local.terraform.lock.hcl").read_text()  # read-only
         sns = boto3.client(
             "sns", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
         )

@@ -200,6 +200,22 @@ def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply
     assert "imported" in paths.command_log("local-platform", "apply").read_text()
 
 
+def test_the_early_targeted_apply_keeps_its_own_log(monkeypatch, tmp_path) -> None:
+    """bench/local.py reads the SQS creation times from both logs: the whole-stack apply must not overwrite them."""
+    import subprocess
+
+    def fake_terraform(paths, stack, *args):
+        return subprocess.CompletedProcess(args, 0, stdout=" ".join(args), stderr="")
+
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    local._run(paths, "local-orders", "apply", "-auto-approve", "-target=aws_sqs_queue.q")
+    local._run(paths, "local-orders", "apply", "-auto-approve")
+    assert paths.command_log("local-orders", "apply-first").read_text().endswith("-target=aws_sqs_queue.q")
+    assert paths.command_log("local-orders", "apply").read_text() == "apply -auto-approve"
+
+
 def test_local_terraform_never_inherits_the_developers_aws_variables(monkeypatch, tmp_path: Path) -> None:
     for name, value in {
         "AWS_PROFILE": "prod-admin",
