@@ -21,6 +21,11 @@ def project(project_root: Path, tmp_path: Path) -> Path:
     return copy_project(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def record_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(schema_checks.CACHE_VARIABLE, "1")  # the suite turns it off (tests/conftest.py)
+
+
 @pytest.fixture
 def checked(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """Every schema the real metaschema check runs on, in order."""
