@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Every synthesis in the tests really constructs (a test of determinism or of a Ctrl-C mid-synthesis must not be
 # answered from .cache/synth), child processes included; the cache's own tests and the shared synthesis opt in.
 os.environ["EVENTFORM_SYNTH_CACHE"] = "0"
+# Likewise every catalog load really checks each schema against the metaschema and writes no .cache file into the
+# project it loads (tests/eventform/catalog/test_schema_checks.py opts in).
+os.environ["EVENTFORM_CHECK_CACHE"] = "0"
 
 
 PROJECT_INPUTS = ("catalog", "environments", "handlers")

@@ -39,6 +39,7 @@ from eventform.catalog.model import (
 )
 from eventform.catalog.naming import Names
 from eventform.catalog.parsing import Collector, line_of, parse_duration, read_yaml, schema_problems, to_plain
+from eventform.catalog.schema_checks import PassedSchemas, passed_schemas
 
 
 def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> Catalog:
@@ -55,7 +56,9 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
             documents[path] = document
     out.check()
 
-    domains = [_build_domain(path, document, out) for path, document in documents.items()]
+    checks = passed_schemas(directory)
+    domains = [_build_domain(path, document, out, checks) for path, document in documents.items()]
+    checks.save()
     out.check()
     catalog = streams.resolve(Catalog(root=directory, domains=tuple(d for d in domains if d is not None)))
     catalog = deliveries.resolve(catalog)  # targets and pipes naming catalog streams
@@ -81,7 +84,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     return catalog
 
 
-def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
+def _build_domain(path: Path, document: Any, out: Collector, checks: PassedSchemas) -> Domain | None:
     data = to_plain(document)
     if data["domain"] != path.stem:
         out.add(
@@ -104,7 +107,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
     bus = eventbridge.build_bus(path, document, data, out)
     events = []
     for name, spec in data.get("events", {}).items():
-        event = build_event(path, document, data["domain"], name, spec, topic, out)
+        event = build_event(path, document, data["domain"], name, spec, topic, out, checks)
         if event:
             events.append(event)
     consumers = [

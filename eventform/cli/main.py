@@ -24,7 +24,7 @@ from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
 
 if TYPE_CHECKING:
-    pass
+    from eventform.synthesis.app import SynthResult
 
 app = typer.Typer(
     help="eventform: one event catalog becomes SNS, SQS, EventBridge, Lambda and IAM Terraform for every environment.",
@@ -75,14 +75,10 @@ def _fail(error: CatalogError) -> None:
     raise typer.Exit(1)
 
 
-def _waves(project: Path, stacks: list) -> dict[str, int]:
+def _waves(result: SynthResult) -> dict[str, int]:
     """Deploy waves of the synthesized stacks, counted over every stack of their environments (a stack synthesized
-    alone still shows its place in the order)."""
-    from eventform.catalog.loader import load
-    from eventform.synthesis.app import plan_stacks
-
-    catalog, environments = load(project, sorted({s.environment.name for s in stacks}))
-    return views.deploy_waves(plan_stacks(catalog, environments))
+    alone still shows its place in the order), from the catalog the synthesis already loaded."""
+    return views.deploy_waves(result.every_stack())
 
 
 def stack_summary(stack_dir: Path) -> Counter[str]:
@@ -111,7 +107,7 @@ def synth(
             result = synthesize(project, out, env, stack, endpoint)
     except CatalogError as error:
         _fail(error)
-    waves = _waves(project, result.stacks)
+    waves = _waves(result)
     if as_json:
         views.print_json(
             {

@@ -25,7 +25,7 @@ from eventform.synthesis import packaging, parallel, provider_locks, stack_cache
 from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
 from eventform.synthesis.packaging import Package
 from eventform.synthesis.packaging import build as build_package
-from eventform.synthesis.toolchain import ensure_jsii_node
+from eventform.synthesis.toolchain import ToolMissingError, ensure_jsii_node
 
 DEFAULT_OUTDIR = "cdktf.out"
 ENV_VARIABLE = "EVENTFORM_ENV"  # comma-separated environments to build (default: all)
@@ -155,6 +155,14 @@ class SynthResult:
     stacks: list[PlannedStack]
     outdir: Path
     seconds: float
+    catalog: Catalog | None = None  # the validated catalog it was built from (callers need not load it again)
+
+    def every_stack(self) -> list[PlannedStack]:
+        """Every stack of the synthesized stacks' environments (for deploy waves), without loading the catalog."""
+        if self.catalog is None:
+            raise ValueError("this synthesis result carries no catalog")
+        environments = {p.environment.name: p.environment for p in self.stacks}
+        return plan_stacks(self.catalog, environments.values())
 
 
 def estimated_resources(catalog: Catalog, stack: PlannedStack) -> int:
@@ -187,15 +195,47 @@ def synthesize(
     with output_lock(outdir, "synth"):
         recover(outdir)
         staging = Path(tempfile.mkdtemp(prefix=f"{staging_prefix(outdir)}{os.getpid()}-", dir=outdir.parent))
+        use_cache = stack_cache.enabled(cache)
+        inputs = stack_cache.inputs_version(root) if use_cache else ""
+        selected = stack_cache.selection_key(inputs, environments, stacks, local_endpoint) if use_cache else ""
+        ready = None
         try:
+            if not (use_cache and stack_cache.seen(root, selected)):
+                ready = _prestart(root, staging, environments, stacks, workers)
             catalog, planned = load_and_plan(root, environments, stacks, local_endpoint)
             packages = build_packages(root, catalog)
-            _build(root, staging, catalog, planned, packages, local_endpoint, workers, stack_cache.enabled(cache))
+            known = inputs if use_cache else None
+            _build(root, staging, catalog, planned, packages, local_endpoint, workers, known, ready)
             provider_locks.place(root, staging / "stacks", {p.name: p.environment.name for p in planned})
             _install(staging, outdir, [p.name for p in planned])
+            if use_cache:
+                stack_cache.remember(root, selected)
         finally:
+            if ready is not None:
+                ready.stop()
             shutil.rmtree(staging, ignore_errors=True)
-    return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started)
+    return SynthResult(stacks=planned, outdir=outdir, seconds=time.perf_counter() - started, catalog=catalog)
+
+
+PRESTART_STACKS = 2**16  # stand-in for the stack count when prestarting: the cores and the request decide
+
+
+def _prestart(
+    root: Path, staging: Path, environments: list[str] | None, stacks: list[str] | None, workers: int | None
+) -> parallel.Workers | None:
+    """Workers started before the catalog is loaded, so that their bindings import overlaps the load: only for a
+    whole-environment synthesis that the schema files say is large (:func:`parallel.expected_large`) and that may
+    use workers (``workers``/``EVENTFORM_SYNTH_WORKERS``); :func:`_build` gives them their stacks or stops them."""
+    if stacks or not parallel.expected_large(root, len(environments or [])):
+        return None
+    count = parallel.worker_count(workers, PRESTART_STACKS, parallel.PARALLEL_FROM)
+    if count < 2:
+        return None
+    try:
+        ensure_jsii_node()
+    except ToolMissingError:
+        return None  # reported by _build, after the catalog: bad input is still reported first
+    return parallel.prestart(staging, count)
 
 
 def _build(
@@ -206,15 +246,17 @@ def _build(
     packages: dict[str, Package],
     local_endpoint: str | None,
     workers: int | None,
-    use_cache: bool,
+    inputs: str | None,
+    ready: parallel.Workers | None = None,
 ) -> None:
     """Fill ``staging`` (``stacks/`` + ``manifest.json``): cached stacks are copied, the others built in this
-    process or in workers, then every built stack is added to the cache."""
+    process or in workers (``ready``: workers started ahead, stopped if not needed), then every built stack is added
+    to the cache. ``inputs``: :func:`stack_cache.inputs_version` of ``root``; None: the cache is off."""
     (staging / "stacks").mkdir()
     keys: dict[str, str] = {}
     cached: dict[str, dict[str, Any]] = {}
-    if use_cache:
-        inputs = stack_cache.inputs_version(root)
+    use_cache = inputs is not None
+    if inputs is not None:
         hashes = [p.sha256_base64 for p in packages.values()]
         keys = {p.name: stack_cache.stack_key(inputs, p.name, hashes, local_endpoint) for p in planned}
         for stack in planned:
@@ -229,10 +271,14 @@ def _build(
         if count > 1:
             ensure_jsii_node()  # a missing Node fails here, once, with its fix
             job = {"catalog": catalog, "planned": missing, "packages": packages}
-            outputs = parallel.synthesize_in_workers(staging, parallel.assign(weights, count), job)
+            outputs = parallel.synthesize_in_workers(staging, parallel.assign(weights, count), job, ready)
         else:
+            if ready is not None:
+                ready.stop()
             outputs = [staging / ".build"]
             construct(outputs[0], catalog, missing, packages).synth()
+    elif ready is not None:
+        ready.stop()  # every stack came from the cache
     manifest = parallel.merge(staging, outputs, list(cached.values()))
     for stack in missing if use_cache else []:
         alone = {**manifest, "stacks": {stack.name: manifest["stacks"][stack.name]}}

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -106,15 +106,53 @@ def _stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
         process.wait()
 
 
-@contextlib.contextmanager
-def _running(folders: list[Path]) -> Iterator[list[subprocess.Popen[bytes]]]:
-    processes: list[subprocess.Popen[bytes]] = []
+@dataclass
+class Workers:
+    """Worker processes that import the AWS bindings ahead of their job: started by :func:`prestart` while the
+    caller still loads the catalog, given their stacks by :func:`synthesize_in_workers`, or stopped (:meth:`stop`)
+    when the synthesis needs fewer of them (e.g. every stack came from the cache)."""
+
+    folders: list[Path]
+    processes: list[subprocess.Popen[bytes]]
+
+    def stop(self) -> None:
+        _stop(self.processes)
+
+
+def _folder(staging: Path, number: int) -> Path:
+    folder = staging / f".worker-{number}"
+    folder.mkdir()
+    return folder
+
+
+def prestart(staging: Path, count: int) -> Workers:
+    """Start ``count`` workers in ``staging`` now; each imports the bindings, then waits for its job file."""
+    workers = Workers([], [])
     try:
-        for folder in folders:
-            processes.append(_start(folder))
-        yield processes
-    finally:
-        _stop(processes)
+        for number in range(count):
+            workers.folders.append(_folder(staging, number))
+            workers.processes.append(_start(workers.folders[-1]))
+    except BaseException:
+        workers.stop()
+        raise
+    return workers
+
+
+def expected_large(root: Path, environments: int) -> bool:
+    """Whether a synthesis will be large enough for workers, judged before loading anything: from the number of event
+    schema files (a generated catalog has ~14 resources per event and environment; half of that is counted, so a
+    catalog at the edge starts no worker for nothing) and the environments asked for (0: all of them)."""
+    if environments == 0:
+        environments = max(1, len(list((root / "environments").glob("*.yaml"))))
+    schemas = sum(1 for _ in (root / "catalog").glob("*/*/v*.schema.json"))
+    return schemas * environments * 7 >= PARALLEL_FROM
+
+
+def _write_job(folder: Path, job: dict[str, Any]) -> None:
+    """Written then renamed: a waiting worker never reads half a job."""
+    temporary = folder / f".{JOB_FILE}.tmp"
+    temporary.write_bytes(pickle.dumps(job))
+    temporary.rename(folder / JOB_FILE)
 
 
 def _raise_failure(folder: Path, process: subprocess.Popen[bytes], stacks: Sequence[str]) -> None:
@@ -135,17 +173,24 @@ def _raise_failure(folder: Path, process: subprocess.Popen[bytes], stacks: Seque
     )
 
 
-def synthesize_in_workers(staging: Path, assignments: list[Assignment], job: dict[str, Any]) -> list[Path]:
+def synthesize_in_workers(
+    staging: Path, assignments: list[Assignment], job: dict[str, Any], ready: Workers | None = None
+) -> list[Path]:
     """Synthesize each assignment in its own worker into ``staging/.worker-<n>/out`` and return those folders (for
     :func:`merge`). ``job``: what every worker needs besides its stacks (catalog, planned stacks, packages), pickled
-    once per worker."""
-    folders = []
-    for number, assignment in enumerate(assignments):
-        folder = staging / f".worker-{number}"
-        folder.mkdir()
-        (folder / JOB_FILE).write_bytes(pickle.dumps({**job, "stacks": assignment.stacks}))
-        folders.append(folder)
-    with _running(folders) as processes:
+    once per worker. ``ready``: workers :func:`prestart` started (the surplus is stopped; missing ones are started
+    here). Every worker is stopped on the way out, whatever happens."""
+    workers = ready or Workers([], [])
+    try:
+        for surplus in workers.processes[len(assignments) :]:
+            _stop([surplus])
+        folders, processes = workers.folders[: len(assignments)], workers.processes[: len(assignments)]
+        workers = Workers(folders, processes)
+        while len(folders) < len(assignments):
+            folders.append(_folder(staging, len(folders)))
+            processes.append(_start(folders[-1]))
+        for folder, assignment in zip(folders, assignments, strict=True):
+            _write_job(folder, {**job, "stacks": assignment.stacks})
         pending = set(range(len(processes)))
         while pending:  # the first failure stops the others at once
             for index in sorted(pending):
@@ -153,6 +198,8 @@ def synthesize_in_workers(staging: Path, assignments: list[Assignment], job: dic
                     pending.discard(index)
                     _raise_failure(folders[index], processes[index], assignments[index].stacks)
             time.sleep(0.05)
+    finally:
+        workers.stop()
     return [folder / "out" for folder in folders]
 
 
@@ -176,4 +223,15 @@ def merge(staging: Path, outputs: list[Path], manifests: list[dict[str, Any]] | 
     return manifest
 
 
-__all__ = ["PARALLEL_FROM", "WORKERS_VARIABLE", "Assignment", "WorkerError", "assign", "merge", "synthesize_in_workers"]
+__all__ = [
+    "PARALLEL_FROM",
+    "WORKERS_VARIABLE",
+    "Assignment",
+    "WorkerError",
+    "Workers",
+    "assign",
+    "expected_large",
+    "merge",
+    "prestart",
+    "synthesize_in_workers",
+]

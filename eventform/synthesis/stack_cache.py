@@ -99,6 +99,27 @@ def stack_key(inputs: str, stack: str, packages: Iterable[str], local_endpoint: 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def selection_key(inputs: str, environments: list[str] | None, stacks: list[str] | None, endpoint: str | None) -> str:
+    """One synthesis's inputs and selection, known before the catalog is loaded (see :func:`seen`)."""
+    text = json.dumps(
+        {"code": code_version(), "inputs": inputs, "envs": environments, "stacks": stacks, "endpoint": endpoint},
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def seen(root: Path, key: str) -> bool:
+    """Whether a synthesis of this :func:`selection_key` completed before, so its stacks are likely all cached (a
+    hint only: workers are not started ahead for it; the stacks' own keys still decide what is copied)."""
+    return (root / FOLDER / "selections" / key).is_file()
+
+
+def remember(root: Path, key: str) -> None:
+    with contextlib.suppress(OSError):
+        (root / FOLDER / "selections").mkdir(parents=True, exist_ok=True)
+        (root / FOLDER / "selections" / key).touch()
+
+
 def entry_path(root: Path, key: str) -> Path:
     return root / FOLDER / key[:2] / key
 
@@ -164,7 +185,10 @@ __all__ = [
     "code_version",
     "enabled",
     "inputs_version",
+    "remember",
     "restore",
+    "seen",
+    "selection_key",
     "stack_key",
     "store",
     "store_tree",

@@ -18,11 +18,18 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_workers_write_byte_for_byte_the_sequential_output(
-    synthesized: SynthResult, project_root: Path, tmp_path: Path
+    synthesized: SynthResult, project_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The sample in two workers (forced: it is below the automatic threshold) against the session's in-process
-    synthesis: same files, same bytes, same stacks in the same (dependency) order, no worker folder left over."""
-    result = synthesize(project_root, tmp_path / "out", workers=2)
+    """The sample in two workers (forced: it is below the automatic threshold; started before the catalog is loaded,
+    as for a large catalog) against the session's in-process synthesis: same files, same bytes, same stacks in the
+    same (dependency) order, no worker folder left over."""
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)  # the sample counts as large: workers are started ahead
+    started: list[parallel.Workers] = []
+    prestart = parallel.prestart
+    monkeypatch.setattr(parallel, "prestart", lambda *args: started.append(prestart(*args)) or started[-1])
+    result = synthesize(project_root, tmp_path / "out", workers=2, cache=False)
+    assert len(started) == 1 and len(started[0].processes) == 2
+    assert all(p.returncode == 0 for p in started[0].processes)  # they built the stacks, then exited
     assert [s.name for s in result.stacks] == [s.name for s in synthesized.stacks]
     sequential, in_workers = _files(synthesized.outdir), _files(result.outdir)
     assert sorted(in_workers) == sorted(sequential)
@@ -62,3 +69,37 @@ def test_a_failing_worker_is_raised_here_naming_its_stacks(tmp_path: Path) -> No
         parallel.synthesize_in_workers(staging, plan, {"catalog": None, "planned": ["not a stack"], "packages": {}})
     job = pickle.loads((staging / ".worker-0" / parallel.JOB_FILE).read_bytes())
     assert job["stacks"] == ("dev-orders",)
+
+
+def test_a_prestarted_worker_not_needed_is_stopped_with_its_node(tmp_path: Path) -> None:
+    workers = parallel.prestart(tmp_path, 2)
+    assert [p.poll() for p in workers.processes] == [None, None]
+    workers.stop()
+    assert all(p.returncode is not None for p in workers.processes)
+    for process in workers.processes:  # the whole process group (jsii's Node included) is gone
+        with pytest.raises(ProcessLookupError):
+            os.killpg(process.pid, 0)
+
+
+def test_only_a_large_catalog_starts_workers_before_loading(project_root: Path, tmp_path: Path) -> None:
+    from bench.catalog_gen import generate
+
+    assert not parallel.expected_large(project_root, 0)  # the sample, all four environments
+    generate(tmp_path / "small", events=100, environments=("prod",))
+    generate(tmp_path / "large", events=250, environments=("prod",))
+    assert not parallel.expected_large(tmp_path / "small", 1)
+    assert parallel.expected_large(tmp_path / "large", 1)
+
+
+def test_bad_input_is_still_reported_before_a_missing_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers start ahead only when Node is there: a bad catalog is reported first, and nothing was started."""
+    from eventform.catalog.errors import CatalogError
+    from tests.conftest import copy_project
+
+    project = copy_project(tmp_path / "project")
+    (project / "catalog" / "orders.yaml").write_text("domain: [not, a, name]\n")
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 1)
+    monkeypatch.setenv("JSII_NODE", str(tmp_path / "no-node"))
+    with pytest.raises(CatalogError, match=r"orders\.yaml"):
+        synthesize(project, tmp_path / "out", workers=2, cache=False)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -92,3 +92,12 @@ def test_a_damaged_entry_is_rebuilt(built: Path, project_copy: Path, tmp_path: P
 def test_the_test_suite_runs_with_the_cache_off() -> None:
     assert not stack_cache.enabled()
     assert stack_cache.enabled(True)
+
+
+def test_a_completed_selection_is_remembered_so_no_worker_starts_ahead_for_it(tmp_path: Path) -> None:
+    key = stack_cache.selection_key("inputs", ["prod"], None, None)
+    assert key != stack_cache.selection_key("inputs", ["dev"], None, None)
+    assert key != stack_cache.selection_key("other inputs", ["prod"], None, None)
+    assert not stack_cache.seen(tmp_path, key)
+    stack_cache.remember(tmp_path, key)
+    assert stack_cache.seen(tmp_path, key)
