@@ -48,20 +48,15 @@ def stack_prerequisites(project: Path, env: str, stacks: list[str] | None) -> di
     from eventform.synthesis.app import plan_stacks
 
     catalog, environments = load(project, [env])
-    planned = plan_stacks(catalog, environments)
-    chosen = {s.name for s in planned if not stacks or s.name in stacks}
-    platform = {s.name for s in planned if s.domain is None}
-    return {s.name: ({*s.depends_on, *(platform if s.domain else ())}) & chosen for s in planned if s.name in chosen}
+    every = views.prerequisites_of(plan_stacks(catalog, environments))
+    chosen = {name for name in every if not stacks or name in stacks}
+    return {name: needs & chosen for name, needs in every.items() if name in chosen}
 
 
-def stack_order(project: Path, env: str, stacks: list[str] | None, destroy: bool) -> list[str]:
-    """The environment's stacks (or the chosen ones) by deploy wave; reversed for destroy."""
-    from eventform.catalog.loader import load
-    from eventform.synthesis.app import plan_stacks
-
-    catalog, environments = load(project, [env])
-    waves = views.deploy_waves(plan_stacks(catalog, environments))
-    chosen = sorted((name for name in waves if not stacks or name in stacks), key=lambda n: (waves[n], n))
+def stack_order(prerequisites: dict[str, set[str]], destroy: bool) -> list[str]:
+    """The stacks by deploy wave, then by name; reversed for destroy."""
+    waves = views.waves_of(prerequisites)
+    chosen = sorted(prerequisites, key=lambda n: (waves[n], n))
     return list(reversed(chosen)) if destroy else chosen
 
 
@@ -114,7 +109,8 @@ def _run(env: str, stack: list[str] | None, auto_approve: bool, synth: bool, roo
                 )
                 for name in wrong
             )
-        order = stack_order(project, env, stack, destroy)
+        prerequisites = stack_prerequisites(project, env, stack)  # the one catalog load before synthesis
+        order = stack_order(prerequisites, destroy)
         require_terraform()
         if synth:
             with console.status(f"Synthesizing {', '.join(order)}..."):
@@ -147,7 +143,7 @@ def _run(env: str, stack: list[str] | None, auto_approve: bool, synth: bool, roo
 
     results = Deployment(
         stacks_dir=stacks_dir,
-        prerequisites=stack_prerequisites(project, env, stack),
+        prerequisites=prerequisites,
         terraform=terraform_runner(_environment(project, env)),
         destroy=destroy,
         # Unattended, every stack whose prerequisites are done runs at once; asking, one plan at a time.

@@ -18,24 +18,36 @@ def deploy_waves(stacks: Iterable[PlannedStack]) -> dict[str, int]:
     """Deploy order per stack: the platform stack 1, a domain stack one more than the highest wave among its
     dependencies and its environment's platform stack (the README's order: platform, publishers, consumers). Stacks
     of one wave can be applied together; destroy in the reverse order."""
+    return waves_of(prerequisites_of(stacks))
+
+
+def prerequisites_of(stacks: Iterable[PlannedStack]) -> dict[str, set[str]]:
+    """Per stack, the stacks that must exist first: its domain dependencies and, for a domain stack, its
+    environment's platform stack."""
     stacks = list(stacks)
     platforms = {s.environment.name: s.name for s in stacks if s.domain is None}
-    depends = {
-        s.name: [
+    return {
+        s.name: {
             *s.depends_on,
             *([platforms[s.environment.name]] if s.domain and s.environment.name in platforms else []),
-        ]
+        }
         for s in stacks
     }
+
+
+def waves_of(prerequisites: dict[str, set[str]]) -> dict[str, int]:
+    """Per stack, one more than the highest wave among the stacks it waits for (1 for none); a cycle is broken where
+    it closes. Prerequisites outside the mapping are ignored."""
     waves: dict[str, int] = {}
 
     def wave(name: str, seen: tuple[str, ...] = ()) -> int:
         if name not in waves:
-            below = [wave(d, (*seen, name)) for d in depends.get(name, []) if d in depends and d not in seen]
+            needs = prerequisites.get(name, set())
+            below = [wave(d, (*seen, name)) for d in sorted(needs) if d in prerequisites and d not in seen]
             waves[name] = 1 + max(below, default=0)
         return waves[name]
 
-    for name in depends:
+    for name in prerequisites:
         wave(name)
     return waves
 

@@ -27,9 +27,10 @@ def test_prerequisites_are_the_domain_dependencies_and_the_platform() -> None:
 
 
 def test_destroy_goes_in_reverse_dependency_order() -> None:
-    order = stack_order(ROOT, "dev", None, destroy=False)
+    prerequisites = stack_prerequisites(ROOT, "dev", None)
+    order = stack_order(prerequisites, destroy=False)
     assert order[0] == "dev-platform" and order.index("dev-orders") < order.index("dev-inventory")
-    assert stack_order(ROOT, "dev", None, destroy=True) == list(reversed(order))
+    assert stack_order(prerequisites, destroy=True) == list(reversed(order))
 
 
 def test_unknown_environment_and_a_stack_of_another_environment(tmp_path: Path) -> None:
