@@ -51,6 +51,7 @@ LOCAL_SERVICES = (
     "ses",
     "secretsmanager",
     "sns",
+    "sfn",
     "sqs",
     "ssm",
     "sts",

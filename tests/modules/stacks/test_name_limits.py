@@ -46,6 +46,7 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_scheduler_schedule_group", "name"): 64,
     ("aws_pipes_pipe", "name"): 64,
     ("aws_kinesis_stream", "name"): 128,
+    ("aws_sfn_state_machine", "name"): 80,
     ("aws_s3_bucket", "bucket"): 63,
     ("aws_schemas_registry", "name"): 64,
     ("aws_schemas_schema", "name"): 385,
@@ -84,6 +85,11 @@ def _rename(project: Path) -> None:
             text = text.replace(f"name: {old}/", f"name: {new}/")  # a table consumer's table
         text = text.replace("\n  order-activity:\n", f"\n  {LONGEST_STREAM}:\n")
         path.write_text(text.replace("name: order-activity\n", f"name: {LONGEST_STREAM}\n"))
+    for path in catalog.glob("*/workflows/*.asl.json"):  # placeholders name consumers as <domain>/<consumer>
+        text = path.read_text()
+        for old, new in RENAMED_DOMAINS.items():
+            text = re.sub(rf"(\$\{{(?:consumer|queue):){old}/", rf"\g<1>{new}/", text)
+        path.write_text(text)
 
 
 @pytest.fixture(scope="module")
