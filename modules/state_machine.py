@@ -45,6 +45,7 @@ class MachineConfig:
     log_retention_days: int
     account_id: str
     kms_key: str | None  # the log group's key (an ARN), where customer-managed
+    create_machine: bool = True  # local: moto lacks ValidateStateMachineDefinition, which the provider calls
 
 
 class StateMachine(Construct):
@@ -77,6 +78,9 @@ class StateMachine(Construct):
             ),
             tags=tags,
         )
+        self.machine: SfnStateMachine | None = None
+        if not config.create_machine:
+            return
         self.machine = SfnStateMachine(
             self,
             "machine",

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventform.catalog.model import Catalog, Workflow
-from eventform.catalog.workflows import TOKEN_ATTRIBUTE, state_machine_arn
+from eventform.catalog.workflows import (
+    TOKEN_ATTRIBUTE,
+    definition_text,
+    log_group_name,
+    state_machine_arn,
+    state_machine_name,
+)
 
 RUNNING = "RUNNING"
 
@@ -64,6 +70,31 @@ def enable(endpoint: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def deploy(catalog: Catalog, names: Any, states: Any) -> None:
+    """Create each catalog state machine on the embedded AWS as the stacks define it elsewhere (the definition
+    resolved for ``local``, its role, type, logging and tracing): the local stacks build its role and log group but
+    not the machine, because the provider's ValidateStateMachineDefinition call is one moto does not implement."""
+    existing = {m["name"] for m in states.list_state_machines()["stateMachines"]}
+    for workflow in (w for d in catalog.domains for w in d.workflows):
+        name = state_machine_name(names, workflow)
+        if name in existing:
+            continue
+        role = names.event_role(workflow.domain, "workflow", workflow.name)
+        log_group = f"arn:aws:logs:{names.region}:{names.account_id}:log-group:{log_group_name(names, workflow)}:*"
+        states.create_state_machine(
+            name=name,
+            definition=definition_text(catalog, names, workflow),
+            roleArn=f"arn:aws:iam::{names.account_id}:role/{role}",
+            type=workflow.type,
+            loggingConfiguration={
+                "level": workflow.logging.level,
+                "includeExecutionData": workflow.logging.execution_data,
+                "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": log_group}}],
+            },
+            tracingConfiguration={"enabled": True},
+        )
 
 
 def workflow_targets(catalog: Catalog) -> dict[str, Workflow]:
@@ -139,6 +170,7 @@ class Rehearsal:
         self.executions: list[Execution] = []
         self.served: dict[str, int] = {}
         enable(endpoint)
+        deploy(catalog, names, states)
 
     def start(self, observed: list[tuple[str, str, str]]) -> None:
         self.executions += start(self.catalog, self.names, self.states, observed)
