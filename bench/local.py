@@ -29,6 +29,7 @@ from bench.catalog_gen import generate  # noqa: E402
 from eventform.local import embedded as local  # noqa: E402
 from eventform.local import rehearsal, report, runner  # noqa: E402
 from eventform.local.sending import Channels  # noqa: E402
+from eventform.synthesis import deployment  # noqa: E402
 
 SQS_CREATED = re.compile(r"^aws_sqs_queue\.\S+: Creation complete after (?:(\d+)m)?(\d+)s", re.MULTILINE)
 QUEUE_REFERENCE = re.compile(r"aws_sqs_queue\.([A-Za-z0-9_-]+)")  # ${aws_sqs_queue.X.arn} or depends_on
@@ -65,7 +66,7 @@ def sqs_chain(stack_json: dict) -> int:
 def floor_waits(paths: local.LocalPaths, stacks: list[str]) -> int:
     """Longest chain of SQS waits across stacks, following the apply order's dependencies (cycles broken first)."""
     dependencies = local._read_dependencies(paths)
-    cyclic = local._on_a_cycle(dependencies)
+    cyclic = deployment.on_a_cycle(dependencies)
     own = {s: sqs_chain(json.loads((paths.stack_dir(s) / "cdk.tf.json").read_text())) for s in stacks}
     memo: dict[str, int] = {}
 
@@ -81,9 +82,9 @@ def floor_waits(paths: local.LocalPaths, stacks: list[str]) -> int:
 def measured_sqs_wait(paths: local.LocalPaths, stacks: list[str]) -> float:
     seconds = []
     for stack in stacks:
-        log = paths.command_log(stack, "apply")
-        if log.exists():
-            seconds += [int(m or 0) * 60 + int(s) for m, s in SQS_CREATED.findall(log.read_text())]
+        for log in (paths.command_log(stack, "apply-first"), paths.command_log(stack, "apply")):
+            if log.exists():
+                seconds += [int(m or 0) * 60 + int(s) for m, s in SQS_CREATED.findall(log.read_text())]
     return statistics.median(seconds) if seconds else 0.0
 
 
