@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +119,9 @@ def start(catalog: Catalog, names: Any, states: Any, observed: list[tuple[str, s
         if workflow is None:
             continue
         arn = state_machine_arn(names, workflow)
-        execution = states.start_execution(stateMachineArn=arn, input=body)["executionArn"]
+        # a name of its own: moto's generated names collide when executions start within the same instant
+        name = f"rehearsal-{uuid.uuid4().hex}"
+        execution = states.start_execution(stateMachineArn=arn, name=name, input=body)["executionArn"]
         started.append(Execution(workflow, execution, f"{receiver} ({origin})"))
     return started
 
