@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from eventform.catalog.model import Domain, Environment
 from eventform.catalog.naming import Names, fit
-from modules.observability import ERRORS, LAG, AlarmPlan, ConsumerWatch, Metric
+from modules.observability import ERRORS, LAG, AlarmPlan, ConsumerWatch, Metric, delivery_stream_alarms
 
 if TYPE_CHECKING:  # the bindings load only when a stack builds a dashboard (`eventform cost` and docs never do)
     from cdktn_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
@@ -173,6 +173,11 @@ def domain_pages(domain: Domain, environment: Environment, names: Names, watches
     published = _published(domain, environment, names)
     if published is not None:
         header.append({**published, "width": 24})
+    freshness = [p for p in delivery_stream_alarms(domain, names) if p.metrics[0][1].name.endswith("DataFreshness")]
+    for plan in freshness:  # Firehose: the oldest record not yet in S3, against its alarm
+        title = f"{plan.metrics[0][1].dimensions[0][1]}: age of the oldest record not yet in S3 (s)"
+        lines = [("alarm", plan.threshold)]
+        header.append(_graph(title, _graph_metrics([plan]), environment.region, environment.alarms.period, lines))
     header += _alarm_status(
         "consumers (composite alarms)", [alarm_arn(environment, w.composite) for w in watches]
     )

@@ -71,8 +71,9 @@ def domain_key_services(
 ) -> tuple[ServiceUse, ...]:
     """The services that use a domain key of ``env``: SNS (delivering to encrypted queues, encrypting its topics),
     EventBridge (its buses and archives, rules delivering to encrypted queues and topics), CloudWatch Logs (log
-    groups of the functions and pipes), S3 where the domain has buckets that notify encrypted topics and queues, and
-    CloudWatch alarms for the platform's alarm topic. Never SQS or Lambda: they use the key as the caller."""
+    groups of the functions, pipes and delivery streams), S3 where the domain has buckets that notify encrypted
+    topics and queues, and CloudWatch alarms for the platform's alarm topic. Never SQS or Lambda: they use the key
+    as the caller."""
     arn = f"arn:aws:{{}}:{region}:{account_id}:{{}}"
     uses = [
         ServiceUse("sns.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey*"), (arn.format("sns", f"{env}-*"),)),
@@ -91,6 +92,7 @@ def domain_key_services(
             log_groups=(
                 arn.format("logs", f"log-group:/aws/lambda/{env}-*"),
                 arn.format("logs", f"log-group:/aws/vendedlogs/pipes/{env}-*"),
+                arn.format("logs", f"log-group:/aws/kinesisfirehose/{env}-*"),  # delivery streams' errors
             ),
         ),
     ]

@@ -286,7 +286,8 @@ def consumer_watch(consumer: Consumer, environment: Environment, names: Names) -
 
 
 def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, names: Names) -> tuple[AlarmPlan, ...]:
-    """What fails outside any consumer: the domain's topics, schedules, pipes and API-call rules."""
+    """What fails outside any consumer: the domain's topics, streams, delivery streams, schedules, pipes and API-call
+    rules."""
     plans: list[AlarmPlan] = []
     topics = []
     if domain.topic is not None:
@@ -327,6 +328,7 @@ def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, na
                 unit="requests",
             )
         )
+    plans += delivery_stream_alarms(domain, names)
     if domain.schedules:
         group = names.schedule_group(domain.name)
 
@@ -434,4 +436,62 @@ def workflow_alarms(domain: Domain, names: Names) -> list[AlarmPlan]:
                 unit="executions",
             )
         )
+    return plans
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Catalog Firehose delivery streams: records that wait too long for S3, failed deliveries, throttled producers
+# --------------------------------------------------------------------------------------------------------------
+FIREHOSE = "AWS/Firehose"
+# Dynamic partitioning buffers in stages: a record may wait 1.5 times the buffer interval (AWS: "Buffer data for
+# dynamic partitioning"); beyond that and a few minutes of S3 retries, delivery is stuck, not slow.
+FRESHNESS_FACTOR = 1.5
+FRESHNESS_MARGIN = 600  # seconds
+
+
+def freshness_threshold(buffer_interval: int) -> int:
+    return int(buffer_interval * FRESHNESS_FACTOR) + FRESHNESS_MARGIN
+
+
+def delivery_stream_alarms(domain: Domain, names: Names) -> list[AlarmPlan]:
+    plans = []
+    for stream in domain.delivery_streams:
+        name = names.delivery_stream(domain.name, stream.name)
+
+        def firehose(metric: str, stat: str, name: str = name) -> Metric:
+            return Metric(FIREHOSE, metric, (("DeliveryStreamName", name),), stat)
+
+        threshold = freshness_threshold(stream.buffer_interval)
+        plans += [
+            AlarmPlan(
+                name=names.alarm(name, "data-freshness"),
+                signal="delivery",
+                description=f"The oldest record in {name} has waited more than {threshold}s for S3 (1.5 x its "
+                f"{stream.buffer_interval}s buffer interval + {FRESHNESS_MARGIN}s): delivery to the bucket is stuck "
+                "(role, key, bucket policy) and records will go to the error prefix.",
+                threshold=threshold,
+                metrics=(("m", firehose("DeliveryToS3.DataFreshness", "Maximum")),),
+                unit="s",
+            ),
+            AlarmPlan(
+                name=names.alarm(name, "delivery-failures"),
+                signal="delivery",
+                description=f"Some deliveries of {name} to S3 failed (DeliveryToS3.Success below 1): Firehose retries, "
+                "then writes the records under the error prefix.",
+                threshold=0,
+                metrics=(("success", firehose("DeliveryToS3.Success", "Minimum")),),
+                expression="1 - success",
+                label="failed share of S3 deliveries",
+                unit="share",
+            ),
+            AlarmPlan(
+                name=names.alarm(name, "throttled"),
+                signal="delivery",
+                description=f"Producers' records to {name} were throttled (the stream's throughput quota): rule "
+                "targets retry, then dead-letter.",
+                threshold=0,
+                metrics=(("m", firehose("ThrottledRecords", "Sum")),),
+                unit="records",
+            ),
+        ]
     return plans

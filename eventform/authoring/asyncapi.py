@@ -263,6 +263,8 @@ def _target(consumer: Consumer, target: Target) -> dict[str, Any]:
     found: dict[str, Any] = {"name": target.name, "type": target.kind}
     if target.arn or target.reference:
         found["destination"] = where(target.arn, target.reference)
+    if target.stream is not None:  # a catalog stream or delivery stream, by name
+        found["destination"] = f"catalog {target.stream}"
     if target.api is not None:
         found["endpoint"] = f"{target.api.method} {target.api.endpoint}"
     if target.kind == "queue":

@@ -277,6 +277,8 @@ def catalog_changes(base: Catalog, head: Catalog) -> tuple[list[Line], list[Sche
 def _where(target: Any) -> str:
     """A target's ARN, or its name (resolved per environment) with the partner whose account holds it."""
     reference = target.reference
+    if getattr(target, "stream", None):  # a rule target naming a catalog stream or delivery stream
+        return f"catalog {target.stream}"
     if target.arn or reference is None:
         return target.arn or ""
     if reference.per_environment:

@@ -18,10 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from eventform.authoring.cost_services import Line, kinesis_stream
+from eventform.authoring.cost_services import Line, firehose, firehose_objects, kinesis_stream
 from eventform.authoring.price_table import PriceTable, price_table
 from eventform.catalog.errors import CatalogError
-from eventform.catalog.model import Catalog, Consumer, Domain, Environment, Event, Pipe, Stream
+from eventform.catalog.model import Catalog, Consumer, DeliveryStream, Domain, Environment, Event, Pipe, Stream
 from eventform.catalog.naming import Names
 from modules.dashboard import domain_pages, overview_pages
 from modules.observability import ConsumerWatch, consumer_watch, domain_alarms
@@ -155,6 +155,8 @@ class _Costing:
             self.pipe(domain, pipe)
         for stream in domain.streams:
             self.stream(domain, stream)
+        for archive in domain.delivery_streams:
+            self.delivery_stream(domain, archive)
         if not self.environment.is_local:
             pages = domain_pages(domain, self.environment, self.names, watches)
             self.add(d, "CloudWatch", "dashboards", len(pages), "dashboard-month", "cloudwatch_dashboard_month")
@@ -200,6 +202,31 @@ class _Costing:
             self.add(domain.name, "KMS", f"{stream.name}: stream encryption", requests / 1e4, "10k requests",
                      "kms_requests_per_10000")
 
+    def delivery_stream(self, domain: Domain, archive: DeliveryStream) -> None:
+        """A catalog Firehose delivery stream: every publish of its events is one record (``volume.size`` bytes),
+        as if its rule targets sent them all; dynamic partitioning by event type (one partition per type and time
+        part), objects from the buffering. S3 requests and storage of the archive are not estimated."""
+        events = [self.catalog.event(q) for q in archive.events]
+        silent = [e.qualified_name for e in events if e.volume is None]
+        if silent:
+            self.estimate.not_estimated.append(
+                f"{archive.qualified_name}: records of {', '.join(silent)} (no volume: declared)"
+            )
+        partitions = [(self.monthly(e), e.volume.size) for e in events if e.volume is not None]
+        records = sum(n for n, _ in partitions)
+        if not records:
+            return
+        size = sum(n * s for n, s in partitions) / records  # the mean record (each is rounded up to 5 KB anyway)
+        objects = firehose_objects(
+            partitions,
+            interval_seconds=archive.buffer_interval,
+            buffer_bytes=archive.buffer_mib * 1024 * 1024,
+            month_seconds=self.month,
+        )
+        self.note("Firehose archives: S3 PUT requests and storage of the objects are not estimated")
+        self.add_lines(domain.name, firehose(archive.name, records=records, record_bytes=size,
+                                             dynamic_partitioning=True, objects=objects))
+
     # per consumer --------------------------------------------------------------------------------------------
     def consumer(self, domain: Domain, watch: ConsumerWatch) -> None:
         a, d = self.assume, domain.name
@@ -235,7 +262,7 @@ class _Costing:
                 elif target.kind == "bus":
                     self.add(d, "EventBridge", f"{consumer.name}: events sent to bus {target.name}", chunks / 1e6,
                              "million", "eventbridge_event_per_million", **who)
-                elif target.kind not in ("queue", "lambda"):
+                elif target.kind not in ("queue", "lambda") and target.stream is None:  # catalog streams: their own
                     self.estimate.not_estimated.append(
                         f"{consumer.qualified_name}: target {target.name} ({target.kind}) is outside the catalog"
                     )

@@ -103,12 +103,12 @@ def kinesis_stream(
 
 
 def firehose(
-    name: str, *, records: float, record_bytes: int, dynamic_partitioning: bool = False, objects: float = 0.0
+    name: str, *, records: float, record_bytes: float, dynamic_partitioning: bool = False, objects: float = 0.0
 ) -> list[Line]:
     """A Firehose stream's month from the records it ingests: ingestion per GB (each record rounded up to 5 KB);
     with dynamic partitioning, per GB delivered and per 1,000 S3 objects written (``objects``: partitions times
     buffer flushes, which only the stream's settings and traffic can say)."""
-    lines = [Line("Firehose", f"{name}: ingestion", _rounded_gb([(records, record_bytes)], FIREHOSE_RECORD_ROUNDING),
+    lines = [Line("Firehose", f"{name}: ingestion", _rounded_gb([(records, record_bytes)], FIREHOSE_RECORD_ROUNDING),  # type: ignore[list-item]
                   "GB", "firehose_ingestion_per_gb")]
     if dynamic_partitioning:
         lines += [

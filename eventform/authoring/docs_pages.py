@@ -26,6 +26,7 @@ from eventform.authoring.channels import (
 from eventform.authoring.cost_docs import COST_PATH, cost_context
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
+from eventform.catalog.deliveries import archives_of
 from eventform.catalog.model import (
     ApiCallAlert,
     Catalog,
@@ -240,6 +241,9 @@ def target_destination(consumer: Consumer, target: Target) -> str:
     if target.kind == "lambda":
         function = TEMPLATE.function(consumer.domain, consumer.physical_name)
         return f"the handler `{consumer.handler}`, pushed: function `{function}`"
+    if target.stream is not None:
+        what = "delivery stream" if target.kind == "firehose" else "Kinesis stream"
+        return f"the catalog {what} `{target.stream}` (the envelope, `$.detail`)"
     if target.api is not None:
         api = target.api
         secret = where(api.secret_arn, api.secret)
@@ -411,6 +415,7 @@ def _event_page(catalog: Catalog, domain: Domain, event: Event, channels: list[C
         "versions": versions,
         "channels": [c for c in channels if event in c.events],
         "consumers": catalog.receivers_of(event.qualified_name),
+        "archives": archives_of(catalog, event.qualified_name),
         "emitted_by": producers(catalog, event),
     }
     return Page(event_path(event), f"Event {event.qualified_name}", "event.md.j2", context)

@@ -63,7 +63,7 @@ def _target_nodes(consumer: Consumer) -> list[tuple[str, str, str]]:
     for target in consumer.route.targets if consumer.route else ():
         if target.kind in ("queue", "lambda"):
             continue
-        where = target.api.endpoint if target.api else short_where(target.arn, target.reference)
+        where = target.api.endpoint if target.api else target.stream or short_where(target.arn, target.reference)
         ident = node(f"target_{consumer.qualified_name}_{target.name}")
         found.append((ident, f'{ident}>"{target.kind}: {_label(where)}"]', target.name))
     return found

@@ -100,13 +100,14 @@ def check_catalog(catalog: Catalog, documents: dict[Path, Any], out: Collector) 
                 _check_consumer(catalog, domain, consumer, buckets, document, out)
         for bucket in domain.buckets:
             _check_bucket(catalog, domain, bucket, document, out)
-            if not catalog.bucket_consumers(domain.name, bucket.name):
+            archived = any(s.bucket == bucket.name for s in domain.delivery_streams)  # Firehose writes to it
+            if not catalog.bucket_consumers(domain.name, bucket.name) and not archived:
                 out.add(
                     domain.path,
                     f"buckets.{bucket.name}",
                     f"bucket {bucket.name!r} has no consumer of its object events",
-                    "add a consumer with `objects: {bucket: " + bucket.name + ", events: [created]}` or remove the "
-                    "bucket (eventform declares buckets for their events)",
+                    "add a consumer with `objects: {bucket: " + bucket.name + ", events: [created]}`, deliver a "
+                    "delivery stream to it, or remove the bucket (eventform declares buckets for their events)",
                     line_of(document, ["buckets", bucket.name]),
                 )
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from eventform.catalog import bus_trust, patterns, references, registry, transformers
+from eventform.catalog import bus_trust, deliveries, patterns, references, registry, transformers
 from eventform.catalog.model import (
     ApiDestination,
     Bus,
@@ -246,8 +246,11 @@ def _build_target(
     location = f"consumers.{consumer}.targets.{name}"
     kind = spec["type"]
     problems: list[patterns.Problem] = []
-    reference, reference_problems = references.target_reference(spec, kind, ARN_SERVICE, location)
-    problems.extend(reference_problems)
+    stream, stream_problems = deliveries.target_stream(spec, kind, location)  # a catalog stream by name
+    reference, reference_problems = (
+        (None, []) if stream else references.target_reference(spec, kind, ARN_SERVICE, location)
+    )
+    problems.extend(stream_problems + reference_problems)
     if kind == "lambda" and "function" in spec:
         problems.append(
             (
@@ -305,6 +308,7 @@ def _build_target(
         reference=reference,
         pii_exception=references.pii_exception(spec),
         workflow=spec.get("workflow"),
+        stream=stream,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from eventform.catalog import (
     buckets,
     bus_trust,
+    deliveries,
     identity,
     pipe_checks,
     pipes,
@@ -58,6 +59,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     domains = [_build_domain(path, document, out) for path, document in documents.items()]
     out.check()
     catalog = streams.resolve(Catalog(root=directory, domains=tuple(d for d in domains if d is not None)))
+    catalog = deliveries.resolve(catalog)  # targets and pipes naming catalog streams
     identity.check_catalog(catalog, documents, out)
     check_example_sizes(catalog, out)
     check_consumers(catalog, documents, environments, out)
@@ -69,6 +71,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     eventbridge.check_catalog(catalog, documents, environments, out)
     buckets.check_catalog(catalog, documents, out)
     streams.check_catalog(catalog, documents, out)
+    deliveries.check_catalog(catalog, documents, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     workflows.check_catalog(catalog, documents, out)
@@ -156,6 +159,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
         pipes=pipes.build_pipes(path, document, data, out),
         streams=streams.build_streams(path, document, data, out),
         workflows=workflows.build_workflows(path, document, data, out),
+        delivery_streams=deliveries.build_delivery_streams(path, document, data, out),
     )
 
 

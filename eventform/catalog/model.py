@@ -20,6 +20,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
     ObjectPath,
     ObjectSource,
 )
+from eventform.catalog.delivery_model import DeliveryStream  # Firehose (eventform.catalog.deliveries)
 from eventform.catalog.external import PiiException, Reference
 from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
@@ -207,6 +208,7 @@ class Domain:
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
     streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
     workflows: tuple[Workflow, ...] = ()  # Step Functions state machines (eventform.catalog.workflows)
+    delivery_streams: tuple[DeliveryStream, ...] = ()  # Firehose to a bucket (eventform.catalog.deliveries)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:
@@ -390,6 +392,7 @@ class Target:
     reference: Reference | None = None  # what arn names, per environment (None: queue, lambda, api)
     pii_exception: PiiException | None = None  # full PII may reach this target on purpose
     workflow: str | None = None  # workflow: a workflow of the consumer's domain
+    stream: str | None = None  # kinesis/firehose: a catalog stream or delivery stream by name (<domain>/<name>)
 
     @property
     def needs_role(self) -> bool:

@@ -33,6 +33,7 @@ LIMITS: dict[str, int] = {
     "s3": 63,
     "pipe": 64,
     "kinesis": 128,  # stream names
+    "firehose": 64,  # delivery stream names
     "statement_id": 100,  # Lambda permission
     "ssm_arn": 1011,  # an SSM parameter's name counts its whole ARN
     "file_name": 255,  # bytes of one path component (docs pages, stack folders)
@@ -270,3 +271,18 @@ class Names:
 
     def stream_arn(self, name: str) -> str:
         return self._arn("kinesis", f"stream/{name}")
+
+    # Firehose ------------------------------------------------------------------------------------------------
+    def delivery_stream(self, domain: str, stream: str) -> str:
+        """A Firehose delivery stream the catalog declares (``delivery_streams:``)."""
+        return fit(f"{self.env}-{domain}-{stream}", LIMITS["firehose"])
+
+    def delivery_stream_arn(self, name: str) -> str:
+        return self._arn("firehose", f"deliverystream/{name}")
+
+    def delivery_role(self, domain: str, stream: str) -> str:
+        """The role Firehose assumes to write the stream's objects and log its delivery errors."""
+        return fit(f"{self.env}-{domain}-{stream}", LIMITS["iam_role"], "-firehose")
+
+    def delivery_log_group(self, name: str) -> str:
+        return f"/aws/kinesisfirehose/{name}"

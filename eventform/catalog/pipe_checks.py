@@ -45,8 +45,12 @@ def carried_events(catalog: Catalog, pipe: Pipe) -> tuple[str, ...]:
 
 
 def stream_arn(names: Names, source: PipeSource) -> str:
-    """A stream named in the catalog lives in the environment's own account and region (Pipes reads no other)."""
-    return source.reference if source.reference.startswith("arn:") else names.stream_arn(source.reference)
+    """A stream named in the catalog lives in the environment's own account and region (Pipes reads no other); a
+    catalog stream (``<domain>/<stream>``) has eventform's name there."""
+    if source.reference.startswith("arn:"):
+        return source.reference
+    domain, _, stream = source.reference.rpartition("/")
+    return names.stream_arn(names.catalog_stream(domain, stream) if domain else source.reference)
 
 
 def check_catalog(

@@ -98,6 +98,7 @@ RECORD_FIELDS: dict[str, frozenset[str]] = {
 RECORD_NAME = {"queue": "an SQS", "stream": "a Kinesis", "table": "a DynamoDB stream"}
 PAYLOAD_FIELD = {"queue": "body", "stream": "data"}  # where the CloudEvents envelope sits in the record
 STREAM_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,128}$")
+CATALOG_STREAM = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]{1,39}$")  # <domain>/<stream> of streams:
 STREAM_ARN = re.compile(r"^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):([0-9]{12}):stream/([a-zA-Z0-9_.-]{1,128})$")
 # Actions a pipe's role needs to read each kind of source (AWS: Pipes execution role permissions).
 SOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -183,11 +184,12 @@ def _source(spec: dict[str, Any], report: EntryReport) -> PipeSource | None:
                 f"{reference!r} is not a Kinesis stream ARN",
                 "write arn:aws:kinesis:<region>:<account>:stream/<name>, or just the stream's name",
             )
-        elif not match and not STREAM_NAME.match(reference):
+        elif not match and not STREAM_NAME.match(reference) and not CATALOG_STREAM.match(reference):
             report.add(
                 ["source", "stream"],
                 f"{reference!r} is not a Kinesis stream name",
-                "use 1-128 letters, digits, '_', '-' or '.', or the stream's ARN",
+                "use 1-128 letters, digits, '_', '-' or '.', or the stream's ARN, or <domain>/<stream> for a "
+                "catalog stream",
             )
     if kind != "stream" and "events" in spec:
         report.add(

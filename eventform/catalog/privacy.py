@@ -48,7 +48,7 @@ def leaked_fields(target: Target, event: Event) -> list[str]:
 
 def _exposure(target: Target, environments: tuple[Environment, ...]) -> str | None:
     """Why this target is outside the boundary personal data may cross unminimised, or None."""
-    if target.kind in STREAMS:
+    if target.kind in STREAMS and target.stream is None:  # a catalog stream stays in the domain, under its key
         return "a stream"
     if target.kind == "api":
         return "an HTTP endpoint outside AWS"

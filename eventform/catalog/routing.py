@@ -133,11 +133,15 @@ class ObjectProbe:
 
 def object_probes(catalog: Catalog) -> Iterator[ObjectProbe]:
     """One key per distinct key filter any consumer of a bucket declares (prefix + name + suffix), so every object
-    path is exercised; a bucket nobody filters gets one key at its root."""
+    path is exercised; a bucket nobody filters gets one key at its root, and a bucket without object consumers (a
+    delivery stream's archive, rehearsed through the delivery stream) none."""
     for domain in catalog.domains:
         for bucket in domain.buckets:
             seen: set[tuple[str, str]] = set()
-            for consumer in catalog.bucket_consumers(domain.name, bucket.name):
+            consumers = catalog.bucket_consumers(domain.name, bucket.name)
+            if not consumers:
+                continue
+            for consumer in consumers:
                 objects = consumer.objects
                 assert objects is not None
                 seen.add((objects.prefix, objects.suffix))

@@ -102,8 +102,12 @@ def print_workflows(console: Console, catalog: Catalog) -> None:
 
 
 def receivers(catalog: Catalog, event) -> list[str]:
-    """Every consumer whose handler or targets receive the event, stream and table readers included."""
-    return [c.qualified_name for c in catalog.receivers_of(event.qualified_name)]
+    """Every consumer whose handler or targets receive the event, stream and table readers included, and the
+    delivery streams that archive it."""
+    from eventform.catalog.deliveries import archives_of
+
+    archived = [f"delivery stream {s.qualified_name}" for s in archives_of(catalog, event.qualified_name)]
+    return [c.qualified_name for c in catalog.receivers_of(event.qualified_name)] + archived
 
 
 def catalog_json(catalog: Catalog, environments: list[str]) -> dict[str, object]:

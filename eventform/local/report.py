@@ -7,6 +7,7 @@ observers saw; nothing expected is derived from what was observed. A failed expe
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from eventform.catalog.model import Catalog, Consumer, Target
 from eventform.catalog.naming import Names
 from eventform.catalog.routing import Receiver
-from eventform.local import taps, workflow_runner
+from eventform.local import archive_runner, taps, workflow_runner
 from eventform.local.rehearsal import Arrival, DeployedConsumer, Run, connect, run
 from eventform.local.sending import Channels, Sent
 
@@ -218,11 +219,15 @@ def rehearse(root: Path, timeout: float = 120.0) -> tuple[list[Sent], Report]:
 
     stale = sum(len(taps.take(sqs, tap)) for tap in observed)  # left by `local publish`: not this rehearsal's
 
+    firehose = connection.client("firehose")
+
     def read_taps(item: Sent) -> None:  # moto delivers to SQS within PutEvents: what is there now is this event's
         for tap in observed:
             bodies = taps.take(sqs, tap)
             if bodies:
                 item.observed[str(tap.receiver)] = bodies
+                if archive_runner.is_archive(tap):  # on to the delivery stream, as EventBridge does in AWS
+                    archive_runner.forward(firehose, names, tap, bodies)
 
     channels = Channels(catalog, connection.client, connection.account, connection.region, after_send=read_taps)
     sent = channels.every_example() + channels.fifo_sequences() + channels.objects("created")
@@ -243,6 +248,7 @@ def rehearse(root: Path, timeout: float = 120.0) -> tuple[list[Sent], Report]:
     sent.extend(_task_items(catalog, names, executions))
     built = build(catalog, names, sent, result)
     _judge_executions(built, executions)
+    _judge_archives(built, catalog, sent, archive_runner.archived(connection.client("s3"), names, catalog))
     if stale:
         built.notes.append(f"{stale} messages found in target taps before the rehearsal were discarded")
     return sent, built
@@ -273,6 +279,30 @@ def _judge_executions(report: Report, executions: list[workflow_runner.Execution
             report.notes.append(line)
         else:
             report.failures.append(f"{line}; its execution history on the embedded AWS says where")
+
+
+def _judge_archives(report: Report, catalog: Catalog, sent: list[Sent], found: list[archive_runner.Archived]) -> None:
+    """Each bus event a rule target sends to a catalog delivery stream is in that stream's bucket (read back)."""
+    verdicts = archive_runner.verdicts(catalog, sent, found)
+    item_of = {(s.event, s.example): s for s in sent}
+    for verdict in verdicts:
+        held = verdict.found is not None
+        payload = json.dumps(verdict.found.envelope, sort_keys=True) if verdict.found else ""
+        item = item_of[(verdict.event, verdict.example)]
+        report.rows.append(Row(item, verdict.receiver, True, held, payload, verdict.outcome, held))
+        if not held:
+            report.failures.append(
+                f"{verdict.event} {verdict.example} was sent to delivery stream {verdict.stream} but is not in its "
+                "bucket: the deployed delivery stream, its rule target or the forwarding differs from the catalog"
+            )
+    if verdicts:
+        streams = sorted({v.stream for v in verdicts})
+        report.notes.append(
+            f"{sum(v.found is not None for v in verdicts)} of {len(verdicts)} events archived by "
+            f"{', '.join(streams)}: moto's Firehose writes each batch at once, uncompressed, records concatenated, "
+            "under the prefix taken literally (no dynamic partitioning); the AWS prefix of each is shown (README, "
+            "local)"
+        )
 
 
 def _unrenderable(catalog: Catalog, item: Sent) -> list[str]:

@@ -40,6 +40,7 @@ LOCAL_SERVICES = (
     "cloudwatch",
     "dynamodb",
     "events",
+    "firehose",
     "iam",
     "kinesis",
     "kms",

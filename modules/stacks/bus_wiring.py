@@ -20,6 +20,7 @@ from modules.policies import Statement, service_may_send
 from modules.queue import tap_queue
 from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
+from modules.stacks import delivery_wiring
 from modules.stacks.base import DomainParts
 from modules.stacks.workflow_wiring import workflow_arn
 
@@ -160,7 +161,18 @@ def _from_trusted_senders(
     bus = stack.catalog.domain(source).bus
     if bus is None or not bus.admits_others(stack.environment):
         return pattern
-    return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
+    admitted = tuple(sorted(set(events) & set(bus.events)))
+    others = sorted(set(events) - set(admitted))
+    if not admitted or not others:
+        return {**pattern, "account": list(bus.senders_in(stack.environment, events))}
+    # a rule for events others may put and events they may not: the other accounts for the former only (each of
+    # the consumer's own $or branches, if it has them, under both)
+    trusted = list(bus.senders_in(stack.environment, admitted))
+    splits = ((list(admitted), trusted), (others, [stack.environment.account_id]))
+    rest = {key: value for key, value in pattern.items() if key not in ("detail-type", "$or")}
+    branches = pattern.get("$or") or [{}]
+    alternatives = [{**b, "detail-type": kinds, "account": senders} for kinds, senders in splits for b in branches]
+    return {**rest, "$or": alternatives}
 
 
 def _queue_target(
@@ -208,6 +220,9 @@ def _role_target(
     """SNS by its resource policy; the others through a role that may do one thing to this one target."""
     names, environment = stack.names, stack.environment
     arn = target.arn_in(environment) or ""
+    key_statements: tuple[Statement, ...] = ()
+    if target.stream is not None:  # a catalog stream or delivery stream, by name
+        arn, key_statements = delivery_wiring.catalog_target(stack, target)
     if target.kind == "workflow":  # a workflow of the consumer's domain (modules/stacks/workflow_wiring.py)
         arn = workflow_arn(stack, consumer.domain, target.workflow or "")
     if target.kind == "api":
@@ -240,6 +255,7 @@ def _role_target(
                 actions=TARGET_ACTIONS[target.kind],
                 resources=(arn,),
             ),
+            *key_statements,
         ),
         tags=tags,
     )

@@ -27,7 +27,7 @@ from modules.function import (
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
-from modules.stacks import bus_wiring, monitoring, pipe_wiring, stream_wiring, workflow_wiring
+from modules.stacks import bus_wiring, delivery_wiring, monitoring, pipe_wiring, stream_wiring, workflow_wiring
 from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -92,6 +92,7 @@ class DomainStack(DomainParts):
         self.built_alarms: dict[str, CloudwatchMetricAlarm] = {}
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
         self.streams = stream_wiring.build_streams(self, domain, tags)
+        self.delivery_streams = delivery_wiring.build_delivery_streams(self, domain, buckets, tags)
         self.workflows = workflow_wiring.build_workflows(self, domain, tags)  # before their starters
         for consumer in domain.consumers:
             self._consumer(consumer, tags)

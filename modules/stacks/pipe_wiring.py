@@ -15,6 +15,7 @@ from cdktn import TerraformOutput
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from constructs import Construct
 
+from eventform.catalog.deliveries import is_catalog_stream
 from eventform.catalog.model import Domain, Pipe
 from eventform.catalog.pipe_checks import source_consumer, stream_arn
 from eventform.catalog.pipes import SOURCE_ACTIONS, package_key
@@ -84,7 +85,7 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
                 # The key lives in the platform stack (its id is not deterministic): keys of this account,
                 # narrowed to the one behind the domain's alias.
                 resources=(f"arn:aws:kms:{environment.region}:{environment.account_id}:key/*",),
-                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": names.key_alias(domain.name)}},
+                conditions={"ForAnyValue:StringEquals": {"kms:ResourceAliases": _key_aliases(stack, domain, pipe)}},
             )
         )
     role = TargetRole(
@@ -120,6 +121,15 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         TerraformOutput(stack, f"{output}_pipe_dlq_arn", value=dlq.queue.arn)
     if enrichment is not None:
         TerraformOutput(stack, f"{output}_enrichment_function_arn", value=enrichment.function.arn)
+
+
+def _key_aliases(stack: DomainParts, domain: Domain, pipe: Pipe) -> str | list[str]:
+    """The domain's key, and the key of another domain's catalog stream the pipe reads (its records are encrypted
+    with that domain's key)."""
+    own = stack.names.key_alias(domain.name)
+    reference = pipe.source.reference
+    other = reference.split("/", 1)[0] if pipe.source.kind == "stream" and is_catalog_stream(reference) else None
+    return sorted({own, stack.names.key_alias(other)}) if other and other != domain.name else own
 
 
 def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None) -> ResolvedSource:

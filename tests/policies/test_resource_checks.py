@@ -115,6 +115,29 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "logging_configuration": {"level": "ERROR", "log_destination": "arn:aws:logs:r:1:log-group:g:*"},
         },
     ),
+    "FirehoseEncryptedWithErrorPrefix": (
+        "aws_kinesis_firehose_delivery_stream",
+        {
+            "name": "prod-orders-order-archive",
+            "destination": "extended_s3",
+            "server_side_encryption": {
+                "enabled": True,
+                "key_type": "CUSTOMER_MANAGED_CMK",
+                "key_arn": "${data.aws_kms_key.key-orders.arn}",
+            },
+            "extended_s3_configuration": {
+                "bucket_arn": "arn:aws:s3:::b",
+                "prefix": "events/type=!{partitionKeyFromQuery:type}/",
+                "error_output_prefix": "errors/!{firehose:error-output-type}/",
+                "dynamic_partitioning_configuration": {"enabled": True},
+            },
+        },
+        {  # AWS's defaults: SSE off, no error prefix
+            "name": "s",
+            "destination": "extended_s3",
+            "extended_s3_configuration": {"bucket_arn": "arn:aws:s3:::b", "prefix": "events/"},
+        },
+    ),
     "EventTargetRetryAndDLQ": (
         "aws_cloudwatch_event_target",
         {
@@ -242,3 +265,18 @@ def test_a_state_machine_with_logging_off_fails() -> None:
     assert check.scan_entity_conf(wrap(off), "aws_sfn_state_machine") == CheckResult.FAILED
     nowhere = {"logging_configuration": {"level": "ALL"}, "tracing_configuration": {"enabled": True}}
     assert check.scan_entity_conf(wrap(nowhere), "aws_sfn_state_machine") == CheckResult.FAILED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"server_side_encryption": {"enabled": True, "key_type": "AWS_OWNED_CMK"}},  # encrypted, but not by a CMK
+        {"extended_s3_configuration": {"bucket_arn": "b", "error_output_prefix": "errors/",  # no error type
+                                       "dynamic_partitioning_configuration": {"enabled": True}}},
+    ],
+    ids=["aws-owned-key", "partitioned-without-error-type"],
+)
+def test_a_delivery_stream_fails_without_a_cmk_or_the_error_type(change: dict[str, Any]) -> None:
+    resource_type, passing, _ = CASES["FirehoseEncryptedWithErrorPrefix"]
+    check = load("FirehoseEncryptedWithErrorPrefix")
+    assert check.scan_entity_conf(wrap({**passing, **change}), resource_type) == CheckResult.FAILED

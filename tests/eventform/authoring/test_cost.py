@@ -81,6 +81,7 @@ def test_what_cannot_be_estimated_is_listed(prod) -> None:
     ) in prod.not_estimated
     assert "users/customer-fanout: target onboarding (stepfunctions) is outside the catalog" in prod.not_estimated
     assert not any("order-activity" in line for line in prod.not_estimated)  # catalog streams are priced
+    assert not any("order-archive" in line for line in prod.not_estimated)  # so are delivery streams and targets
 
 
 def test_the_price_table_says_where_and_when_its_prices_come_from() -> None:
@@ -141,6 +142,23 @@ def test_the_on_demand_stream_in_prod_matches_a_hand_computation(prod) -> None:
     assert "Kinesis readers share each shard's read throughput (no enhanced fan-out): no fan-out charges" in prod.notes
 
 
+def test_the_order_archive_in_prod_matches_a_hand_computation(prod) -> None:
+    """orders/order-archive: order.created (40,000 a day, 2 KB) and order.cancelled (2,000 a day, 1 KB), each record
+    billed as 5 KB ingested; dynamic partitioning per GB and per 1,000 objects: each event type is a partition whose
+    5-minute buffer flushes 8,640 times a month (its records come more often, and never fill 64 MiB)."""
+    records = (40_000 + 2_000) * 30
+    expected = {
+        "order-archive: ingestion": records * 5 * 1024 / GIB * 0.029,
+        "order-archive: dynamic partitioning": (40_000 * 30 * 2048 + 2_000 * 30 * 1024) / GIB * 0.02,
+        "order-archive: S3 objects delivered": 2 * 30 * 86_400 / 300 / 1000 * 0.005,
+    }
+    found = {i.what: i.monthly for i in prod.items if i.domain == "orders" and i.what.startswith("order-archive:")}
+    assert found.keys() == expected.keys()
+    for what, amount in expected.items():
+        assert found[what] == pytest.approx(amount, rel=1e-6), what
+    assert "Firehose archives: S3 PUT requests and storage of the objects are not estimated" in prod.notes
+
+
 def test_a_provisioned_stream_pays_shard_hours_payload_units_and_retention(project_copy: Path) -> None:
     orders = project_copy / "catalog" / "orders.yaml"
     text = orders.read_text()
@@ -184,7 +202,8 @@ def test_the_estimate_names_the_unverified_prices_it_used(prod) -> None:
     used = {i.price for i in prod.items}
     assert set(prod.unverified) == used - {"kms_key_month", "xray_trace_per_million",
                                            "dynamodb_stream_read_by_lambda_per_million"}
-    assert "firehose_ingestion_per_gb" not in prod.unverified  # not used by the sample: not named
+    assert "firehose_ingestion_per_gb" in prod.unverified  # the order archive uses it, unconfirmed for eu-west-1
+    assert "apigateway_rest_per_million" not in prod.unverified  # not used by the sample: not named
 
 
 def test_schedule_runs_per_day() -> None:
@@ -204,7 +223,7 @@ def test_the_cli_prints_the_table_sources_and_gaps(project_root: Path) -> None:
     assert "prices: eu-west-1, as of" in result.output and "https://aws.amazon.com/sqs/pricing/" in result.output
     assert "not estimated (6):" in result.output  # the workflow target: workflows are not priced yet
     unverified = result.output.split("unverified prices (", 1)[1].split("\n", 1)[0]
-    assert unverified.startswith("26 of the 29 used; checked 2026-11-30")
+    assert unverified.startswith("29 of the 32 used; checked 2026-11-30")  # + the archive's three Firehose prices
     assert "sqs_standard_per_million" in unverified and "kms_key_month" not in unverified
     assert "included: DynamoDB stream reads by Lambda (table consumers) are free" in result.output
 

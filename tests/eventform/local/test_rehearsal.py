@@ -67,9 +67,9 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
     examples = sum(len(v.examples) * len(routing.channels(e)) for e in catalog.events for v in e.versions)
     assert len([s for s in sent if s.channel in ("topic", "bus")]) == examples
     assert {s.channel for s in sent} == {"topic", "bus", "fifo", "object", "schedule", "stream", "table"}
-    # Not vacuous: all twelve consumers received something, some example is filtered away from a consumer of its
+    # Not vacuous: all thirteen consumers received something, some example is filtered away from a consumer of its
     # event, and every target of the fan-out rule got a payload.
-    assert len(result.coverage) == 12 and all(result.coverage.values()), result.coverage
+    assert len(result.coverage) == 13 and all(result.coverage.values()), result.coverage
     assert any(r.expected is False and r.delivered is False for r in result.rows) or any(
         s.expected != {c.qualified_name for c in catalog.consumers_of(s.event)} for s in sent if s.channel == "topic"
     )
@@ -96,6 +96,13 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
             assert item.event_id not in metrics and item.expected == set()
         else:
             assert metrics[item.event_id].delivered and metrics[item.event_id].outcome == "handled"
+    # The archive: every order event sent on the bus is in the order-archive delivery stream's bucket (by its id),
+    # written by moto's Firehose, with the partition AWS would write it to.
+    (archive,) = catalog.domain("orders").delivery_streams
+    archived = [r for r in result.rows if r.receiver.consumer == f"archive {archive.qualified_name}"]
+    on_bus = [s for s in sent if s.channel == "bus" and s.event in archive.events]
+    assert len(archived) == len(on_bus) > 0
+    assert all(r.delivered and f"(AWS: events/type={r.sent.event.split('/')[1]}/year=" in r.outcome for r in archived)
     # The table: each stock.reserved example written into reserve-stock's table reached the projection as that
     # event, through the table's DynamoDB stream.
     changed = [r for r in result.rows if r.sent.channel == "table"]

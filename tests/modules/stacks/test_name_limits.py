@@ -47,6 +47,8 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_pipes_pipe", "name"): 64,
     ("aws_kinesis_stream", "name"): 128,
     ("aws_sfn_state_machine", "name"): 80,
+    ("aws_kinesis_firehose_delivery_stream", "name"): 64,
+    ("aws_cloudwatch_log_stream", "name"): 512,
     ("aws_s3_bucket", "bucket"): 63,
     ("aws_schemas_registry", "name"): 64,
     ("aws_schemas_schema", "name"): 385,
@@ -69,6 +71,7 @@ RENAMED_CONSUMERS = {
     for name in ("ledger", "reserve-stock", "release-stock", "order-metrics")
 }
 LONGEST_STREAM = "order-activity-" + "s" * (40 - len("order-activity-"))  # the schema's 40 characters
+LONGEST_ARCHIVE = "order-archive-" + "a" * (40 - len("order-archive-"))  # a delivery stream, likewise
 
 
 def _rename(project: Path) -> None:
@@ -84,6 +87,8 @@ def _rename(project: Path) -> None:
             text = text.replace(f"\n  {old}:\n", f"\n  {new}:\n").replace(f"table: {old}/", f"table: {new}/")
             text = text.replace(f"name: {old}/", f"name: {new}/")  # a table consumer's table
         text = text.replace("\n  order-activity:\n", f"\n  {LONGEST_STREAM}:\n")
+        text = text.replace("\n  order-archive:\n", f"\n  {LONGEST_ARCHIVE}:\n")
+        text = text.replace("stream: order-archive}", f"stream: {LONGEST_ARCHIVE}}}")
         path.write_text(text.replace("name: order-activity\n", f"name: {LONGEST_STREAM}\n"))
     for path in catalog.glob("*/workflows/*.asl.json"):  # placeholders name consumers as <domain>/<consumer>
         text = path.read_text()
