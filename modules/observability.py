@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from eventform.catalog.model import Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
+from eventform.catalog.workflows import state_machine_arn, state_machine_name
 from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
 
 OBJECTS_SOURCE = "objects"  # a consumer of a bucket's object events: its rule is on the default bus
@@ -396,7 +397,46 @@ def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, na
                 unit="events",
             )
         )
+    plans.extend(workflow_alarms(domain, names))
     return tuple(plans)
+
+
+def workflow_alarms(domain: Domain, names: Names) -> list[AlarmPlan]:
+    """Per state machine: executions that failed or timed out (each one a business transaction left undone), and
+    throttled executions (StartExecution refused: a starter retries, then dead-letters)."""
+    plans = []
+    for workflow in domain.workflows:
+        name = state_machine_name(names, workflow)
+        arn = state_machine_arn(names, workflow)
+
+        def states(metric: str, arn: str = arn) -> Metric:
+            return Metric("AWS/States", metric, (("StateMachineArn", arn),), "Sum")
+
+        plans.append(
+            AlarmPlan(
+                name=names.alarm(name, "failed-executions"),
+                signal="workflows",
+                description=f"Executions of the state machine {name} failed or timed out: the workflow did not "
+                "finish (its execution history says where).",
+                threshold=0,
+                metrics=(("failed", states("ExecutionsFailed")), ("timedout", states("ExecutionsTimedOut"))),
+                expression="failed + timedout",
+                label="failed or timed-out executions",
+                unit="executions",
+            )
+        )
+        plans.append(
+            AlarmPlan(
+                name=names.alarm(name, "throttled"),
+                signal="workflows",
+                description=f"Starting executions of {name} was throttled (the account's StartExecution quota): "
+                "starters retry, then send to their dead-letter queues.",
+                threshold=0,
+                metrics=(("throttled", states("ExecutionThrottled")),),
+                unit="executions",
+            )
+        )
+    return plans
 
 
 # --------------------------------------------------------------------------------------------------------------

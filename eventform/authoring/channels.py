@@ -133,6 +133,8 @@ class Delivery:
 def deliveries(catalog: Catalog, consumer: Consumer, names: Names = TEMPLATE) -> list[Delivery]:
     """How ``consumer`` receives: per source channel, the mechanism and the condition the stacks generate (bucket
     names in patterns from ``names``)."""
+    if consumer.tasks:  # via: workflow: workflows' task states send to its queue, no channel subscribes it
+        return []
     objects = consumer.objects
     if objects is not None:
         bucket_domain = catalog.domain(objects.domain)

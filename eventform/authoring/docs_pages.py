@@ -42,6 +42,7 @@ from eventform.catalog.model import (
 from eventform.catalog.schedules import api_call_pattern
 from eventform.catalog.schedules import schedule_input as scheduled_input_of
 from eventform.catalog.streams import mapping_filters
+from eventform.catalog.workflows import starters, state_rows
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -468,6 +469,7 @@ def pages(catalog: Catalog, environments: tuple[Environment, ...]) -> list[Page]
             "bus_writers": bus_writers(domain),
             "catalog_consumers": catalog.consumers,
             "channels": [(c, by_channel.get(c.key, [])) for c in channels[domain.name]],
+            "workflows": [(w, starters(catalog, w), state_rows(w)) for w in domain.workflows],
         }
         result.append(Page(domain_path(domain), f"Domain {domain.name}", "domain.md.j2", context))
         result += [_event_page(catalog, domain, event, channels[domain.name]) for event in domain.events]

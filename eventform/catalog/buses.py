@@ -307,6 +307,7 @@ def _build_target(
         function=spec.get("function"),
         reference=reference,
         pii_exception=references.pii_exception(spec),
+        workflow=spec.get("workflow"),
         stream=stream,
     )
 

@@ -74,7 +74,7 @@ def build_event(
             line,
         )
         ok = False
-    fifo = bool(topic and topic.fifo)
+    fifo = bool(topic and topic.fifo) and "topic" in spec.get("via", ["topic"])  # only what the topic carries
     if fifo and "message_group" not in spec:
         out.add(
             path,

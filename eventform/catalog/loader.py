@@ -21,6 +21,7 @@ from eventform.catalog import (
     references,
     schedules,
     streams,
+    workflows,
 )
 from eventform.catalog import buses as eventbridge
 from eventform.catalog import service_levels as slo
@@ -76,6 +77,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     deliveries.check_catalog(catalog, documents, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
+    workflows.check_catalog(catalog, documents, out)
     references.check_catalog(catalog, documents, environments, out)
     bus_trust.check_catalog(catalog, documents, environments, out)
     privacy.check_catalog(catalog, documents, environments, out)
@@ -139,6 +141,7 @@ def _build_domain(path: Path, document: Any, out: Collector, checks: PassedSchem
                 if "slo" in override
             },
             stream=streams.build_source(path, document, data["domain"], name, spec, out),
+            tasks=spec.get("via") == "workflow",
         )
         for name, spec in sorted(data.get("consumers", {}).items())
     ]
@@ -158,6 +161,7 @@ def _build_domain(path: Path, document: Any, out: Collector, checks: PassedSchem
         buckets=buckets.build_buckets(path, document, data, out),
         pipes=pipes.build_pipes(path, document, data, out),
         streams=streams.build_streams(path, document, data, out),
+        workflows=workflows.build_workflows(path, document, data, out),
         delivery_streams=deliveries.build_delivery_streams(path, document, data, out),
     )
 
@@ -201,7 +205,7 @@ def _with_fifo_consumers(catalog: Catalog) -> Catalog:
         for consumer in domain.consumers:
             source = catalog.domain(consumer.events[0].split("/", 1)[0]) if consumer.events else None
             # buses do not order, and S3 notifies standard queues only
-            fifo = bool(source and source.topic and source.topic.fifo) and consumer.route is None
+            fifo = bool(source and source.topic and source.topic.fifo) and consumer.route is None and not consumer.tasks
             consumers.append(replace(consumer, fifo=fifo))
         domains.append(replace(domain, consumers=tuple(consumers)))
     return replace(catalog, domains=tuple(domains))

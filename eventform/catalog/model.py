@@ -26,11 +26,12 @@ from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
 # Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
 from eventform.catalog.stream_model import Stream, StreamRetries, StreamSource  # noqa: F401
+from eventform.catalog.workflow_model import Workflow
 
 Encryption = Literal["service-managed", "customer-managed"]
 FilterScope = Literal["attributes", "body"]
 PipeSourceKind = Literal["queue", "stream", "table"]
-PipeTargetKind = Literal["stepfunctions", "lambda", "sns", "queue", "kinesis", "firehose", "bus"]
+PipeTargetKind = Literal["stepfunctions", "lambda", "sns", "queue", "kinesis", "firehose", "bus", "workflow"]
 StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 LogLevel = Literal["OFF", "ERROR", "INFO", "TRACE"]
 
@@ -149,6 +150,7 @@ class Consumer:
     slo: ServiceLevelSpec = field(default_factory=ServiceLevelSpec)  # its own; the environment's fills the rest
     slo_overrides: dict[str, ServiceLevelSpec] = field(default_factory=dict)  # per environment
     stream: StreamSource | None = None  # Kinesis: set when Lambda reads a catalog stream for it (no queue, no topic)
+    tasks: bool = False  # via: workflow: workflows' task states send its events (with a task token) to its queue
 
     @property
     def qualified_name(self) -> str:
@@ -205,6 +207,7 @@ class Domain:
     buckets: tuple[Bucket, ...] = ()
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
     streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
+    workflows: tuple[Workflow, ...] = ()  # Step Functions state machines (eventform.catalog.workflows)
     delivery_streams: tuple[DeliveryStream, ...] = ()  # Firehose to a bucket (eventform.catalog.deliveries)
 
     def event(self, name: str) -> Event:
@@ -324,9 +327,9 @@ class Environment:
 # --------------------------------------------------------------------------------------------------------------
 # EventBridge (issue 4): buses, rules and targets, schedules, AWS API-call alerts
 # --------------------------------------------------------------------------------------------------------------
-TargetKind = Literal["queue", "sns", "stepfunctions", "api", "kinesis", "firehose", "bus", "lambda"]
+TargetKind = Literal["queue", "sns", "stepfunctions", "api", "kinesis", "firehose", "bus", "lambda", "workflow"]
 # Targets EventBridge reaches through an IAM role (the others use the target's resource policy).
-ROLE_TARGETS: frozenset[str] = frozenset({"stepfunctions", "api", "kinesis", "firehose", "bus"})
+ROLE_TARGETS: frozenset[str] = frozenset({"stepfunctions", "api", "kinesis", "firehose", "bus", "workflow"})
 
 
 @dataclass(frozen=True)
@@ -388,6 +391,7 @@ class Target:
     function: str | None = None  # lambda: the handler wiring's function name (hook, see modules/rule.py)
     reference: Reference | None = None  # what arn names, per environment (None: queue, lambda, api)
     pii_exception: PiiException | None = None  # full PII may reach this target on purpose
+    workflow: str | None = None  # workflow: a workflow of the consumer's domain
     stream: str | None = None  # kinesis/firehose: a catalog stream or delivery stream by name (<domain>/<name>)
 
     @property
@@ -457,9 +461,12 @@ class Schedule:
     event: str | None = None
     consumer: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+    workflow: str | None = None  # a workflow of the domain, started with the payload as its input
 
     @property
-    def target_kind(self) -> Literal["bus", "queue", "function"]:
+    def target_kind(self) -> Literal["bus", "queue", "function", "workflow"]:
+        if self.workflow:
+            return "workflow"
         if self.event and self.consumer:
             return "function"
         return "bus" if self.event else "queue"
@@ -537,6 +544,7 @@ class PipeTarget:
     message_group: str | None = None  # FIFO queue
     reference: Reference | None = None
     pii_exception: PiiException | None = None
+    workflow: str | None = None  # workflow: a workflow of the pipe's domain (the wiring resolves its ARN)
 
     def arn_in(self, environment: Environment) -> str:
         return self.reference.arn_in(environment) if self.reference else self.arn or ""
@@ -544,7 +552,7 @@ class PipeTarget:
     @property
     def actions(self) -> tuple[str, ...]:
         """What the pipe's role may do to the target: exactly the call Pipes makes."""
-        if self.kind == "stepfunctions":
+        if self.kind in ("stepfunctions", "workflow"):
             return (
                 ("states:StartExecution",) if self.invocation == "FIRE_AND_FORGET" else ("states:StartSyncExecution",)
             )

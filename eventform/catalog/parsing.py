@@ -244,7 +244,13 @@ def schema_text(name: str) -> str:
 @cache
 def validator(name: str) -> Draft202012Validator:
     registry: Registry = Registry()
-    others = ("catalog.schema.json", "environment.schema.json", "streams.schema.json", "delivery_streams.schema.json")
+    others = (
+        "catalog.schema.json",
+        "environment.schema.json",
+        "streams.schema.json",
+        "delivery_streams.schema.json",
+        "workflows.schema.json",
+    )
     for other in others:
         contents = json.loads(schema_text(other))
         registry = registry.with_resource(contents["$id"], Resource.from_contents(contents))

@@ -50,7 +50,7 @@ TARGET_SERVICE = {
 }
 # Invocation types of the targets that have one; the default is the one every kind of that target accepts
 # (Standard state machines only run FIRE_AND_FORGET; a synchronous Lambda call returns failures to the source).
-DEFAULT_INVOCATION = {"stepfunctions": "FIRE_AND_FORGET", "lambda": "REQUEST_RESPONSE"}
+DEFAULT_INVOCATION = {"stepfunctions": "FIRE_AND_FORGET", "lambda": "REQUEST_RESPONSE", "workflow": "FIRE_AND_FORGET"}
 # Fields of a record as a pipe filters it, per source kind (AWS: Pipes sources).
 RECORD_FIELDS: dict[str, frozenset[str]] = {
     "queue": frozenset(
@@ -249,7 +249,9 @@ def _source(spec: dict[str, Any], report: EntryReport) -> PipeSource | None:
 def _target(spec: dict[str, Any], report: EntryReport) -> PipeTarget | None:
     kind = spec["type"]
     before = report.count
-    reference, problems = references.parse(spec, TARGET_SERVICE[kind], f"a {kind} target", kind)
+    reference, problems = (
+        (None, []) if kind == "workflow" else references.parse(spec, TARGET_SERVICE[kind], f"a {kind} target", kind)
+    )
     for keys, message, fix in problems:
         report.add(["target", *keys], message, fix)
     # the resource's name (a FIFO topic or queue ends in .fifo), whichever way it is written
@@ -291,6 +293,7 @@ def _target(spec: dict[str, Any], report: EntryReport) -> PipeTarget | None:
         invocation=invocation,
         partition_key=spec.get("partition_key"),
         message_group=spec.get("message_group"),
+        workflow=spec.get("workflow"),
     )
 
 
@@ -310,9 +313,7 @@ def _filters(spec: Any, kind: str | None, report: EntryReport) -> tuple[dict[str
         location = ".".join(str(k) for k in [*report.where, *keys])
         problems = patterns.syntax_problems(pattern, location, top=False)
         for where, message, fix in problems:
-            report.out.add(
-                report.path, where, message, fix, line_of(report.document, [*report.where, *keys])
-            )
+            report.out.add(report.path, where, message, fix, line_of(report.document, [*report.where, *keys]))
             report.count += 1
         if problems or kind is None:
             continue

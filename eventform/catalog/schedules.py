@@ -69,7 +69,7 @@ def build_schedules(path: Path, document: Any, data: dict[str, Any], out: Collec
                     "use off or 1m..24h in whole minutes",
                 )
             )
-        if "event" not in spec and "consumer" not in spec:
+        if "event" not in spec and "consumer" not in spec and "workflow" not in spec:
             problems.append(
                 (
                     location,
@@ -95,6 +95,7 @@ def build_schedules(path: Path, document: Any, data: dict[str, Any], out: Collec
                     event=spec.get("event"),
                     consumer=spec.get("consumer"),
                     payload=spec.get("payload", {}),
+                    workflow=spec.get("workflow"),
                 )
             )
     return tuple(schedules)
@@ -221,6 +222,8 @@ def check_schedule(catalog: Catalog, domain: Domain, schedule: Schedule, documen
     where = ["schedules", schedule.name]
     location = f"schedules.{schedule.name}"
     consumer = next((c for c in domain.consumers if c.name == schedule.consumer), None)
+    if schedule.target_kind == "workflow":  # eventform.catalog.workflows checks it
+        return
     if schedule.target_kind == "queue":
         if consumer is None or (consumer.route is not None and not consumer.route.has_queue):
             out.add(

@@ -184,6 +184,7 @@ def lint(
         consumers = ", ".join(views.receivers(catalog, event)) or "-"
         table.add_row(event.qualified_name, ", ".join(f"v{v.number}" for v in event.versions), channel, consumers)
     console.print(table)
+    views.print_workflows(console, catalog)
     if matrix:
         views.print_matrix(console, catalog)
 

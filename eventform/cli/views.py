@@ -68,7 +68,49 @@ def channels(catalog: Catalog, event) -> list[str]:
         *(["bus"] if "bus" in event.via else []),
         *carried,
         *(["table"] if "table" in event.via else []),
+        *(["workflow task"] if "workflow" in event.via else []),
+        *(f"workflow {w.qualified_name}" for w in catalog_workflows(catalog) if event.qualified_name in w.emits),
     ]
+
+
+def catalog_workflows(catalog: Catalog) -> list:
+    return [w for d in catalog.domains for w in d.workflows]
+
+
+def workflows_json(catalog: Catalog) -> list[dict[str, object]]:
+    from eventform.catalog.workflows import starters
+
+    return [
+        {
+            "workflow": w.qualified_name,
+            "type": w.type,
+            "states": list(w.states),
+            "started_by": starters(catalog, w),
+            "emits": list(w.emits),
+            "tasks": list(w.task_queues),
+            "invokes": list(w.functions),
+        }
+        for w in catalog_workflows(catalog)
+    ]
+
+
+def print_workflows(console: Console, catalog: Catalog) -> None:
+    """The catalog's workflows: what starts them, what they emit, whom they send tasks and invoke."""
+    rows = workflows_json(catalog)
+    if not rows:
+        return
+    table = Table(title=f"Workflows ({len(rows)})")
+    for column in ("workflow", "type", "started by", "emits", "tasks / invokes"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            str(row["workflow"]),
+            str(row["type"]),
+            ", ".join(row["started_by"]) or "-",  # type: ignore[arg-type]
+            ", ".join(row["emits"]) or "-",  # type: ignore[arg-type]
+            ", ".join([*row["tasks"], *row["invokes"]]) or "-",  # type: ignore[misc]
+        )
+    console.print(table)
 
 
 def receivers(catalog: Catalog, event) -> list[str]:
@@ -95,6 +137,7 @@ def catalog_json(catalog: Catalog, environments: list[str]) -> dict[str, object]
             for e in catalog.events
         ],
         "consumers": [c.qualified_name for c in catalog.consumers],
+        "workflows": workflows_json(catalog),
     }
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventform.local import workflow_runner
 from eventform.synthesis import deployment
 from eventform.synthesis.app import PlannedStack, synthesize
 from eventform.synthesis.toolchain import terraform_environment
@@ -147,12 +148,16 @@ def start_server(paths: LocalPaths) -> str:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # survives our Ctrl-C; `down` stops it through the pid file
+            # moto's Step Functions interpreter calls SQS, EventBridge... through its own server at MOTO_PORT
+            env={**os.environ, "MOTO_PORT": str(port)},
         )
     paths.pid.write_text(f"{process.pid}\n")
     paths.endpoint_file.write_text(f"{url}\n")
     try:
         _wait_until_ready(url)
-    except LocalError:
+        # before any stack is applied: moto keeps the state machines of its interpreter in a backend of their own
+        workflow_runner.enable(url)
+    except (LocalError, OSError):
         stop_server(paths)
         raise
     return url

@@ -60,7 +60,7 @@ def target_delivery(
     arn = arn or target.arn
     if arn is None:
         raise ValueError(f"pipe {pipe_name}: its target is named per environment; pass arn=target.arn_in(environment)")
-    if target.kind == "stepfunctions":
+    if target.kind in ("stepfunctions", "workflow"):  # a catalog workflow: pass its ARN in the environment
         states = client("stepfunctions")
         return lambda items: states.start_execution(stateMachineArn=arn, input=json.dumps(items))
     if target.kind == "queue":

@@ -15,7 +15,7 @@ from pathlib import Path
 from eventform.catalog.model import Catalog, Consumer, Target
 from eventform.catalog.naming import Names
 from eventform.catalog.routing import Receiver
-from eventform.local import archive_runner, taps
+from eventform.local import archive_runner, taps, workflow_runner
 from eventform.local.rehearsal import Arrival, DeployedConsumer, Run, connect, run
 from eventform.local.sending import Channels, Sent
 
@@ -235,12 +235,50 @@ def rehearse(root: Path, timeout: float = 120.0) -> tuple[list[Sent], Report]:
     def afterwards() -> None:  # handlers of created objects may read them: removed once they ran
         sent.extend(channels.objects("removed") + channels.schedules())
 
-    result = run(root, timeout=timeout, then=(afterwards,))
+    flows = workflow_runner.Rehearsal(catalog, names, connection.client("stepfunctions"), connection.endpoint, timeout)
+
+    def start_workflows() -> None:  # each input a workflow target's tap got starts the deployed state machine
+        flows.start(
+            [(k, f"{i.event} {i.example}", b) for i in sent for k, bodies in i.observed.items() for b in bodies]
+        )
+
+    steps = (afterwards, start_workflows, *[flows.next_tasks] * workflow_runner.TASK_ROUNDS)
+    result = run(root, timeout=timeout, then=steps)
+    executions = flows.finish()
+    sent.extend(_task_items(catalog, names, executions))
     built = build(catalog, names, sent, result)
+    _judge_executions(built, executions)
     _judge_archives(built, catalog, sent, archive_runner.archived(connection.client("s3"), names, catalog))
     if stale:
         built.notes.append(f"{stale} messages found in target taps before the rehearsal were discarded")
     return sent, built
+
+
+def _task_items(catalog: Catalog, names: Names, executions: list[workflow_runner.Execution]) -> list[Sent]:
+    """Each task message a workflow sent: the task consumer (named by the queue it went to) must handle it."""
+    consumers = {names.queue(c.domain, c.physical_name, False): c for c in catalog.consumers if c.tasks}
+    items = []
+    for execution in executions:
+        for event_type, event_id, queue_url in execution.tasks:
+            consumer = consumers.get(queue_url.rsplit("/", 1)[-1])
+            qualified = (
+                next((q for q in consumer.events if q.endswith(f"/{event_type}")), event_type)
+                if consumer
+                else event_type
+            )
+            expected = {consumer.qualified_name} if consumer else set()
+            items.append(Sent("workflow", qualified, execution.workflow.qualified_name, event_id, expected))
+    return items
+
+
+def _judge_executions(report: Report, executions: list[workflow_runner.Execution]) -> None:
+    for execution in executions:
+        held, outcome = execution.judged
+        line = f"workflow {execution.workflow.qualified_name} started by {execution.started_by}: {outcome}"
+        if held:
+            report.notes.append(line)
+        else:
+            report.failures.append(f"{line}; its execution history on the embedded AWS says where")
 
 
 def _judge_archives(report: Report, catalog: Catalog, sent: list[Sent], found: list[archive_runner.Archived]) -> None:

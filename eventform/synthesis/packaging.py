@@ -31,6 +31,7 @@ RUNTIME_MODULES = (
     "handler.py",
     "objects.py",
     "changes.py",
+    "tasks.py",
     "declared.py",
     "envelope.py",
     "validation.py",

@@ -52,6 +52,7 @@ LOCAL_SERVICES = (
     "ses",
     "secretsmanager",
     "sns",
+    "sfn",
     "sqs",
     "ssm",
     "sts",

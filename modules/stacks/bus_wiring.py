@@ -22,6 +22,7 @@ from modules.rule import EventRule, RuleTarget
 from modules.schedule import ScheduledDelivery, ScheduleGroup
 from modules.stacks import delivery_wiring
 from modules.stacks.base import DomainParts
+from modules.stacks.workflow_wiring import workflow_arn
 
 # What a role-based target may do, per kind.
 TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +31,7 @@ TARGET_ACTIONS: dict[str, tuple[str, ...]] = {
     "firehose": ("firehose:PutRecord", "firehose:PutRecordBatch"),
     "bus": ("events:PutEvents",),
     "api": ("events:InvokeApiDestination",),
+    "workflow": ("states:StartExecution",),
 }
 OBJECTS_SOURCE = "objects"  # rule-name part of a consumer of S3 object events on the default bus
 
@@ -221,6 +223,8 @@ def _role_target(
     key_statements: tuple[Statement, ...] = ()
     if target.stream is not None:  # a catalog stream or delivery stream, by name
         arn, key_statements = delivery_wiring.catalog_target(stack, target)
+    if target.kind == "workflow":  # a workflow of the consumer's domain (modules/stacks/workflow_wiring.py)
+        arn = workflow_arn(stack, consumer.domain, target.workflow or "")
     if target.kind == "api":
         from modules.api_destination import HttpDestination
 
@@ -285,6 +289,8 @@ def build_schedules(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
         kind = schedule.target_kind
         if kind == "bus":
             target_arn, actions = names.bus_arn(domain.name), ("events:PutEvents",)
+        elif kind == "workflow":  # Scheduler starts an execution with the input
+            target_arn, actions = workflow_arn(stack, domain.name, schedule.workflow or ""), ("states:StartExecution",)
         elif kind == "function":  # Scheduler invokes Lambda natively (asynchronously), through the role
             target_arn = names.function_arn(names.function(domain.name, schedule.consumer or ""))
             actions = ("lambda:InvokeFunction",)

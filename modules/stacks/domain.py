@@ -27,7 +27,7 @@ from modules.function import (
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
-from modules.stacks import bus_wiring, delivery_wiring, monitoring, pipe_wiring, stream_wiring
+from modules.stacks import bus_wiring, delivery_wiring, monitoring, pipe_wiring, stream_wiring, workflow_wiring
 from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -93,6 +93,7 @@ class DomainStack(DomainParts):
         buckets = {bucket.name: self._bucket(bucket, tags) for bucket in domain.buckets}
         self.streams = stream_wiring.build_streams(self, domain, tags)
         self.delivery_streams = delivery_wiring.build_delivery_streams(self, domain, buckets, tags)
+        self.workflows = workflow_wiring.build_workflows(self, domain, tags)  # before their starters
         for consumer in domain.consumers:
             self._consumer(consumer, tags)
         for consumer in domain.consumers:  # after the tables' owners: they read their tables' streams
@@ -120,6 +121,9 @@ class DomainStack(DomainParts):
     def _consumer(self, consumer: Consumer, tags: dict[str, str]) -> None:
         if consumer.route is not None:  # subscribes through EventBridge buses
             bus_wiring.build_bus_consumer(self, consumer, tags)
+            return
+        if consumer.tasks:  # via: workflow: workflows' task states send to its queue
+            workflow_wiring.build_task_consumer(self, consumer, tags)
             return
         if consumer.objects is not None:  # a bucket's object events
             self._object_consumer(consumer, tags)

@@ -25,6 +25,7 @@ from modules.pipe import PIPES_SERVICE, EventPipe, ResolvedSource
 from modules.policies import Statement
 from modules.queue import ConsumerQueue
 from modules.stacks.base import DomainParts
+from modules.stacks.workflow_wiring import workflow_arn
 
 UNSCOPED_ACTIONS = frozenset({"dynamodb:ListStreams"})
 
@@ -61,7 +62,12 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         statements.append(
             Statement("InvokeTheEnrichment", "Allow", ("lambda:InvokeFunction",), (enrichment.function.arn,))
         )
-    statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (pipe.target.arn_in(environment),)))
+    target_arn = (
+        workflow_arn(stack, domain.name, pipe.target.workflow or "")
+        if pipe.target.kind == "workflow"
+        else pipe.target.arn_in(environment)
+    )
+    statements.append(Statement("ReachTheTarget", "Allow", pipe.target.actions, (target_arn,)))
     if dlq is not None:
         statements.append(Statement("DeadLetter", "Allow", ("sqs:SendMessage",), (dlq.arn_value,)))
     log_group = names.pipe_log_group(name)
@@ -100,7 +106,7 @@ def _build_pipe(stack: DomainParts, domain: Domain, pipe: Pipe, tags: dict[str, 
         role_arn=role.role.arn,
         source=source,
         enrichment_arn=enrichment.function.arn if enrichment else None,
-        target_arn=pipe.target.arn_in(environment),
+        target_arn=target_arn,
         target_parameters=_target_parameters(pipe),
         log_group_name=log_group,
         log_level=pipe.log_level,
@@ -179,7 +185,7 @@ def _filter_criteria(pipe: Pipe) -> dict[str, Any]:
 
 def _target_parameters(pipe: Pipe) -> dict[str, Any] | None:
     target = pipe.target
-    if target.kind == "stepfunctions":
+    if target.kind in ("stepfunctions", "workflow"):
         return {"step_function_state_machine_parameters": {"invocation_type": target.invocation}}
     if target.kind == "lambda":
         return {"lambda_function_parameters": {"invocation_type": target.invocation}}

@@ -31,7 +31,26 @@ from modules.function import POWERTOOLS_VERSION, RUNTIME
 ROOT = Path(__file__).resolve().parents[2]
 # Where AWS accepts no narrower resource: X-Ray's trace APIs and dynamodb:ListStreams (the Service Authorization
 # Reference lists no resource type for it).
-WILDCARD_RESOURCES_ALLOWED = {"xray:PutTelemetryRecords", "xray:PutTraceSegments", "dynamodb:ListStreams"}
+WILDCARD_RESOURCES_ALLOWED = {
+    "xray:PutTelemetryRecords",
+    "xray:PutTraceSegments",
+    "dynamodb:ListStreams",
+    # a state machine's role delivers its logs (CloudWatch Logs' log delivery APIs take no resource)
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    # a task consumer answers its workflow's tokens: SendTask* has no resource type (the token is the capability)
+    "states:SendTaskFailure",
+    "states:SendTaskHeartbeat",
+    "states:SendTaskSuccess",
+}
 
 
 def test_every_handler_consumer_gets_a_function_with_its_mapping(stack) -> None:

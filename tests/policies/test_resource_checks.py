@@ -95,6 +95,26 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             "starting_position": "LATEST",
         },
     ),
+    "StateMachineLoggedAndTraced": (
+        "aws_sfn_state_machine",
+        {
+            "name": "prod-payments-authorize-payment",
+            "definition": "{}",
+            "role_arn": "${aws_iam_role.role_1A2B.arn}",
+            "logging_configuration": {
+                "level": "ALL",
+                "include_execution_data": False,
+                "log_destination": "${aws_cloudwatch_log_group.logs_3C4D.arn}:*",
+            },
+            "tracing_configuration": {"enabled": True},
+        },
+        {  # logged, but not traced: an execution cannot be followed into its tasks
+            "name": "m",
+            "definition": "{}",
+            "role_arn": "r",
+            "logging_configuration": {"level": "ERROR", "log_destination": "arn:aws:logs:r:1:log-group:g:*"},
+        },
+    ),
     "FirehoseEncryptedWithErrorPrefix": (
         "aws_kinesis_firehose_delivery_stream",
         {
@@ -234,6 +254,17 @@ def test_inline_queue_policies_are_checked_like_policy_resources() -> None:
     assert source.scan_entity_conf({"name": "q", "policy": policy(SNS_SEND, TLS_DENY)}, "aws_sqs_queue") == (
         CheckResult.FAILED
     )
+
+
+def test_a_state_machine_with_logging_off_fails() -> None:
+    check = load("StateMachineLoggedAndTraced")
+    off = {
+        "logging_configuration": {"level": "OFF", "log_destination": "g:*"},
+        "tracing_configuration": {"enabled": True},
+    }
+    assert check.scan_entity_conf(wrap(off), "aws_sfn_state_machine") == CheckResult.FAILED
+    nowhere = {"logging_configuration": {"level": "ALL"}, "tracing_configuration": {"enabled": True}}
+    assert check.scan_entity_conf(wrap(nowhere), "aws_sfn_state_machine") == CheckResult.FAILED
 
 
 @pytest.mark.parametrize(

@@ -221,7 +221,7 @@ def test_the_cli_prints_the_table_sources_and_gaps(project_root: Path) -> None:
     assert "estimated monthly cost, prod (USD)" in result.output
     assert "notifications/send-email" in result.output and "7.89" in result.output
     assert "prices: eu-west-1, as of" in result.output and "https://aws.amazon.com/sqs/pricing/" in result.output
-    assert "not estimated (5):" in result.output
+    assert "not estimated (6):" in result.output  # the workflow target: workflows are not priced yet
     unverified = result.output.split("unverified prices (", 1)[1].split("\n", 1)[0]
     assert unverified.startswith("29 of the 32 used; checked 2026-11-30")  # + the archive's three Firehose prices
     assert "sqs_standard_per_million" in unverified and "kms_key_month" not in unverified

@@ -58,7 +58,7 @@ def site(project: Path) -> Path:
 def test_a_page_per_domain_event_and_consumer(site: Path, project: Path):
     pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.md"))
     catalog, _ = load(project)
-    assert len(pages) == page_count(catalog) == 35
+    assert len(pages) == page_count(catalog) == 38
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*.html")) == [p[:-3] + ".html" for p in pages]
     assert "events/orders/order.created.md" in pages and "consumers/payments/ledger.md" in pages
     assert {"schedules/inventory/nightly-recount.md", "pipes/payments/settle-captures.md"} <= set(pages)
@@ -329,3 +329,13 @@ def test_site_in_headless_chromium(site: Path, project: Path):
     assert "rule prod-billing-dunning-from-billing on prod-billing" in text
     assert SCREENSHOT.stat().st_size > 10_000
     print(f"screenshot of the docs index: {SCREENSHOT}")
+
+
+def test_the_domain_page_shows_its_workflows(site: Path):
+    (page,) = [p for p in site.rglob("*.md") if p.stem == "payments" and "workflow" in p.read_text().lower()]
+    text = page.read_text()
+    assert "## Workflows" in text and "### authorize-payment (STANDARD)" in text
+    assert "rule payments/authorize-orders" in text  # what starts it
+    assert "| RequestAuthorization | Task | EmitAuthorized, AuthorizationFailed |" in text
+    assert "| AuthorizationFailed | Fail | end |" in text
+

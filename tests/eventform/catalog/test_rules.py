@@ -81,10 +81,10 @@ def _items(change):
 
 
 BREAKING = {
-    "removed": (
-        lambda s: s["properties"].pop("currency") and s["required"].remove("currency"),
-        _each("", lambda e: e.pop("currency")),
-        "currency",
+    "removed": (  # a field no catalog target or filter reads (currency feeds the authorize-payment workflow)
+        lambda s: s["properties"].pop("items") and s["required"].remove("items"),
+        _each("", lambda e: e.pop("items")),
+        "items",
         "field removed",
     ),
     "type": (

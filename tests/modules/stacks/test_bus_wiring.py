@@ -44,7 +44,7 @@ def test_each_bus_domain_gets_a_bus_an_archive_and_locators(stack) -> None:
         assert {"bus_arn", "bus_name", "archive_arn"} <= set(configuration.config["output"])
     assert stack("dev-orders").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 7
     assert stack("dev-inventory").only(CloudwatchEventArchive.TF_RESOURCE_TYPE)["retention_days"] == 3
-    assert stack("prod-payments").resources(CloudwatchEventBus.TF_RESOURCE_TYPE) == {}  # no bus: declared
+    assert stack("prod-notifications").resources(CloudwatchEventBus.TF_RESOURCE_TYPE) == {}  # no bus: declared
 
 
 def test_an_archive_keeps_only_what_its_pattern_selects(stack) -> None:
@@ -305,7 +305,8 @@ def test_schema_registry_where_the_environment_enables_it(stack) -> None:
     platform = stack("prod-platform")
     assert platform.only(SchemasRegistry.TF_RESOURCE_TYPE)["name"] == "eventform-prod"
     schemas = {s["name"]: s for s in platform.resources(SchemasSchema.TF_RESOURCE_TYPE).values()}
-    assert "com.example.orders@order.created.v1" in schemas and len(schemas) == 7
+    # payment.authorized travels on the payments bus too
+    assert "com.example.orders@order.created.v1" in schemas and len(schemas) == 8
     for schema in schemas.values():
         assert schema["type"] == "JSONSchemaDraft4"
         Draft4Validator.check_schema(json.loads(schema["content"]))

@@ -163,7 +163,7 @@ def test_one_composite_per_consumer_pages_for_all_its_alarms(alarms, composites,
     catalog, environments = load(project_root, ["prod"])
     prod = environments[0]
     names = Names(env="prod", region=prod.region, account_id=prod.account_id)
-    assert len(composites) == len(catalog.consumers) == 13
+    assert len(composites) == len(catalog.consumers) == 15
     for consumer in catalog.consumers:
         watch = consumer_watch(consumer, prod, names)
         composite = composites[watch.composite]

@@ -46,6 +46,7 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_scheduler_schedule_group", "name"): 64,
     ("aws_pipes_pipe", "name"): 64,
     ("aws_kinesis_stream", "name"): 128,
+    ("aws_sfn_state_machine", "name"): 80,
     ("aws_kinesis_firehose_delivery_stream", "name"): 64,
     ("aws_cloudwatch_log_stream", "name"): 512,
     ("aws_s3_bucket", "bucket"): 63,
@@ -89,6 +90,11 @@ def _rename(project: Path) -> None:
         text = text.replace("\n  order-archive:\n", f"\n  {LONGEST_ARCHIVE}:\n")
         text = text.replace("stream: order-archive}", f"stream: {LONGEST_ARCHIVE}}}")
         path.write_text(text.replace("name: order-activity\n", f"name: {LONGEST_STREAM}\n"))
+    for path in catalog.glob("*/workflows/*.asl.json"):  # placeholders name consumers as <domain>/<consumer>
+        text = path.read_text()
+        for old, new in RENAMED_DOMAINS.items():
+            text = re.sub(rf"(\$\{{(?:consumer|queue):){old}/", rf"\g<1>{new}/", text)
+        path.write_text(text)
 
 
 @pytest.fixture(scope="module")
