@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from eventform.catalog.model import Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
 from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
+from modules.ingestion_watch import ingestion_alarms
 
 OBJECTS_SOURCE = "objects"  # a consumer of a bucket's object events: its rule is on the default bus
 DURATION_NEAR_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: the next slow dependency times invocations out
@@ -394,4 +395,7 @@ def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, na
                 unit="events",
             )
         )
+    for plan in ingestion_alarms(domain, names):  # HTTP endpoints (modules/ingestion_watch.py)
+        metrics = tuple((key, Metric(*metric)) for key, metric in plan["metrics"])
+        plans.append(AlarmPlan(**{**plan, "metrics": metrics}))
     return tuple(plans)

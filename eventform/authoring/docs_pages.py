@@ -25,6 +25,7 @@ from eventform.authoring.channels import (
 )
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
+from eventform.catalog.ingestion import endpoints_of
 from eventform.catalog.model import (
     ApiCallAlert,
     Catalog,
@@ -410,6 +411,7 @@ def _event_page(catalog: Catalog, domain: Domain, event: Event, channels: list[C
         "channels": [c for c in channels if event in c.events],
         "consumers": catalog.receivers_of(event.qualified_name),
         "emitted_by": producers(catalog, event),
+        "endpoints": endpoints_of(catalog, event.qualified_name),
     }
     return Page(event_path(event), f"Event {event.qualified_name}", "event.md.j2", context)
 

@@ -14,6 +14,7 @@ from eventform.catalog import (
     buckets,
     bus_trust,
     identity,
+    ingestion,
     pipe_checks,
     pipes,
     privacy,
@@ -68,6 +69,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     eventbridge.check_catalog(catalog, documents, environments, out)
     buckets.check_catalog(catalog, documents, out)
     streams.check_catalog(catalog, documents, out)
+    ingestion.check_catalog(catalog, documents, environments, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     references.check_catalog(catalog, documents, environments, out)
@@ -152,6 +154,7 @@ def _build_domain(path: Path, document: Any, out: Collector) -> Domain | None:
         buckets=buckets.build_buckets(path, document, data, out),
         pipes=pipes.build_pipes(path, document, data, out),
         streams=streams.build_streams(path, document, data, out),
+        ingestion=ingestion.build_ingestion(path, document, data, out),
     )
 
 

@@ -21,6 +21,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
     ObjectSource,
 )
 from eventform.catalog.external import PiiException, Reference
+from eventform.catalog.ingestion_model import Ingestion
 from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
 # Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
@@ -204,6 +205,7 @@ class Domain:
     buckets: tuple[Bucket, ...] = ()
     pipes: tuple[Pipe, ...] = ()  # EventBridge Pipes (eventform.catalog.pipes)
     streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
+    ingestion: tuple[Ingestion, ...] = ()  # HTTP endpoints onto the bus (eventform.catalog.ingestion)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:

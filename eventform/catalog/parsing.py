@@ -244,7 +244,7 @@ def schema_text(name: str) -> str:
 @cache
 def validator(name: str) -> Draft202012Validator:
     registry: Registry = Registry()
-    for other in ("catalog.schema.json", "environment.schema.json", "streams.schema.json"):
+    for other in ("catalog.schema.json", "environment.schema.json", "streams.schema.json", "ingestion.schema.json"):
         contents = json.loads(schema_text(other))
         registry = registry.with_resource(contents["$id"], Resource.from_contents(contents))
         registry = registry.with_resource(other, Resource.from_contents(contents))

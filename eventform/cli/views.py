@@ -46,7 +46,10 @@ def print_json(value: object) -> None:
 
 
 def channels(catalog: Catalog, event) -> list[str]:
-    """Every way the event travels: its domain's topic and bus, the catalog streams that carry it, a table."""
+    """Every way the event travels: its domain's topic and bus, the catalog streams that carry it, a table, and the
+    HTTP endpoints callers send it in through."""
+    from eventform.catalog.ingestion import endpoints_of
+
     topic = catalog.domain(event.domain).topic
     carried = [
         f"stream {d.name}/{s.name}" for d in catalog.domains for s in d.streams if event.qualified_name in s.events
@@ -56,6 +59,7 @@ def channels(catalog: Catalog, event) -> list[str]:
         *(["bus"] if "bus" in event.via else []),
         *carried,
         *(["table"] if "table" in event.via else []),
+        *(f"http {i.qualified_name}" for i in endpoints_of(catalog, event.qualified_name)),  # callers send it in
     ]
 
 

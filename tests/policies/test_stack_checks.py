@@ -15,7 +15,7 @@ from eventform.catalog.model import Backend, Environment
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 12)]
+RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in (*range(1, 12), 13)]  # 12: another lane
 STACK_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(101, 109)]
 
 
