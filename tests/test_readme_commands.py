@@ -38,6 +38,7 @@ NOT_RUN_HERE = {  # eventform commands that parse here but run elsewhere, and wh
     ("destroy",): "Terraform against an account; tests/eventform/cli/test_deploy.py runs it on the embedded AWS",
     ("local",): "needs the embedded AWS; tests/eventform/local and tests/eventform/cli/test_cdktn_app.py",
     ("dlq",): "needs the embedded AWS; tests/eventform/local",
+    ("providers",): "runs terraform providers lock; tests/eventform/synthesis/test_provider_locks.py",
     ("--install-completion",): "would edit the shell profile; tests/eventform/cli/test_selection.py completes",
 }
 RUN_HERE = {("local", "status")}  # cheap members of a family above

@@ -2,62 +2,32 @@
 
 Every figure is a line item (domain, service, what, quantity, unit price) computed from the catalog's ``volume:``
 declarations, the generated resources (the same alarm and dashboard plan the stacks build) and a price table kept as
-data (``prices/<region>.json``: region, date, source pages, prices and the usage assumptions). What cannot be
-estimated is listed, never dropped: events without ``volume:``, targets outside the catalog (Step Functions, Kinesis,
-Firehose, another account's bus), pipes reading a table.
+data (``prices/<region>.json``, read by ``price_table.py``: region, date, each price's source and verification
+status, the usage assumptions). Each item keeps its price's key, so the estimate can name the unverified prices it
+used. What cannot be estimated is listed, never dropped: events without ``volume:``, targets outside the catalog (Step
+Functions, Kinesis, Firehose, another account's bus), pipes reading a table; what costs nothing is said (``notes``).
+Catalog Kinesis streams are priced through ``cost_services.py``, which also holds the usage of services whose catalog
+sections are still to come.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from eventform.catalog.errors import CatalogError, Problem
-from eventform.catalog.model import Catalog, Consumer, Domain, Environment, Event, Pipe
+from eventform.authoring.cost_services import Line, kinesis_stream
+from eventform.authoring.price_table import PriceTable, price_table
+from eventform.catalog.errors import CatalogError
+from eventform.catalog.model import Catalog, Consumer, Domain, Environment, Event, Pipe, Stream
 from eventform.catalog.naming import Names
 from modules.dashboard import domain_pages, overview_pages
 from modules.observability import ConsumerWatch, consumer_watch, domain_alarms
 
 GIB = 1024**3
 PLATFORM = "platform"
-
-
-@dataclass(frozen=True)
-class PriceTable:
-    region: str
-    as_of: str
-    sources: dict[str, str]
-    prices: dict[str, float]
-    assumptions: dict[str, float]
-
-    def __getitem__(self, key: str) -> float:
-        return self.prices[key]
-
-
-def price_table(region: str) -> PriceTable:
-    """The price table of ``region`` (``eventform/authoring/prices/<region>.json``)."""
-    folder = resources.files("eventform.authoring") / "prices"
-    source = folder / f"{region}.json"
-    if not source.is_file():
-        known = sorted(p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json"))
-        raise CatalogError(
-            [
-                Problem(
-                    file=Path(str(source)),
-                    location="",
-                    message=f"no price table for region {region} (known: {', '.join(known)})",
-                    fix=f"add eventform/authoring/prices/{region}.json with that region's prices (copy eu-west-1.json)",
-                )
-            ]
-        )
-    data = json.loads(source.read_text())
-    return PriceTable(data["region"], data["as_of"], data["sources"], data["prices"], data["assumptions"])
 
 
 @dataclass(frozen=True)
@@ -69,6 +39,7 @@ class Item:
     unit: str
     unit_price: float  # per ``unit``
     consumer: str | None = None
+    price: str = ""  # the price table's key
 
     @property
     def monthly(self) -> float:
@@ -81,6 +52,13 @@ class Estimate:
     prices: PriceTable
     items: list[Item] = field(default_factory=list)
     not_estimated: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is included at no charge, and why
+
+    @property
+    def unverified(self) -> tuple[str, ...]:
+        """The unverified prices (``price_table``'s checks) this estimate used: named under its table."""
+        used = {i.price for i in self.items}
+        return tuple(k for k in self.prices.unverified if k in used)
 
     def total(self, **match: Any) -> float:
         return sum(i.monthly for i in self.items if all(getattr(i, k) == v for k, v in match.items()))
@@ -100,9 +78,19 @@ class _Costing:
         self.month = self.assume["days_per_month"] * 86_400  # seconds
         self.estimate = Estimate(environment.name, prices)
 
-    def add(self, domain: str, service: str, what: str, quantity: float, unit: str, price: float, **extra: Any) -> None:
+    def add(self, domain: str, service: str, what: str, quantity: float, unit: str, price: str, **extra: Any) -> None:
+        """A line item at the price table's ``price`` (a key: the estimate knows which prices it used)."""
         if quantity:
-            self.estimate.items.append(Item(domain, service, what, quantity, unit, price, **extra))
+            self.estimate.items.append(Item(domain, service, what, quantity, unit, self.prices[price], price=price,
+                                            **extra))
+
+    def note(self, text: str) -> None:
+        if text not in self.estimate.notes:
+            self.estimate.notes.append(text)
+
+    def add_lines(self, domain: str, lines: list[Line], **extra: Any) -> None:
+        for line in lines:
+            self.add(domain, line.service, line.what, line.quantity, line.unit, line.price, **extra)
 
     # volumes -------------------------------------------------------------------------------------------------
     def monthly(self, event: Event) -> float:
@@ -124,7 +112,7 @@ class _Costing:
 
     # per domain ----------------------------------------------------------------------------------------------
     def domain(self, domain: Domain) -> None:
-        p, d = self.prices, domain.name
+        d = domain.name
         fifo = bool(domain.topic and domain.topic.fifo)
         for event in domain.events:
             if event.volume is None:
@@ -134,42 +122,42 @@ class _Costing:
             if "topic" in event.via and domain.topic is not None:
                 if fifo:
                     self.add(d, "SNS", f"{event.name}: FIFO publishes", published * self.chunks(event) / 1e6,
-                             "million", p["sns_fifo_publish_per_million"])
+                             "million", "sns_fifo_publish_per_million")
                     self.add(d, "SNS", f"{event.name}: FIFO payload", published * event.volume.size / GIB, "GB",
-                             p["sns_fifo_publish_payload_per_gb"])
+                             "sns_fifo_publish_payload_per_gb")
                 else:
                     self.add(d, "SNS", f"{event.name}: publishes", published * self.chunks(event) / 1e6, "million",
-                             p["sns_publish_per_million"])
+                             "sns_publish_per_million")
                 if self.environment.customer_managed_keys:
                     requests = published * self.assume["sns_kms_requests_per_publish"]
                     self.add(d, "KMS", f"{event.name}: topic encryption", requests / 1e4, "10k requests",
-                             p["kms_requests_per_10000"])
+                             "kms_requests_per_10000")
             if "bus" in event.via and domain.bus is not None:
                 self.add(d, "EventBridge", f"{event.name}: events put", published * self.chunks(event) / 1e6,
-                         "million", p["eventbridge_event_per_million"])
+                         "million", "eventbridge_event_per_million")
                 archived = published * event.volume.size / GIB
-                self.add(d, "EventBridge", f"{event.name}: archived", archived, "GB", p["eventbridge_archive_per_gb"])
+                self.add(d, "EventBridge", f"{event.name}: archived", archived, "GB", "eventbridge_archive_per_gb")
                 days = domain.bus.archive_days_in(self.environment)
                 months = days / self.assume["days_per_month"] if days else self.assume["archive_forever_months"]
                 self.add(d, "EventBridge", f"{event.name}: archive storage", archived * months, "GB-month",
-                         p["eventbridge_archive_storage_per_gb_month"])
+                         "eventbridge_archive_storage_per_gb_month")
         watches = [consumer_watch(c, self.environment, self.names) for c in domain.consumers]
         for watch in watches:
             self.consumer(domain, watch)
         for plan in domain_alarms(self.catalog, domain, self.environment, self.names):
             self.add(d, "CloudWatch", f"alarm {plan.name}", len(plan.metrics), "alarm metric-month",
-                     p["cloudwatch_alarm_metric_month"])
+                     "cloudwatch_alarm_metric_month")
         for schedule in domain.schedules:
             runs = runs_per_day(schedule.expression) * self.assume["days_per_month"]
             self.add(d, "Scheduler", f"{schedule.name}: invocations", runs / 1e6, "million",
-                     p["scheduler_invocation_per_million"])
+                     "scheduler_invocation_per_million")
         for pipe in domain.pipes:
             self.pipe(domain, pipe)
-        for stream in domain.streams:  # shard-hours and PUT payload units: not in the price table yet
-            self.estimate.not_estimated.append(f"{stream.qualified_name}: Kinesis streams are not priced yet")
+        for stream in domain.streams:
+            self.stream(domain, stream)
         if not self.environment.is_local:
             pages = domain_pages(domain, self.environment, self.names, watches)
-            self.add(d, "CloudWatch", "dashboards", len(pages), "dashboard-month", p["cloudwatch_dashboard_month"])
+            self.add(d, "CloudWatch", "dashboards", len(pages), "dashboard-month", "cloudwatch_dashboard_month")
 
     def pipe(self, domain: Domain, pipe: Pipe) -> None:
         source = pipe.source
@@ -179,14 +167,42 @@ class _Costing:
         elif source.kind == "stream" and source.events:
             chunks = sum(self.monthly(e) * self.chunks(e) for e in map(self.catalog.event, source.events))
         else:
-            self.estimate.not_estimated.append(f"{pipe.qualified_name}: a table's stream has no declared volume")
+            self.estimate.not_estimated.append(
+                f"{pipe.qualified_name}: a table's stream has no declared volume (nor are its DynamoDB stream reads "
+                "estimated: free for Lambda only)"
+            )
             return
         self.add(domain.name, "Pipes", f"{pipe.name}: requests (before its filter: an upper bound)", chunks / 1e6,
-                 "million", self.prices["pipes_request_per_million"])
+                 "million", "pipes_request_per_million")
+
+    def stream(self, domain: Domain, stream: Stream) -> None:
+        """A catalog Kinesis stream: every publish of its events is one record (``volume.size`` bytes); each Lambda
+        consumer reading it is one reader (shared throughput: no enhanced fan-out)."""
+        events = [self.catalog.event(q) for q in stream.events]
+        silent = [e.qualified_name for e in events if e.volume is None]
+        if silent:
+            self.estimate.not_estimated.append(
+                f"{stream.qualified_name}: records of {', '.join(silent)} (no volume: declared)"
+            )
+        writes = [(self.monthly(e), e.volume.size) for e in events if e.volume is not None]
+        sources = [c.stream for c in self.catalog.consumers if c.stream is not None and c.stream.kind == "kinesis"]
+        readers = [s for s in sources if s.qualified_stream == stream.qualified_name]
+        hours = self.assume["days_per_month"] * 24
+        self.note("Kinesis readers share each shard's read throughput (no enhanced fan-out): no fan-out charges")
+        if stream.mode == "provisioned":
+            self.note("Kinesis provisioned streams: reads are included in the shard-hour")
+        self.add_lines(domain.name, kinesis_stream(
+            stream.name, mode=stream.mode, shards=stream.shards, retention_hours=stream.retention_hours,
+            writes=writes, readers=len(readers), hours=hours,
+        ))
+        if self.environment.customer_managed_keys:  # the writer's and each reader's data key, renewed every 5 minutes
+            requests = (1 + len(readers)) * self.month / self.assume["kinesis_kms_data_key_seconds"]
+            self.add(domain.name, "KMS", f"{stream.name}: stream encryption", requests / 1e4, "10k requests",
+                     "kms_requests_per_10000")
 
     # per consumer --------------------------------------------------------------------------------------------
     def consumer(self, domain: Domain, watch: ConsumerWatch) -> None:
-        p, a, d = self.prices, self.assume, domain.name
+        a, d = self.assume, domain.name
         consumer = watch.consumer
         who = {"consumer": consumer.qualified_name}
         messages, chunks, size = self.deliveries(consumer)
@@ -195,7 +211,7 @@ class _Costing:
         batch = self.batch(consumer, messages)
         if watch.queue is not None:
             fifo = watch.queue.endswith(".fifo")
-            price = p["sqs_fifo_per_million"] if fifo else p["sqs_standard_per_million"]
+            price = "sqs_fifo_per_million" if fifo else "sqs_standard_per_million"
             pollers = a["sqs_lambda_pollers"] if watch.function else a["sqs_other_pollers"]
             floor = pollers * self.month / a["sqs_long_poll_seconds"]  # empty long polls of an idle queue
             receives = max(chunks / batch, floor)
@@ -204,55 +220,60 @@ class _Costing:
             self.add(d, "SQS", f"{consumer.name}: deletes", chunks / batch / 1e6, "million", price, **who)
             if fifo and consumer.route is None:
                 self.add(d, "SNS", f"{consumer.name}: FIFO deliveries", messages / 1e6, "million",
-                         p["sns_fifo_delivery_per_million"], **who)
+                         "sns_fifo_delivery_per_million", **who)
                 self.add(d, "SNS", f"{consumer.name}: FIFO delivery payload", size / GIB, "GB",
-                         p["sns_fifo_delivery_payload_per_gb"], **who)
+                         "sns_fifo_delivery_payload_per_gb", **who)
             if self.environment.customer_managed_keys:
                 requests = 2 * self.month / a["sqs_kms_data_key_reuse_seconds"]  # GenerateDataKey + Decrypt
                 self.add(d, "KMS", f"{consumer.name}: queue encryption", requests / 1e4, "10k requests",
-                         p["kms_requests_per_10000"], **who)
+                         "kms_requests_per_10000", **who)
         if consumer.route is not None:
             for target in consumer.route.targets:
                 if target.kind == "api":
                     self.add(d, "EventBridge", f"{consumer.name}: API destination {target.name}", messages / 1e6,
-                             "million", p["eventbridge_api_destination_per_million"], **who)
+                             "million", "eventbridge_api_destination_per_million", **who)
                 elif target.kind == "bus":
                     self.add(d, "EventBridge", f"{consumer.name}: events sent to bus {target.name}", chunks / 1e6,
-                             "million", p["eventbridge_event_per_million"], **who)
+                             "million", "eventbridge_event_per_million", **who)
                 elif target.kind not in ("queue", "lambda"):
                     self.estimate.not_estimated.append(
                         f"{consumer.qualified_name}: target {target.name} ({target.kind}) is outside the catalog"
                     )
+        if consumer.stream is not None and consumer.stream.kind == "table":  # Lambda polls each shard 4 times a second
+            polls = self.assume["dynamodb_stream_polls_per_second"] * self.month
+            self.add(d, "DynamoDB", f"{consumer.name}: reads of its table's stream (free for Lambda)", polls / 1e6,
+                     "million GetRecords", "dynamodb_stream_read_by_lambda_per_million", **who)
+            self.note("DynamoDB stream reads by Lambda (table consumers) are free: AWS's DynamoDB developer guide")
         if watch.function is not None:
             settings = consumer.function
             invocations = messages / batch
             seconds = (settings.typical_duration_ms or a["lambda_typical_duration_ms"]) / 1000
             self.add(d, "Lambda", f"{consumer.name}: requests", invocations / 1e6, "million",
-                     p["lambda_request_per_million"], **who)
+                     "lambda_request_per_million", **who)
             self.add(d, "Lambda", f"{consumer.name}: compute", messages * seconds * settings.memory / 1024,
-                     "GB-second", p["lambda_gb_second"], **who)
+                     "GB-second", "lambda_gb_second", **who)
             logged = invocations * a["lambda_platform_log_bytes_per_invocation"] + messages * a[
                 "handler_log_bytes_per_message"
             ]
             self.add(d, "CloudWatch", f"{consumer.name}: log ingestion", logged / GIB, "GB",
-                     p["cloudwatch_logs_ingestion_per_gb"], **who)
+                     "cloudwatch_logs_ingestion_per_gb", **who)
             kept = logged / GIB * self.environment.log_retention_days / a["days_per_month"]
             self.add(d, "CloudWatch", f"{consumer.name}: log storage", kept, "GB-month",
-                     p["cloudwatch_logs_storage_per_gb_month"], **who)
+                     "cloudwatch_logs_storage_per_gb_month", **who)
             self.add(d, "X-Ray", f"{consumer.name}: traces", invocations * a["xray_sampled_share"] / 1e6, "million",
-                     p["xray_trace_per_million"], **who)
+                     "xray_trace_per_million", **who)
             self.add(d, "DynamoDB", f"{consumer.name}: idempotency records",
                      messages * a["idempotency_writes_per_message"] / 1e6, "million writes",
-                     p["dynamodb_write_request_per_million"], **who)
+                     "dynamodb_write_request_per_million", **who)
         if not self.environment.is_local:
             metrics = sum(len(plan.metrics) for plan in watch.alarms)
             self.add(d, "CloudWatch", f"{consumer.name}: alarms", metrics, "alarm metric-month",
-                     p["cloudwatch_alarm_metric_month"], **who)
+                     "cloudwatch_alarm_metric_month", **who)
             self.add(d, "CloudWatch", f"{consumer.name}: composite alarm", 1, "alarm-month",
-                     p["cloudwatch_composite_alarm_month"], **who)
+                     "cloudwatch_composite_alarm_month", **who)
         else:
             self.add(d, "CloudWatch", f"{consumer.name}: alarms", len(watch.dlqs) + (1 if watch.queue else 0),
-                     "alarm metric-month", p["cloudwatch_alarm_metric_month"], **who)
+                     "alarm metric-month", "cloudwatch_alarm_metric_month", **who)
 
     def batch(self, consumer: Consumer, messages: float) -> float:
         """Messages per Lambda invocation / SQS receive: what arrives within the batching window (at least one
@@ -267,10 +288,9 @@ class _Costing:
         return max(1.0, min(float(consumer.function.batch_size), 10.0, rate * window))
 
     def platform(self) -> None:
-        p = self.prices
         if self.environment.customer_managed_keys:
             keys = len(self.catalog.domains) + 2  # each domain's, the alarm topic's, the idempotency table's
-            self.add(PLATFORM, "KMS", "customer-managed keys", keys, "key-month", p["kms_key_month"])
+            self.add(PLATFORM, "KMS", "customer-managed keys", keys, "key-month", "kms_key_month")
         if not self.environment.is_local:
             domains = []
             for domain in self.catalog.domains:
@@ -278,7 +298,7 @@ class _Costing:
                 domains.append((domain, watches, len(domain_pages(domain, self.environment, self.names, watches))))
             pages = overview_pages(self.environment, domains)
             self.add(PLATFORM, "CloudWatch", "overview dashboards", len(pages), "dashboard-month",
-                     p["cloudwatch_dashboard_month"])
+                     "cloudwatch_dashboard_month")
 
 
 CRON = re.compile(r"^cron\((?P<fields>[^)]*)\)$")

@@ -23,6 +23,7 @@ from eventform.authoring.channels import (
     example_rows,
     where,
 )
+from eventform.authoring.cost_docs import COST_PATH, cost_context
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
 from eventform.catalog.ingestion import endpoints_of
@@ -505,6 +506,7 @@ def pages(catalog: Catalog, environments: tuple[Environment, ...]) -> list[Page]
                     api_call_path(domain, alert), f"API-call rule {domain.name}/{alert.name}", "api_call.md.j2", context
                 )
             )
+    result.append(Page(COST_PATH, "Estimated monthly cost", "cost.md.j2", cost_context(catalog, environments)))
     return result
 
 

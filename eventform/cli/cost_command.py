@@ -66,6 +66,16 @@ def print_estimate(result, *, by_consumer: bool = False) -> None:
     console.print(f"prices: {prices.region}, as of {prices.as_of}, without free tiers; sources:", markup=False)
     for service, url in sorted(prices.sources.items()):
         console.print(f"  {service}: {url}", markup=False)
+    unverified = result.unverified
+    used = len({i.price for i in result.items})
+    console.print(
+        f"unverified prices ({len(unverified)} of the {used} used; checked {prices.checked_on or 'never'} against "
+        f"stored copies of their pages, which did not confirm the {prices.region} figure): "
+        f"{', '.join(unverified) or 'none'}",
+        markup=False,
+    )
+    for line in result.notes:
+        console.print(f"included: {line}", markup=False)
     assumed = ", ".join(f"{k}={v:g}" for k, v in sorted(prices.assumptions.items()))
     console.print(f"assumptions: {assumed}; filters and patterns not applied (an upper bound)", markup=False)
     if result.not_estimated:

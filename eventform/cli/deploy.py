@@ -1,22 +1,20 @@
 """``eventform deploy`` and ``eventform destroy``: one environment's stacks with plain Terraform, in dependency order.
 
-Per stack, in deploy waves (platform first, then each stack after the stacks it depends on; destroy in the reverse
-order): ``terraform init``, ``terraform plan -out`` (``-destroy`` for destroy), the plan's summary (to add, change,
-destroy), a confirmation unless ``--auto-approve``, then ``terraform apply`` of exactly that plan. The first
-failure stops the run: the stacks after it are reported as not run, and the command exits 1 with the failed step's
-output. A later stack is planned only once the stacks before it exist, because plans read earlier stacks' resources
-(keys, parameters) through data sources.
+The steps are :mod:`eventform.synthesis.deployment`'s, the same that ``eventform local up`` runs: ``terraform init``
+of every stack, then per stack once the stacks it depends on are done (platform first; destroy in the reverse
+order) ``terraform plan -out`` (``-destroy`` for destroy), the plan's summary (to add, change, destroy), a
+confirmation unless ``--auto-approve``, and ``terraform apply`` of exactly that plan. Asking, one stack at a time;
+with ``--auto-approve``, every stack whose prerequisites are done at once. The first failure stops the run: stacks
+not started are reported as not run, and the command exits 1 with the failed step's output. A later stack is
+planned only once the stacks before it exist, because plans read earlier stacks' resources (keys, parameters)
+through data sources.
 
 Local stacks run with the embedded AWS's test credentials and none of the developer's ``AWS_*`` variables.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -27,47 +25,11 @@ from rich.table import Table
 from eventform.catalog.errors import CatalogError, Problem
 from eventform.cli import cdktn_app, selection, views
 from eventform.cli.authoring import RootOption, project_root
+from eventform.synthesis import provider_locks
+from eventform.synthesis.deployment import Deployment, Plan, StackResult, Terraform, first_failure
 
-PLAN_FILE = "eventform.tfplan"
 console = Console(emoji=False)
 errors = Console(stderr=True, emoji=False)
-
-
-@dataclass(frozen=True)
-class Plan:
-    add: int = 0
-    change: int = 0
-    destroy: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return not (self.add or self.change or self.destroy)
-
-    def __str__(self) -> str:
-        return "no changes" if self.empty else f"+{self.add} ~{self.change} -{self.destroy}"
-
-
-@dataclass(frozen=True)
-class StackResult:
-    stack: str
-    outcome: str  # applied | destroyed | unchanged | declined | failed | not run
-    plan: Plan | None = None
-    seconds: float = 0.0
-    output: str = ""  # the failed step's output
-
-
-Terraform = Callable[[Path, list[str]], subprocess.CompletedProcess[str]]
-
-
-def plan_of(show: dict) -> Plan:
-    """To add, change and destroy, from ``terraform show -json <plan>`` (a replacement counts as both)."""
-    add = change = destroy = 0
-    for resource in show.get("resource_changes", []):
-        actions = resource.get("change", {}).get("actions", [])
-        add += "create" in actions
-        destroy += "delete" in actions
-        change += actions == ["update"]
-    return Plan(add, change, destroy)
 
 
 def terraform_runner(env: dict[str, str]) -> Terraform:
@@ -79,65 +41,17 @@ def terraform_runner(env: dict[str, str]) -> Terraform:
     return run
 
 
-def run_stacks(
-    stacks_dir: Path,
-    order: list[str],
-    terraform: Terraform,
-    destroy: bool = False,
-    confirm: Callable[[str, Plan], bool] = lambda _stack, _plan: True,
-    progress: Callable[[str], None] = lambda _: None,
-) -> list[StackResult]:
-    """Init, plan, confirm and apply each stack of ``order`` in turn; stop at the first failure or refusal."""
-    results: list[StackResult] = []
-    for index, stack in enumerate(order):
-        result = _one_stack(stacks_dir / stack, stack, terraform, destroy, confirm, progress)
-        results.append(result)
-        if result.outcome in ("failed", "declined"):
-            results += [StackResult(name, "not run") for name in order[index + 1 :]]
-            break
-    return results
+def stack_prerequisites(project: Path, env: str, stacks: list[str] | None) -> dict[str, set[str]]:
+    """The environment's stacks (or the chosen ones), each with the chosen stacks it waits for: its domain
+    dependencies and, for a domain stack, the platform stack (the deploy waves `eventform synth` prints)."""
+    from eventform.catalog.loader import load
+    from eventform.synthesis.app import plan_stacks
 
-
-def _one_stack(
-    stack_dir: Path,
-    stack: str,
-    terraform: Terraform,
-    destroy: bool,
-    confirm: Callable[[str, Plan], bool],
-    progress: Callable[[str], None],
-) -> StackResult:
-    started = time.perf_counter()
-    plan_path = stack_dir / PLAN_FILE
-
-    def failed(step: str, done: subprocess.CompletedProcess[str], plan: Plan | None = None) -> StackResult:
-        return StackResult(
-            stack, "failed", plan, time.perf_counter() - started, f"terraform {step}: {done.stdout[-2000:]}"
-            f"{done.stderr[-4000:]}"
-        )  # fmt: skip
-
-    progress(f"{stack}: terraform init")
-    done = terraform(stack_dir, ["init"])
-    if done.returncode != 0:
-        return failed("init", done)
-    progress(f"{stack}: terraform plan{' -destroy' if destroy else ''}")
-    done = terraform(stack_dir, ["plan", f"-out={PLAN_FILE}", "-detailed-exitcode", *(["-destroy"] if destroy else [])])
-    if done.returncode not in (0, 2):
-        return failed("plan", done)
-    try:
-        shown = terraform(stack_dir, ["show", "-json", PLAN_FILE])
-        plan = plan_of(json.loads(shown.stdout)) if shown.returncode == 0 else Plan()
-        if done.returncode == 0 or plan.empty:
-            return StackResult(stack, "unchanged", plan, time.perf_counter() - started)
-        progress(f"{stack}: {plan}")
-        if not confirm(stack, plan):
-            return StackResult(stack, "declined", plan, time.perf_counter() - started)
-        progress(f"{stack}: terraform apply")
-        done = terraform(stack_dir, ["apply", PLAN_FILE])
-        if done.returncode != 0:
-            return failed("apply", done, plan)
-    finally:
-        plan_path.unlink(missing_ok=True)
-    return StackResult(stack, "destroyed" if destroy else "applied", plan, time.perf_counter() - started)
+    catalog, environments = load(project, [env])
+    planned = plan_stacks(catalog, environments)
+    chosen = {s.name for s in planned if not stacks or s.name in stacks}
+    platform = {s.name for s in planned if s.domain is None}
+    return {s.name: ({*s.depends_on, *(platform if s.domain else ())}) & chosen for s in planned if s.name in chosen}
 
 
 def stack_order(project: Path, env: str, stacks: list[str] | None, destroy: bool) -> list[str]:
@@ -166,7 +80,7 @@ def _print(results: list[StackResult], title: str) -> None:
     for column in ("stack", "plan", "result", "seconds"):
         table.add_column(column, overflow="fold")
     for result in results:
-        style = "red" if result.outcome in ("failed", "declined") else ""
+        style = "red" if result.stopped_the_run else ""
         outcome = f"[{style}]{result.outcome}[/]" if style else result.outcome
         table.add_row(result.stack, str(result.plan or "-"), outcome, f"{result.seconds:.1f}")
     console.print(table)
@@ -219,19 +133,30 @@ def _run(env: str, stack: list[str] | None, auto_approve: bool, synth: bool, roo
         )
         raise typer.Exit(1)
 
+    if not provider_locks.lock_path(project, env).is_file():  # said where the verdict is printed, never skipped
+        errors.print(
+            f"eventform {verb}: providers not pinned: environments/{env}.terraform.lock.hcl does not exist, so "
+            f"`terraform init` takes any hashicorp/aws build that {env}'s provider_version accepts; fix: run "
+            f"`eventform providers lock --env {env}` and commit the file",
+            markup=False,
+            soft_wrap=True,
+        )
+
     def confirm(name: str, plan: Plan) -> bool:
         return auto_approve or typer.confirm(f"{verb} {name}: {plan}. Apply this plan?", default=False)
 
-    results = run_stacks(
-        stacks_dir,
-        order,
-        terraform_runner(_environment(project, env)),
-        destroy,
-        confirm,
-        lambda line: errors.print(line, markup=False, highlight=False),
-    )
-    _print(results, f"eventform {verb} --env {env}: {selection.plural(len(order), 'stack')} in order")
-    bad = next((r for r in results if r.outcome in ("failed", "declined")), None)
+    results = Deployment(
+        stacks_dir=stacks_dir,
+        prerequisites=stack_prerequisites(project, env, stack),
+        terraform=terraform_runner(_environment(project, env)),
+        destroy=destroy,
+        # Unattended, every stack whose prerequisites are done runs at once; asking, one plan at a time.
+        workers=len(order) if auto_approve else 1,
+        confirm=confirm,
+        progress=lambda line: errors.print(line, markup=False, highlight=False),
+    ).run()
+    _print(results, f"eventform {verb} --env {env}: {selection.plural(len(order), 'stack')}")
+    bad = first_failure(results)
     if bad is not None:
         if bad.output:
             errors.print(f"--- {bad.stack}\n{bad.output}", markup=False, soft_wrap=True)
@@ -275,4 +200,4 @@ def register(app: typer.Typer) -> None:
     app.command("destroy")(destroy)
 
 
-__all__ = ["Plan", "StackResult", "plan_of", "register", "run_stacks", "stack_order"]
+__all__ = ["register", "stack_order", "stack_prerequisites", "terraform_runner"]

@@ -18,6 +18,7 @@ from eventform.cli import authoring as cli_authoring
 from eventform.cli import boundary, cdktn_app, cost_command, selection, views
 from eventform.cli import deploy as cli_deploy
 from eventform.cli import local_commands as cli_local
+from eventform.cli import providers as cli_providers
 from eventform.cli.authoring import RootOption
 from eventform.cli.authoring import project_root as _root
 from eventform.synthesis import toolchain
@@ -321,6 +322,7 @@ cli_local.register(app)  # local, dlq (eventform/cli/local_commands.py)
 cli_authoring.register(app)  # add, docs, diff, export (eventform/cli/authoring.py)
 cost_command.register(app)  # cost (eventform/cli/cost_command.py)
 cli_deploy.register(app)  # deploy, destroy (eventform/cli/deploy.py)
+cli_providers.register(app)  # providers lock (eventform/cli/providers.py)
 
 if __name__ == "__main__":
     main()

@@ -18,14 +18,15 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventform.synthesis import deployment
 from eventform.synthesis.app import PlannedStack, synthesize
-from eventform.synthesis.toolchain import first_then_parallel, terraform_environment
+from eventform.synthesis.toolchain import terraform_environment
 
 LOCAL_ENV = "local"
+EARLY_TYPES = ("aws_cloudwatch_event_bus", "aws_sns_topic", "aws_sqs_queue")  # created first, every stack at once
 PARALLELISM = 64  # resource operations in flight per terraform process (mostly SQS propagation waits, not CPU)
 STATE_DIR = Path(".eventform") / "local"
 # moto accepts any credentials; these are placeholders, not secrets.
@@ -238,9 +239,11 @@ def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.Complete
     """One terraform command in its own process group (so that an interrupt reaches it through
     :func:`stop_children`, and `down` can stop it if eventform itself was killed), recorded while it runs."""
     env = local_terraform_environment(paths.root)
-    command = ["terraform", f"-chdir={paths.stack_dir(stack)}", *args, "-input=false", "-no-color"]
+    flags = [] if args[0] == "show" else ["-input=false", "-no-color"]
     if args[0] in ("apply", "destroy", "plan"):  # the provider sleeps ~25 s per SQS queue: let all of them wait
-        command.append(f"-parallelism={PARALLELISM}")  # at once instead of 10 at a time (Terraform's default)
+        flags.append(f"-parallelism={PARALLELISM}")  # at once instead of 10 at a time (Terraform's default)
+    # Options before the positional arguments (a plan file): Terraform stops reading options at the first one.
+    command = ["terraform", f"-chdir={paths.stack_dir(stack)}", args[0], *flags, *args[1:]]
     process = subprocess.Popen(
         command,
         env=env,
@@ -265,14 +268,13 @@ _ALIAS_CREATED_TWICE = re.compile(
 )
 
 
-def _run(paths: LocalPaths, stack: str, *args: str) -> float:
+def _run(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``).
 
     One recovery, for applies: the AWS SDK retries a request whose response it did not get (a reset connection or
     an HTTP 5xx from the embedded AWS under load), and when the first CreateAlias had in fact succeeded the retry
     answers AlreadyExistsException on a fresh server (no other stack creates that alias). The alias is then ours:
     it is imported into the state and the apply runs again, once, saying so in the log."""
-    started = time.perf_counter()
     result = _terraform(paths, stack, *args)
     output = result.stdout + result.stderr
     created_twice = _ALIAS_CREATED_TWICE.findall(output) if args[0] == "apply" and result.returncode else []
@@ -280,20 +282,21 @@ def _run(paths: LocalPaths, stack: str, *args: str) -> float:
         imported = _terraform(paths, stack, "import", address, alias)
         output += f"\n--- {address} existed after the SDK's retry: imported ({imported.returncode}) ---\n"
         output += imported.stdout + imported.stderr
-    if created_twice:
-        result = _terraform(paths, stack, *args)
+    if created_twice:  # the same apply again (its targets too); a saved plan is spent, so then a fresh one
+        again = ("apply", "-auto-approve") if any(a.endswith(".tfplan") for a in args) else args
+        result = _terraform(paths, stack, *again)
         output += "\n--- apply again ---\n" + result.stdout + result.stderr
-    paths.command_log(stack, args[0]).write_text(output)
-    if result.returncode != 0:
-        raise LocalError(f"terraform {args[0]} failed for {stack}:\n{result.stdout[-2000:]}{result.stderr[-4000:]}")
-    return time.perf_counter() - started
+    if args[0] != "show":  # the early, targeted plan and apply (see apply_in_dependency_order) have their own logs
+        early = any(a.startswith("-target=") or a.endswith(deployment.FIRST_PLAN_FILE) for a in args)
+        paths.command_log(stack, f"{args[0]}-first" if early else args[0]).write_text(output)
+    return result
 
 
 @dataclass(frozen=True)
 class UpResult:
     endpoint: str
     order: list[str]  # stacks in the order their apply finished
-    seconds: dict[str, float]  # apply time per stack
+    seconds: dict[str, float]  # plan and apply time per stack
     outputs: dict[str, dict[str, str]]
     total_seconds: float
 
@@ -301,139 +304,41 @@ class UpResult:
 Progress = Callable[[str], None]
 
 
-def _in_dependency_waves(
-    prerequisites: dict[str, set[str]],
-    action: Callable[[str], float],
-    started: Callable[[str], None],
-    finished: Callable[[str, float], None],
-    abort: Callable[[], object] = lambda: None,
-) -> dict[str, float]:
-    """Start each item once its prerequisites are done; everything ready at the same time runs in parallel.
-    ``abort`` stops what runs when the waiting itself is interrupted.
-
-    After the first failure nothing new starts; the items already running are waited for (their outcome is
-    recorded), then the first failure is raised."""
-    waiting = dict(prerequisites)
-    done: dict[str, float] = {}
-    failures: list[BaseException] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(waiting))) as pool:
-        running: dict[Future[float], str] = {}
-
-        def launch() -> None:
-            for name, needs in sorted(waiting.items()):
-                if needs <= done.keys() and not failures:
-                    started(name)
-                    running[pool.submit(action, name)] = name
-                    del waiting[name]
-
-        try:
-            launch()
-            while running:
-                completed, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in completed:
-                    name = running.pop(future)
-                    error = future.exception()
-                    if error is not None:
-                        failures.append(error)
-                        continue
-                    done[name] = future.result()
-                    finished(name, done[name])
-                launch()
-        except BaseException:  # Ctrl-C or a signal: stop the children now, or leaving the pool would wait for them
-            abort()
-            raise
-        if failures:
-            raise failures[0]
-        if waiting:
-            raise LocalError(f"stack dependencies form a cycle: {', '.join(sorted(waiting))}")
-    return done
-
-
 def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], progress: Progress) -> dict[str, float]:
-    """Start each stack's apply as soon as the stacks it depends on are applied, all others in parallel.
+    """``eventform deploy``'s path (:mod:`eventform.synthesis.deployment`) with every plan approved: each stack
+    starts as soon as the stacks it depends on are applied, all others in parallel.
 
-    The provider waits ~25 s per SQS resource for attribute propagation; overlapping those waits across stacks is
-    what keeps ``local up`` near the floor of the longest chain of such waits.
+    The provider waits ~25 s per SQS queue for attribute propagation. So every stack first creates its queues,
+    topics and buses (a targeted plan and apply, all stacks at once: none of them refers to another stack), and the
+    whole stacks follow in dependency order: the propagation waits overlap across stacks instead of adding up along
+    the chain of subscriptions. Every stack is recorded in the journal before its first plan, so `down` finds it
+    whatever happens next.
     """
     names = {s.name for s in stacks}
     prerequisites = {s.name: {d for d in s.depends_on if d in names} for s in stacks}
     _write_dependencies(paths, prerequisites)
-    cyclic = _on_a_cycle(prerequisites)
-    if cyclic:
-        # Domains that consume each other's events: no order works, so their topics (what a subscription needs
-        # to exist) are created first, then the whole stacks apply in parallel.
-        progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating their topics first")
-
-        _write_deployed(paths, sorted(set(deployed_stacks(paths)) | cyclic))
-
-        def topics_first(name: str) -> float:
-            return _run(paths, name, "apply", "-auto-approve", *_topic_targets(paths, name))
-
-        with ThreadPoolExecutor(max_workers=len(cyclic)) as pool:
-            list(pool.map(topics_first, sorted(cyclic)))
-        prerequisites = {n: needs - cyclic if n in cyclic else needs for n, needs in prerequisites.items()}
     journal: list[str] = list(deployed_stacks(paths))
 
-    def started(name: str) -> None:  # recorded before its apply starts: `down` knows it whatever happens next
+    def started(name: str) -> None:
         if name not in journal:
             journal.append(name)
             _write_deployed(paths, journal)
-        progress(f"applying {name}")
 
-    return _in_dependency_waves(
-        prerequisites,
-        lambda name: _run(paths, name, "apply", "-auto-approve"),
-        started,
-        lambda name, seconds: progress(f"  {name} applied in {seconds:.1f}s"),
-        lambda: stop_children(paths),
-    )
-
-
-def _on_a_cycle(prerequisites: dict[str, set[str]]) -> set[str]:
-    """The stacks that (indirectly) depend on themselves."""
-
-    def reachable(start: str) -> set[str]:
-        seen: set[str] = set()
-        todo = list(prerequisites.get(start, ()))
-        while todo:
-            name = todo.pop()
-            if name not in seen:
-                seen.add(name)
-                todo.extend(prerequisites.get(name, ()))
-        return seen
-
-    return {name for name in prerequisites if name in reachable(name)}
-
-
-def _topic_targets(paths: LocalPaths, stack: str) -> list[str]:
-    config = json.loads((paths.stack_dir(stack) / "cdk.tf.json").read_text())
-    return [f"-target=aws_sns_topic.{key}" for key in sorted(config.get("resource", {}).get("aws_sns_topic", {}))]
-
-
-def destroy_in_reverse_dependency_order(paths: LocalPaths, stacks: list[str], progress: Progress) -> None:
-    """Destroy a stack once every stack that depends on it is destroyed; independent stacks in parallel."""
-    dependencies = _read_dependencies(paths)
-    dependents = {s: {o for o in stacks if s in dependencies.get(o, set())} for s in stacks}
-    cyclic = _on_a_cycle(dependents)  # domains consuming each other's events: SNS deletes a subscribed topic anyway
-    dependents = {s: needs - cyclic if s in cyclic else needs for s, needs in dependents.items()}
-
-    def destroy(name: str) -> float:
-        started = time.perf_counter()
-        if paths.stack_dir(name).is_dir():
-            # No refresh: the state is the embedded AWS's only record, and reading every resource back costs minutes.
-            result = _terraform(paths, name, "destroy", "-auto-approve", "-refresh=false")
-            paths.command_log(name, "destroy").write_text(result.stdout + result.stderr)
-            if result.returncode != 0:  # keep going: the server is stopped anyway, and with it everything
-                progress(f"  destroy of {name} failed (the server is being stopped anyway):\n{result.stderr[-1000:]}")
-        return time.perf_counter() - started
-
-    _in_dependency_waves(
-        dependents,
-        destroy,
-        lambda name: None,
-        lambda name, seconds: progress(f"  {name} destroyed in {seconds:.1f}s"),
-        lambda: stop_children(paths),
-    )
+    results = deployment.Deployment(
+        stacks_dir=paths.outdir / "stacks",
+        prerequisites=prerequisites,
+        terraform=lambda stack_dir, args: _run(paths, stack_dir.name, *args),
+        workers=max(1, len(stacks)),
+        progress=progress,
+        started=started,
+        first=EARLY_TYPES,
+        saved_plans=False,
+        abort=lambda: stop_children(paths),
+    ).run()
+    failed = deployment.first_failure(results)
+    if failed is not None:
+        raise LocalError(f"{failed.stack} failed: {failed.output}")
+    return {r.stack: r.seconds for r in results}
 
 
 class Interrupted(LocalError):
@@ -472,9 +377,8 @@ def _up(root: Path, progress: Progress) -> UpResult:
     try:
         synthesized = synthesize(root, paths.outdir, environments=[LOCAL_ENV], local_endpoint=url)
         names = [s.name for s in synthesized.stacks]
-        progress(f"synthesized {len(names)} local stacks; terraform init (parallel)")
+        progress(f"synthesized {len(names)} local stacks")
         _write_deployed(paths, [])
-        first_then_parallel(names, lambda name: _run(paths, name, "init"), workers=len(names))
         seconds = apply_in_dependency_order(paths, synthesized.stacks, progress)
         return UpResult(
             endpoint=url,
@@ -557,8 +461,12 @@ def _stacks_with_state(paths: LocalPaths) -> list[str]:
 
 
 def down(root: Path, progress: Progress = lambda _: None) -> bool:
-    """Stop what `up` left running, destroy every stack that has state (reverse order), stop the server, and
-    remove every local state, backup and lock file. Safe to run twice."""
+    """Stop what `up` left running and the server, and remove every local state, backup and lock file. Safe to
+    run twice.
+
+    Nothing is destroyed first: the embedded AWS keeps every resource in memory, so stopping it removes them all,
+    and a `terraform destroy` of each stack would only spend a minute or two (``eventform destroy --env local``
+    runs the destroy path against the embedded AWS when that is what is wanted)."""
     with _interruptible():
         return _down(LocalPaths(root), progress)
 
@@ -570,15 +478,9 @@ def _down(paths: LocalPaths, progress: Progress) -> bool:
         progress(f"stopped terraform left running by an earlier command: {', '.join(sorted(orphans))}")
         did_something = True
     stacks = sorted(set(deployed_stacks(paths)) | set(_stacks_with_state(paths)))
-    try:
-        if stacks and server_pid(paths) is not None:
-            destroy_in_reverse_dependency_order(paths, [s for s in stacks if paths.stack_dir(s).is_dir()], progress)
-            did_something = True
-    finally:  # whatever happened to the destroys, nothing keeps running
-        stop_children(paths)
-        if stop_server(paths):
-            progress("embedded AWS stopped")
-            did_something = True
+    if stop_server(paths):
+        progress(f"embedded AWS stopped, and with it every resource of {', '.join(stacks) or 'no stack'}")
+        did_something = True
     # The embedded AWS kept everything in memory: once it is gone, the local state describes nothing.
     leftovers = [
         *paths.state.glob("terraform.*.tfstate*"),

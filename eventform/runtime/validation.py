@@ -14,6 +14,7 @@ same for every caller. Errors name the payload path and the rule, never the valu
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -211,6 +212,14 @@ class Validator:
         return True
 
 
+_COMPILED: dict[str, Validator] = {}  # canonical schema text -> its validator, for this process's lifetime
+
+
 def compile_schema(schema: dict[str, Any]) -> Validator:
-    """Compile once per event version (a few ms), then validate in microseconds."""
-    return Validator(schema)
+    """Compile once per distinct schema in a process (a few ms: the catalog, its example checks, every publisher and
+    the schedules share it), then validate in microseconds."""
+    key = json.dumps(schema, sort_keys=True, default=str)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = Validator(schema)
+    return compiled

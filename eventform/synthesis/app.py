@@ -21,7 +21,7 @@ from eventform.catalog.errors import CatalogError, Problem
 from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Environment
 from eventform.catalog.naming import Names
-from eventform.synthesis import packaging, parallel, stack_cache
+from eventform.synthesis import packaging, parallel, provider_locks, stack_cache
 from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
 from eventform.synthesis.packaging import Package
 from eventform.synthesis.packaging import build as build_package
@@ -191,6 +191,7 @@ def synthesize(
             catalog, planned = load_and_plan(root, environments, stacks, local_endpoint)
             packages = build_packages(root, catalog)
             _build(root, staging, catalog, planned, packages, local_endpoint, workers, stack_cache.enabled(cache))
+            provider_locks.place(root, staging / "stacks", {p.name: p.environment.name for p in planned})
             _install(staging, outdir, [p.name for p in planned])
         finally:
             shutil.rmtree(staging, ignore_errors=True)

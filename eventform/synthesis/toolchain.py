@@ -181,7 +181,7 @@ class Validation:
     provider_constraint: str
 
 
-def _constraint_accepts(constraint: str, version: str) -> bool:
+def constraint_accepts(constraint: str, version: str) -> bool:
     """Enough of Terraform's constraint language for our environments: ~>, >=, <=, >, <, =, comma-joined."""
 
     def parse(text: str) -> tuple[int, ...]:
@@ -221,7 +221,7 @@ def validate_stack(stack_dir: Path, root: Path | None = None) -> Validation:
     config = json.loads((stack_dir / "cdk.tf.json").read_text())
     constraint = config["terraform"]["required_providers"]["aws"]["version"]
     versions = mirrored_aws_versions(find_mirror())
-    if versions and not any(_constraint_accepts(constraint, v) for v in versions):
+    if versions and not any(constraint_accepts(constraint, v) for v in versions):
         constraint = f">= {versions[-1]}"
         config["terraform"]["required_providers"]["aws"]["version"] = constraint
     env = terraform_environment(root)

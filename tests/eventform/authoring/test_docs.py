@@ -32,9 +32,9 @@ def docs(project: Path, out: Path):
 
 
 def page_count(catalog) -> int:
-    """The index, and a page per domain, event, consumer, schedule, pipe and API-call rule."""
+    """The index, the cost page, and a page per domain, event, consumer, schedule, pipe and API-call rule."""
     extra = sum(len(d.schedules) + len(d.pipes) + len(d.api_calls) for d in catalog.domains)
-    return 1 + len(catalog.domains) + len(catalog.events) + len(catalog.consumers) + extra
+    return 2 + len(catalog.domains) + len(catalog.events) + len(catalog.consumers) + extra
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def site(project: Path) -> Path:
 def test_a_page_per_domain_event_and_consumer(site: Path, project: Path):
     pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.md"))
     catalog, _ = load(project)
-    assert len(pages) == page_count(catalog) == 34
+    assert len(pages) == page_count(catalog) == 35
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*.html")) == [p[:-3] + ".html" for p in pages]
     assert "events/orders/order.created.md" in pages and "consumers/payments/ledger.md" in pages
     assert {"schedules/inventory/nightly-recount.md", "pipes/payments/settle-captures.md"} <= set(pages)

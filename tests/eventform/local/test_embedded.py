@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -38,15 +39,36 @@ def test_a_stale_pid_file_is_not_a_running_server(tmp_path: Path) -> None:
     assert local.server_pid(paths) is None
 
 
-def test_stacks_apply_after_their_dependencies(monkeypatch, tmp_path: Path) -> None:
-    """The scheduler starts a stack once what it depends on is applied, everything else at once."""
-    started: list[str] = []
+def fake_local_terraform(record: list[tuple[str, tuple[str, ...]]], fail: str | None = None):
+    """Stands in for `local._run`: records (stack, args); plans show changes; ``fail``'s whole-stack apply fails."""
+    import subprocess
 
-    def fake_run(paths, name, *args):  # records order instead of running terraform
-        started.append(name)
-        return 0.0
+    def run(paths, name, *args):
+        record.append((name, args))
+        if args == ("apply", "-auto-approve") and name == fail:
+            return subprocess.CompletedProcess(args, 1, "", f"Error: apply of {name} broke")
+        planned = "Plan: 1 to add, 0 to change, 0 to destroy.\n" if args[0] == "plan" else ""
+        return subprocess.CompletedProcess(args, 2 if args[0] == "plan" else 0, planned, "")
 
-    monkeypatch.setattr(local, "_run", fake_run)
+    return run
+
+
+def write_stacks(paths, stacks) -> None:
+    """Each stack's folder with a cdk.tf.json holding one queue (what `local up` creates first)."""
+    import json
+
+    for stack in stacks:
+        paths.stack_dir(stack.name).mkdir(parents=True)
+        queue = {"resource": {"aws_sqs_queue": {f"{stack.domain or 'platform'}_queue": {}}}}
+        (paths.stack_dir(stack.name) / "cdk.tf.json").write_text(json.dumps(queue))
+
+
+def test_local_up_applies_through_the_deploy_path_after_each_stacks_dependencies(monkeypatch, tmp_path) -> None:
+    """`local up` runs eventform deploy's steps, every plan approved (`apply -auto-approve`): first every stack's
+    queues, topics and buses at once, then each whole stack once what it depends on is applied; it records every
+    stack in the journal."""
+    runs: list[tuple[str, tuple[str, ...]]] = []
+    monkeypatch.setattr(local, "_run", fake_local_terraform(runs))
     environment = None
     stacks = [
         PlannedStack("local-notifications", environment, "notifications", ("local-orders", "local-users")),
@@ -55,116 +77,64 @@ def test_stacks_apply_after_their_dependencies(monkeypatch, tmp_path: Path) -> N
         PlannedStack("local-users", environment, "users"),
     ]
     paths = local.LocalPaths(tmp_path)
-    paths.state.mkdir(parents=True)
+    write_stacks(paths, stacks)
     done = local.apply_in_dependency_order(paths, stacks, lambda _: None)
     assert set(done) == {s.name for s in stacks}
-    assert started.index("local-notifications") > max(started.index("local-orders"), started.index("local-users"))
-    assert local.deployed_stacks(paths)[-1] == "local-notifications"
-
-
-def test_destroy_runs_in_reverse_dependency_waves(monkeypatch, tmp_path: Path) -> None:
-    """A stack is destroyed only after the stacks that depend on it; the apply recorded who needs whom."""
-    import subprocess
-
-    destroyed: list[str] = []
-
-    def fake_terraform(paths, name, *args):
-        destroyed.append(name)
-        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
-
-    monkeypatch.setattr(local, "_run", lambda paths, name, *args: 0.0)
-    monkeypatch.setattr(local, "_terraform", fake_terraform)
-    environment = None
-    stacks = [
-        PlannedStack("local-inventory", environment, "inventory", ("local-orders",)),
-        PlannedStack("local-notifications", environment, "notifications", ("local-orders", "local-users")),
-        PlannedStack("local-orders", environment, "orders"),
-        PlannedStack("local-users", environment, "users"),
-    ]
-    paths = local.LocalPaths(tmp_path)
-    for stack in stacks:
-        paths.stack_dir(stack.name).mkdir(parents=True)
-    local.apply_in_dependency_order(paths, stacks, lambda _: None)
-    local.destroy_in_reverse_dependency_order(paths, local.deployed_stacks(paths), lambda _: None)
-    assert sorted(destroyed) == sorted(s.name for s in stacks)
-    assert destroyed.index("local-orders") > max(
-        destroyed.index("local-inventory"), destroyed.index("local-notifications")
+    early = [(name, args) for name, args in runs if args[-1].startswith("-target=")]
+    assert sorted(early) == sorted(
+        (s.name, ("apply", "-auto-approve", f"-target=aws_sqs_queue.{s.domain or 'platform'}_queue")) for s in stacks
     )
-    assert destroyed.index("local-users") > destroyed.index("local-notifications")
-
-
-def test_domains_that_consume_each_other_get_their_topics_first(monkeypatch, tmp_path: Path) -> None:
-    """orders consumes payments' events and payments consumes orders': no order works, so topics come first."""
-    import json
-
-    runs: list[tuple[str, tuple[str, ...]]] = []
-    monkeypatch.setattr(local, "_run", lambda paths, name, *args: runs.append((name, args)) or 0.0)
-    environment = None
-    stacks = [
-        PlannedStack("local-orders", environment, "orders", ("local-payments",)),
-        PlannedStack("local-payments", environment, "payments", ("local-orders",)),
-        PlannedStack("local-inventory", environment, "inventory", ("local-orders",)),
-    ]
-    paths = local.LocalPaths(tmp_path)
-    for stack in stacks:
-        paths.stack_dir(stack.name).mkdir(parents=True)
-        topic = {"resource": {"aws_sns_topic": {f"{stack.domain}_topic": {}}}}
-        (paths.stack_dir(stack.name) / "cdk.tf.json").write_text(json.dumps(topic))
-    done = local.apply_in_dependency_order(paths, stacks, lambda _: None)
-    assert set(done) == {s.name for s in stacks}
-    targeted = [(name, args) for name, args in runs if any(a.startswith("-target=") for a in args)]
-    assert sorted(targeted) == [
-        ("local-orders", ("apply", "-auto-approve", "-target=aws_sns_topic.orders_topic")),
-        ("local-payments", ("apply", "-auto-approve", "-target=aws_sns_topic.payments_topic")),
-    ]
-    full = [name for name, args in runs if len(args) == 2]
-    assert runs.index(targeted[0]) < len(targeted) <= runs.index(("local-orders", ("apply", "-auto-approve")))
-    assert full.index("local-inventory") > full.index("local-orders")
-
-    import subprocess
-
-    destroyed: list[str] = []
-
-    def fake_terraform(paths, name, *args):
-        destroyed.append(name)
-        return subprocess.CompletedProcess(args, 0, stdout="", stderr="")
-
-    monkeypatch.setattr(local, "_terraform", fake_terraform)
-    local.destroy_in_reverse_dependency_order(paths, local.deployed_stacks(paths), lambda _: None)
-    assert sorted(destroyed) == sorted(s.name for s in stacks)  # the cycle does not block the destroy...
-    assert destroyed.index("local-inventory") < destroyed.index("local-orders")  # ...nor break the order around it
+    whole = ("apply", "-auto-approve")
+    assert min(runs.index((s.name, whole)) for s in stacks) > max(runs.index(e) for e in early)  # early ones first
+    notifications = runs.index(("local-notifications", whole))
+    assert notifications > max(runs.index(("local-orders", whole)), runs.index(("local-users", whole)))
+    assert sorted(local.deployed_stacks(paths)) == sorted(s.name for s in stacks)
 
 
 def test_after_a_failed_stack_nothing_new_starts_and_every_started_stack_is_recorded(monkeypatch, tmp_path) -> None:
-    """The journal: a stack is recorded before its apply starts; after the first failure no new stack starts, the
+    """The journal: a stack is recorded before its plan starts; after the first failure no new stack starts, the
     ones running are waited for, then the failure is raised (and `down` finds every one of them)."""
     import threading
     import time as clock
 
-    started: list[str] = []
+    runs: list[tuple[str, tuple[str, ...]]] = []
+    failing = fake_local_terraform(runs, fail="local-orders")
     platform_done = threading.Event()
 
-    def fake_run(paths, name, *args):
-        started.append(name)
-        if name == "local-orders":
-            raise local.LocalError("terraform apply failed for local-orders")
-        clock.sleep(0.3)  # still running when orders fails
-        platform_done.set()
-        return 0.3
+    def slow_platform(paths, name, *args):
+        if name == "local-platform" and args == ("apply", "-auto-approve"):
+            clock.sleep(0.5)  # still running when orders fails
+            platform_done.set()
+        return failing(paths, name, *args)
 
-    monkeypatch.setattr(local, "_run", fake_run)
+    monkeypatch.setattr(local, "_run", slow_platform)
     stacks = [
         PlannedStack("local-orders", None, "orders"),
         PlannedStack("local-platform", None, None),
         PlannedStack("local-inventory", None, "inventory", ("local-orders", "local-platform")),
     ]
     paths = local.LocalPaths(tmp_path)
-    paths.state.mkdir(parents=True)
-    with pytest.raises(local.LocalError, match="local-orders"):
+    write_stacks(paths, stacks)
+    with pytest.raises(local.LocalError, match="local-orders failed: terraform apply"):
         local.apply_in_dependency_order(paths, stacks, lambda _: None)
     assert platform_done.is_set()  # waited for, not abandoned
-    assert "local-inventory" not in started
-    assert sorted(local.deployed_stacks(paths)) == ["local-orders", "local-platform"]
+    assert ("local-inventory", ("apply", "-auto-approve")) not in runs
+    assert sorted(local.deployed_stacks(paths)) == ["local-inventory", "local-orders", "local-platform"]  # all early
+
+
+def test_down_stops_the_server_without_destroying_stack_by_stack(monkeypatch, tmp_path: Path) -> None:
+    """Stopping the embedded AWS removes every resource it holds: `down` runs no terraform at all."""
+    paths = local.LocalPaths(tmp_path)
+    url = local.start_server(paths)
+    paths.tfstate("local-orders").write_text("{}")
+    local._write_deployed(paths, ["local-orders"])
+    monkeypatch.setattr(local, "_terraform", lambda *args: pytest.fail(f"down ran terraform {args[2:]}"))
+    said: list[str] = []
+    assert local.down(tmp_path, said.append) is True
+    assert local.server_pid(paths) is None and not paths.tfstate("local-orders").exists()
+    assert said == ["embedded AWS stopped, and with it every resource of local-orders"]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
 
 
 def test_down_removes_every_local_state_and_lock_whatever_the_journal_says(tmp_path: Path) -> None:
@@ -221,13 +191,29 @@ def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply
     monkeypatch.setattr(local, "_terraform", fake_terraform)
     paths = local.LocalPaths(tmp_path)
     paths.state.mkdir(parents=True)
-    local._run(paths, "local-platform", "apply", "-auto-approve")
+    assert local._run(paths, "local-platform", "apply", "eventform.tfplan").returncode == 0
     assert calls == [
-        ("apply", "-auto-approve"),
+        ("apply", "eventform.tfplan"),
         ("import", "aws_kms_alias.alarm-key_alias_1C2B58D9", "alias/local-platform-alarms"),
-        ("apply", "-auto-approve"),
+        ("apply", "-auto-approve"),  # a fresh plan: the saved one is spent
     ]
     assert "imported" in paths.command_log("local-platform", "apply").read_text()
+
+
+def test_the_early_targeted_apply_keeps_its_own_log(monkeypatch, tmp_path) -> None:
+    """bench/local.py reads the SQS creation times from both logs: the whole-stack apply must not overwrite them."""
+    import subprocess
+
+    def fake_terraform(paths, stack, *args):
+        return subprocess.CompletedProcess(args, 0, stdout=" ".join(args), stderr="")
+
+    monkeypatch.setattr(local, "_terraform", fake_terraform)
+    paths = local.LocalPaths(tmp_path)
+    paths.state.mkdir(parents=True)
+    local._run(paths, "local-orders", "apply", "-auto-approve", "-target=aws_sqs_queue.q")
+    local._run(paths, "local-orders", "apply", "-auto-approve")
+    assert paths.command_log("local-orders", "apply-first").read_text().endswith("-target=aws_sqs_queue.q")
+    assert paths.command_log("local-orders", "apply").read_text() == "apply -auto-approve"
 
 
 def test_local_terraform_never_inherits_the_developers_aws_variables(monkeypatch, tmp_path: Path) -> None:

@@ -31,10 +31,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         local.up(root)
         yield root
     finally:
-        # The embedded AWS keeps everything in memory: stopping it first lets `down` skip destroying every stack
-        # (minutes of terraform whose result is thrown away; test_embedded proves the destroy order on its own).
-        local.stop_server(local.LocalPaths(root))
-        local.down(root)
+        local.down(root)  # stops the embedded AWS, and with it every resource (no stack-by-stack destroy)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from eventform.synthesis import toolchain
     ],
 )
 def test_provider_constraints(constraint: str, version: str, accepted: bool) -> None:
-    assert toolchain._constraint_accepts(constraint, version) is accepted
+    assert toolchain.constraint_accepts(constraint, version) is accepted
 
 
 def test_cli_config_points_at_the_mirror_named_by_the_variable(tmp_path: Path, monkeypatch) -> None:
