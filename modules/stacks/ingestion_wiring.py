@@ -34,16 +34,15 @@ def build_ingestion(stack: DomainParts, domain: Domain, tags: dict[str, str]) ->
         _endpoint(stack, domain, endpoint, tags)
 
 
-def _trust(account_id: str | None) -> str:
-    """API Gateway may assume the role; for an integration, for APIs of this account only (aws:SourceAccount: the
-    confused deputy). The account's logging role is the one AWS documents without a condition."""
+def _trust(account_id: str) -> str:
+    """API Gateway may assume the role for APIs of this account only (aws:SourceAccount: the confused deputy)."""
     statement = Statement(
-        sid="ApiGatewayOfThisAccount" if account_id else "ApiGatewayLogs",
+        sid="ApiGatewayOfThisAccount",
         effect="Allow",
         principal={"Service": API_GATEWAY},
         actions=("sts:AssumeRole",),
         resources=(),
-        conditions={"StringEquals": {"aws:SourceAccount": account_id}} if account_id else {},
+        conditions={"StringEquals": {"aws:SourceAccount": account_id}},
     )
     return json.dumps({"Version": "2012-10-17", "Statement": [statement.render()]}, sort_keys=True)
 
@@ -155,7 +154,7 @@ def build_account_logging(stack: EventformStack, tags: dict[str, str]) -> None:
         stack,
         "apigateway-logging-role",
         name=f"{names.env}-platform-apigateway-logs",
-        assume_role_policy=_trust(None),
+        assume_role_policy=_trust(stack.environment.account_id),
         tags=tags,
     )
     IamRolePolicyAttachment(stack, "apigateway-logging-policy", role=role.name, policy_arn=PUSH_TO_LOGS)
