@@ -67,7 +67,7 @@ class ServiceUse:
 
 
 def domain_key_services(
-    *, region: str, account_id: str, env: str, buckets: bool, alarms: bool = False
+    *, region: str, account_id: str, env: str, buckets: bool, alarms: bool = False, apis: bool = False
 ) -> tuple[ServiceUse, ...]:
     """The services that use a domain key of ``env``: SNS (delivering to encrypted queues, encrypting its topics),
     EventBridge (its buses and archives, rules delivering to encrypted queues and topics), CloudWatch Logs (log
@@ -93,6 +93,7 @@ def domain_key_services(
                 arn.format("logs", f"log-group:/aws/lambda/{env}-*"),
                 arn.format("logs", f"log-group:/aws/vendedlogs/pipes/{env}-*"),
                 arn.format("logs", f"log-group:/aws/kinesisfirehose/{env}-*"),  # delivery streams' errors
+                *(_api_log_groups(arn, env) if apis else ()),
             ),
         ),
     ]
@@ -113,6 +114,16 @@ def domain_key_services(
             )
         )
     return tuple(sorted(uses, key=lambda u: u.principal))
+
+
+def _api_log_groups(arn: str, env: str) -> tuple[str, ...]:
+    """Ingestion endpoints' log groups (modules/ingestion_api.py): access logs, API Gateway's execution logs (named
+    after the API's generated id) and the web ACL's."""
+    return (
+        arn.format("logs", f"log-group:/aws/apigateway/{env}-*"),
+        arn.format("logs", "log-group:API-Gateway-Execution-Logs_*"),
+        arn.format("logs", f"log-group:aws-waf-logs-{env}-*"),
+    )
 
 
 class DomainKey(Construct):

@@ -16,6 +16,7 @@ from eventform.catalog.model import Catalog, Consumer, Domain, Environment
 from eventform.catalog.naming import Names
 from eventform.catalog.workflows import state_machine_arn, state_machine_name
 from modules.concurrency import DEFAULT_PUSHED_CONCURRENCY, DEFAULT_QUEUE_CONCURRENCY
+from modules.ingestion_watch import ingestion_alarms
 
 OBJECTS_SOURCE = "objects"  # a consumer of a bucket's object events: its rule is on the default bus
 DURATION_NEAR_TIMEOUT = 0.8  # p99 duration above 80% of the timeout: the next slow dependency times invocations out
@@ -398,6 +399,9 @@ def domain_alarms(catalog: Catalog, domain: Domain, environment: Environment, na
             )
         )
     plans.extend(workflow_alarms(domain, names))
+    for plan in ingestion_alarms(domain, names):  # HTTP endpoints (modules/ingestion_watch.py)
+        metrics = tuple((key, Metric(*metric)) for key, metric in plan["metrics"])
+        plans.append(AlarmPlan(**{**plan, "metrics": metrics}))
     return tuple(plans)
 
 

@@ -116,6 +116,10 @@ def _domain(rows: dict[str, Row], catalog: Catalog, domain: Domain, env: Environ
         found = rows["a stream"]
         parameters = {fill(p, stream=stream.name, **values): None for p in found.parameters}
         expected.add(stack, [output(o, stream=stream.name) for o in found.outputs], parameters)
+    for endpoint in domain.ingestion:
+        found = row(rows, "an ingestion endpoint")
+        parameters = {fill(p, endpoint=endpoint.name, **values): frozenset(found.keys) for p in found.parameters}
+        expected.add(stack, [output(o, endpoint=endpoint.name) for o in found.outputs], parameters)
     for pipe in domain.pipes:
         wanted = [
             o
@@ -143,7 +147,7 @@ def _platform(rows: dict[str, Row], catalog: Catalog, env: Environment, expected
 
 def test_the_readme_table_names_every_kind():
     rows = readme_rows()
-    assert len(rows) == 10
+    assert len(rows) == 11
     assert row(rows, "a consumer with a queue").keys == ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
     assert row(rows, "a push consumer").local_keys == ("queue_url", "queue_arn")
 

@@ -27,6 +27,7 @@ from eventform.authoring.cost_docs import COST_PATH, cost_context
 from eventform.authoring.topology import topology
 from eventform.catalog import pipe_checks
 from eventform.catalog.deliveries import archives_of
+from eventform.catalog.ingestion import endpoints_of
 from eventform.catalog.model import (
     ApiCallAlert,
     Catalog,
@@ -417,6 +418,7 @@ def _event_page(catalog: Catalog, domain: Domain, event: Event, channels: list[C
         "consumers": catalog.receivers_of(event.qualified_name),
         "archives": archives_of(catalog, event.qualified_name),
         "emitted_by": producers(catalog, event),
+        "endpoints": endpoints_of(catalog, event.qualified_name),
     }
     return Page(event_path(event), f"Event {event.qualified_name}", "event.md.j2", context)
 

@@ -15,6 +15,7 @@ from eventform.catalog import (
     bus_trust,
     deliveries,
     identity,
+    ingestion,
     pipe_checks,
     pipes,
     privacy,
@@ -75,6 +76,7 @@ def load_catalog(directory: Path, environments: Iterable[Environment] = ()) -> C
     buckets.check_catalog(catalog, documents, out)
     streams.check_catalog(catalog, documents, out)
     deliveries.check_catalog(catalog, documents, out)
+    ingestion.check_catalog(catalog, documents, environments, out)
     schedules.check_catalog(catalog, documents, out)
     pipe_checks.check_catalog(catalog, documents, environments, out)
     workflows.check_catalog(catalog, documents, out)
@@ -163,6 +165,7 @@ def _build_domain(path: Path, document: Any, out: Collector, checks: PassedSchem
         streams=streams.build_streams(path, document, data, out),
         workflows=workflows.build_workflows(path, document, data, out),
         delivery_streams=deliveries.build_delivery_streams(path, document, data, out),
+        ingestion=ingestion.build_ingestion(path, document, data, out),
     )
 
 

@@ -22,6 +22,7 @@ from eventform.catalog.bucket_model import (  # noqa: F401
 )
 from eventform.catalog.delivery_model import DeliveryStream  # Firehose (eventform.catalog.deliveries)
 from eventform.catalog.external import PiiException, Reference
+from eventform.catalog.ingestion_model import Ingestion
 from eventform.catalog.slo_model import ServiceLevel, ServiceLevelSpec, Volume
 
 # Kinesis streams of the catalog and their Lambda consumers (eventform.catalog.streams).
@@ -209,6 +210,7 @@ class Domain:
     streams: tuple[Stream, ...] = ()  # Kinesis data streams (eventform.catalog.streams)
     workflows: tuple[Workflow, ...] = ()  # Step Functions state machines (eventform.catalog.workflows)
     delivery_streams: tuple[DeliveryStream, ...] = ()  # Firehose to a bucket (eventform.catalog.deliveries)
+    ingestion: tuple[Ingestion, ...] = ()  # HTTP endpoints onto the bus (eventform.catalog.ingestion)
 
     def event(self, name: str) -> Event:
         for candidate in self.events:

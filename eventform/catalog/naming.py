@@ -34,6 +34,7 @@ LIMITS: dict[str, int] = {
     "pipe": 64,
     "kinesis": 128,  # stream names
     "firehose": 64,  # delivery stream names
+    "web_acl": 128,  # WAF web ACLs (REST API names allow 1,024: bounded by the same 128)
     "statement_id": 100,  # Lambda permission
     "ssm_arn": 1011,  # an SSM parameter's name counts its whole ARN
     "file_name": 255,  # bytes of one path component (docs pages, stack folders)
@@ -286,3 +287,14 @@ class Names:
 
     def delivery_log_group(self, name: str) -> str:
         return f"/aws/kinesisfirehose/{name}"
+    # API Gateway (HTTP ingestion) ------------------------------------------------------------------------
+    def ingestion_api(self, domain: str, endpoint: str) -> str:
+        """A REST API of ``ingestion:``; its web ACL carries the same name."""
+        return fit(f"{self.env}-{domain}-{endpoint}", LIMITS["web_acl"])
+
+    def ingestion_role(self, domain: str, endpoint: str) -> str:
+        """The role API Gateway assumes to put the endpoint's events on the bus."""
+        return fit(f"{self.env}-{domain}-{endpoint}", LIMITS["iam_role"], "-ingest-role")
+
+    def ingestion_log_group(self, domain: str, endpoint: str) -> str:
+        return f"/aws/apigateway/{self.ingestion_api(domain, endpoint)}/access"

@@ -250,6 +250,7 @@ def validator(name: str) -> Draft202012Validator:
         "streams.schema.json",
         "delivery_streams.schema.json",
         "workflows.schema.json",
+        "ingestion.schema.json",
     )
     for other in others:
         contents = json.loads(schema_text(other))

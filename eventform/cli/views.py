@@ -58,7 +58,10 @@ def print_json(value: object) -> None:
 
 
 def channels(catalog: Catalog, event) -> list[str]:
-    """Every way the event travels: its domain's topic and bus, the catalog streams that carry it, a table."""
+    """Every way the event travels: its domain's topic and bus, the catalog streams that carry it, a table, and the
+    HTTP endpoints callers send it in through."""
+    from eventform.catalog.ingestion import endpoints_of
+
     topic = catalog.domain(event.domain).topic
     carried = [
         f"stream {d.name}/{s.name}" for d in catalog.domains for s in d.streams if event.qualified_name in s.events
@@ -70,6 +73,7 @@ def channels(catalog: Catalog, event) -> list[str]:
         *(["table"] if "table" in event.via else []),
         *(["workflow task"] if "workflow" in event.via else []),
         *(f"workflow {w.qualified_name}" for w in catalog_workflows(catalog) if event.qualified_name in w.emits),
+        *(f"http {i.qualified_name}" for i in endpoints_of(catalog, event.qualified_name)),  # callers send it in
     ]
 
 

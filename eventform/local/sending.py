@@ -6,7 +6,9 @@
 - FIFO: several events of one message group on each FIFO topic, to check each consumer handled them in order;
 - object: per bucket, one object per key filter a consumer declares, written, then deleted permanently;
 - schedule: each deployed schedule fired once on demand, sending exactly what Scheduler would send (its target's
-  input with the context attributes filled in, source and detail-type from its EventBridge parameters).
+  input with the context attributes filled in, source and detail-type from its EventBridge parameters);
+- http: every example of the latest version of every event an ingestion endpoint accepts, posted through the
+  deployed REST API as :mod:`eventform.local.ingestion_runner` plays it; its receivers are the bus's.
 
 Expected receivers come from :mod:`eventform.catalog.routing`, never from what was observed.
 """
@@ -23,9 +25,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from eventform.catalog import routing, streams, table_streams
-from eventform.catalog.model import Catalog, Event
+from eventform.catalog.ingestion import endpoints_of
+from eventform.catalog.model import Catalog, Event, Ingestion
 from eventform.catalog.naming import Names
 from eventform.local.embedded import LOCAL_ENV, LocalError
+from eventform.local.ingestion_runner import Gateway
 from eventform.runtime.publisher import Publisher
 
 FIFO_SEQUENCE = 4  # events per FIFO message group
@@ -35,7 +39,7 @@ FIFO_SEQUENCE = 4  # events per FIFO message group
 class Sent:
     """One thing the rehearsal sent, and who must receive it (from the catalog alone)."""
 
-    channel: str  # topic | bus | fifo | object | schedule | stream | table
+    channel: str  # topic | bus | fifo | object | schedule | stream | table | http
     event: str  # qualified event, or "<domain>/<bucket> object.<kind>"
     example: str  # "v1#0", the object key, the schedule's name, or "group G #i"
     event_id: str | None  # CloudEvents id the handlers see (None for object events: matched by type and key)
@@ -85,6 +89,7 @@ class Channels:
             catalog, LOCAL_ENV, sns=client("sns"), ssm=client("ssm"), events=client("events"), kinesis=client("kinesis")
         )
         self.publisher.clock = self.tick
+        self.gateway = Gateway(client("apigateway"), client("events"), self.names)
 
     # Catalog events -------------------------------------------------------------------------------------
     def examples(self, only: str | None = None) -> list[tuple[Event, int, int, dict[str, Any]]]:
@@ -177,6 +182,33 @@ class Channels:
         sent.object_key = (event.name, str(payload.get("pk")))
         return sent
 
+    def on_endpoint(self, endpoint: Ingestion, event: Event, payload: dict[str, Any], label: str) -> Sent:
+        """The example posted to the endpoint; API Gateway (played) validates it with the deployed model and puts
+        the rendered envelope on the bus, where the same rules as for ``on_bus`` must deliver it."""
+        moment = self.tick()
+        answer = self.gateway.post(endpoint, event.name, json.dumps(payload), request_time=moment, put_time=moment)
+        if answer.status not in (202, 500) or answer.entry is None:
+            raise LocalError(
+                f"{endpoint.qualified_name} answered {answer.status} to {event.qualified_name} {label}: {answer.body}"
+            )
+        envelope = json.loads(answer.entry["Detail"])
+        delivered = routing.bus_event(
+            answer.entry["Source"],
+            answer.entry["DetailType"],
+            envelope,
+            event_id=answer.event_id or "-",
+            time=_iso(moment),
+            account=self.account,
+            region=self.region,
+        )
+        targets = routing.expected_on_bus(self.catalog, event.qualified_name, delivered)
+        consumers = {r.consumer for r in targets}
+        sent = Sent("http", event.qualified_name, label, envelope["id"], consumers, targets, delivered)
+        if answer.status == 500:
+            sent.refused = "the embedded AWS failed PutEvents (HTTP 500)"
+        self.after_send(sent)
+        return sent
+
     def every_example(self, only: str | None = None) -> list[Sent]:
         sent = []
         carried: dict[str, list[str]] = {}  # event -> the catalog streams it travels on
@@ -200,6 +232,9 @@ class Channels:
                 sent.append(self.on_stream(carrier, event, version, payload, label))
             for table, change in changed.get(event.qualified_name, ()):
                 sent.append(self.on_table(table, change, event, payload, label))
+            if version == event.latest.number:  # an endpoint validates with the latest version's schema
+                for endpoint in endpoints_of(self.catalog, event.qualified_name):
+                    sent.append(self.on_endpoint(endpoint, event, payload, label))
         return sent
 
     def chosen(

@@ -37,6 +37,7 @@ IDEMPOTENCY_KEY = "platform-idempotency"
 
 # Services the local environment reaches on the embedded AWS (all exist in provider 5.100 and 6.x).
 LOCAL_SERVICES = (
+    "apigateway",
     "cloudwatch",
     "dynamodb",
     "events",

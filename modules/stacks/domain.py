@@ -27,7 +27,15 @@ from modules.function import (
 from modules.parameters import locator
 from modules.policies import Statement, service_may_send
 from modules.queue import ConsumerQueue, QueueConfig, QueueNames, tap_queue
-from modules.stacks import bus_wiring, delivery_wiring, monitoring, pipe_wiring, stream_wiring, workflow_wiring
+from modules.stacks import (
+    bus_wiring,
+    delivery_wiring,
+    ingestion_wiring,
+    monitoring,
+    pipe_wiring,
+    stream_wiring,
+    workflow_wiring,
+)
 from modules.stacks.base import IDEMPOTENCY_KEY, DomainParts, output_id
 from modules.subscription import function_subscription, queue_subscription
 from modules.topic import EventTopic
@@ -109,6 +117,7 @@ class DomainStack(DomainParts):
         bus_wiring.build_schedules(self, domain, tags)
         bus_wiring.build_api_call_alerts(self, domain, tags)
         pipe_wiring.build_pipes(self, domain, tags)  # after the consumers: pipes read their queues and tables
+        ingestion_wiring.build_ingestion(self, domain, tags)  # HTTP endpoints onto the domain's bus
         monitoring.build_monitoring(self, domain, tags)  # last: composites name the alarms built above
 
     def subscribable(self, domain: str, topic_arn: str) -> str:

@@ -127,7 +127,11 @@ class PlatformStack(EventformStack):
                     account_id=account,
                     description=f"eventform {environment.name}: {domain.name}",
                     services=domain_key_services(
-                        region=region, account_id=account, env=environment.name, buckets=bool(domain.buckets)
+                        region=region,
+                        account_id=account,
+                        env=environment.name,
+                        buckets=bool(domain.buckets),
+                        apis=bool(domain.ingestion),
                     ),
                     admin_role=environment.key_admin_role,
                     tags=self.tags(domain.name, domain.owner, domain.data_classification),
@@ -164,6 +168,10 @@ class PlatformStack(EventformStack):
                 overview.append((domain, watches, len(domain_pages(domain, environment, names, watches))))
             for number, page in enumerate(overview_pages(environment, overview), start=1):
                 dashboard(self, "overview" if number == 1 else f"overview-{number}", page=page)
+        if any(d.ingestion for d in catalog.domains):  # API Gateway's logging role (one per account and region)
+            from modules.stacks.ingestion_wiring import build_account_logging
+
+            build_account_logging(self, tags)
         if environment.eventbridge.schema_registry:
             from modules.schema_registry import SchemaRegistry
 

@@ -197,6 +197,22 @@ CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
             ),
         },
     ),
+    "ApiMethodAuthorizedAndValidated": (
+        "aws_api_gateway_method",
+        {
+            "rest_api_id": "${aws_api_gateway_rest_api.api.id}",
+            "resource_id": "${aws_api_gateway_resource.r.id}",
+            "http_method": "POST",
+            "authorization": "AWS_IAM",
+            "request_validator_id": "${aws_api_gateway_request_validator.v.id}",
+        },
+        {  # open to anyone, body unchecked
+            "rest_api_id": "${aws_api_gateway_rest_api.api.id}",
+            "resource_id": "${aws_api_gateway_resource.r.id}",
+            "http_method": "POST",
+            "authorization": "NONE",
+        },
+    ),
     "RequiredTags": ("aws_sns_topic", {"name": "t", "tags": TAGS}, {"name": "t", "tags": {"env": "prod"}}),
 }
 
@@ -280,3 +296,18 @@ def test_a_delivery_stream_fails_without_a_cmk_or_the_error_type(change: dict[st
     resource_type, passing, _ = CASES["FirehoseEncryptedWithErrorPrefix"]
     check = load("FirehoseEncryptedWithErrorPrefix")
     assert check.scan_entity_conf(wrap({**passing, **change}), resource_type) == CheckResult.FAILED
+def test_api_stages_need_access_logs_and_tracing() -> None:
+    check = load("ApiMethodAuthorizedAndValidated")
+    logs = {"destination_arn": "${aws_cloudwatch_log_group.l.arn}", "format": '{"requestId":"$context.requestId"}'}
+    stage = {"rest_api_id": "a", "stage_name": "v1", "deployment_id": "d"}
+    assert check.scan_entity_conf(wrap({**stage, "access_log_settings": logs, "xray_tracing_enabled": True}), (
+        "aws_api_gateway_stage"
+    )) == CheckResult.PASSED
+    assert check.scan_entity_conf(wrap({**stage, "access_log_settings": logs}), "aws_api_gateway_stage") == (
+        CheckResult.FAILED
+    )
+    assert check.scan_entity_conf(wrap({**stage, "xray_tracing_enabled": True}), "aws_api_gateway_stage") == (
+        CheckResult.FAILED
+    )
+    cognito = {"http_method": "POST", "authorization": "COGNITO_USER_POOLS"}
+    assert check.scan_entity_conf(wrap(cognito), "aws_api_gateway_method") == CheckResult.FAILED  # no validator

@@ -15,7 +15,7 @@ from eventform.catalog.model import Backend, Environment
 from eventform.compliance.stack_checks import FAILED, PASSED, StackView, load_stack_checks
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 13)] + ["CKV_EVF_14"]  # 14: workflows (13: ingestion)
+RESOURCE_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(1, 15)]  # 12: delivery streams, 13: ingestion, 14: workflows
 STACK_CHECK_IDS = [f"CKV_EVF_{n}" for n in range(101, 109)]
 
 
@@ -103,7 +103,7 @@ BASE: dict[str, Any] = {
                 "destination_config": {"on_failure": {"destination": "${aws_sqs_queue.dlq.arn}"}},
             }
         },
-    }
+    },
 }
 
 
@@ -240,7 +240,9 @@ def test_every_consumer_needs_lag_errors_and_a_page(checks) -> None:
     def with_function(r: dict[str, Any]) -> None:
         dlq_as_errors(r, function_rule)
         r["aws_cloudwatch_metric_alarm"]["duration"] = {
-            "alarm_name": "prod-a-f-dur", "namespace": "AWS/Lambda", "metric_name": "Duration"
+            "alarm_name": "prod-a-f-dur",
+            "namespace": "AWS/Lambda",
+            "metric_name": "Duration",
         }
 
     assert results(check, broken(with_function)) == [FAILED]
@@ -248,7 +250,13 @@ def test_every_consumer_needs_lag_errors_and_a_page(checks) -> None:
 
 def test_the_local_environment_is_not_judged_for_consumer_alarms(checks) -> None:
     local = Environment(
-        "local", "000000000000", "eu-west-1", ">= 5.100.0", Backend("local"), "service-managed", Path("local.yaml"),
+        "local",
+        "000000000000",
+        "eu-west-1",
+        ">= 5.100.0",
+        Backend("local"),
+        "service-managed",
+        Path("local.yaml"),
         endpoint="http://127.0.0.1:4566",
     )
     view = StackView("local-a", broken(lambda r: r.pop("aws_cloudwatch_composite_alarm")), local)

@@ -73,7 +73,7 @@ def test_event_page_shows_schema_pii_examples_producer_consumers_and_filters(sit
     assert "| `customer.email` | string | yes | **PII** | format `email` | PII |" in page
     assert '| `shipping.method` | enum | yes |  | one of `"standard"`, `"express"`, `"digital"` |  |' in page
     assert "[inventory/reserve-stock](../../consumers/inventory/reserve-stock.md): filter on body" in page
-    assert "| producer | domain [orders](../../domains/orders.md), owner team-checkout |" in page
+    assert "| producer | domain [orders](../../domains/orders.md), owner team-checkout; HTTP endpoint " in page
     assert "| PII | customer.email, customer.name |" in page
     assert page.count("```json") == 3  # the three catalog examples of v1
     # stream and table readers are consumers too

@@ -24,7 +24,7 @@ def test_lint_json_is_the_catalog_as_data(project: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     created = next(e for e in data["events"] if e["event"] == "orders/order.created")
-    assert created["channels"] == ["topic", "bus", "stream orders/order-activity"]
+    assert created["channels"] == ["topic", "bus", "stream orders/order-activity", "http orders/partner-webhook"]
     assert {"payments/large-orders", "orders/order-metrics"} <= set(created["consumers"])  # the stream reader too
     assert {"orders/order-archiver", "delivery stream orders/order-archive"} <= set(created["consumers"])  # archived
     reserved = next(e for e in data["events"] if e["event"] == "inventory/stock.reserved")

@@ -66,10 +66,20 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
     # Every example of every version on every channel its event travels, FIFO groups, objects, schedules.
     examples = sum(len(v.examples) * len(routing.channels(e)) for e in catalog.events for v in e.versions)
     assert len([s for s in sent if s.channel in ("topic", "bus")]) == examples
-    assert {s.channel for s in sent} == {"topic", "bus", "fifo", "object", "schedule", "stream", "table"}
-    # Not vacuous: all thirteen consumers received something, some example is filtered away from a consumer of its
+    assert {s.channel for s in sent} == {
+        "topic",
+        "bus",
+        "fifo",
+        "object",
+        "schedule",
+        "stream",
+        "table",
+        "http",
+        "workflow",
+    }
+    # Not vacuous: all fifteen consumers received something, some example is filtered away from a consumer of its
     # event, and every target of the fan-out rule got a payload.
-    assert len(result.coverage) == 13 and all(result.coverage.values()), result.coverage
+    assert len(result.coverage) == 15 and all(result.coverage.values()), result.coverage
     assert any(r.expected is False and r.delivered is False for r in result.rows) or any(
         s.expected != {c.qualified_name for c in catalog.consumers_of(s.event)} for s in sent if s.channel == "topic"
     )
@@ -111,6 +121,16 @@ def test_the_rehearsal_exercises_every_channel_and_every_consumer_of_the_sample(
         r.receiver.consumer == "inventory/stock-availability" and r.delivered and r.outcome == "handled"
         for r in changed
     )
+    # HTTP ingestion: every example of order.created posted through the deployed partner-webhook reached exactly
+    # the bus receivers of the envelope the deployed template built, as a put order.created does.
+    posted = [s for s in sent if s.channel == "http"]
+    assert [s.example for s in posted] == [
+        f"v1#{i}" for i in range(len(catalog.event("orders/order.created").latest.examples))
+    ]
+    assert all(s.event == "orders/order.created" and s.bus_event and s.expected for s in posted)
+    put = {s.example: s.expected for s in sent if s.channel == "bus" and s.event == "orders/order.created"}
+    assert all(s.expected == put[s.example] for s in posted)
+    assert all(r.delivered for r in result.rows if r.sent.channel == "http" and r.expected)
     # The object path: created reaches the indexer (S3 -> queue), the permanent delete the removals rule.
     objects = {(r.sent.event.split()[-1], r.receiver.consumer) for r in result.rows if r.sent.channel == "object"}
     assert {("object.created", "payments/index-invoice"), ("object.removed", "payments/invoice-removals")} <= objects

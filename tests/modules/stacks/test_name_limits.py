@@ -49,6 +49,10 @@ LIMITS: dict[tuple[str, str], int] = {
     ("aws_sfn_state_machine", "name"): 80,
     ("aws_kinesis_firehose_delivery_stream", "name"): 64,
     ("aws_cloudwatch_log_stream", "name"): 512,
+    ("aws_api_gateway_rest_api", "name"): 1024,  # eventform keeps it to the web ACL's 128 (names.ingestion_api)
+    ("aws_api_gateway_model", "name"): 255,  # alphanumeric: the event's words and its version
+    ("aws_api_gateway_request_validator", "name"): 255,
+    ("aws_wafv2_web_acl", "name"): 128,
     ("aws_s3_bucket", "bucket"): 63,
     ("aws_schemas_registry", "name"): 64,
     ("aws_schemas_schema", "name"): 385,
