@@ -27,7 +27,10 @@ PLACEHOLDERS = {"N": "2"}  # `[--count N]` in usage lines
 CDKTN_COMMANDS = {"synth", "deploy", "destroy", "diff", "list", "output", "get"}
 EXPORTED = {"TF_CLI_CONFIG_FILE", "EVENTFORM_LOCAL_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
             "AWS_DEFAULT_REGION"}  # fmt: skip
-EXTERNAL = {"aws": "the AWS CLI against a real account (the archive replay example)"}
+EXTERNAL = {
+    "aws": "the AWS CLI against a real account (the archive replay example)",
+    "curl": "a partner's call to a deployed ingestion endpoint (tests/eventform/local: the rehearsal posts through it)",
+}
 NOT_RUN_HERE = {  # eventform commands that parse here but run elsewhere, and why
     ("synth", "--env"): "a whole environment; tests/conftest.py synthesizes every environment once per session",
     ("validate",): "terraform init per stack; tests/eventform/synthesis run it",

@@ -116,6 +116,14 @@ def _domain(rows: dict[str, Row], catalog: Catalog, domain: Domain, env: Environ
         found = rows["a stream"]
         parameters = {fill(p, stream=stream.name, **values): None for p in found.parameters}
         expected.add(stack, [output(o, stream=stream.name) for o in found.outputs], parameters)
+    for delivery in domain.delivery_streams:
+        found = row(rows, "a delivery stream")
+        parameters = {fill(p, stream=delivery.name, **values): None for p in found.parameters}
+        expected.add(stack, [output(o, stream=delivery.name) for o in found.outputs], parameters)
+    for workflow in domain.workflows:
+        found = row(rows, "a workflow")
+        parameters = {fill(p, workflow=workflow.name, **values): None for p in found.parameters}
+        expected.add(stack, [output(o, workflow=workflow.name) for o in found.outputs], parameters)
     for endpoint in domain.ingestion:
         found = row(rows, "an ingestion endpoint")
         parameters = {fill(p, endpoint=endpoint.name, **values): frozenset(found.keys) for p in found.parameters}
@@ -147,7 +155,7 @@ def _platform(rows: dict[str, Row], catalog: Catalog, env: Environment, expected
 
 def test_the_readme_table_names_every_kind():
     rows = readme_rows()
-    assert len(rows) == 11
+    assert len(rows) == 13
     assert row(rows, "a consumer with a queue").keys == ("queue_url", "queue_arn", "dlq_url", "dlq_arn")
     assert row(rows, "a push consumer").local_keys == ("queue_url", "queue_arn")
 

@@ -262,6 +262,11 @@ class _Costing:
                 elif target.kind == "bus":
                     self.add(d, "EventBridge", f"{consumer.name}: events sent to bus {target.name}", chunks / 1e6,
                              "million", "eventbridge_event_per_million", **who)
+                elif target.kind == "workflow":  # a catalog workflow; its transitions depend on the definition's path
+                    self.estimate.not_estimated.append(
+                        f"{consumer.qualified_name}: target {target.name} starts workflow {target.workflow}: its Step "
+                        "Functions executions are not estimated (the catalog gives no state transitions per run)"
+                    )
                 elif target.kind not in ("queue", "lambda") and target.stream is None:  # catalog streams: their own
                     self.estimate.not_estimated.append(
                         f"{consumer.qualified_name}: target {target.name} ({target.kind}) is outside the catalog"

@@ -58,7 +58,7 @@ def site(project: Path) -> Path:
 def test_a_page_per_domain_event_and_consumer(site: Path, project: Path):
     pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.md"))
     catalog, _ = load(project)
-    assert len(pages) == page_count(catalog) == 38
+    assert len(pages) == page_count(catalog) == 39
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*.html")) == [p[:-3] + ".html" for p in pages]
     assert "events/orders/order.created.md" in pages and "consumers/payments/ledger.md" in pages
     assert {"schedules/inventory/nightly-recount.md", "pipes/payments/settle-captures.md"} <= set(pages)

@@ -43,7 +43,7 @@ def test_each_deployed_environment_has_its_estimate(site: Path, project_root: Pa
     kinesis = services.index("Kinesis")
     assert orders.split(" | ")[kinesis + 1] == f"{result.total(domain='orders', service='Kinesis'):.2f}"
     assert "[payments/ledger](consumers/payments/ledger.md)" in prod  # the most expensive consumers, linked
-    assert "Not estimated (5):" in prod
+    assert "Not estimated (6):" in prod
     assert "- inventory/reservation-feed: a table's stream has no declared volume (nor are its DynamoDB" in prod
     assert "- DynamoDB stream reads by Lambda (table consumers) are free" in prod
     assert "Unverified prices used (26): cloudwatch_alarm_metric_month," in prod

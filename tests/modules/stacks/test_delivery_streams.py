@@ -145,7 +145,9 @@ def test_named_kinesis_targets_and_pipe_sources_reach_the_catalog_stream(project
         "      activity: {type: kinesis, stream: order-activity}",
     )
     path = project_copy / "catalog/payments.yaml"
-    path.write_text(path.read_text() + REPLAY_PIPE)
+    text = path.read_text()
+    end_of_pipes_line = text.index("\n", text.index("\npipes:") + 1)  # the pipe goes first under pipes:
+    path.write_text(text[: end_of_pipes_line + 1] + REPLAY_PIPE + text[end_of_pipes_line + 1 :])
     result = synthesize(
         project_copy, project_copy / "out", environments=["prod"], stacks=["prod-orders", "prod-payments"]
     )
