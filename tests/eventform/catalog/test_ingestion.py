@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft4Validator
 
-from eventform.catalog.errors import CatalogError
 from eventform.catalog.ingestion import draft4_model, endpoints_of, model_name
 from eventform.catalog.loader import load
+from tests.eventform.catalog.section_cases import assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 ORDERS = "catalog/orders.yaml"
@@ -246,14 +246,4 @@ def test_the_corpus_covers_each_mistake_once() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_ingestion_input_is_reported_with_file_place_and_fix(case: Case, project: Path) -> None:  # noqa: F811
-    case.change(project)
-    with pytest.raises(CatalogError) as raised:
-        load(project)
-    matching = [p for p in raised.value.problems if case.message in p.message]
-    assert matching, f"no problem mentions {case.message!r}:\n{raised.value}"
-    problem = matching[0]
-    assert problem.file.name == case.file
-    assert case.fix in problem.fix, problem.fix
-    if case.at is not None:
-        expected = line_containing(problem.file.read_text(), case.at)
-        assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
+    assert_reported(case, project)

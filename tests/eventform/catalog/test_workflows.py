@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from eventform.catalog import asl, workflows
-from eventform.catalog.errors import CatalogError
 from eventform.catalog.loader import load
 from eventform.catalog.naming import Names
 from eventform.cli.main import app
+from tests.eventform.catalog.section_cases import assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 PAYMENTS = "catalog/payments.yaml"
@@ -347,17 +347,7 @@ def test_the_corpus_is_distinct() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_workflow_input_is_reported_with_file_place_and_fix(case: Case, project: Path) -> None:  # noqa: F811
-    case.change(project)
-    with pytest.raises(CatalogError) as raised:
-        load(project)
-    matching = [p for p in raised.value.problems if case.message in p.message]
-    assert matching, f"no problem mentions {case.message!r}:\n{raised.value}"
-    problem = matching[0]
-    assert problem.file.name == case.file
-    assert case.fix in problem.fix, problem.fix
-    if case.at is not None:
-        expected = line_containing(problem.file.read_text(), case.at)
-        assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
+    assert_reported(case, project)
 
 
 @pytest.mark.parametrize(
