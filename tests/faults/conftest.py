@@ -15,6 +15,14 @@ import pytest
 from tests.conftest import ROOT
 
 
+def as_from_a_terminal() -> None:
+    """In the child before it starts: SIGINT and SIGTERM as a shell gives them to a program it starts (default), not
+    as this test process may have them (a test runner worker can ignore SIGINT, and an ignored signal stays ignored
+    across exec: eventform would then never see the Ctrl-C these tests send)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def environment(**extra: str) -> dict[str, str]:
     """The test's environment, with this checkout first on the import path and synthesis left un-optimised (the
     -O re-exec would drop an injected fault)."""
@@ -45,6 +53,7 @@ def eventform(
         timeout=timeout,
         cwd=ROOT,
         check=False,
+        preexec_fn=as_from_a_terminal,
     )
 
 
@@ -60,6 +69,7 @@ def start(*args: str, fault: tuple[str, int, str] | None = None, **extra: str) -
         text=True,
         cwd=ROOT,
         start_new_session=True,
+        preexec_fn=as_from_a_terminal,
     )
 
 
