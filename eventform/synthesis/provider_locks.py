@@ -13,7 +13,6 @@ providers are not pinned.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -94,9 +93,7 @@ def write(root: Path, environment: str, constraint: str, platforms: tuple[str, .
                 else "see Terraform's message above"
             )
             raise LockError(f"terraform providers lock for hashicorp/aws {constraint!r} failed:\n{why}\nfix: {hint}")
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write((Path(scratch) / LOCK_NAME).read_text())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
+        from eventform.synthesis.app import write_atomic  # here: app copies these files into the stacks
+
+        write_atomic(target, (Path(scratch) / LOCK_NAME).read_text())
     return Written(target, source, tuple(chosen))
