@@ -23,6 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "eventform.synthesis.packaging": {"eventform.catalog"},
     "eventform.synthesis.toolchain": set(),
     "eventform.synthesis.lock": set(),
+    "eventform.synthesis.atomic": set(),
     "modules": {"eventform.catalog", "eventform.synthesis.packaging"},
     "eventform.synthesis": {"eventform.catalog", "eventform.runtime", "modules"},
     "eventform.compliance": {"eventform.catalog", "eventform.synthesis.lock"},

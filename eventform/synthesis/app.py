@@ -22,6 +22,7 @@ from eventform.catalog.loader import load
 from eventform.catalog.model import Catalog, Environment
 from eventform.catalog.naming import Names
 from eventform.synthesis import packaging, parallel, provider_locks, stack_cache
+from eventform.synthesis.atomic import write_atomic
 from eventform.synthesis.lock import INSTALLING, interrupted_install, output_lock
 from eventform.synthesis.packaging import Package
 from eventform.synthesis.packaging import build as build_package
@@ -349,16 +350,3 @@ def _install(staging: Path, outdir: Path, stack_names: list[str]) -> None:
         write_atomic(journal, json.dumps({"pid": os.getpid(), "stacks": pending}) + "\n")
     else:
         journal.unlink()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a uniquely named temporary file in the same folder (concurrent writers never share one)."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

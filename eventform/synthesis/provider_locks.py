@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventform.synthesis.atomic import write_atomic
 from eventform.synthesis.toolchain import (
     constraint_accepts,
     find_mirror,
@@ -93,7 +94,6 @@ def write(root: Path, environment: str, constraint: str, platforms: tuple[str, .
                 else "see Terraform's message above"
             )
             raise LockError(f"terraform providers lock for hashicorp/aws {constraint!r} failed:\n{why}\nfix: {hint}")
-        from eventform.synthesis.app import write_atomic  # here: app copies these files into the stacks
 
         write_atomic(target, (Path(scratch) / LOCK_NAME).read_text())
     return Written(target, source, tuple(chosen))
