@@ -21,6 +21,7 @@ from eventform.catalog.model import Catalog, DeliveryStream
 from eventform.catalog.naming import Names
 from eventform.catalog.routing import Receiver
 from eventform.local import taps
+from eventform.local.sending import Sent
 
 MAX_BATCH = 500  # records per PutRecordBatch
 
@@ -115,8 +116,7 @@ def _aws_prefix(stream: DeliveryStream, envelope: dict[str, Any], arrived: datet
 class Verdict:
     """One sent event against one delivery stream its rule targets feed."""
 
-    event: str
-    example: str
+    sent: Sent  # the send itself: one example goes out on several channels (topic, bus, webhook, stream)
     stream: str
     found: Archived | None
 
@@ -131,7 +131,7 @@ class Verdict:
         return f"archived: s3://{self.found.bucket}/{self.found.key} (AWS: {self.found.aws_prefix}...)"
 
 
-def verdicts(catalog: Catalog, sent: list[Any], found: list[Archived]) -> list[Verdict]:
+def verdicts(catalog: Catalog, sent: list[Sent], found: list[Archived]) -> list[Verdict]:
     """Per sent bus event and each delivery stream a rule target of the catalog sends it to: the envelope with its
     id in that stream's bucket, or nothing."""
     archive_targets = {
@@ -146,5 +146,5 @@ def verdicts(catalog: Catalog, sent: list[Any], found: list[Archived]) -> list[V
         for receiver in sorted(item.targets & archive_targets.keys(), key=str):
             stream = archive_targets[receiver]
             assert stream is not None
-            result.append(Verdict(item.event, item.example, stream, by_id.get((stream, item.event_id))))
+            result.append(Verdict(item, stream, by_id.get((stream, item.event_id))))
     return result

@@ -267,27 +267,48 @@ def _terraform(paths: LocalPaths, stack: str, *args: str) -> subprocess.Complete
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
-# `Error: creating KMS Alias (alias/x): ... AlreadyExistsException ...  with aws_kms_alias.<address>,`
-_ALIAS_CREATED_TWICE = re.compile(
-    r"creating KMS Alias \((alias/[^)]+)\).*?AlreadyExistsException.*?with (aws_kms_alias\.[A-Za-z0-9_-]+)", re.DOTALL
+# What the AWS SDK's retry of a create whose first request had succeeded answers on a fresh server, per resource
+# type: `Error: creating KMS Alias (alias/x): ... AlreadyExistsException ... with aws_kms_alias.<address>,` and
+# `Error: creating Lambda Function (name): ... ResourceConflictException: Function already exist ... with
+# aws_lambda_function.<address>,` (the provider retries a conflict for its 2-minute propagation timeout first).
+# The group in parentheses is the import id.
+_CREATED_TWICE = (
+    re.compile(r"creating KMS Alias \((alias/[^)]+)\).*AlreadyExistsException.*with (aws_kms_alias\.[\w-]+)", re.S),
+    re.compile(
+        r"creating Lambda Function \(([^)]+)\).*ResourceConflictException.*already exist.*"
+        r"with (aws_lambda_function\.[\w-]+)",
+        re.S,
+    ),
 )
+
+
+def created_twice(output: str) -> list[tuple[str, str]]:
+    """(import id, resource address) of each resource an apply failed to create because the SDK's retry found it
+    created by its own first request; each Terraform error block is read on its own."""
+    found = []
+    for block in output.split("Error: ")[1:]:
+        for pattern in _CREATED_TWICE:
+            match = pattern.search(block)
+            if match:
+                found.append((match.group(1), match.group(2)))
+    return found
 
 
 def _run(paths: LocalPaths, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run one terraform command; its output is kept in the state folder (``<stack>.<command>.log``).
 
     One recovery, for applies: the AWS SDK retries a request whose response it did not get (a reset connection or
-    an HTTP 5xx from the embedded AWS under load), and when the first CreateAlias had in fact succeeded the retry
-    answers AlreadyExistsException on a fresh server (no other stack creates that alias). The alias is then ours:
-    it is imported into the state and the apply runs again, once, saying so in the log."""
+    an HTTP 5xx from the embedded AWS under load), and when the first create (a KMS alias, a Lambda function) had in
+    fact succeeded the retry answers that it exists, on a fresh server where no other stack creates that name. The
+    resource is then ours: it is imported into the state and the apply runs again, once, saying so in the log."""
     result = _terraform(paths, stack, *args)
     output = result.stdout + result.stderr
-    created_twice = _ALIAS_CREATED_TWICE.findall(output) if args[0] == "apply" and result.returncode else []
-    for alias, address in created_twice:
-        imported = _terraform(paths, stack, "import", address, alias)
+    twice = created_twice(output) if args[0] == "apply" and result.returncode else []
+    for identifier, address in twice:
+        imported = _terraform(paths, stack, "import", address, identifier)
         output += f"\n--- {address} existed after the SDK's retry: imported ({imported.returncode}) ---\n"
         output += imported.stdout + imported.stderr
-    if created_twice:  # the same apply again (its targets too); a saved plan is spent, so then a fresh one
+    if twice:  # the same apply again (its targets too); a saved plan is spent, so then a fresh one
         again = ("apply", "-auto-approve") if any(a.endswith(".tfplan") for a in args) else args
         result = _terraform(paths, stack, *again)
         output += "\n--- apply again ---\n" + result.stdout + result.stderr

@@ -284,16 +284,15 @@ def _judge_executions(report: Report, executions: list[workflow_runner.Execution
 def _judge_archives(report: Report, catalog: Catalog, sent: list[Sent], found: list[archive_runner.Archived]) -> None:
     """Each bus event a rule target sends to a catalog delivery stream is in that stream's bucket (read back)."""
     verdicts = archive_runner.verdicts(catalog, sent, found)
-    item_of = {(s.event, s.example): s for s in sent}
     for verdict in verdicts:
         held = verdict.found is not None
         payload = json.dumps(verdict.found.envelope, sort_keys=True) if verdict.found else ""
-        item = item_of[(verdict.event, verdict.example)]
-        report.rows.append(Row(item, verdict.receiver, True, held, payload, verdict.outcome, held))
+        report.rows.append(Row(verdict.sent, verdict.receiver, True, held, payload, verdict.outcome, held))
         if not held:
+            item = verdict.sent
             report.failures.append(
-                f"{verdict.event} {verdict.example} was sent to delivery stream {verdict.stream} but is not in its "
-                "bucket: the deployed delivery stream, its rule target or the forwarding differs from the catalog"
+                f"{item.event} {item.example} ({item.channel}) was sent to delivery stream {verdict.stream} but is not "
+                "in its bucket: the deployed delivery stream, its rule target or forwarding differ from the catalog"
             )
     if verdicts:
         streams = sorted({v.stream for v in verdicts})

@@ -200,6 +200,25 @@ def test_an_alias_the_sdks_retry_found_already_created_is_imported_and_the_apply
     assert "imported" in paths.command_log("local-platform", "apply").read_text()
 
 
+def test_each_error_block_names_its_own_resource_created_twice() -> None:
+    """A Lambda function the SDK's retry found created (409 after the provider's 2-minute conflict retries) is
+    recovered like the alias; an unrelated error between them is never paired with either."""
+    output = (
+        "Error: creating Lambda Function (local-orders-ship-order): operation error Lambda: CreateFunction, https "
+        "response error StatusCode: 409, RequestID: 1, ResourceConflictException: Function already exist: "
+        "local-orders-ship-order\n\n  with aws_lambda_function.ship-order_function_0A1B2C3D,\n\n"
+        "Error: creating SQS Queue (local-orders-x): AccessDenied\n\n  with aws_sqs_queue.x_queue_1,\n\n"
+        "Error: creating KMS Alias (alias/local-orders): operation error KMS: CreateAlias, AlreadyExistsException: "
+        "exists\n\n  with aws_kms_alias.key_alias_9,\n"
+    )
+    assert local.created_twice(output) == [
+        ("local-orders-ship-order", "aws_lambda_function.ship-order_function_0A1B2C3D"),
+        ("alias/local-orders", "aws_kms_alias.key_alias_9"),
+    ]
+    conflict_only = "Error: creating SQS Queue (q): ResourceConflictException already exist\n  with aws_sqs_queue.q,\n"
+    assert local.created_twice(conflict_only) == []
+
+
 def test_the_early_targeted_apply_keeps_its_own_log(monkeypatch, tmp_path) -> None:
     """bench/local.py reads the SQS creation times from both logs: the whole-stack apply must not overwrite them."""
     import subprocess
