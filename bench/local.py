@@ -6,8 +6,9 @@
 For each catalog: the time of `local up` (moto start, synthesis, terraform init, dependency-ordered parallel apply),
 the floor = the longest chain of SQS propagation waits (a queue waits for its DLQ; a consumer stack for the stacks
 whose topics it subscribes to) times the median SQS creation time measured in the same run's apply logs, their
-ratio (target <= 1.5; `local up` now creates every stack's queues first, all stacks at once, so the chain it really
-waits is the longest inside one stack: "stack floor s", which up cannot beat), the time of `local rehearse` (every
+ratio (target <= 1.5; `local up` creates the topics and buses other stacks need first, then applies every whole
+stack at once, so the SQS chain it really waits is the longest inside one stack: "stack floor s"; S3 lifecycle rules
+(~55 s) and Kinesis activation (~30 s) wait inside their stacks too), the time of `local rehearse` (every
 channel, every handler) and its verdict, then events per second published -> SNS -> SQS -> local runner ->
 handler, and `local down`.
 """

@@ -27,7 +27,6 @@ from eventform.synthesis.app import PlannedStack, synthesize
 from eventform.synthesis.toolchain import terraform_environment
 
 LOCAL_ENV = "local"
-EARLY_TYPES = ("aws_cloudwatch_event_bus", "aws_sns_topic", "aws_sqs_queue")  # created first, every stack at once
 PARALLELISM = 64  # resource operations in flight per terraform process (mostly SQS propagation waits, not CPU)
 STATE_DIR = Path(".eventform") / "local"
 # moto accepts any credentials; these are placeholders, not secrets.
@@ -331,14 +330,14 @@ Progress = Callable[[str], None]
 
 
 def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], progress: Progress) -> dict[str, float]:
-    """``eventform deploy``'s path (:mod:`eventform.synthesis.deployment`) with every plan approved: each stack
-    starts as soon as the stacks it depends on are applied, all others in parallel.
+    """``eventform deploy``'s path (:mod:`eventform.synthesis.deployment`) with every plan approved.
 
-    The provider waits ~25 s per SQS queue for attribute propagation. So every stack first creates its queues,
-    topics and buses (a targeted plan and apply, all stacks at once: none of them refers to another stack), and the
-    whole stacks follow in dependency order: the propagation waits overlap across stacks instead of adding up along
-    the chain of subscriptions. Every stack is recorded in the journal before its first plan, so `down` finds it
-    whatever happens next.
+    The provider waits ~25 s per SQS queue for attribute propagation, ~55 s for S3 lifecycle rules and ~30 s for a
+    Kinesis stream to become active. So the stacks other stacks wait for first create their topics and buses (a
+    targeted apply: the only resources a stack refers to in another), and every whole stack starts as soon as the
+    topics and buses it needs exist: those waits overlap across all stacks instead of adding up along the chain of
+    subscriptions. Every stack is recorded in the journal before its first apply, so `down` finds it whatever
+    happens next.
     """
     names = {s.name for s in stacks}
     prerequisites = {s.name: {d for d in s.depends_on if d in names} for s in stacks}
@@ -357,7 +356,7 @@ def apply_in_dependency_order(paths: LocalPaths, stacks: list[PlannedStack], pro
         workers=max(1, len(stacks)),
         progress=progress,
         started=started,
-        first=EARLY_TYPES,
+        shared_first=True,
         saved_plans=False,
         abort=lambda: stop_children(paths),
     ).run()

@@ -6,7 +6,10 @@ concurrent first installs). Then each stack, as soon as the stacks it depends on
 the plan's summary, a confirmation, and ``terraform apply`` of exactly that plan. Up to ``workers`` stacks run at
 once. Domains that consume each other's events (a dependency cycle) cannot be ordered: their SNS topics and buses,
 which the other side's subscriptions and rules need, are planned and applied first (``-target``), then the whole
-stacks. ``first`` names resource types every stack creates that way before anything else, all stacks at once.
+stacks. With ``shared_first`` (``local up``) that step is taken for every stack another one waits for, and each
+whole stack then starts as soon as the topics and buses it needs exist, not when their whole stacks are done: each
+stack's own waits (SQS propagation, S3 lifecycle rules, Kinesis activation) overlap instead of adding up along
+the chain of subscriptions.
 After the first failure or refusal nothing new starts, what is running is waited for, and every stack not started
 is "not run". Destroy runs the same steps with ``plan -destroy`` in the reverse order (a cycle is ignored: SNS
 deletes a topic that still has subscriptions).
@@ -29,6 +32,7 @@ from eventform.synthesis.toolchain import first_then_parallel
 PLAN_FILE = "eventform.tfplan"
 FIRST_PLAN_FILE = "eventform-first.tfplan"  # the targeted plan of resources created before the whole stacks
 SHARED_TYPES = ("aws_sns_topic", "aws_cloudwatch_event_bus")  # what other stacks' subscriptions and rules need
+EARLY_STEP = " (topics and buses)"  # the step name of a stack's early, targeted apply (stack names have no spaces)
 
 # `terraform <command> <args>` run in a stack's folder; the runner adds its own flags (input, colour, parallelism).
 Terraform = Callable[[Path, list[str]], subprocess.CompletedProcess[str]]
@@ -80,9 +84,9 @@ class Deployment:
     started: Callable[[str], None] = lambda _stack: None  # before a stack's first plan (e.g. a journal for cleanup)
     abort: Callable[[], object] = lambda: None  # stops running Terraform when the waiting itself is interrupted
     plan_flags: tuple[str, ...] = field(default_factory=tuple)  # extra `plan` flags, e.g. -refresh=false
-    # Resource types every stack creates first, all stacks at once, before the whole stacks in dependency order
-    # (`local up`: the queues, whose ~25 s propagation waits then overlap across stacks, and what others need).
-    first: tuple[str, ...] = ()
+    # Create what other stacks need (SHARED_TYPES) first, in the stacks others wait for; a whole stack then waits
+    # only for those (`local up`: every resource a consumer stack refers to in another stack is a topic or a bus).
+    shared_first: bool = False
     # False: nobody reviews the plans (`local up`), so each step is one `terraform apply -auto-approve` (which plans
     # and applies in one process) instead of a saved plan and its apply: a Terraform start less per step.
     saved_plans: bool = True
@@ -103,15 +107,14 @@ class Deployment:
             dependents = {name: {o for o, needs in prerequisites.items() if name in needs} for name in order}
             cyclic = on_a_cycle(dependents)
             prerequisites = {name: needs - cyclic if name in cyclic else needs for name, needs in dependents.items()}
+        elif self.shared_first:
+            return self._shared_first(order, prerequisites)
         else:
             cyclic = on_a_cycle(prerequisites)
-            early = order if self.first else sorted(cyclic)
-            if early:
-                types = tuple(sorted({*self.first, *(SHARED_TYPES if cyclic else ())}))
-                if cyclic:
-                    self.progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating "
-                                  "their topics and buses first")  # fmt: skip
-                refused = self._create_first(early, types)
+            if cyclic:
+                self.progress(f"domains consume each other's events ({', '.join(sorted(cyclic))}): creating "
+                              "their topics and buses first")  # fmt: skip
+                refused = self._create_first(sorted(cyclic), SHARED_TYPES)
                 if refused is not None:
                     return [refused, *(StackResult(other, "not run") for other in order if other != refused.stack)]
                 prerequisites = {n: needs - cyclic if n in cyclic else needs for n, needs in prerequisites.items()}
@@ -138,16 +141,45 @@ class Deployment:
         stack that fails or is refused."""
         for name in stacks:
             self.started(name)
-
-        def early(name: str) -> StackResult:
-            targets = [f"-target={address}" for address in _addresses(self._dir(name), types)]
-            if not targets:
-                return StackResult(name, "unchanged", Plan())
-            return self._plan_and_apply(name, targets, FIRST_PLAN_FILE, f"{', '.join(types)} of ")
-
         with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(stacks)))) as pool:
-            results = list(pool.map(early, stacks))
+            results = list(pool.map(lambda name: self._early(name, types), stacks))
         return next((r for r in results if r.stopped_the_run), None)
+
+    def _early(self, stack: str, types: tuple[str, ...]) -> StackResult:
+        targets = [f"-target={address}" for address in _addresses(self._dir(stack), types)]
+        if not targets:
+            return StackResult(stack, "unchanged", Plan())
+        return self._plan_and_apply(stack, targets, FIRST_PLAN_FILE, f"{', '.join(types)} of ")
+
+    def _shared_first(self, order: list[str], prerequisites: dict[str, set[str]]) -> list[StackResult]:
+        """One graph of steps: the topics and buses of every stack another waits for, and every whole stack, which
+        waits for its own early step and those of its prerequisites. A cycle needs nothing more."""
+        shared = sorted({p for needs in prerequisites.values() for p in needs})
+        steps: dict[str, set[str]] = {_early_step(name): set() for name in shared}
+        for name in order:
+            steps[name] = {_early_step(p) for p in prerequisites[name] | ({name} & set(shared))}
+
+        early: list[StackResult] = []
+
+        def action(step: str) -> StackResult:
+            stack = step.removesuffix(EARLY_STEP)
+            if not step.endswith(EARLY_STEP):
+                return self._one_stack(stack)
+            result = self._early(stack, SHARED_TYPES)
+            early.append(result)
+            return result
+
+        def starting(step: str) -> None:
+            stack = step.removesuffix(EARLY_STEP)
+            self.started(stack)
+            if not step.endswith(EARLY_STEP):
+                self.progress(f"{stack}: terraform apply")
+
+        results = in_dependency_waves(steps, action, starting, lambda r: r.stopped_the_run, self.workers, self.abort)
+        whole = [r for r in results if not any(r is e for e in early)]
+        whole += [r for r in early if r.stopped_the_run]  # a failed early step is its stack's result
+        finished = {r.stack for r in whole}
+        return [*whole, *(StackResult(name, "not run") for name in order if name not in finished)]
 
     def _one_stack(self, stack: str) -> StackResult:
         return self._plan_and_apply(stack, [], PLAN_FILE, "")
@@ -197,6 +229,10 @@ class Deployment:
 def _init(stack_dir: Path) -> list[str]:
     """A stack with the environment's provider lock installs exactly the builds it records, and never rewrites it."""
     return ["init", "-lockfile=readonly"] if (stack_dir / LOCK_NAME).is_file() else ["init"]
+
+
+def _early_step(stack: str) -> str:
+    return stack + EARLY_STEP
 
 
 def _output(step: str, done: subprocess.CompletedProcess[str]) -> str:

@@ -182,3 +182,36 @@ def test_without_saved_plans_each_step_is_one_apply_auto_approve(tmp_path: Path)
     ]  # fmt: skip
     assert [args for name, args in calls if name == ORDERS] == [["init"], ["apply", "-auto-approve"]]
     assert applied_summary("Destroy complete! Resources: 4 destroyed.") == Plan(destroy=4)
+
+
+def test_shared_first_creates_the_topics_others_need_then_every_stack_at_once(tmp_path: Path) -> None:
+    """`local up`: only the stacks others wait for apply their topics and buses first; each whole stack then waits
+    for those alone, not for whole stacks (so the stacks' own waits overlap); a cycle needs nothing more."""
+    terraform = FakeTerraform()
+    prerequisites = {PLATFORM: set(), ORDERS: {USERS}, USERS: {ORDERS}, "dev-inventory": {ORDERS}}
+    plan = deployment(tmp_path, terraform, prerequisites, workers=4, shared_first=True, saved_plans=False)
+    for name in prerequisites:
+        shared = {"aws_sns_topic": {"topic": {}}, "aws_cloudwatch_event_bus": {"bus": {}}, "aws_sqs_queue": {"q": {}}}
+        (tmp_path / name / "cdk.tf.json").write_text(json.dumps({"resource": shared}))
+    results = plan.run()
+    assert sorted((r.stack, r.outcome) for r in results) == sorted((n, "unchanged") for n in prerequisites)
+    applies = [(name, args) for name, step, args in terraform.calls if step == "apply"]
+    targeted = sorted(name for name, args in applies if any(a.startswith("-target") for a in args))
+    assert targeted == [ORDERS, USERS]  # the platform and inventory stacks are nobody's prerequisite
+    early_args = next(args for name, args in applies if name == ORDERS and "-target" in args[-1])
+    assert set(early_args) >= {"-target=aws_sns_topic.topic", "-target=aws_cloudwatch_event_bus.bus"}
+    assert not any("aws_sqs_queue" in a for a in early_args)
+    position = {(name, "-target" in args[-1]): i for i, (name, args) in enumerate(applies)}
+    assert {name for name, early in position if not early} == set(prerequisites)  # every whole stack, once
+    for name, needs in prerequisites.items():  # after the topics and buses it needs, and its own
+        assert all(position[(need, True)] < position[(name, False)] for need in needs | ({name} & {ORDERS, USERS}))
+
+
+def test_shared_first_reports_a_failed_early_step_as_its_stacks_result(tmp_path: Path) -> None:
+    terraform = FakeTerraform(fail=(ORDERS, "apply"))
+    plan = deployment(tmp_path, terraform, {ORDERS: set(), USERS: {ORDERS}}, shared_first=True, saved_plans=False)
+    for name in (ORDERS, USERS):
+        (tmp_path / name / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sns_topic": {"t": {}}}}))
+    results = plan.run()
+    assert [(r.stack, r.outcome) for r in results] == [(ORDERS, "failed"), (USERS, "not run")]
+    assert "-target=aws_sns_topic.t" in terraform.calls[-1][2]
