@@ -3,8 +3,9 @@ its fix and (when the case says where) the line; and `lint` prints it without a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 from typer.testing import CliRunner
@@ -15,17 +16,19 @@ from eventform.cli.main import app
 from tests.eventform.catalog.test_bad_input import line_containing
 
 
-class BadInput(Protocol):
+@dataclass(frozen=True)
+class Case:
+    """One bad input of a catalog section: what ``change`` does to a copy of the sample, and what must be reported."""
+
     id: str
+    change: Callable[[Path], object]
     message: str
     fix: str
-    at: str | tuple[str, ...] | None
-    file: str
-
-    def change(self, root: Path) -> object: ...
+    at: str | tuple[str, ...] | None  # where the problem must point (see test_bad_input.line_containing)
+    file: str = "orders.yaml"
 
 
-def assert_reported(case: BadInput, project: Path) -> None:
+def assert_reported(case: Case, project: Path) -> None:
     case.change(project)
     with pytest.raises(CatalogError) as raised:
         load(project)
@@ -39,7 +42,7 @@ def assert_reported(case: BadInput, project: Path) -> None:
         assert problem.line == expected, f"the problem points at line {problem.line}, {case.at!r} is at {expected}"
 
 
-def assert_lint_prints(case: BadInput, project: Path) -> None:
+def assert_lint_prints(case: Case, project: Path) -> None:
     case.change(project)
     result = CliRunner().invoke(app, ["lint", "--root", str(project)])
     assert result.exit_code == 1, result.output

@@ -4,14 +4,13 @@ sample declares, what targets resolve to, and the bad-input corpus (each mistake
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from eventform.catalog import deliveries
 from eventform.catalog.loader import load
-from tests.eventform.catalog.section_cases import assert_lint_prints, assert_reported
+from tests.eventform.catalog.section_cases import Case, assert_lint_prints, assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 ORDERS = "catalog/orders.yaml"
@@ -100,16 +99,6 @@ def test_a_pipe_reads_a_catalog_stream_by_name_with_its_events(project: Path) ->
 # --------------------------------------------------------------------------------------------------------------
 # The bad-input corpus of delivery_streams: and of catalog streams named by targets and pipes
 # --------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Case:
-    id: str
-    change: Callable[[Path], object]
-    message: str
-    fix: str
-    at: str | tuple[str, ...] | None
-    file: str = "orders.yaml"
-
-
 CASES = [
     Case(
         "buffer-below-partitioning-minimum",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from jsonschema import Draft4Validator
 
 from eventform.catalog.ingestion import draft4_model, endpoints_of, model_name
 from eventform.catalog.loader import load
-from tests.eventform.catalog.section_cases import assert_reported
+from tests.eventform.catalog.section_cases import Case, assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 ORDERS = "catalog/orders.yaml"
@@ -89,16 +88,6 @@ def test_a_jwt_endpoint_names_each_environments_pool_and_scopes(project: Path) -
 # --------------------------------------------------------------------------------------------------------------
 # The bad-input corpus of ingestion:
 # --------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Case:
-    id: str
-    change: Callable[[Path], object]
-    message: str
-    fix: str
-    at: str | tuple[str, ...] | None
-    file: str = "orders.yaml"
-
-
 def orders(old: str, new: str) -> Callable[[Path], object]:
     return lambda root: edit(root, ORDERS, old, new)
 

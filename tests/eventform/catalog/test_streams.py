@@ -4,14 +4,13 @@ corpus of both sections (each mistake stops with file, line and fix)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from eventform.catalog import streams
 from eventform.catalog.loader import load
-from tests.eventform.catalog.section_cases import assert_lint_prints, assert_reported
+from tests.eventform.catalog.section_cases import Case, assert_lint_prints, assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
 ORDERS = "catalog/orders.yaml"
@@ -72,16 +71,6 @@ def test_events_of_several_domains_get_one_generated_filter_per_domain(project_r
 # --------------------------------------------------------------------------------------------------------------
 # The bad-input corpus of streams: and stream:
 # --------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Case:
-    id: str
-    change: Callable[[Path], object]
-    message: str
-    fix: str
-    at: str | tuple[str, ...] | None
-    file: str = "orders.yaml"
-
-
 def orders(old: str, new: str) -> Callable[[Path], object]:
     return lambda root: edit(root, ORDERS, old, new)
 

@@ -15,6 +15,7 @@ from eventform.catalog import asl, workflows
 from eventform.catalog.loader import load
 from eventform.catalog.naming import Names
 from eventform.cli.main import app
+from tests.eventform.catalog.section_cases import Case as SectionCase
 from tests.eventform.catalog.section_cases import assert_reported
 from tests.eventform.catalog.test_bad_input import edit, line_containing, project  # noqa: F401 (fixture)
 
@@ -108,13 +109,8 @@ def test_branches_are_machines_of_their_own() -> None:
 # The bad-input corpus of workflows:
 # --------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Case:
-    id: str
-    change: Callable[[Path], object]
-    message: str
-    fix: str
-    at: str | tuple[str, ...] | None
-    file: str = "payments.yaml"
+class Case(SectionCase):
+    file: str = "payments.yaml"  # workflows live in the payments domain
 
 
 def payments(old: str, new: str) -> Callable[[Path], object]:
