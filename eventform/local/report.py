@@ -238,9 +238,8 @@ def rehearse(root: Path, timeout: float = 120.0) -> tuple[list[Sent], Report]:
     flows = workflow_runner.Rehearsal(catalog, names, connection.client("stepfunctions"), connection.endpoint, timeout)
 
     def start_workflows() -> None:  # each input a workflow target's tap got starts the deployed state machine
-        flows.start(
-            [(k, f"{i.event} {i.example}", b) for i in sent for k, bodies in i.observed.items() for b in bodies]
-        )
+        inputs = [(k, i, b) for i in sent for k, bodies in i.observed.items() for b in bodies]
+        flows.start([(k, f"{i.event} {i.example}, sent on {i.channel}", b) for k, i, b in inputs])
 
     steps = (afterwards, start_workflows, *[flows.next_tasks] * workflow_runner.TASK_ROUNDS)
     result = run(root, timeout=timeout, then=steps)
