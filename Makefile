@@ -24,6 +24,9 @@ export TF_CLI_CONFIG_FILE := $(CURDIR)/.cache/terraform.rc
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export CHECKPOINT_DISABLE := 1
 export EVENTFORM_SCAN_PYTHON := $(CURDIR)/$(SCAN_ENV)/bin/python
+# Python processes started here write their bytecode caches even where the machine sets PYTHONDONTWRITEBYTECODE
+# (container images do): without them each one compiles what it imports again (tools/compile_bytecode.py).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help setup browser synth lint validate scan docs test faults demo clean scan-requirements
 
@@ -36,6 +39,11 @@ $(UV):
 .venv/.synced: $(UV) pyproject.toml uv.lock
 	@case "$(PROJECT_PYTHON)" in *3.12*) ;; *) echo "make setup: no Python 3.12 here; the venv uses $(PROJECT_PYTHON) while functions run python3.12 (README)" >&2;; esac
 	$(UV) sync --frozen --quiet --python "$(PROJECT_PYTHON)"
+	@touch $@
+
+# Bytecode caches of both venvs, written once (a few seconds when up to date): every later process starts faster.
+.venv/.bytecode: .venv/.synced $(SCAN_ENV)/.synced tools/compile_bytecode.py $(wildcard modules/*.py modules/stacks/*.py)
+	.venv/bin/python tools/compile_bytecode.py .venv $(SCAN_ENV)
 	@touch $@
 
 $(SCAN_ENV)/.synced: $(UV) tools/scan-requirements.txt pyproject.toml
@@ -53,7 +61,7 @@ node_modules/.installed: package.json package-lock.json
 .cache/terraform.rc: .venv/.synced
 	$(EVENTFORM) toolchain
 
-setup: .venv/.synced $(SCAN_ENV)/.synced node_modules/.installed .cache/terraform.rc ## install Python (uv; checkov in .cache/scan-venv), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
+setup: .venv/.synced $(SCAN_ENV)/.synced .venv/.bytecode node_modules/.installed .cache/terraform.rc ## install Python (uv; checkov in .cache/scan-venv; bytecode caches), Node 22 + cdktn CLI + mermaid (npm), Terraform CLI config
 
 # Debian's chromium for the docs site test, needed by `make test` only (never by setup, lint, synth or scan, so the
 # pre-push hook installs no system package); installed with apt-get only when missing and running as root. Otherwise
