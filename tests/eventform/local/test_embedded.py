@@ -39,13 +39,15 @@ def test_a_stale_pid_file_is_not_a_running_server(tmp_path: Path) -> None:
     assert local.server_pid(paths) is None
 
 
-def fake_local_terraform(record: list[tuple[str, tuple[str, ...]]], fail: str | None = None):
-    """Stands in for `local._run`: records (stack, args); plans show changes; ``fail``'s whole-stack apply fails."""
+def fake_local_terraform(record: list[tuple[str, tuple[str, ...]]], fail: str | None = None, early: bool = False):
+    """Stands in for `local._run`: records (stack, args); plans show changes; ``fail``'s whole-stack apply fails (with
+    ``early``: its targeted apply of topics and buses)."""
     import subprocess
 
     def run(paths, name, *args):
         record.append((name, args))
-        if args == ("apply", "-auto-approve") and name == fail:
+        targeted = any(a.startswith("-target=") for a in args)
+        if args[:2] == ("apply", "-auto-approve") and name == fail and targeted == early:
             return subprocess.CompletedProcess(args, 1, "", f"Error: apply of {name} broke")
         planned = "Plan: 1 to add, 0 to change, 0 to destroy.\n" if args[0] == "plan" else ""
         return subprocess.CompletedProcess(args, 2 if args[0] == "plan" else 0, planned, "")
@@ -54,19 +56,21 @@ def fake_local_terraform(record: list[tuple[str, tuple[str, ...]]], fail: str | 
 
 
 def write_stacks(paths, stacks) -> None:
-    """Each stack's folder with a cdk.tf.json holding one queue (what `local up` creates first)."""
+    """Each stack's folder with a cdk.tf.json holding a topic (what `local up` creates first in the stacks others
+    wait for) and a queue."""
     import json
 
     for stack in stacks:
         paths.stack_dir(stack.name).mkdir(parents=True)
-        queue = {"resource": {"aws_sqs_queue": {f"{stack.domain or 'platform'}_queue": {}}}}
-        (paths.stack_dir(stack.name) / "cdk.tf.json").write_text(json.dumps(queue))
+        name = stack.domain or "platform"
+        resources = {"aws_sns_topic": {f"{name}_topic": {}}, "aws_sqs_queue": {f"{name}_queue": {}}}
+        (paths.stack_dir(stack.name) / "cdk.tf.json").write_text(json.dumps({"resource": resources}))
 
 
 def test_local_up_applies_through_the_deploy_path_after_each_stacks_dependencies(monkeypatch, tmp_path) -> None:
-    """`local up` runs eventform deploy's steps, every plan approved (`apply -auto-approve`): first every stack's
-    queues, topics and buses at once, then each whole stack once what it depends on is applied; it records every
-    stack in the journal."""
+    """`local up` runs eventform deploy's steps, every plan approved (`apply -auto-approve`): the stacks others wait
+    for create their topics and buses first; each whole stack starts once the topics it needs exist (not once whole
+    stacks are done); it records every stack in the journal."""
     runs: list[tuple[str, tuple[str, ...]]] = []
     monkeypatch.setattr(local, "_run", fake_local_terraform(runs))
     environment = None
@@ -81,28 +85,29 @@ def test_local_up_applies_through_the_deploy_path_after_each_stacks_dependencies
     done = local.apply_in_dependency_order(paths, stacks, lambda _: None)
     assert set(done) == {s.name for s in stacks}
     early = [(name, args) for name, args in runs if args[-1].startswith("-target=")]
-    assert sorted(early) == sorted(
-        (s.name, ("apply", "-auto-approve", f"-target=aws_sqs_queue.{s.domain or 'platform'}_queue")) for s in stacks
-    )
+    assert sorted(early) == [
+        (f"local-{d}", ("apply", "-auto-approve", f"-target=aws_sns_topic.{d}_topic")) for d in ("orders", "users")
+    ]  # the queues are created with their stacks: their waits overlap across stacks anyway
     whole = ("apply", "-auto-approve")
-    assert min(runs.index((s.name, whole)) for s in stacks) > max(runs.index(e) for e in early)  # early ones first
-    notifications = runs.index(("local-notifications", whole))
-    assert notifications > max(runs.index(("local-orders", whole)), runs.index(("local-users", whole)))
+    assert sorted(name for name, args in runs if args == whole) == sorted(s.name for s in stacks)
+    assert runs.index(("local-notifications", whole)) > max(runs.index(e) for e in early)
+    for name in ("local-orders", "local-users"):  # a stack's own topics before the rest of it
+        assert runs.index((name, whole)) > runs.index(next(e for e in early if e[0] == name))
     assert sorted(local.deployed_stacks(paths)) == sorted(s.name for s in stacks)
 
 
 def test_after_a_failed_stack_nothing_new_starts_and_every_started_stack_is_recorded(monkeypatch, tmp_path) -> None:
-    """The journal: a stack is recorded before its plan starts; after the first failure no new stack starts, the
-    ones running are waited for, then the failure is raised (and `down` finds every one of them)."""
+    """The journal: a stack is recorded before its first step starts; after the first failure no new step starts,
+    the ones running are waited for, then the failure is raised (and `down` finds every one of them)."""
     import threading
     import time as clock
 
     runs: list[tuple[str, tuple[str, ...]]] = []
-    failing = fake_local_terraform(runs, fail="local-orders")
+    failing = fake_local_terraform(runs, fail="local-orders", early=True)
     platform_done = threading.Event()
 
     def slow_platform(paths, name, *args):
-        if name == "local-platform" and args == ("apply", "-auto-approve"):
+        if name == "local-platform" and args[-1].startswith("-target="):
             clock.sleep(0.5)  # still running when orders fails
             platform_done.set()
         return failing(paths, name, *args)
@@ -118,8 +123,9 @@ def test_after_a_failed_stack_nothing_new_starts_and_every_started_stack_is_reco
     with pytest.raises(local.LocalError, match="local-orders failed: terraform apply"):
         local.apply_in_dependency_order(paths, stacks, lambda _: None)
     assert platform_done.is_set()  # waited for, not abandoned
-    assert ("local-inventory", ("apply", "-auto-approve")) not in runs
-    assert sorted(local.deployed_stacks(paths)) == ["local-inventory", "local-orders", "local-platform"]  # all early
+    assert not any(name == "local-inventory" and args[0] == "apply" for name, args in runs)  # never started
+    assert ("local-platform", ("apply", "-auto-approve")) not in runs  # nothing new after the failure
+    assert sorted(local.deployed_stacks(paths)) == ["local-orders", "local-platform"]  # every started stack
 
 
 def test_down_stops_the_server_without_destroying_stack_by_stack(monkeypatch, tmp_path: Path) -> None:
