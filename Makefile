@@ -95,7 +95,7 @@ test: setup browser ## ruff, mypy, catalog lint, synth, scan, then the test suit
 	$(EVENTFORM) lint
 	$(EVENTFORM) synth
 	$(EVENTFORM) scan
-	.venv/bin/pytest -q -n auto --dist loadfile
+	.venv/bin/pytest -q -n auto --dist loadfile --durations=25
 	$(SCAN_ENV)/bin/pytest -q tests/policies
 
 faults: setup ## the fault-injection suite alone: signals, kills, concurrent synths, full disk, read-only trees
