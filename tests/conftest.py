@@ -36,6 +36,28 @@ def copy_project(target: Path) -> Path:
     return target
 
 
+SECOND_CATALOG = ROOT / "tests" / "eventform" / "local" / "second_catalog" / "catalog"
+SECOND_DOMAIN = "warehouse-fulfilment-operation"
+
+
+def copy_second_project(target: Path, consumers: bool = True) -> Path:
+    """The second catalog (one bus-only domain, long names, no handlers) beside the project's environments.
+
+    Without ``consumers``: its domain stack is a bus and its archive, which deploys in seconds where the sample's
+    orders stack waits minutes (S3 lifecycle rules, a Kinesis stream, chains of SQS queues), for tests of the
+    deploy path itself (order, provider lock, idempotence, destroy); the sample's stacks are all deployed by the
+    rehearsal tests."""
+    shutil.copytree(SECOND_CATALOG, target / "catalog")
+    shutil.copytree(ROOT / "environments", target / "environments")
+    (target / "handlers").mkdir()
+    shutil.copy(ROOT / "handlers" / "__init__.py", target / "handlers" / "__init__.py")
+    if not consumers:  # `consumers:` is the domain file's last section
+        domain_file = target / "catalog" / f"{SECOND_DOMAIN}.yaml"
+        text = domain_file.read_text()
+        domain_file.write_text(text[: text.index("\nconsumers:") + 1])
+    return target
+
+
 def require_terraform() -> str:
     """Terraform is required: fail loudly under CI, skip (saying why) only on a developer laptop."""
     binary = shutil.which("terraform")

@@ -18,20 +18,22 @@ from eventform.cli import cdktn_app
 from eventform.cli.main import app
 from eventform.local import embedded as local
 from eventform.synthesis import toolchain
-from tests.conftest import ROOT, copy_project, require_terraform
+from tests.conftest import ROOT, SECOND_DOMAIN, copy_project, copy_second_project, require_terraform
 
 runner = CliRunner()
 
 
-def cdktn_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """A copy of the project cdktn can run in (its own cdktf.json, main.py and outputs), and the environment."""
+def cdktn_project(tmp_path: Path, second: bool = False) -> tuple[Path, dict[str, str]]:
+    """A copy of the project (``second``: of the second catalog, without its consumers) cdktn can run in (its own
+    cdktf.json, main.py and outputs), and the environment."""
     cli = ROOT / "node_modules" / ".bin" / "cdktn"
     node = toolchain.node22(ROOT)
     if not cli.exists() or node is None:
         if os.environ.get("CI"):
             pytest.fail("the cdktn CLI or Node 22 is missing under CI: `make setup` installs them")
         pytest.skip("the cdktn CLI is not installed on this laptop: run `make setup`")
-    project = copy_project(tmp_path / "project")
+    target = tmp_path / "project"
+    project = copy_second_project(target, consumers=False) if second else copy_project(target)
     for name in ("main.py", "cdktf.json"):
         shutil.copy(ROOT / name, project / name)
     (project / ".venv").symlink_to(ROOT / ".venv")
@@ -89,9 +91,10 @@ def test_cdktn_synth_of_one_environment_keeps_the_others(tmp_path: Path) -> None
 
 @pytest.mark.terraform
 def test_cdktn_deploy_and_destroy_local_stacks_on_the_embedded_aws(tmp_path: Path) -> None:
-    """The README's path: `eventform local start`, its export line, `cdktn deploy` then `cdktn destroy`."""
+    """The README's path: `eventform local start`, its export line, `cdktn deploy` then `cdktn destroy` (on the
+    second catalog without its consumers: its domain stack, a bus, deploys in seconds)."""
     require_terraform()
-    project, env = cdktn_project(tmp_path)
+    project, env = cdktn_project(tmp_path, second=True)
     started = runner.invoke(app, ["local", "start", "--root", str(project)])
     assert started.exit_code == 0, started.output
     try:
@@ -99,17 +102,18 @@ def test_cdktn_deploy_and_destroy_local_stacks_on_the_embedded_aws(tmp_path: Pat
         env.update(item.split("=", 1) for item in exports)
         url = env[cdktn_app.ENDPOINT_VARIABLE]
         assert url == local.endpoint(local.LocalPaths(project))
-        stacks = ["local-platform", "local-orders"]
+        stacks = ["local-platform", f"local-{SECOND_DOMAIN}"]
         cdktn(project, {**env, "EVENTFORM_ENV": "local"}, "deploy", *stacks, "--auto-approve", "--skip-provider-lock")
-        sns = boto3.client(
-            "sns", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
-        )
-        topics = {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
-        assert {"local-platform-alarms", "local-orders-events"} <= topics
+        clients = {"endpoint_url": url, "region_name": "us-east-1"}
+        keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+        sns, events = boto3.client("sns", **clients, **keys), boto3.client("events", **clients, **keys)
+        assert "local-platform-alarms" in {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
+        assert stacks[1] in {b["Name"] for b in events.list_event_buses()["EventBuses"]}
         cdktn(
             project, {**env, "EVENTFORM_ENV": "local"}, "destroy", *reversed(stacks), "--auto-approve",
             "--skip-provider-lock",
         )  # fmt: skip
         assert sns.list_topics()["Topics"] == []
+        assert stacks[1] not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}
     finally:
         local.down(project)

@@ -13,7 +13,7 @@ from eventform.cli import cdktn_app
 from eventform.cli.deploy import stack_order, stack_prerequisites
 from eventform.cli.main import app
 from eventform.local import embedded as local
-from tests.conftest import ROOT, copy_project, require_terraform
+from tests.conftest import ROOT, SECOND_DOMAIN, copy_project, copy_second_project, require_terraform
 
 runner = CliRunner()
 
@@ -45,28 +45,32 @@ def test_unknown_environment_and_a_stack_of_another_environment(tmp_path: Path) 
 
 @pytest.mark.terraform
 def test_deploy_and_destroy_on_the_embedded_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the second catalog without its consumers (a bus: seconds to deploy; the sample's stacks are all deployed
+    by the rehearsal tests): plan, apply after the platform stack, nothing to do the second time, destroy."""
     require_terraform()
-    project = copy_project(tmp_path)
+    project = copy_second_project(tmp_path, consumers=False)
+    domain_stack = f"local-{SECOND_DOMAIN}"
     started = runner.invoke(app, ["local", "start", "--root", str(project)])
     assert started.exit_code == 0, started.output
     try:
         url = local.endpoint(local.LocalPaths(project))
         monkeypatch.setenv(cdktn_app.ENDPOINT_VARIABLE, url)
-        stacks = ["--stack", "local-platform", "--stack", "local-orders"]
+        stacks = ["--stack", "local-platform", "--stack", domain_stack]
         deployed = runner.invoke(app, ["deploy", "--env", "local", *stacks, "--auto-approve", "--root", str(project)])
         assert deployed.exit_code == 0, deployed.output
         output = deployed.output
-        assert output.index("local-orders: terraform plan") > output.index("local-platform: applied")  # it waits
-        lock = project / "cdktf.out" / "stacks" / "local-orders" / ".terraform.lock.hcl"
+        assert output.index(f"{domain_stack}: terraform plan") > output.index("local-platform: applied")  # it waits
+        lock = project / "cdktf.out" / "stacks" / domain_stack / ".terraform.lock.hcl"
         assert lock.read_text() == (project / "environments" / "local.terraform.lock.hcl").read_text()  # read-only
-        sns = boto3.client(
-            "sns", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        events = boto3.client(
+            "events", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
         )
-        assert "local-orders-events" in {t["TopicArn"].rsplit(":", 1)[1] for t in sns.list_topics()["Topics"]}
+        assert domain_stack in {b["Name"] for b in events.list_event_buses()["EventBuses"]}
         again = runner.invoke(app, ["deploy", "--env", "local", *stacks, "--auto-approve", "--root", str(project)])
         assert again.exit_code == 0 and again.output.count("unchanged") == 2, again.output
         gone = runner.invoke(app, ["destroy", "--env", "local", *stacks, "--auto-approve", "--root", str(project)])
         assert gone.exit_code == 0, gone.output
-        assert "destroyed" in gone.output and sns.list_topics()["Topics"] == []
+        assert "destroyed" in gone.output
+        assert domain_stack not in {b["Name"] for b in events.list_event_buses()["EventBuses"]}
     finally:
         local.down(project)
