@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from cdktn import TerraformResourceLifecycle
@@ -136,6 +137,26 @@ class ConsumerQueue(Construct):
             settings=alarms,
             tags=tags,
         )
+
+    # Terraform references to the queues' attributes, each read from jsii once: every read is a round trip to the
+    # Node process, and a consumer's subscription, outputs and locator use them seven times (6,000 round trips
+    # saved in a 2,000-consumer environment). A reference orders what uses it after the queue; the ARN text alone
+    # (names.queue_arn) would not.
+    @cached_property
+    def arn_ref(self) -> str:
+        return self.queue.arn
+
+    @cached_property
+    def url_ref(self) -> str:
+        return self.queue.url
+
+    @cached_property
+    def dlq_arn_ref(self) -> str:
+        return self.dlq.arn
+
+    @cached_property
+    def dlq_url_ref(self) -> str:
+        return self.dlq.url
 
 
 def sqs_encryption(kms_key: str | None) -> dict[str, Any]:

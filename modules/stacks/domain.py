@@ -153,7 +153,7 @@ class DomainStack(DomainParts):
                 self,
                 f"consumer-{consumer.physical_name}-from-{source}",
                 topic_arn=self.subscribable(source, topic_arn),
-                queue_arn=queue.queue.arn,
+                queue_arn=queue.arn_ref,
                 filter_policy=filters.subscription_policy(list(consumer.events_from(source)), consumer.filter),
                 filter_scope=consumer.filter_scope,
             )
@@ -237,7 +237,7 @@ class DomainStack(DomainParts):
 
     def consumer_locator(self, consumer: Consumer, queue: ConsumerQueue, tags: dict[str, str]) -> None:
         """Outputs and the consumer's JSON SSM locator (queue and DLQ URL and ARN)."""
-        for attribute, value in (("queue_url", queue.queue.url), ("queue_arn", queue.queue.arn)):
+        for attribute, value in (("queue_url", queue.url_ref), ("queue_arn", queue.arn_ref)):
             TerraformOutput(self, output_id(consumer.name, attribute), value=value)
         # One parameter per consumer (JSON): services make one call, and synthesis stays fast at 1,000s of consumers.
         locator(
@@ -246,10 +246,10 @@ class DomainStack(DomainParts):
             name=self.names.parameter(consumer.domain, "consumers", consumer.physical_name),
             value=Fn.jsonencode(
                 {
-                    "queue_url": queue.queue.url,
-                    "queue_arn": queue.queue.arn,
-                    "dlq_url": queue.dlq.url,
-                    "dlq_arn": queue.dlq.arn,
+                    "queue_url": queue.url_ref,
+                    "queue_arn": queue.arn_ref,
+                    "dlq_url": queue.dlq_url_ref,
+                    "dlq_arn": queue.dlq_arn_ref,
                 }
             ),
             description=f"queue_url, queue_arn, dlq_url, dlq_arn of consumer {consumer.qualified_name} (JSON)",
@@ -428,7 +428,7 @@ class DomainStack(DomainParts):
                 self,
                 f"consumer-{consumer.physical_name}-from-{objects.bucket}",
                 topic_arn=self.bucket_topics[objects.bucket].topic.arn,  # a reference: created after the topic
-                queue_arn=queue.queue.arn,
+                queue_arn=queue.arn_ref,
                 filter_policy=None,  # the topic carries exactly the selection every subscriber asked for
                 filter_scope="attributes",
             )

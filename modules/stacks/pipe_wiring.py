@@ -142,7 +142,7 @@ def _source(stack: DomainParts, domain: Domain, pipe: Pipe, dlq_arn: str | None)
         if not consumer.fifo:  # FIFO queues deliver batches as they are read
             batch["maximum_batching_window_in_seconds"] = source.batching_window
         return ResolvedSource(
-            arn=queue.queue.arn,
+            arn=queue.arn_ref,
             policy_arn=queue.names.queue_arn,
             parameters={"sqs_queue_parameters": batch, **_filter_criteria(pipe)},
         )
