@@ -30,13 +30,16 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def aws(monkeypatch) -> Iterator[Callable[[str], Any]]:
+    """moto for every service; ``aws(service)`` makes a client the handlers' runtime uses too. moto's Step Functions
+    interpreter is on, so a workflow's executions run (task tokens to a handler's queue, PutEvents of what it emits).
+    """
     for key, value in {
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": REGION,
     }.items():
         monkeypatch.setenv(key, value)
-    with mock_aws():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         clients.reset()
 
         def client(service: str) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from eventform.synthesis.app import SynthResult, synthesize
 
@@ -27,6 +28,19 @@ os.environ["EVENTFORM_CHECK_CACHE"] = "0"
 
 
 PROJECT_INPUTS = ("catalog", "environments", "handlers")
+
+
+@contextlib.contextmanager
+def mocked_aws(
+    monkeypatch: pytest.MonkeyPatch, region: str = "us-east-1", step_functions: bool = False
+) -> Iterator[None]:
+    """moto in process, with its placeholder credentials (not secrets) and ``region`` in the environment; with
+    ``step_functions``, moto's Step Functions interpreter runs executions (task tokens, SQS and EventBridge calls)."""
+    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": region}
+    for key, value in credentials.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}) if step_functions else mock_aws():
+        yield
 
 
 def copy_project(target: Path) -> Path:

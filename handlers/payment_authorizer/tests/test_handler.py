@@ -9,14 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.catalog import workflows
 from eventform.catalog.naming import Names
 from eventform.runtime.envelope import CloudEvent
-from eventform.runtime.handler import clients
 from eventform.runtime.records import sqs_event
 from handlers.ledger.handler import app as ledger
 from handlers.payment_authorizer import handler
@@ -27,36 +24,23 @@ ORDER = {"correlationid": "evt-1", "data": {"order_id": "ord_1001", "total": 39.
 
 
 @pytest.fixture
-def workflow(catalog, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        clients.reset()
-        sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
-        states = boto3.client("stepfunctions", region_name=REGION)
-        clients.override("stepfunctions", states)
-        tasks = sqs.create_queue(QueueName=NAMES.queue("payments", "payment-authorizer", False))["QueueUrl"]
-        announced = sqs.create_queue(QueueName="announced")["QueueUrl"]
-        announced_arn = sqs.get_queue_attributes(QueueUrl=announced, AttributeNames=["QueueArn"])["Attributes"]
-        events.create_event_bus(Name=NAMES.bus("payments"))
-        events.put_rule(
-            Name="all", EventBusName=NAMES.bus("payments"), EventPattern='{"source": ["com.example.payments"]}'
-        )
-        events.put_targets(
-            Rule="all", EventBusName=NAMES.bus("payments"), Targets=[{"Id": "q", "Arn": announced_arn["QueueArn"]}]
-        )
-        model = catalog.domain("payments").workflows[0]
-        machine = states.create_state_machine(
-            name=workflows.state_machine_name(NAMES, model),
-            definition=workflows.definition_text(catalog, NAMES, model),
-            roleArn="arn:aws:iam::123456789012:role/workflow",
-        )["stateMachineArn"]
-        yield {"sqs": sqs, "states": states, "tasks": tasks, "announced": announced, "machine": machine}
-        clients.reset()
+def workflow(catalog, aws) -> Iterator[dict[str, Any]]:
+    sqs, events, states = aws("sqs"), aws("events"), aws("stepfunctions")
+    tasks = sqs.create_queue(QueueName=NAMES.queue("payments", "payment-authorizer", False))["QueueUrl"]
+    announced = sqs.create_queue(QueueName="announced")["QueueUrl"]
+    announced_arn = sqs.get_queue_attributes(QueueUrl=announced, AttributeNames=["QueueArn"])["Attributes"]
+    events.create_event_bus(Name=NAMES.bus("payments"))
+    events.put_rule(Name="all", EventBusName=NAMES.bus("payments"), EventPattern='{"source": ["com.example.payments"]}')
+    events.put_targets(
+        Rule="all", EventBusName=NAMES.bus("payments"), Targets=[{"Id": "q", "Arn": announced_arn["QueueArn"]}]
+    )
+    model = catalog.domain("payments").workflows[0]
+    machine = states.create_state_machine(
+        name=workflows.state_machine_name(NAMES, model),
+        definition=workflows.definition_text(catalog, NAMES, model),
+        roleArn="arn:aws:iam::123456789012:role/workflow",
+    )["stateMachineArn"]
+    yield {"sqs": sqs, "states": states, "tasks": tasks, "announced": announced, "machine": machine}
 
 
 def _wait(probe: Any) -> Any:

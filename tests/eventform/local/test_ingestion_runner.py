@@ -12,7 +12,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.catalog.ingestion import draft4_model, model_name
 from eventform.catalog.loader import load
@@ -20,6 +19,7 @@ from eventform.catalog.naming import Names
 from eventform.local.ingestion_runner import Gateway, render
 from eventform.runtime.envelope import CloudEvent
 from modules.ingestion_templates import accepted_template, put_events_template
+from tests.conftest import mocked_aws
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 MOMENT = datetime(2026, 11, 30, 0, 20, 5, tzinfo=UTC)
@@ -27,9 +27,7 @@ MOMENT = datetime(2026, 11, 30, 0, 20, 5, tzinfo=UTC)
 
 @pytest.fixture
 def aws(monkeypatch) -> Iterator[dict[str, Any]]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch, REGION):
         yield {s: boto3.client(s, region_name=REGION) for s in ("apigateway", "events", "sqs")}
 
 

@@ -8,16 +8,14 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.local import runner
+from tests.conftest import mocked_aws
 
 
 @pytest.fixture
 def sqs(monkeypatch) -> Iterator[Any]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch):
         yield boto3.client("sqs", region_name="us-east-1")
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.catalog.loader import load
 from eventform.catalog.naming import Names
@@ -19,6 +18,7 @@ from eventform.local import workflow_runner
 from eventform.local.runner import LambdaContext
 from eventform.runtime.handler import clients
 from eventform.runtime.records import sqs_event
+from tests.conftest import mocked_aws
 
 REGION = "us-east-1"
 NAMES = Names(env="local", region=REGION, account_id="123456789012")
@@ -27,13 +27,7 @@ TAP = "payments/authorize-orders -> authorize"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with mocked_aws(monkeypatch, REGION, step_functions=True):
         clients.reset()
         states = boto3.client("stepfunctions", region_name=REGION)
         clients.override("stepfunctions", states)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.catalog.loader import load
 from eventform.local.runner import LambdaContext
 from eventform.runtime.handler import CloudEvent, EventHandler
 from eventform.runtime.publisher import Publisher, PublishError
 from eventform.runtime.records import kinesis_event
+from tests.conftest import mocked_aws
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -29,13 +29,7 @@ def catalog():
 
 @pytest.fixture
 def aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch, REGION):
         kinesis = boto3.client("kinesis", region_name=REGION)
         kinesis.create_stream(StreamName=STREAM, ShardCount=2)
         dynamodb = boto3.client("dynamodb", region_name=REGION)

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from eventform.runtime.envelope import CloudEvent
 from eventform.runtime.tasks import MissingTaskTokenError, Task
+from tests.conftest import mocked_aws
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/test-workflow"
@@ -51,13 +51,7 @@ def _definition(queue_url: str) -> str:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with mocked_aws(monkeypatch, REGION, step_functions=True):
         sqs = boto3.client("sqs", region_name=REGION)
         states = boto3.client("stepfunctions", region_name=REGION)
         url = sqs.create_queue(QueueName="payment-authorizer")["QueueUrl"]

@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from eventform.catalog import filters, patterns
 from eventform.catalog.loader import load
@@ -24,6 +23,7 @@ from eventform.runtime.publisher import Publisher
 from eventform.runtime.records import sqs_event
 from handlers.release_stock import handler as release_stock
 from handlers.send_email import handler as send_email
+from tests.conftest import mocked_aws
 
 REGION = "eu-west-1"
 CORRELATION = "checkout-7f3a"
@@ -32,10 +32,7 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 @pytest.fixture
 def aws(monkeypatch) -> Iterator[Any]:
-    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": REGION}
-    for key, value in credentials.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
+    with mocked_aws(monkeypatch, REGION):
         clients.reset()
 
         def client(service: str) -> Any:
