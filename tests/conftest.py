@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from eventform.synthesis.app import SynthResult, synthesize
 
@@ -36,6 +35,8 @@ def mocked_aws(
 ) -> Iterator[None]:
     """moto in process, with its placeholder credentials (not secrets) and ``region`` in the environment; with
     ``step_functions``, moto's Step Functions interpreter runs executions (task tokens, SQS and EventBridge calls)."""
+    from moto import mock_aws  # here: checkov's venv, which runs tests/policies with this conftest, has no moto
+
     credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": region}
     for key, value in credentials.items():
         monkeypatch.setenv(key, value)
