@@ -4,8 +4,9 @@ Each worker is a fresh interpreter (``python -m eventform.synthesis.stack_worker
 once and synthesizes its share of the stacks into its own folder inside the caller's staging folder; the caller then
 moves every stack into the staging folder and merges the manifests, sorted by stack name, so the result is byte for
 byte the sequential one. Stacks are assigned largest first to the least loaded worker (a deterministic plan). A
-worker costs a bindings import (~5 s): the in-process path stays the default below :data:`PARALLEL_FROM` estimated
-resources, for a single stack, on one core, and with ``EVENTFORM_SYNTH_WORKERS=1``.
+worker costs a Node start and a bindings import (~0.6 s) and a Node heap of its own: the in-process path stays the
+default below :data:`PARALLEL_FROM` estimated resources, for a single stack, on one core, and with
+``EVENTFORM_SYNTH_WORKERS=1``.
 
 Workers run in sessions of their own and die with their parent (``PR_SET_PDEATHSIG`` on Linux): Ctrl-C reaches the
 caller only, which stops every worker before the error travels on, and their output (captured in files) never

@@ -120,9 +120,27 @@ def node22(root: Path | None = None) -> Path | None:
     return candidate if candidate.exists() else None
 
 
+JSII_PRELOAD = Path(__file__).with_name("jsii_preload.js")
+# cdktn records a stack trace in every token it creates, for the message of a token that fails to resolve: about a
+# tenth of the construction time of a large stack. eventform validates its input before jsii runs; set it to 0 to
+# get those traces back while debugging a construct.
+CREATION_STACK_VARIABLE = "CDKTN_DISABLE_CREATION_STACK"
+LAZY_VARIABLE = "EVENTFORM_JSII_LAZY"  # "0": no preload, the bindings load all their submodules as published
+
+
+def jsii_node_options(current: str = "") -> str:
+    """``NODE_OPTIONS`` with eventform's preload for jsii's Node (:data:`JSII_PRELOAD`: the AWS bindings' submodules
+    load on first use instead of all 2,400 at the bindings' import), kept once, after what was already there."""
+    preload = f'--require "{JSII_PRELOAD}"'
+    if preload in current:
+        return current
+    return f"{current} {preload}".strip()
+
+
 def ensure_jsii_node(root: Path | None = None) -> None:
     """jsii runs the AWS bindings in Node: use the project's Node 22 unless JSII_NODE already names one. Checked
-    before jsii starts, which otherwise fails with a traceback from inside its kernel."""
+    before jsii starts, which otherwise fails with a traceback from inside its kernel. Also gives that Node its
+    options (:func:`jsii_node_options`, :data:`CREATION_STACK_VARIABLE`): jsii passes this process's environment on."""
     chosen = os.environ.get("JSII_NODE")
     if chosen:
         if not (os.path.isfile(chosen) and os.access(chosen, os.X_OK)) and shutil.which(chosen) is None:
@@ -131,16 +149,20 @@ def ensure_jsii_node(root: Path | None = None) -> None:
                 f"JSII_NODE={chosen} is not an executable file",
                 "unset JSII_NODE to use the project's Node 22 (installed by `make setup`), or point it at node >= 20",
             )
-        return
-    node = node22(root)
-    if node is not None:
-        os.environ["JSII_NODE"] = str(node)
-    elif shutil.which("node") is None:
-        raise ToolMissingError(
-            "node",
-            "Node.js is not installed: jsii needs it to run the AWS bindings",
-            "run `make setup` (installs Node 22 into node_modules/), or set JSII_NODE to a node >= 20",
-        )
+    else:
+        node = node22(root)
+        if node is not None:
+            os.environ["JSII_NODE"] = str(node)
+        elif shutil.which("node") is None:
+            raise ToolMissingError(
+                "node",
+                "Node.js is not installed: jsii needs it to run the AWS bindings",
+                "run `make setup` (installs Node 22 into node_modules/), or set JSII_NODE to a node >= 20",
+            )
+    lazy = os.environ.get(LAZY_VARIABLE, "1").strip().lower() not in {"0", "false", "no", "off"}
+    if lazy and JSII_PRELOAD.is_file():  # a missing --require file would stop every Node process from starting
+        os.environ["NODE_OPTIONS"] = jsii_node_options(os.environ.get("NODE_OPTIONS", ""))
+    os.environ.setdefault(CREATION_STACK_VARIABLE, "1")
 
 
 def require_terraform() -> str:

@@ -84,6 +84,27 @@ def test_a_synth_killed_between_a_stacks_two_renames_recovers(tmp_path: Path, sy
     assert_whole_tree(out, synthesized)
 
 
+def wait_for_node_in_group(process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until jsii's Node runs in the synth's process group (the bindings are loading or building): a terminal's Ctrl-C
+    then reaches both. A fixed delay would miss a synthesis that got faster than it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        for entry in os.listdir("/proc"):
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
+            except OSError:
+                continue
+            if (
+                stat
+                and stat.split(" (", 1)[1].startswith("node)")
+                and int(stat.rsplit(")", 1)[1].split()[2]) == process.pid
+            ):
+                time.sleep(0.3)  # into the kernel's first requests
+                return
+        time.sleep(0.05)
+    pytest.fail("jsii's Node never started in the synth's process group")
+
+
 @pytest.mark.parametrize("how", ["at the install step", "to the process group"])
 def test_ctrl_c_during_synth_is_one_line_and_leaves_nothing(tmp_path: Path, synthesized: SynthResult, how: str):
     out = tmp_path / "cdktf.out"
@@ -91,11 +112,11 @@ def test_ctrl_c_during_synth_is_one_line_and_leaves_nothing(tmp_path: Path, synt
         process = start(*synth_args(out), fault=("synth-install", 1, "SIGINT"))
     else:  # a terminal's Ctrl-C reaches jsii's Node process too: the first thing Python sees may be a broken pipe
         process = start(*synth_args(out))
-        time.sleep(4)
+        wait_for_node_in_group(process)
         os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     if process.returncode == 0:
-        pytest.fail(f"synth finished before the Ctrl-C at 4s: make the delay shorter\n{stderr}")
+        pytest.fail(f"synth finished before the Ctrl-C reached it\n{stderr}")
     assert process.returncode == 130, stderr
     assert "interrupted (Ctrl-C)" in one_line_failure(stderr, "synth")
     assert "BrokenPipeError" not in stderr
