@@ -102,7 +102,9 @@ def wait_for_node_in_group(process: subprocess.Popen[str], timeout: float = 60) 
                 time.sleep(0.3)  # into the kernel's first requests
                 return
         time.sleep(0.05)
-    pytest.fail("jsii's Node never started in the synth's process group")
+    if process.poll() is None:
+        pytest.fail(f"jsii's Node did not start in the synth's process group within {timeout:.0f} s")
+    # else: the synth ended first; the caller reports how
 
 
 @pytest.mark.parametrize("how", ["at the install step", "to the process group"])
