@@ -19,7 +19,6 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from eventform.synthesis.toolchain import switched_off
 
 CACHE_VARIABLE = "EVENTFORM_SYNTH_CACHE"  # "0": never read nor write the cache
 FOLDER = Path(".cache") / "synth"
@@ -40,7 +41,7 @@ ENTRY = "manifest-entry.json"
 def enabled(requested: bool | None = None) -> bool:
     if requested is not None:
         return requested
-    return os.environ.get(CACHE_VARIABLE, "1").strip() not in {"0", "false", "no", "off"}
+    return not switched_off(CACHE_VARIABLE)
 
 
 def _digest_tree(digest: Any, folder: Path, label: str) -> None:

@@ -120,6 +120,14 @@ def node22(root: Path | None = None) -> Path | None:
     return candidate if candidate.exists() else None
 
 
+OFF = frozenset({"0", "false", "no", "off"})  # what turns an EVENTFORM_* switch off (catalog.schema_checks: its own)
+
+
+def switched_off(variable: str) -> bool:
+    """Whether the on-by-default switch ``variable`` is set to one of :data:`OFF`."""
+    return os.environ.get(variable, "1").strip() in OFF
+
+
 JSII_PRELOAD = Path(__file__).with_name("jsii_preload.js")
 # cdktn records a stack trace in every token it creates, for the message of a token that fails to resolve: about a
 # tenth of the construction time of a large stack. eventform validates its input before jsii runs; set it to 0 to
@@ -159,8 +167,8 @@ def ensure_jsii_node(root: Path | None = None) -> None:
                 "Node.js is not installed: jsii needs it to run the AWS bindings",
                 "run `make setup` (installs Node 22 into node_modules/), or set JSII_NODE to a node >= 20",
             )
-    lazy = os.environ.get(LAZY_VARIABLE, "1").strip().lower() not in {"0", "false", "no", "off"}
-    if lazy and JSII_PRELOAD.is_file():  # a missing --require file would stop every Node process from starting
+    # a missing --require file would stop every Node process from starting
+    if not switched_off(LAZY_VARIABLE) and JSII_PRELOAD.is_file():
         os.environ["NODE_OPTIONS"] = jsii_node_options(os.environ.get("NODE_OPTIONS", ""))
     os.environ.setdefault(CREATION_STACK_VARIABLE, "1")
 
